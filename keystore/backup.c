@@ -1,0 +1,297 @@
+/* Key backup and restore: every version of a key in one blob, sealed under the vault's backup key, so that the
+ * blob restores only into the vault it came from and any change to it is detected. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+#define BACKUP_MAGIC "AZKMBAK1"
+#define BACKUP_MAGIC_LEN 8
+#define BACKUP_HDR_LEN (BACKUP_MAGIC_LEN + AZKM_VAULT_ID_LEN)
+#define BACKUP_MAX (64u << 20)
+
+static json_t *b64(const unsigned char *data, size_t len)
+{
+    size_t cap = 4 * ((len + 2) / 3) + 1;
+    char *buf = malloc(cap);
+    json_t *s;
+
+    if (buf == NULL)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)buf, data, (int)len);
+    s = json_string(buf);
+    free(buf);
+    return s;
+}
+
+static unsigned char *unb64(const char *text, size_t *len)
+{
+    size_t n = strlen(text);
+    unsigned char *buf;
+    int out;
+
+    if (n % 4 != 0)
+        return NULL;
+    buf = OPENSSL_malloc(n / 4 * 3 + 1);
+    if (buf == NULL)
+        return NULL;
+    out = EVP_DecodeBlock(buf, (const unsigned char *)text, (int)n);
+    if (out < 0) {
+        OPENSSL_free(buf);
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts padding as data. */
+    if (n >= 1 && text[n - 1] == '=')
+        out--;
+    if (n >= 2 && text[n - 2] == '=')
+        out--;
+    *len = (size_t)out;
+    return buf;
+}
+
+static void backup_header(const azkm_vault *v, unsigned char hdr[BACKUP_HDR_LEN])
+{
+    memcpy(hdr, BACKUP_MAGIC, BACKUP_MAGIC_LEN);
+    memcpy(hdr + BACKUP_MAGIC_LEN, v->vault_id, AZKM_VAULT_ID_LEN);
+}
+
+static json_t *version_json(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "version", json_string((const char *)sqlite3_column_text(st, 0)));
+    json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 1)));
+    json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
+    json_object_set_new(o, "curve", json_integer(sqlite3_column_int64(st, 3)));
+    if (sqlite3_column_bytes(st, 4) > 0)
+        json_object_set_new(o, "public_der",
+                            b64(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)));
+    json_object_set_new(o, "material", b64(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5)));
+    json_object_set_new(o, "enabled", json_integer(sqlite3_column_int64(st, 6)));
+    json_object_set_new(o, "nbf", json_integer(sqlite3_column_int64(st, 7)));
+    json_object_set_new(o, "exp", json_integer(sqlite3_column_int64(st, 8)));
+    json_object_set_new(o, "key_ops", json_integer(sqlite3_column_int64(st, 9)));
+    json_object_set_new(o, "tags", json_string((const char *)sqlite3_column_text(st, 10)));
+    json_object_set_new(o, "created", json_integer(sqlite3_column_int64(st, 11)));
+    json_object_set_new(o, "updated", json_integer(sqlite3_column_int64(st, 12)));
+    return o;
+}
+
+azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
+{
+    azkm_key_info *versions = NULL;
+    size_t n = 0;
+    int64_t rowid;
+    char canon[AZKM_NAME_MAX + 1];
+    sqlite3_stmt *st = NULL;
+    json_t *doc = NULL, *arr;
+    char *text = NULL;
+    unsigned char hdr[BACKUP_HDR_LEN], *sealed = NULL;
+    size_t sealed_len = 0;
+    azkm_rc rc;
+
+    *blob = NULL;
+    *len = 0;
+    rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
+    /* Listing checks every version's MAC: a tampered record is not carried into a backup. */
+    if (rc == AZKM_OK)
+        rc = azkm_key_list_versions(v, name, &versions, &n);
+    if (rc == AZKM_OK && n > 0 && versions[0].protection != AZKM_PROTECTION_SOFTWARE)
+        rc = azkm_fail(AZKM_E_FORBIDDEN, "key %s/%s is an HSM key: its material cannot leave the token, so it has "
+                                         "no backup (back up the token instead)",
+                       v->name, name);
+    if (rc == AZKM_OK && sqlite3_prepare_v2(v->db,
+                                            "SELECT version, seq, size, curve, public_der, material, enabled, nbf, "
+                                            "exp, key_ops, tags, created, updated FROM versions WHERE key_id = ? "
+                                            "ORDER BY seq",
+                                            -1, &st, NULL) != SQLITE_OK)
+        rc = azkm_db_fail(v, "backing up a key");
+    if (rc == AZKM_OK) {
+        doc = json_object();
+        arr = json_array();
+        json_object_set_new(doc, "format", json_string("azkm-key-backup-1"));
+        json_object_set_new(doc, "name", json_string(canon));
+        json_object_set_new(doc, "kty", json_integer(versions[0].kty));
+        json_object_set_new(doc, "protection", json_integer(versions[0].protection));
+        sqlite3_bind_int64(st, 1, rowid);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(arr, version_json(st));
+        json_object_set_new(doc, "versions", arr);
+        text = json_dumps(doc, JSON_COMPACT);
+        if (text == NULL)
+            rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    sqlite3_finalize(st);
+    json_decref(doc);
+    azkm_key_info_array_free(versions, n);
+    if (rc == AZKM_OK) {
+        backup_header(v, hdr);
+        rc = azkm_seal(v->ks->libctx, v->backup_key, hdr, sizeof(hdr), (unsigned char *)text, strlen(text), &sealed,
+                       &sealed_len);
+    }
+    free(text);
+    if (rc != AZKM_OK)
+        return rc;
+    *blob = OPENSSL_malloc(BACKUP_HDR_LEN + sealed_len);
+    if (*blob == NULL) {
+        OPENSSL_free(sealed);
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    memcpy(*blob, hdr, BACKUP_HDR_LEN);
+    memcpy(*blob + BACKUP_HDR_LEN, sealed, sealed_len);
+    *len = BACKUP_HDR_LEN + sealed_len;
+    OPENSSL_free(sealed);
+    return AZKM_OK;
+}
+
+static int get_int(json_t *o, const char *k, int64_t *out)
+{
+    json_t *x = json_object_get(o, k);
+
+    if (!json_is_integer(x))
+        return 0;
+    *out = json_integer_value(x);
+    return 1;
+}
+
+/* Reads one version object of a backup into info and material. */
+static azkm_rc parse_version(azkm_vault *v, json_t *o, const char *name, azkm_key_info *info,
+                             unsigned char **material, size_t *material_len)
+{
+    int64_t size, curve, enabled, nbf, exp, ops, created, updated;
+    json_t *ver = json_object_get(o, "version"), *mat = json_object_get(o, "material");
+    json_t *pub = json_object_get(o, "public_der"), *tags = json_object_get(o, "tags");
+
+    if (!json_is_string(ver) || !azkm_version_valid(json_string_value(ver)) || !json_is_string(mat) ||
+        !json_is_string(tags) || !get_int(o, "size", &size) || !get_int(o, "curve", &curve) ||
+        !get_int(o, "enabled", &enabled) || !get_int(o, "nbf", &nbf) || !get_int(o, "exp", &exp) ||
+        !get_int(o, "key_ops", &ops) || !get_int(o, "created", &created) || !get_int(o, "updated", &updated))
+        return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: a version record is incomplete", name);
+    snprintf(info->name, sizeof(info->name), "%s", name);
+    snprintf(info->version, sizeof(info->version), "%s", json_string_value(ver));
+    info->size = (unsigned)size;
+    info->curve = (azkm_curve)curve;
+    info->attrs.enabled = enabled ? 1 : 0;
+    info->attrs.not_before = nbf;
+    info->attrs.expires = exp;
+    info->attrs.key_ops = (unsigned)ops & AZKM_OP_ALL;
+    info->attrs.created = created;
+    info->attrs.updated = updated;
+    if (azkm_tags_from_json(json_string_value(tags), &info->attrs) != AZKM_OK)
+        return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: tags are damaged", name);
+    if (json_is_string(pub)) {
+        info->public_der = unb64(json_string_value(pub), &info->public_der_len);
+        if (info->public_der == NULL)
+            return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: public key is damaged", name);
+    }
+    *material = unb64(json_string_value(mat), material_len);
+    if (*material == NULL)
+        return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: key material is damaged", name);
+    (void)v;
+    return AZKM_OK;
+}
+
+static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
+{
+    json_t *name = json_object_get(doc, "name"), *versions = json_object_get(doc, "versions"), *o;
+    int64_t kty, protection, rowid = 0;
+    size_t i;
+    azkm_rc rc;
+    sqlite3_stmt *st = NULL;
+    char lname[AZKM_NAME_MAX + 1];
+
+    if (!json_is_string(name) || !azkm_key_name_valid(json_string_value(name)) || !json_is_array(versions) ||
+        json_array_size(versions) == 0 || !get_int(doc, "kty", &kty) || !get_int(doc, "protection", &protection))
+        return azkm_fail(AZKM_E_CORRUPT, "backup blob: the key record is incomplete");
+    snprintf(name_out, AZKM_NAME_MAX + 1, "%s", json_string_value(name));
+    rc = azkm_find_key(v, name_out, -1, &rowid, NULL, NULL, NULL);
+    if (rc == AZKM_OK)
+        return azkm_fail(AZKM_E_CONFLICT, "key %s/%s exists (or is deleted but recoverable): purge it before "
+                                          "restoring its backup",
+                         v->name, name_out);
+    if (rc != AZKM_E_NOT_FOUND)
+        return rc;
+    azkm_clear_error();
+    for (size_t j = 0, n = strlen(name_out); j <= n; j++)
+        lname[j] = (char)((name_out[j] >= 'A' && name_out[j] <= 'Z') ? name_out[j] + 32 : name_out[j]);
+    if (sqlite3_prepare_v2(v->db, "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return azkm_db_fail(v, "restoring a key");
+    sqlite3_bind_text(st, 1, name_out, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, lname, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)kty);
+    sqlite3_bind_int(st, 4, (int)protection);
+    sqlite3_bind_int64(st, 5, azkm_now(v->ks));
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return azkm_db_fail(v, "restoring a key");
+    }
+    sqlite3_finalize(st);
+    rowid = sqlite3_last_insert_rowid(v->db);
+    json_array_foreach(versions, i, o)
+    {
+        azkm_key_info info;
+        unsigned char *material = NULL;
+        size_t material_len = 0;
+
+        memset(&info, 0, sizeof(info));
+        info.kty = (azkm_kty)kty;
+        info.protection = (azkm_protection)protection;
+        rc = parse_version(v, o, name_out, &info, &material, &material_len);
+        if (rc == AZKM_OK)
+            rc = azkm_insert_version(v, rowid, &info, material, material_len);
+        OPENSSL_free(material);
+        azkm_key_info_clear(&info);
+        if (rc != AZKM_OK)
+            return rc;
+    }
+    return AZKM_OK;
+}
+
+azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
+{
+    unsigned char hdr[BACKUP_HDR_LEN], *plain = NULL;
+    size_t plain_len = 0;
+    char name[AZKM_NAME_MAX + 1] = "";
+    json_error_t jerr;
+    json_t *doc;
+    azkm_rc rc;
+
+    backup_header(v, hdr);
+    if (blob == NULL || len < BACKUP_HDR_LEN + AZKM_SEAL_OVERHEAD || len > BACKUP_MAX ||
+        memcmp(blob, BACKUP_MAGIC, BACKUP_MAGIC_LEN) != 0)
+        return azkm_fail(AZKM_E_INVALID, "backup blob: not an azkm key backup");
+    if (memcmp(blob + BACKUP_MAGIC_LEN, v->vault_id, AZKM_VAULT_ID_LEN) != 0)
+        return azkm_fail(AZKM_E_FORBIDDEN, "backup blob: it was made in another vault; a backup restores only into "
+                                           "the vault it came from (%s is not that vault)",
+                         v->name);
+    rc = azkm_unseal(v->ks->libctx, v->backup_key, hdr, sizeof(hdr), blob + BACKUP_HDR_LEN, len - BACKUP_HDR_LEN,
+                     &plain, &plain_len);
+    if (rc == AZKM_E_INTEGRITY)
+        return azkm_fail(rc, "backup blob: integrity check failed: the blob is damaged or was altered");
+    if (rc != AZKM_OK)
+        return rc;
+    doc = json_loadb((const char *)plain, plain_len, 0, &jerr);
+    OPENSSL_clear_free(plain, plain_len);
+    if (doc == NULL)
+        return azkm_fail(AZKM_E_CORRUPT, "backup blob: its content is not valid");
+    rc = azkm_catalog_begin(v);
+    if (rc == AZKM_OK) {
+        rc = azkm_vault_expire_deleted(v);
+        if (rc == AZKM_OK)
+            rc = restore_doc(v, doc, name);
+        if (rc == AZKM_OK)
+            rc = azkm_catalog_commit(v);
+        else
+            azkm_catalog_rollback(v);
+    }
+    json_decref(doc);
+    if (rc == AZKM_OK && out != NULL)
+        rc = azkm_key_show(v, name, NULL, out);
+    return rc;
+}

@@ -1,0 +1,143 @@
+/* The vault catalog in SQLite: schema, durable settings (WAL, synchronous=FULL) and transactions. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS keys("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  name_lc TEXT NOT NULL UNIQUE,"
+    "  kty INTEGER NOT NULL,"
+    "  protection INTEGER NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  deleted_on INTEGER NOT NULL DEFAULT 0,"
+    "  scheduled_purge INTEGER NOT NULL DEFAULT 0,"
+    "  next_seq INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE IF NOT EXISTS versions("
+    "  key_id INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,"
+    "  version TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  curve INTEGER NOT NULL,"
+    "  public_der BLOB,"
+    "  material BLOB NOT NULL,"
+    "  enabled INTEGER NOT NULL,"
+    "  nbf INTEGER NOT NULL,"
+    "  exp INTEGER NOT NULL,"
+    "  key_ops INTEGER NOT NULL,"
+    "  tags TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  mac BLOB NOT NULL,"
+    "  PRIMARY KEY(key_id, version));"
+    "CREATE UNIQUE INDEX IF NOT EXISTS versions_by_seq ON versions(key_id, seq);";
+
+static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)
+{
+    int primary = code & 0xff;
+
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+        return azkm_fail(AZKM_E_CORRUPT, "%s: database %s is damaged (%s); restore it from a copy", action, path,
+                         db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    if (primary == SQLITE_CANTOPEN || primary == SQLITE_PERM || primary == SQLITE_READONLY)
+        return azkm_fail(AZKM_E_PERMISSION, "%s: cannot open database %s for writing (%s)", action, path,
+                         db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return azkm_fail(AZKM_E_IO, "%s: database %s is busy (%s)", action, path,
+                         db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    return azkm_fail(AZKM_E_IO, "%s: database %s: %s", action, path, db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+}
+
+azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    char *err = NULL;
+
+    if (rc != SQLITE_OK) {
+        azkm_rc r = sqlite_fail(db, rc, path, "opening the vault");
+
+        sqlite3_close(db);
+        return r;
+    }
+    sqlite3_busy_timeout(db, 15000);
+    sqlite3_extended_result_codes(db, 1);
+    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
+                      &err);
+    if (rc == SQLITE_OK && create)
+        rc = sqlite3_exec(db, schema, NULL, NULL, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK) {
+        azkm_rc r = sqlite_fail(db, rc, path, "opening the vault");
+
+        sqlite3_close(db);
+        return r;
+    }
+    *out = db;
+    return AZKM_OK;
+}
+
+azkm_rc azkm_db_fail(azkm_vault *v, const char *action)
+{
+    char path[4200];
+
+    snprintf(path, sizeof(path), "%s/vault.db", v->dir);
+    return sqlite_fail(v->db, sqlite3_extended_errcode(v->db), path, action);
+}
+
+azkm_rc azkm_catalog_begin(azkm_vault *v)
+{
+    if (sqlite3_exec(v->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return azkm_db_fail(v, "starting a write");
+    return AZKM_OK;
+}
+
+azkm_rc azkm_catalog_commit(azkm_vault *v)
+{
+    if (sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        azkm_rc rc = azkm_db_fail(v, "committing a write");
+
+        sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return AZKM_OK;
+}
+
+void azkm_catalog_rollback(azkm_vault *v)
+{
+    if (!sqlite3_get_autocommit(v->db))
+        sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+azkm_rc azkm_catalog_meta_get(sqlite3 *db, const char *k, const void **val, int *len, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = ?", -1, st, NULL);
+
+    if (rc != SQLITE_OK)
+        return AZKM_E_CORRUPT;
+    sqlite3_bind_text(*st, 1, k, -1, SQLITE_STATIC);
+    rc = sqlite3_step(*st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return rc == SQLITE_DONE ? AZKM_E_NOT_FOUND : AZKM_E_CORRUPT;
+    }
+    *val = sqlite3_column_blob(*st, 0);
+    *len = sqlite3_column_bytes(*st, 0);
+    return AZKM_OK;
+}
+
+int64_t azkm_catalog_data_version(azkm_vault *v)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t dv = -1;
+
+    if (sqlite3_prepare_v2(v->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        dv = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return dv;
+}

@@ -1,0 +1,336 @@
+/* azkm keystore: vaults, keys, versions and attributes, with key material held by a protection tier.
+ * The public C API used by the CLI and the OpenSSL provider. Nothing here knows about OpenSSL providers. */
+#ifndef AZKM_KEYSTORE_H
+#define AZKM_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AZKM_VERSION_STRING "0.1.0"
+
+/* ---- Errors ------------------------------------------------------------------------------------------------
+ * Every function returns AZKM_OK or an error class. The failing call also leaves a human message naming the
+ * vault, key and action in a thread-local buffer (azkm_last_error); it never contains secret material. */
+typedef enum {
+    AZKM_OK = 0,
+    AZKM_E_INVALID,     /* BadParameter: malformed name, value, input */
+    AZKM_E_NOT_FOUND,   /* VaultNotFound / KeyNotFound / version not found */
+    AZKM_E_CONFLICT,    /* name exists, or is deleted but recoverable */
+    AZKM_E_FORBIDDEN,   /* disabled, not yet valid, expired, op not in key_ops, deleted, purge protected */
+    AZKM_E_INTEGRITY,   /* authentication of a record, file or blob failed: tampered or damaged */
+    AZKM_E_AUTH,        /* wrong passphrase or PIN */
+    AZKM_E_PERMISSION,  /* file unreadable, or readable/writable by others */
+    AZKM_E_IO,          /* file system or database I/O */
+    AZKM_E_CORRUPT,     /* database or file not in the expected format */
+    AZKM_E_UNSUPPORTED, /* key type, size, curve or algorithm not supported */
+    AZKM_E_CRYPTO,      /* a cryptographic primitive failed */
+    AZKM_E_NOMEM,
+} azkm_rc;
+
+#define AZKM_RC_COUNT 13
+
+/* Human message of the last failure on this thread ("" if none). */
+const char *azkm_last_error(void);
+/* The error class of the last failure on this thread. */
+azkm_rc azkm_last_rc(void);
+/* Short stable name of an error class, in Azure's vocabulary ("KeyNotFound" -> "NotFound", "Forbidden", ...). */
+const char *azkm_rc_name(azkm_rc rc);
+/* Clears the thread's last error. */
+void azkm_clear_error(void);
+
+/* ---- Names and identifiers ------------------------------------------------------------------------------- */
+#define AZKM_NAME_MAX 127       /* key names: 1-127 of [0-9a-zA-Z-], compared case-insensitively */
+#define AZKM_VAULT_NAME_MAX 24  /* vault names: 3-24 of [0-9a-zA-Z-], start with a letter, no "--" */
+#define AZKM_VERSION_LEN 32     /* versions: 32 lowercase hex characters */
+#define AZKM_MAX_TAGS 15
+#define AZKM_TAG_NAME_MAX 512
+#define AZKM_TAG_VALUE_MAX 256
+#define AZKM_URI_MAX 256
+
+int azkm_key_name_valid(const char *name);
+int azkm_vault_name_valid(const char *name);
+int azkm_version_valid(const char *version);
+
+/* A parsed azkm: URI: azkm://<vault>/keys/<name>[/<version>] (docs/uri.md). version is "" for current. */
+typedef struct {
+    char vault[AZKM_VAULT_NAME_MAX + 1];
+    char name[AZKM_NAME_MAX + 1];
+    char version[AZKM_VERSION_LEN + 1];
+} azkm_uri;
+
+azkm_rc azkm_uri_parse(const char *text, azkm_uri *out);
+/* Writes the canonical URI; returns the length, or -1 if buf is too small. */
+int azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
+
+/* ---- Key model ------------------------------------------------------------------------------------------- */
+typedef enum { AZKM_KTY_RSA = 1, AZKM_KTY_EC = 2, AZKM_KTY_OCT = 3 } azkm_kty;
+typedef enum { AZKM_PROTECTION_SOFTWARE = 0, AZKM_PROTECTION_HSM = 1 } azkm_protection;
+typedef enum { AZKM_CURVE_NONE = 0, AZKM_CURVE_P256 = 1, AZKM_CURVE_P384 = 2, AZKM_CURVE_P521 = 3 } azkm_curve;
+
+/* key_ops, as a bit set */
+enum {
+    AZKM_OP_ENCRYPT = 1u << 0,
+    AZKM_OP_DECRYPT = 1u << 1,
+    AZKM_OP_SIGN = 1u << 2,
+    AZKM_OP_VERIFY = 1u << 3,
+    AZKM_OP_WRAP = 1u << 4,
+    AZKM_OP_UNWRAP = 1u << 5,
+    AZKM_OP_IMPORT = 1u << 6,
+    AZKM_OP_ALL = (1u << 7) - 1,
+};
+
+/* "RSA", "EC", "oct", "RSA-HSM", "EC-HSM", "oct-HSM" */
+const char *azkm_kty_name(azkm_kty kty, azkm_protection protection);
+azkm_rc azkm_kty_parse(const char *text, azkm_kty *kty, azkm_protection *protection);
+const char *azkm_curve_name(azkm_curve curve); /* "P-256", ... */
+azkm_rc azkm_curve_parse(const char *text, azkm_curve *curve);
+int azkm_curve_bits(azkm_curve curve);
+const char *azkm_op_name(unsigned op); /* "sign" for AZKM_OP_SIGN */
+/* Parses a comma- or space-separated list such as "sign,verify" into a bit set. */
+azkm_rc azkm_ops_parse(const char *text, unsigned *ops);
+/* The key_ops a key type may carry at all (RSA: all but import unless HSM; oct: encrypt/decrypt/wrap/unwrap). */
+unsigned azkm_ops_allowed(azkm_kty kty, azkm_protection protection);
+/* The key_ops a new key gets when the caller names none. */
+unsigned azkm_ops_default(azkm_kty kty);
+
+typedef struct {
+    char name[AZKM_TAG_NAME_MAX + 1];
+    char value[AZKM_TAG_VALUE_MAX + 1];
+} azkm_tag;
+
+/* Mutable attributes of one version. Times are seconds since the epoch; 0 means unset. */
+typedef struct {
+    int enabled;
+    int64_t not_before;
+    int64_t expires;
+    unsigned key_ops;
+    size_t n_tags;
+    azkm_tag tags[AZKM_MAX_TAGS];
+    int64_t created; /* read-only */
+    int64_t updated; /* read-only */
+} azkm_attributes;
+
+/* Which fields of azkm_attributes a create or update sets. */
+enum {
+    AZKM_ATTR_ENABLED = 1u << 0,
+    AZKM_ATTR_NOT_BEFORE = 1u << 1,
+    AZKM_ATTR_EXPIRES = 1u << 2,
+    AZKM_ATTR_KEY_OPS = 1u << 3,
+    AZKM_ATTR_TAGS = 1u << 4,
+};
+
+/* Parses "a=1 b=2" or "a=1,b=2" into tags (at most AZKM_MAX_TAGS). */
+azkm_rc azkm_tags_parse(const char *text, azkm_attributes *attrs);
+
+typedef struct {
+    azkm_kty kty;
+    azkm_protection protection;
+    unsigned size;    /* RSA: 2048/3072/4096 (default 2048); oct: 128/192/256 (default 256) */
+    azkm_curve curve; /* EC: default P-256 */
+    unsigned fields;  /* AZKM_ATTR_* set in attrs; unset fields take defaults (enabled, default key_ops) */
+    azkm_attributes attrs;
+} azkm_keyspec;
+
+/* Metadata of one key version, as returned by show / list. public_der is SubjectPublicKeyInfo DER (NULL for oct). */
+typedef struct {
+    char vault[AZKM_VAULT_NAME_MAX + 1];
+    char name[AZKM_NAME_MAX + 1];
+    char version[AZKM_VERSION_LEN + 1];
+    azkm_kty kty;
+    azkm_protection protection;
+    unsigned size;    /* RSA modulus bits, EC field bits, oct key bits */
+    azkm_curve curve;
+    azkm_attributes attrs;
+    int current;                 /* 1 if this is the key's current version */
+    int64_t deleted_on;          /* 0 unless the key is soft-deleted */
+    int64_t scheduled_purge;     /* 0 unless the key is soft-deleted */
+    int recoverable_days;        /* the vault's retention */
+    char recovery_level[64];     /* "Recoverable" or "Recoverable+Purgeable" (Azure's names) */
+    unsigned char *public_der;
+    size_t public_der_len;
+} azkm_key_info;
+
+void azkm_key_info_clear(azkm_key_info *info);
+void azkm_key_info_array_free(azkm_key_info *arr, size_t n);
+
+/* ---- Keystore and vaults --------------------------------------------------------------------------------- */
+typedef struct azkm_keystore azkm_keystore;
+typedef struct azkm_vault azkm_vault;
+typedef struct azkm_key azkm_key;
+
+/* Asks for a passphrase; writes at most len-1 bytes and a NUL into buf. Returns 1 on success, 0 to give up.
+ * purpose is "unlock vault <name>" or "new passphrase for vault <name>". */
+typedef int (*azkm_passphrase_cb)(char *buf, size_t len, const char *purpose, void *arg);
+
+typedef struct {
+    const char *keystore_dir;   /* NULL: AZKM_KEYSTORE_DIR, then the config file, then the default */
+    const char *config_file;    /* NULL: AZKM_CONF, then /etc/azkm/azkm.conf (root) or XDG config */
+    OSSL_LIB_CTX *libctx;       /* NULL: the default library context */
+    const char *propq;          /* property query for libcrypto fetches inside the keystore */
+    azkm_passphrase_cb passphrase_cb;
+    void *passphrase_arg;
+    int64_t (*clock)(void *arg); /* NULL: time(NULL). Tests inject a clock. */
+    void *clock_arg;
+} azkm_options;
+
+azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out);
+void azkm_keystore_free(azkm_keystore *ks);
+const char *azkm_keystore_dir(const azkm_keystore *ks);
+int64_t azkm_keystore_now(const azkm_keystore *ks);
+
+typedef enum { AZKM_PROTECTOR_PLATFORM = 0, AZKM_PROTECTOR_PASSPHRASE = 1 } azkm_protector;
+
+typedef struct {
+    int retention_days;   /* 7-90, 0 = default 90 */
+    int purge_protection; /* one-way: once set, purge waits for the retention to end */
+    azkm_protector protector;
+} azkm_vault_params;
+
+typedef struct {
+    char name[AZKM_VAULT_NAME_MAX + 1];
+    char path[4096];
+    int retention_days;
+    int purge_protection;
+    azkm_protector protector;
+    int64_t created;
+    size_t n_keys;     /* active keys */
+    size_t n_deleted;  /* soft-deleted keys */
+} azkm_vault_info;
+
+azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
+azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out);
+void azkm_vault_close(azkm_vault *v);
+azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out);
+/* Names of the vaults in the keystore, sorted. Free with azkm_strv_free. */
+azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n);
+void azkm_strv_free(char **v, size_t n);
+/* Deletes a vault and all its keys. Refused while it holds keys under purge protection. */
+azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name);
+/* Turns purge protection on (one-way). */
+azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
+const char *azkm_vault_name(const azkm_vault *v);
+
+/* ---- Key management (control plane) ---------------------------------------------------------------------- */
+azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec, azkm_key_info *out);
+
+/* Key material to import: PKCS#8 DER for RSA and EC, raw bytes for oct. */
+typedef struct {
+    azkm_kty kty;
+    const unsigned char *der;
+    size_t der_len;
+} azkm_material;
+
+/* Parses PEM or DER (PKCS#8, encrypted PKCS#8, traditional RSA/EC) or PKCS#12 into material. Call
+ * azkm_material_clear on the result; it zeroes the copy. passphrase may be NULL. */
+azkm_rc azkm_material_parse(OSSL_LIB_CTX *libctx, const unsigned char *in, size_t len, const char *passphrase,
+                            azkm_material *out);
+void azkm_material_clear(azkm_material *m);
+
+/* Imports material as a new key, or as a new version of an existing key of the same type. */
+azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
+                        unsigned fields, const azkm_attributes *attrs, azkm_key_info *out);
+
+/* version NULL or "" means the current version. */
+azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm_key_info *out);
+/* The current version of each key (deleted = 0) or each soft-deleted key (deleted = 1). */
+azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n);
+azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n);
+azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
+                                const azkm_attributes *attrs, azkm_key_info *out);
+/* Makes a new version of the same type and size, with the current version's key_ops and tags. */
+azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out);
+azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out);
+azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out);
+azkm_rc azkm_key_purge(azkm_vault *v, const char *name);
+/* An encrypted, authenticated blob holding every version; restorable into the same vault only. */
+azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len);
+azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out);
+
+/* ---- Cryptographic operations (data plane) --------------------------------------------------------------- */
+typedef enum { AZKM_SIG_RSA_PKCS1 = 1, AZKM_SIG_RSA_PSS = 2, AZKM_SIG_ECDSA = 3 } azkm_sig_scheme;
+
+#define AZKM_PSS_SALT_DIGEST (-1) /* salt length = digest length */
+#define AZKM_PSS_SALT_AUTO (-2)   /* verify: any; sign: max */
+#define AZKM_PSS_SALT_MAX (-3)
+
+typedef struct {
+    azkm_sig_scheme scheme;
+    const char *digest; /* "SHA256", ...; NULL: the input is signed as given (RSA: already DigestInfo-encoded) */
+    int pss_saltlen;    /* bytes, or AZKM_PSS_SALT_* */
+    const char *mgf1_digest; /* NULL: same as digest */
+} azkm_sign_params;
+
+/* "RS256" -> PKCS#1 SHA256, "PS384" -> PSS SHA384 salt=digest, "ES512" -> ECDSA SHA512. */
+azkm_rc azkm_sign_params_from_alg(const char *alg, azkm_sign_params *out);
+
+typedef enum {
+    AZKM_ENC_RSA_PKCS1 = 1,  /* RSA1_5 */
+    AZKM_ENC_RSA_OAEP = 2,   /* RSA-OAEP (SHA-1) / RSA-OAEP-256 by oaep_digest */
+    AZKM_ENC_RSA_TLS = 3,    /* PKCS#1 v1.5 of a TLS premaster secret, depadded in constant time */
+    AZKM_ENC_AES_GCM = 4,    /* A128GCM..A256GCM */
+    AZKM_ENC_AES_KW = 5,     /* A128KW..A256KW, RFC 3394 */
+    AZKM_ENC_AES_KWP = 6,    /* CKM_AES_KEY_WRAP_PAD, RFC 5649 */
+} azkm_enc_scheme;
+
+typedef struct {
+    azkm_enc_scheme scheme;
+    const char *oaep_digest; /* NULL: SHA1 */
+    const char *mgf1_digest; /* NULL: same as oaep_digest */
+    const unsigned char *label;
+    size_t label_len;
+    unsigned tls_client_version; /* AZKM_ENC_RSA_TLS */
+    unsigned tls_alt_version;
+    const unsigned char *iv; /* AES-GCM: 12 bytes; on encrypt NULL makes a random one written to iv_out */
+    size_t iv_len;
+    unsigned char *iv_out;
+    const unsigned char *aad;
+    size_t aad_len;
+    unsigned char *tag; /* AES-GCM: 16 bytes, written on encrypt, read on decrypt */
+    unsigned key_bits;  /* AES algorithms that name a size (A128KW, A256GCM): the key must have it; 0 = any */
+} azkm_cipher_params;
+
+/* "RSA-OAEP", "RSA-OAEP-256", "RSA1_5", "A256KW", "A256GCM", "CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD" */
+azkm_rc azkm_cipher_params_from_alg(const char *alg, azkm_cipher_params *out);
+
+/* Loads a version for use. Checks that the key exists and is not deleted; enabled, nbf/exp and key_ops are
+ * checked by every operation, against the attributes as they were at load time. */
+azkm_rc azkm_key_load(azkm_vault *v, const char *name, const char *version, azkm_key **out);
+azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *uri, azkm_key **out);
+void azkm_key_free(azkm_key *k);
+/* Re-reads the attributes of a loaded key if the vault changed since (cheap when it did not). */
+azkm_rc azkm_key_refresh(azkm_key *k);
+const azkm_key_info *azkm_key_get_info(const azkm_key *k);
+/* Canonical URI of the loaded version. */
+const char *azkm_key_uri(const azkm_key *k);
+/* Checks that op is allowed now (enabled, nbf, exp, key_ops), with the error naming the key. */
+azkm_rc azkm_key_check(const azkm_key *k, unsigned op);
+/* Largest signature or ciphertext the key produces, in bytes. */
+size_t azkm_key_max_output(const azkm_key *k);
+
+azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                      unsigned char *sig, size_t *siglen);
+/* 1 valid, 0 invalid, -1 error */
+int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                    const unsigned char *sig, size_t siglen);
+/* out must hold azkm_key_max_output(k) bytes (RSA) or inlen + 16 (AES). */
+azkm_rc azkm_key_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                         unsigned char *out, size_t *outlen);
+azkm_rc azkm_key_decrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                         unsigned char *out, size_t *outlen);
+/* Same as encrypt/decrypt, checked against wrapKey/unwrapKey instead of encrypt/decrypt. */
+azkm_rc azkm_key_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                      unsigned char *out, size_t *outlen);
+azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                        unsigned char *out, size_t *outlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,146 @@
+/* Private declarations shared by the keystore's files: structures, error helpers, catalog and sealing. */
+#ifndef AZKM_KEYSTORE_INTERNAL_H
+#define AZKM_KEYSTORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "azkm/keystore.h"
+#include "tier.h"
+
+#define AZKM_MASTER_KEY_LEN 32
+#define AZKM_VAULT_ID_LEN 16
+
+/* Records the error for azkm_last_error and returns rc, so that callers write `return azkm_fail(...)`. */
+azkm_rc azkm_fail(azkm_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like azkm_fail, appending OpenSSL's first queued error reason (and clearing the queue). */
+azkm_rc azkm_fail_ossl(azkm_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct azkm_keystore {
+    char dir[4096];
+    OSSL_LIB_CTX *libctx;
+    char *propq;
+    azkm_passphrase_cb passphrase_cb;
+    void *passphrase_arg;
+    int64_t (*clock)(void *arg);
+    void *clock_arg;
+};
+
+struct azkm_vault {
+    azkm_keystore *ks;
+    char name[AZKM_VAULT_NAME_MAX + 1];
+    char dir[4096];
+    sqlite3 *db;
+    unsigned char vault_id[AZKM_VAULT_ID_LEN];
+    unsigned char seal_key[32]; /* AES-256-GCM key for key material, derived from the master key */
+    unsigned char mac_key[32];  /* HMAC-SHA256 key for attribute records */
+    unsigned char backup_key[32];
+    int retention_days;
+    int purge_protection;
+    azkm_protector protector;
+    int64_t created;
+    azkm_tier *tiers[2]; /* by azkm_protection */
+};
+
+struct azkm_key {
+    azkm_vault *vault; /* NULL once detached (keys outlive their vault handle) */
+    azkm_keystore *ks;
+    azkm_key_info info;
+    char uri[AZKM_URI_MAX];
+    EVP_PKEY *pub; /* public key for verify and public encrypt (NULL for oct) */
+    azkm_tier_key *tk;
+    const azkm_tier_ops *tier;
+    int64_t key_rowid;
+    int64_t data_version;
+    azkm_vault *owned_vault; /* opened by azkm_key_load_uri for this key alone */
+    pid_t pid;               /* the process that loaded it: the catalog connection is not used across fork */
+    int deleted;
+};
+
+/* ---- files (fsutil.c) */
+azkm_rc azkm_mkdir_private(const char *path);
+/* Checks that path exists and is neither readable nor writable by others (and for secret files, group). */
+azkm_rc azkm_check_private(const char *path, int secret, const char *what);
+/* Writes data to path atomically (temp file, fsync, rename, fsync dir) with mode 0600. */
+azkm_rc azkm_write_file_atomic(const char *path, const unsigned char *data, size_t len);
+azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size_t max);
+void azkm_secure_free(void *p, size_t len);
+
+/* ---- configuration (config.c) */
+azkm_rc azkm_config_resolve_dir(const azkm_options *opt, char *dir, size_t len);
+
+/* ---- master key and derived keys (masterkey.c) */
+azkm_rc azkm_masterkey_create(azkm_keystore *ks, const char *vault_dir, const char *vault_name,
+                              azkm_protector protector, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char *vault_name,
+                            azkm_protector protector, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_LEN]);
+
+/* ---- sealing (seal.c): AES-256-GCM, output nonce(12) || ciphertext || tag(16) */
+#define AZKM_SEAL_OVERHEAD 28
+azkm_rc azkm_seal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen, const unsigned char *in,
+                  size_t inlen, unsigned char **out, size_t *outlen);
+/* Returns AZKM_E_INTEGRITY (without a message) when authentication fails. */
+azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen, const unsigned char *in,
+                    size_t inlen, unsigned char **out, size_t *outlen);
+void azkm_hmac(const unsigned char key[32], const unsigned char *data, size_t len, unsigned char mac[32]);
+/* Associated data binding a version's material to vault, name, version and type. */
+size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *version, azkm_kty kty,
+                         azkm_protection protection, unsigned char *buf, size_t len);
+
+/* ---- catalog (catalog.c) */
+azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **db);
+azkm_rc azkm_catalog_begin(azkm_vault *v);   /* BEGIN IMMEDIATE */
+azkm_rc azkm_catalog_commit(azkm_vault *v);
+void azkm_catalog_rollback(azkm_vault *v);
+azkm_rc azkm_db_fail(azkm_vault *v, const char *action);
+azkm_rc azkm_catalog_meta_get(sqlite3 *db, const char *k, const void **val, int *len, sqlite3_stmt **st);
+int64_t azkm_catalog_data_version(azkm_vault *v);
+
+/* ---- key rows (keyinfo.c) */
+typedef struct {
+    int64_t key_rowid;
+    int64_t seq;
+    unsigned char *material; /* tier-specific, sealed for software */
+    size_t material_len;
+} azkm_version_row;
+
+void azkm_version_row_clear(azkm_version_row *r);
+/* Reads the key row by name (case-insensitive). deleted: 0 active only, 1 deleted only, -1 either. */
+azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *rowid, char *canon_name,
+                      int64_t *deleted_on, int64_t *scheduled_purge);
+/* Fills info for (key, version); version NULL/"" = current. row (optional) receives the material. */
+azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version, azkm_key_info *info,
+                          azkm_version_row *row);
+/* Fills info (and row) from a statement positioned on a version row; checks the attribute MAC. */
+azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, azkm_version_row *row);
+/* Lists versions selected by a WHERE/ORDER clause binding one integer (none when bind < 0). */
+azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, azkm_key_info **out, size_t *n);
+/* MAC over the mutable attributes and identity of a version. */
+void azkm_attr_mac(const azkm_vault *v, const azkm_key_info *info, unsigned char mac[32]);
+/* Tags and key_ops as stored in the catalog. */
+char *azkm_tags_to_json(const azkm_attributes *a);
+azkm_rc azkm_tags_from_json(const char *json, azkm_attributes *a);
+void azkm_new_version(char out[AZKM_VERSION_LEN + 1]);
+int64_t azkm_now(const azkm_keystore *ks);
+void azkm_fill_recovery(const azkm_vault *v, azkm_key_info *info);
+
+/* ---- keys in libcrypto form (material.c) */
+azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kty kty, const unsigned char *der,
+                                size_t len, EVP_PKEY **out);
+azkm_rc azkm_pkey_describe(const EVP_PKEY *pkey, azkm_kty *kty, unsigned *size, azkm_curve *curve);
+azkm_rc azkm_pkey_to_pkcs8(const EVP_PKEY *pkey, unsigned char **der, size_t *len);
+azkm_rc azkm_pkey_public_der(const EVP_PKEY *pkey, unsigned char **der, size_t *len);
+azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
+                                  EVP_PKEY **out);
+
+/* ---- vault helpers (vault.c) */
+azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
+/* Purges soft-deleted keys whose retention has ended (inside a write transaction). */
+azkm_rc azkm_vault_expire_deleted(azkm_vault *v);
+/* Inserts one version row; used by create, import, rotate and restore. */
+azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info, const unsigned char *material,
+                            size_t material_len);
+
+#endif

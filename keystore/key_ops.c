@@ -1,0 +1,361 @@
+/* The data plane: loading a key version for use and running its operations, with enabled, nbf/exp and key_ops
+ * enforced on every call. Private-key work happens in the tier; public-key work here. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rsa.h>
+
+#include "internal.h"
+
+static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *version, azkm_key **out)
+{
+    azkm_key *k = OPENSSL_zalloc(sizeof(*k));
+    azkm_version_row row;
+    azkm_tier *tier;
+    azkm_tier_ref ref;
+    unsigned char aad[256];
+    azkm_uri uri;
+    azkm_rc rc;
+
+    memset(&row, 0, sizeof(row));
+    if (k == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    k->vault = v;
+    k->ks = v->ks;
+    rc = azkm_find_key(v, name, 0, &k->key_rowid, NULL, NULL, NULL);
+    if (rc == AZKM_OK) {
+        rc = azkm_read_version(v, k->key_rowid, version, &k->info, &row);
+        if (rc == AZKM_E_NOT_FOUND)
+            rc = azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
+    }
+    if (rc == AZKM_OK && (tier = azkm_vault_tier(v, k->info.protection)) == NULL)
+        rc = AZKM_E_UNSUPPORTED;
+    if (rc == AZKM_OK) {
+        ref.vault = v->name;
+        ref.name = k->info.name;
+        ref.version = k->info.version;
+        ref.kty = k->info.kty;
+        ref.aad = aad;
+        ref.aad_len = azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad,
+                                        sizeof(aad));
+        k->tier = tier->ops;
+        rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
+    }
+    if (rc == AZKM_OK && k->info.public_der != NULL)
+        rc = azkm_pkey_from_public_der(v->ks->libctx, v->ks->propq, k->info.public_der, k->info.public_der_len,
+                                       &k->pub);
+    azkm_version_row_clear(&row);
+    if (rc == AZKM_OK) {
+        snprintf(uri.vault, sizeof(uri.vault), "%s", v->name);
+        snprintf(uri.name, sizeof(uri.name), "%s", k->info.name);
+        snprintf(uri.version, sizeof(uri.version), "%s", k->info.version);
+        azkm_uri_format(&uri, k->uri, sizeof(k->uri));
+        k->data_version = azkm_catalog_data_version(v);
+        k->pid = getpid();
+        *out = k;
+        return AZKM_OK;
+    }
+    k->vault = NULL;
+    azkm_key_free(k);
+    return rc;
+}
+
+azkm_rc azkm_key_load(azkm_vault *v, const char *name, const char *version, azkm_key **out)
+{
+    return load_from_vault(v, name, version, out);
+}
+
+azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *text, azkm_key **out)
+{
+    azkm_uri uri;
+    azkm_vault *v = NULL;
+    azkm_rc rc = azkm_uri_parse(text, &uri);
+
+    if (rc == AZKM_OK)
+        rc = azkm_vault_open(ks, uri.vault, &v);
+    if (rc == AZKM_OK)
+        rc = load_from_vault(v, uri.name, uri.version, out);
+    if (rc != AZKM_OK) {
+        azkm_vault_close(v);
+        return rc;
+    }
+    (*out)->owned_vault = v;
+    return AZKM_OK;
+}
+
+void azkm_key_free(azkm_key *k)
+{
+    if (k == NULL)
+        return;
+    if (k->tk != NULL)
+        k->tier->key_free(k->tk);
+    EVP_PKEY_free(k->pub);
+    azkm_key_info_clear(&k->info);
+    /* A connection inherited through fork belongs to the parent: never close it in the child. */
+    if (k->owned_vault != NULL && k->pid == getpid())
+        azkm_vault_close(k->owned_vault);
+    OPENSSL_clear_free(k, sizeof(*k));
+}
+
+azkm_rc azkm_key_refresh(azkm_key *k)
+{
+    azkm_vault *v = k->owned_vault ? k->owned_vault : k->vault;
+    azkm_key_info fresh;
+    int64_t dv;
+    azkm_rc rc;
+
+    if (v == NULL || k->pid != getpid())
+        return AZKM_OK; /* no catalog to consult: the attributes stay as loaded */
+    dv = azkm_catalog_data_version(v);
+    if (dv == k->data_version)
+        return AZKM_OK;
+    rc = azkm_find_key(v, k->info.name, 0, NULL, NULL, NULL, NULL);
+    if (rc != AZKM_OK) {
+        /* Deleted since it was loaded: refuse from now on. */
+        k->info.attrs.enabled = 0;
+        k->deleted = 1;
+        k->data_version = dv;
+        return AZKM_OK;
+    }
+    rc = azkm_read_version(v, k->key_rowid, k->info.version, &fresh, NULL);
+    if (rc != AZKM_OK)
+        return rc;
+    k->info.attrs = fresh.attrs;
+    k->info.current = fresh.current;
+    k->deleted = 0;
+    azkm_key_info_clear(&fresh);
+    k->data_version = dv;
+    return AZKM_OK;
+}
+
+const azkm_key_info *azkm_key_get_info(const azkm_key *k)
+{
+    return &k->info;
+}
+
+const char *azkm_key_uri(const azkm_key *k)
+{
+    return k->uri;
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
+{
+    int64_t now = azkm_now(k->ks);
+    char when[32];
+
+    if (k->deleted)
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is deleted", k->uri);
+    if (!k->info.attrs.enabled)
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is disabled", k->uri);
+    if (k->info.attrs.not_before && now < k->info.attrs.not_before) {
+        fmt_time(k->info.attrs.not_before, when, sizeof(when));
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is not valid before %s", k->uri, when);
+    }
+    if (k->info.attrs.expires && now >= k->info.attrs.expires) {
+        fmt_time(k->info.attrs.expires, when, sizeof(when));
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s expired at %s", k->uri, when);
+    }
+    if (!(k->info.attrs.key_ops & op)) {
+        char ops[128] = "";
+
+        for (unsigned o = 1; o <= AZKM_OP_IMPORT; o <<= 1) {
+            if (k->info.attrs.key_ops & o) {
+                if (ops[0])
+                    strcat(ops, ",");
+                strcat(ops, azkm_op_name(o));
+            }
+        }
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s does not permit %s (key_ops: %s)", k->uri, azkm_op_name(op),
+                         ops[0] ? ops : "none");
+    }
+    return AZKM_OK;
+}
+
+size_t azkm_key_max_output(const azkm_key *k)
+{
+    if (k->pub != NULL)
+        return (size_t)EVP_PKEY_get_size(k->pub);
+    return 0;
+}
+
+static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
+{
+    int ok = (scheme == AZKM_SIG_ECDSA && k->info.kty == AZKM_KTY_EC) ||
+             ((scheme == AZKM_SIG_RSA_PKCS1 || scheme == AZKM_SIG_RSA_PSS) && k->info.kty == AZKM_KTY_RSA);
+
+    if (!ok)
+        return azkm_fail(AZKM_E_INVALID, "key %s is a %s key: the signature algorithm does not apply", k->uri,
+                         azkm_kty_name(k->info.kty, k->info.protection));
+    return AZKM_OK;
+}
+
+azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                      unsigned char *sig, size_t *siglen)
+{
+    azkm_rc rc = azkm_key_check(k, AZKM_OP_SIGN);
+
+    if (rc == AZKM_OK)
+        rc = check_scheme(k, p->scheme);
+    if (rc != AZKM_OK)
+        return rc;
+    if (p->scheme == AZKM_SIG_RSA_PSS && p->digest == NULL)
+        return azkm_fail(AZKM_E_INVALID, "key %s: RSA-PSS needs a digest algorithm", k->uri);
+    rc = k->tier->sign(k->tk, p, in, inlen, sig, siglen);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
+    return AZKM_OK;
+}
+
+int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                    const unsigned char *sig, size_t siglen)
+{
+    EVP_PKEY_CTX *ctx;
+    OSSL_PARAM params[5], *q = params;
+    int pad = p->scheme == AZKM_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
+    int saltlen = p->pss_saltlen == AZKM_PSS_SALT_DIGEST ? RSA_PSS_SALTLEN_AUTO : p->pss_saltlen;
+    int r;
+
+    if (azkm_key_check(k, AZKM_OP_VERIFY) != AZKM_OK || check_scheme(k, p->scheme) != AZKM_OK)
+        return -1;
+    if (p->scheme != AZKM_SIG_ECDSA) {
+        *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
+        if (p->scheme == AZKM_SIG_RSA_PSS) {
+            /* Salt "digest" on signing; a verifier accepts what the signer chose, as Key Vault does. */
+            saltlen = p->pss_saltlen == AZKM_PSS_SALT_DIGEST ? RSA_PSS_SALTLEN_DIGEST : p->pss_saltlen;
+            *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &saltlen);
+            if (p->mgf1_digest != NULL)
+                *q++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, (char *)p->mgf1_digest, 0);
+        }
+    }
+    if (p->digest != NULL)
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, (char *)p->digest, 0);
+    *q = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_pkey(k->ks->libctx, k->pub, k->ks->propq);
+    if (ctx == NULL || EVP_PKEY_verify_init_ex(ctx, params) <= 0) {
+        EVP_PKEY_CTX_free(ctx);
+        azkm_fail_ossl(AZKM_E_INVALID, "key %s: verification parameters rejected", k->uri);
+        return -1;
+    }
+    r = EVP_PKEY_verify(ctx, sig, siglen, in, inlen);
+    EVP_PKEY_CTX_free(ctx);
+    if (r == 1)
+        return 1;
+    azkm_fail_ossl(AZKM_E_INTEGRITY, "key %s: the signature does not verify", k->uri);
+    return 0;
+}
+
+static azkm_rc rsa_public_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                                  unsigned char *out, size_t *outlen)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(k->ks->libctx, k->pub, k->ks->propq);
+    OSSL_PARAM params[5], *q = params;
+    int pad = p->scheme == AZKM_ENC_RSA_OAEP ? RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING;
+    size_t len = EVP_PKEY_get_size(k->pub);
+    azkm_rc rc = AZKM_OK;
+
+    *q++ = OSSL_PARAM_construct_int(OSSL_ASYM_CIPHER_PARAM_PAD_MODE, &pad);
+    if (p->scheme == AZKM_ENC_RSA_OAEP) {
+        const char *md = p->oaep_digest ? p->oaep_digest : "SHA1";
+
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, (char *)md, 0);
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST,
+                                                (char *)(p->mgf1_digest ? p->mgf1_digest : md), 0);
+        if (p->label_len > 0)
+            *q++ = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, (void *)p->label,
+                                                     p->label_len);
+    }
+    *q = OSSL_PARAM_construct_end();
+    if (ctx == NULL || EVP_PKEY_encrypt_init_ex(ctx, params) <= 0)
+        rc = azkm_fail_ossl(AZKM_E_INVALID, "key %s: encryption parameters rejected", k->uri);
+    else if (EVP_PKEY_encrypt(ctx, out, &len, in, inlen) <= 0)
+        rc = azkm_fail_ossl(AZKM_E_INVALID, "key %s: encryption failed (input too long for the key?)", k->uri);
+    else
+        *outlen = len;
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
+static azkm_rc check_cipher(const azkm_key *k, const azkm_cipher_params *p, int decrypting)
+{
+    int rsa = p->scheme == AZKM_ENC_RSA_PKCS1 || p->scheme == AZKM_ENC_RSA_OAEP || p->scheme == AZKM_ENC_RSA_TLS;
+
+    if (k->info.kty == AZKM_KTY_EC)
+        return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
+    if (rsa != (k->info.kty == AZKM_KTY_RSA))
+        return azkm_fail(AZKM_E_INVALID, "key %s is a %s key: the algorithm does not apply", k->uri,
+                         azkm_kty_name(k->info.kty, k->info.protection));
+    if (p->scheme == AZKM_ENC_RSA_TLS && !decrypting)
+        return azkm_fail(AZKM_E_INVALID, "key %s: the TLS padding mode is for decryption only", k->uri);
+    return AZKM_OK;
+}
+
+static azkm_rc do_encrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                          size_t inlen, unsigned char *out, size_t *outlen)
+{
+    azkm_rc rc = azkm_key_check(k, op);
+
+    if (rc == AZKM_OK)
+        rc = check_cipher(k, p, 0);
+    if (rc != AZKM_OK)
+        return rc;
+    if (k->info.kty == AZKM_KTY_RSA)
+        return rsa_public_encrypt(k, p, in, inlen, out, outlen);
+    rc = k->tier->encrypt(k->tk, p, in, inlen, out, outlen);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
+    return AZKM_OK;
+}
+
+static azkm_rc do_decrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                          size_t inlen, unsigned char *out, size_t *outlen)
+{
+    azkm_rc rc = azkm_key_check(k, op);
+
+    if (rc == AZKM_OK)
+        rc = check_cipher(k, p, 1);
+    if (rc != AZKM_OK)
+        return rc;
+    rc = k->tier->decrypt(k->tk, p, in, inlen, out, outlen);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
+    return AZKM_OK;
+}
+
+azkm_rc azkm_key_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                         unsigned char *out, size_t *outlen)
+{
+    return do_encrypt(k, AZKM_OP_ENCRYPT, p, in, inlen, out, outlen);
+}
+
+azkm_rc azkm_key_decrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                         unsigned char *out, size_t *outlen)
+{
+    return do_decrypt(k, AZKM_OP_DECRYPT, p, in, inlen, out, outlen);
+}
+
+azkm_rc azkm_key_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                      unsigned char *out, size_t *outlen)
+{
+    return do_encrypt(k, AZKM_OP_WRAP, p, in, inlen, out, outlen);
+}
+
+azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                        unsigned char *out, size_t *outlen)
+{
+    return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
+}

@@ -1,0 +1,559 @@
+/* Keystores and vaults: a keystore is a directory of vaults; a vault is a directory holding its SQLite catalog
+ * (vault.db) and its master key file (master.key), both private to the owner. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+#define SCHEMA_VERSION "1"
+
+azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out)
+{
+    azkm_keystore *ks = OPENSSL_zalloc(sizeof(*ks));
+    azkm_rc rc;
+
+    if (ks == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory opening the keystore");
+    rc = azkm_config_resolve_dir(opt, ks->dir, sizeof(ks->dir));
+    if (rc != AZKM_OK) {
+        OPENSSL_free(ks);
+        return rc;
+    }
+    if (opt != NULL) {
+        ks->libctx = opt->libctx;
+        ks->propq = opt->propq ? OPENSSL_strdup(opt->propq) : NULL;
+        ks->passphrase_cb = opt->passphrase_cb;
+        ks->passphrase_arg = opt->passphrase_arg;
+        ks->clock = opt->clock;
+        ks->clock_arg = opt->clock_arg;
+    }
+    *out = ks;
+    return AZKM_OK;
+}
+
+void azkm_keystore_free(azkm_keystore *ks)
+{
+    if (ks == NULL)
+        return;
+    OPENSSL_free(ks->propq);
+    OPENSSL_free(ks);
+}
+
+const char *azkm_keystore_dir(const azkm_keystore *ks)
+{
+    return ks->dir;
+}
+
+int64_t azkm_keystore_now(const azkm_keystore *ks)
+{
+    return azkm_now(ks);
+}
+
+int64_t azkm_now(const azkm_keystore *ks)
+{
+    return ks->clock ? ks->clock(ks->clock_arg) : (int64_t)time(NULL);
+}
+
+static void lowercase(char *dst, const char *src, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len && src[i]; i++)
+        dst[i] = (char)((src[i] >= 'A' && src[i] <= 'Z') ? src[i] + 32 : src[i]);
+    dst[i] = '\0';
+}
+
+static azkm_rc vault_dir(azkm_keystore *ks, const char *name, char *dir, size_t len)
+{
+    char lname[AZKM_VAULT_NAME_MAX + 1];
+
+    if (!azkm_vault_name_valid(name))
+        return azkm_fail(AZKM_E_INVALID,
+                         "vault name '%.64s' is invalid: 3-24 of a-z, A-Z, 0-9 and '-', starting with a letter, "
+                         "not ending with '-', no '--'",
+                         name ? name : "");
+    lowercase(lname, name, sizeof(lname));
+    if ((size_t)snprintf(dir, len, "%s/%s", ks->dir, lname) >= len)
+        return azkm_fail(AZKM_E_INVALID, "vault %s: path too long", name);
+    return AZKM_OK;
+}
+
+/* The meta MAC covers the vault's settings, so that editing retention or purge protection is detected. */
+static void meta_mac(const azkm_vault *v, unsigned char mac[32])
+{
+    char buf[256];
+    unsigned char data[256 + AZKM_VAULT_ID_LEN];
+    int n = snprintf(buf, sizeof(buf), "azkm-meta-v1|%s|%d|%d|%d|%lld", v->name, v->retention_days,
+                     v->purge_protection, (int)v->protector, (long long)v->created);
+
+    memcpy(data, v->vault_id, AZKM_VAULT_ID_LEN);
+    memcpy(data + AZKM_VAULT_ID_LEN, buf, (size_t)n);
+    azkm_hmac(v->mac_key, data, AZKM_VAULT_ID_LEN + (size_t)n, mac);
+}
+
+static azkm_rc meta_put(azkm_vault *v, const char *k, const void *val, int len)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, val, len, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "writing vault settings");
+}
+
+static azkm_rc meta_put_int(azkm_vault *v, const char *k, long long val)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%lld", val);
+    return meta_put(v, k, buf, (int)strlen(buf));
+}
+
+static azkm_rc meta_write_all(azkm_vault *v)
+{
+    unsigned char mac[32];
+    azkm_rc rc = meta_put(v, "schema_version", SCHEMA_VERSION, 1);
+
+    if (rc == AZKM_OK)
+        rc = meta_put(v, "name", v->name, (int)strlen(v->name));
+    if (rc == AZKM_OK)
+        rc = meta_put(v, "vault_id", v->vault_id, AZKM_VAULT_ID_LEN);
+    if (rc == AZKM_OK)
+        rc = meta_put_int(v, "retention_days", v->retention_days);
+    if (rc == AZKM_OK)
+        rc = meta_put_int(v, "purge_protection", v->purge_protection);
+    if (rc == AZKM_OK)
+        rc = meta_put_int(v, "protector", v->protector);
+    if (rc == AZKM_OK)
+        rc = meta_put_int(v, "created", v->created);
+    meta_mac(v, mac);
+    if (rc == AZKM_OK)
+        rc = meta_put(v, "meta_mac", mac, sizeof(mac));
+    return rc;
+}
+
+static void vault_free(azkm_vault *v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < 2; i++)
+        if (v->tiers[i] != NULL)
+            v->tiers[i]->ops->tier_free(v->tiers[i]);
+    sqlite3_close(v->db);
+    OPENSSL_clear_free(v, sizeof(*v));
+}
+
+static azkm_rc vault_tiers(azkm_vault *v)
+{
+    return azkm_tier_software_new(v->ks->libctx, v->ks->propq, v->seal_key, &v->tiers[AZKM_PROTECTION_SOFTWARE]);
+}
+
+azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection)
+{
+    if ((unsigned)protection >= 2 || v->tiers[protection] == NULL) {
+        azkm_fail(AZKM_E_UNSUPPORTED, "vault %s: the %s tier is not available", v->name,
+                  protection == AZKM_PROTECTION_HSM ? "HSM (PKCS#11)" : "software");
+        return NULL;
+    }
+    return v->tiers[protection];
+}
+
+azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
+{
+    azkm_vault *v;
+    unsigned char mk[AZKM_MASTER_KEY_LEN];
+    char path[4200];
+    struct stat st;
+    azkm_rc rc;
+    int retention = params && params->retention_days ? params->retention_days : 90;
+
+    if (retention < 7 || retention > 90)
+        return azkm_fail(AZKM_E_INVALID, "vault %s: retention must be 7 to 90 days, not %d", name ? name : "",
+                         retention);
+    v = OPENSSL_zalloc(sizeof(*v));
+    if (v == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    v->ks = ks;
+    rc = vault_dir(ks, name, v->dir, sizeof(v->dir));
+    if (rc != AZKM_OK)
+        goto done;
+    snprintf(v->name, sizeof(v->name), "%s", name);
+    if (stat(v->dir, &st) == 0) {
+        rc = azkm_fail(AZKM_E_CONFLICT, "vault %s already exists in %s", name, ks->dir);
+        goto done;
+    }
+    rc = azkm_mkdir_private(ks->dir);
+    if (rc == AZKM_OK && mkdir(v->dir, 0700) != 0)
+        rc = azkm_fail(errno == EEXIST ? AZKM_E_CONFLICT : AZKM_E_IO, "vault %s: cannot create %s: %s", name,
+                       v->dir, strerror(errno));
+    if (rc != AZKM_OK)
+        goto done;
+    v->retention_days = retention;
+    v->purge_protection = params ? !!params->purge_protection : 0;
+    v->protector = params ? params->protector : AZKM_PROTECTOR_PLATFORM;
+    v->created = azkm_now(ks);
+    if (RAND_bytes_ex(ks->libctx, v->vault_id, AZKM_VAULT_ID_LEN, 0) != 1) {
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate an id", name);
+        goto undo;
+    }
+    rc = azkm_masterkey_create(ks, v->dir, name, v->protector, mk);
+    if (rc == AZKM_OK)
+        rc = azkm_derive_keys(v, mk);
+    OPENSSL_cleanse(mk, sizeof(mk));
+    snprintf(path, sizeof(path), "%s/vault.db", v->dir);
+    if (rc == AZKM_OK) {
+        mode_t old = umask(077);
+
+        rc = azkm_catalog_open(path, 1, &v->db);
+        umask(old);
+    }
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_begin(v);
+    if (rc == AZKM_OK) {
+        rc = meta_write_all(v);
+        if (rc == AZKM_OK)
+            rc = azkm_catalog_commit(v);
+        else
+            azkm_catalog_rollback(v);
+    }
+undo:
+    if (rc != AZKM_OK) {
+        azkm_rc keep = rc;
+        char msg[1024];
+
+        snprintf(msg, sizeof(msg), "%s", azkm_last_error());
+        sqlite3_close(v->db);
+        v->db = NULL;
+        snprintf(path, sizeof(path), "%s/vault.db", v->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/vault.db-wal", v->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/vault.db-shm", v->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/master.key", v->dir);
+        unlink(path);
+        rmdir(v->dir);
+        rc = azkm_fail(keep, "%s", msg);
+    }
+done:
+    vault_free(v);
+    return rc;
+}
+
+static azkm_rc meta_int(azkm_vault *v, const char *k, long long *out)
+{
+    sqlite3_stmt *st = NULL;
+    const void *val;
+    int len;
+    char buf[32];
+    char *end;
+    azkm_rc rc = azkm_catalog_meta_get(v->db, k, &val, &len, &st);
+
+    if (rc == AZKM_OK) {
+        if (len <= 0 || len >= (int)sizeof(buf)) {
+            rc = AZKM_E_CORRUPT;
+        } else {
+            memcpy(buf, val, (size_t)len);
+            buf[len] = '\0';
+            *out = strtoll(buf, &end, 10);
+            if (*end != '\0')
+                rc = AZKM_E_CORRUPT;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != AZKM_OK)
+        return azkm_fail(AZKM_E_CORRUPT, "vault %s: setting '%s' is missing or damaged in the catalog", v->name, k);
+    return AZKM_OK;
+}
+
+static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
+{
+    sqlite3_stmt *st = NULL;
+    const void *val;
+    int len;
+    long long n;
+    azkm_rc rc = azkm_catalog_meta_get(v->db, "vault_id", &val, &len, &st);
+
+    if (rc != AZKM_OK || len != AZKM_VAULT_ID_LEN) {
+        sqlite3_finalize(st);
+        if (rc == AZKM_E_CORRUPT) {
+            /* The first read is where a damaged file shows. */
+            return azkm_db_fail(v, "reading the vault");
+        }
+        return azkm_fail(AZKM_E_CORRUPT, "vault %s: the catalog has no vault id: not an azkm vault", v->name);
+    }
+    memcpy(v->vault_id, val, AZKM_VAULT_ID_LEN);
+    sqlite3_finalize(st);
+    if ((rc = meta_int(v, "retention_days", &n)) != AZKM_OK)
+        return rc;
+    v->retention_days = (int)n;
+    if ((rc = meta_int(v, "purge_protection", &n)) != AZKM_OK)
+        return rc;
+    v->purge_protection = (int)n;
+    if ((rc = meta_int(v, "protector", &n)) != AZKM_OK)
+        return rc;
+    v->protector = (azkm_protector)n;
+    if ((rc = meta_int(v, "created", &n)) != AZKM_OK)
+        return rc;
+    v->created = n;
+    rc = azkm_catalog_meta_get(v->db, "meta_mac", &val, &len, &st);
+    if (rc != AZKM_OK || len != 32) {
+        sqlite3_finalize(st);
+        return azkm_fail(AZKM_E_CORRUPT, "vault %s: the catalog's settings MAC is missing", v->name);
+    }
+    memcpy(mac, val, 32);
+    sqlite3_finalize(st);
+    return AZKM_OK;
+}
+
+azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
+{
+    azkm_vault *v = OPENSSL_zalloc(sizeof(*v));
+    unsigned char mk[AZKM_MASTER_KEY_LEN], stored_mac[32], mac[32];
+    char path[4200];
+    struct stat st;
+    azkm_rc rc;
+
+    if (v == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    v->ks = ks;
+    rc = vault_dir(ks, name, v->dir, sizeof(v->dir));
+    if (rc != AZKM_OK)
+        goto fail;
+    snprintf(v->name, sizeof(v->name), "%s", name);
+    snprintf(path, sizeof(path), "%s/vault.db", v->dir);
+    if (stat(v->dir, &st) != 0 && errno == ENOENT) {
+        rc = azkm_fail(AZKM_E_NOT_FOUND, "vault %s not found in %s", name, ks->dir);
+        goto fail;
+    }
+    if ((rc = azkm_check_private(v->dir, 0, "vault directory")) != AZKM_OK ||
+        (rc = azkm_check_private(path, 0, "vault database")) != AZKM_OK) {
+        rc = azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
+        goto fail;
+    }
+    rc = azkm_catalog_open(path, 0, &v->db);
+    if (rc != AZKM_OK) {
+        rc = azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
+        goto fail;
+    }
+    rc = meta_read(v, stored_mac);
+    if (rc != AZKM_OK)
+        goto fail;
+    rc = azkm_masterkey_load(ks, v->dir, v->name, v->protector, mk);
+    if (rc == AZKM_OK)
+        rc = azkm_derive_keys(v, mk);
+    OPENSSL_cleanse(mk, sizeof(mk));
+    if (rc != AZKM_OK)
+        goto fail;
+    {
+        /* The stored name keeps the case it was created with. */
+        sqlite3_stmt *s = NULL;
+        const void *val;
+        int len;
+
+        if (azkm_catalog_meta_get(v->db, "name", &val, &len, &s) == AZKM_OK && len > 0 &&
+            len <= AZKM_VAULT_NAME_MAX) {
+            memcpy(v->name, val, (size_t)len);
+            v->name[len] = '\0';
+        }
+        sqlite3_finalize(s);
+    }
+    meta_mac(v, mac);
+    if (CRYPTO_memcmp(mac, stored_mac, 32) != 0) {
+        rc = azkm_fail(AZKM_E_INTEGRITY,
+                       "vault %s: integrity check failed for the vault settings (retention, purge protection): "
+                       "the catalog was edited outside azkm or belongs to another master key",
+                       v->name);
+        goto fail;
+    }
+    rc = vault_tiers(v);
+    if (rc != AZKM_OK)
+        goto fail;
+    *out = v;
+    return AZKM_OK;
+fail:
+    vault_free(v);
+    return rc;
+}
+
+void azkm_vault_close(azkm_vault *v)
+{
+    vault_free(v);
+}
+
+const char *azkm_vault_name(const azkm_vault *v)
+{
+    return v->name;
+}
+
+static azkm_rc count_keys(azkm_vault *v, int deleted, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(v->db,
+                                deleted ? "SELECT count(*) FROM keys WHERE deleted_on != 0"
+                                        : "SELECT count(*) FROM keys WHERE deleted_on = 0",
+                                -1, &st, NULL);
+
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *n = (size_t)sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return AZKM_OK;
+    }
+    sqlite3_finalize(st);
+    return azkm_db_fail(v, "counting keys");
+}
+
+azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out)
+{
+    azkm_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "%s", v->name);
+    snprintf(out->path, sizeof(out->path), "%s", v->dir);
+    out->retention_days = v->retention_days;
+    out->purge_protection = v->purge_protection;
+    out->protector = v->protector;
+    out->created = v->created;
+    rc = count_keys(v, 0, &out->n_keys);
+    if (rc == AZKM_OK)
+        rc = count_keys(v, 1, &out->n_deleted);
+    return rc;
+}
+
+azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v)
+{
+    azkm_rc rc;
+
+    if (v->purge_protection)
+        return AZKM_OK;
+    rc = azkm_catalog_begin(v);
+    if (rc != AZKM_OK)
+        return rc;
+    v->purge_protection = 1;
+    rc = meta_write_all(v);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_commit(v);
+    if (rc != AZKM_OK) {
+        azkm_catalog_rollback(v);
+        v->purge_protection = 0;
+    }
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void azkm_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
+{
+    DIR *d = opendir(ks->dir);
+    struct dirent *e;
+    char **arr = NULL;
+    size_t count = 0;
+
+    *names = NULL;
+    *n = 0;
+    if (d == NULL) {
+        if (errno == ENOENT)
+            return AZKM_OK;
+        return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "keystore %s: %s", ks->dir,
+                         strerror(errno));
+    }
+    while ((e = readdir(d)) != NULL) {
+        char path[4600];
+        struct stat st;
+        char **grown;
+
+        if (!azkm_vault_name_valid(e->d_name))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/vault.db", ks->dir, e->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        grown = realloc(arr, (count + 1) * sizeof(*arr));
+        if (grown == NULL || (grown[count] = strdup(e->d_name)) == NULL) {
+            closedir(d);
+            azkm_strv_free(grown ? grown : arr, count);
+            return azkm_fail(AZKM_E_NOMEM, "out of memory listing vaults");
+        }
+        arr = grown;
+        count++;
+    }
+    closedir(d);
+    if (count > 1)
+        qsort(arr, count, sizeof(*arr), cmp_str);
+    *names = arr;
+    *n = count;
+    return AZKM_OK;
+}
+
+azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name)
+{
+    azkm_vault *v = NULL;
+    size_t active = 0, deleted = 0;
+    static const char *const files[] = {"vault.db-wal", "vault.db-shm", "vault.db", "master.key"};
+    char path[4200];
+    azkm_rc rc = azkm_vault_open(ks, name, &v);
+
+    if (rc != AZKM_OK)
+        return rc;
+    rc = count_keys(v, 0, &active);
+    if (rc == AZKM_OK)
+        rc = count_keys(v, 1, &deleted);
+    if (rc == AZKM_OK && v->purge_protection && active + deleted > 0)
+        rc = azkm_fail(AZKM_E_FORBIDDEN,
+                       "vault %s has purge protection and holds %zu key(s): it cannot be deleted until they are "
+                       "purged after their retention",
+                       v->name, active + deleted);
+    if (rc == AZKM_OK) {
+        azkm_key_info *keys = NULL;
+        size_t nk = 0;
+
+        /* Tiers that hold objects outside the catalog (tokens) get to destroy them first. */
+        for (int del = 0; rc == AZKM_OK && del < 2; del++) {
+            rc = azkm_key_list(v, del, &keys, &nk);
+            for (size_t i = 0; rc == AZKM_OK && i < nk; i++)
+                if (keys[i].protection != AZKM_PROTECTION_SOFTWARE)
+                    rc = azkm_fail(AZKM_E_FORBIDDEN, "vault %s holds HSM key %s: purge its keys first", name,
+                                   keys[i].name);
+            azkm_key_info_array_free(keys, nk);
+        }
+    }
+    if (rc != AZKM_OK) {
+        azkm_vault_close(v);
+        return rc;
+    }
+    snprintf(path, sizeof(path), "%s", v->dir);
+    azkm_vault_close(v);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char f[4300];
+
+        snprintf(f, sizeof(f), "%s/%s", path, files[i]);
+        if (unlink(f) != 0 && errno != ENOENT)
+            return azkm_fail(AZKM_E_IO, "vault %s: cannot remove %s: %s", name, f, strerror(errno));
+    }
+    if (rmdir(path) != 0)
+        return azkm_fail(AZKM_E_IO, "vault %s: cannot remove %s: %s (unexpected files left?)", name, path,
+                         strerror(errno));
+    return AZKM_OK;
+}

@@ -1,0 +1,220 @@
+/* Key lifecycle through the keystore API: create, show, list, rotate, attributes, soft-delete, recover, purge. */
+#include "testutil.h"
+
+static azkm_keyspec spec_of(azkm_kty kty, unsigned size, azkm_curve curve)
+{
+    azkm_keyspec s;
+
+    memset(&s, 0, sizeof(s));
+    s.kty = kty;
+    s.size = size;
+    s.curve = curve;
+    return s;
+}
+
+static void create_show_list_each_type(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec rsa = spec_of(AZKM_KTY_RSA, 2048, 0), ec = spec_of(AZKM_KTY_EC, 0, AZKM_CURVE_P384),
+                 oct = spec_of(AZKM_KTY_OCT, 128, 0);
+    azkm_key_info info, *list = NULL;
+    size_t n = 0;
+
+    assert_ok(azkm_key_create(f->v, "Web-TLS", &rsa, &info));
+    assert_string_equal(info.name, "Web-TLS");
+    assert_int_equal(strlen(info.version), 32);
+    assert_int_equal(info.size, 2048);
+    assert_true(info.current);
+    assert_true(info.attrs.enabled);
+    assert_int_equal(info.attrs.key_ops, azkm_ops_default(AZKM_KTY_RSA));
+    assert_non_null(info.public_der);
+    assert_int_equal(info.attrs.created, f->now);
+    azkm_key_info_clear(&info);
+
+    assert_ok(azkm_key_create(f->v, "signer", &ec, &info));
+    assert_int_equal(info.curve, AZKM_CURVE_P384);
+    assert_int_equal(info.size, 384);
+    azkm_key_info_clear(&info);
+    assert_ok(azkm_key_create(f->v, "kek", &oct, &info));
+    assert_null(info.public_der);
+    assert_int_equal(info.size, 128);
+    azkm_key_info_clear(&info);
+
+    /* names are case-insensitive */
+    assert_ok(azkm_key_show(f->v, "web-tls", NULL, &info));
+    assert_string_equal(info.name, "Web-TLS");
+    azkm_key_info_clear(&info);
+    assert_rc(azkm_key_create(f->v, "WEB-TLS", &rsa, NULL), AZKM_E_CONFLICT, "already exists");
+
+    assert_ok(azkm_key_list(f->v, 0, &list, &n));
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0].name, "kek");
+    assert_string_equal(list[2].name, "Web-TLS");
+    azkm_key_info_array_free(list, n);
+}
+
+static void invalid_names_and_specs_are_refused(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec rsa = spec_of(AZKM_KTY_RSA, 1024, 0), ec = spec_of(AZKM_KTY_EC, 0, 0), oct = spec_of(AZKM_KTY_OCT, 0, 0);
+    char longname[200];
+
+    assert_rc(azkm_key_create(f->v, "bad_name", &ec, NULL), AZKM_E_INVALID, "bad_name");
+    assert_rc(azkm_key_create(f->v, "", &ec, NULL), AZKM_E_INVALID, "invalid");
+    memset(longname, 'a', 128);
+    longname[128] = '\0';
+    assert_rc(azkm_key_create(f->v, longname, &ec, NULL), AZKM_E_INVALID, "invalid");
+    assert_rc(azkm_key_create(f->v, "k", &rsa, NULL), AZKM_E_UNSUPPORTED, "RSA size 1024");
+    ec.fields = AZKM_ATTR_KEY_OPS;
+    ec.attrs.key_ops = AZKM_OP_SIGN | AZKM_OP_DECRYPT;
+    assert_rc(azkm_key_create(f->v, "k", &ec, NULL), AZKM_E_INVALID, "decrypt does not apply");
+    oct.fields = AZKM_ATTR_NOT_BEFORE | AZKM_ATTR_EXPIRES;
+    oct.attrs.not_before = 200;
+    oct.attrs.expires = 100;
+    assert_rc(azkm_key_create(f->v, "k", &oct, NULL), AZKM_E_INVALID, "not-before");
+    assert_rc(azkm_key_show(f->v, "missing", NULL, NULL), AZKM_E_NOT_FOUND, "vault1/missing not found");
+}
+
+static void rotate_makes_current_version_and_keeps_old(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, AZKM_CURVE_P256);
+    azkm_key_info first, second, *list = NULL;
+    size_t n = 0;
+
+    ec.fields = AZKM_ATTR_TAGS | AZKM_ATTR_KEY_OPS;
+    ec.attrs.key_ops = AZKM_OP_SIGN;
+    assert_ok(azkm_tags_parse("env=prod team=web", &ec.attrs));
+    assert_ok(azkm_key_create(f->v, "rot", &ec, &first));
+    f->now += 10;
+    assert_ok(azkm_key_rotate(f->v, "rot", &second));
+    assert_string_not_equal(first.version, second.version);
+    assert_true(second.current);
+    assert_int_equal(second.attrs.key_ops, AZKM_OP_SIGN);
+    assert_int_equal(second.attrs.n_tags, 2);
+    assert_ok(azkm_key_list_versions(f->v, "rot", &list, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].version, first.version);
+    assert_false(list[0].current);
+    assert_true(list[1].current);
+    azkm_key_info_array_free(list, n);
+
+    /* disabling the newest version makes the older one current */
+    {
+        azkm_attributes a;
+        azkm_key_info cur;
+
+        memset(&a, 0, sizeof(a));
+        assert_ok(azkm_key_set_attributes(f->v, "rot", second.version, AZKM_ATTR_ENABLED, &a, NULL));
+        assert_ok(azkm_key_show(f->v, "rot", NULL, &cur));
+        assert_string_equal(cur.version, first.version);
+        azkm_key_info_clear(&cur);
+    }
+    azkm_key_info_clear(&first);
+    azkm_key_info_clear(&second);
+}
+
+static void set_attributes_updates_and_is_persisted(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec oct = spec_of(AZKM_KTY_OCT, 256, 0);
+    azkm_attributes a;
+    azkm_key_info info;
+    azkm_keystore *ks2;
+    azkm_vault *v2;
+
+    assert_ok(azkm_key_create(f->v, "attrs", &oct, NULL));
+    memset(&a, 0, sizeof(a));
+    a.expires = f->now + 3600;
+    a.key_ops = AZKM_OP_WRAP | AZKM_OP_UNWRAP;
+    assert_ok(azkm_tags_parse("a=1", &a));
+    f->now += 5;
+    assert_ok(azkm_key_set_attributes(f->v, "attrs", NULL, AZKM_ATTR_EXPIRES | AZKM_ATTR_KEY_OPS | AZKM_ATTR_TAGS,
+                                      &a, &info));
+    assert_int_equal(info.attrs.expires, f->now - 5 + 3600);
+    assert_int_equal(info.attrs.updated, f->now);
+    azkm_key_info_clear(&info);
+
+    ks2 = fixture_reopen(f);
+    assert_ok(azkm_vault_open(ks2, "VAULT1", &v2));
+    assert_ok(azkm_key_show(v2, "ATTRS", NULL, &info));
+    assert_int_equal(info.attrs.key_ops, AZKM_OP_WRAP | AZKM_OP_UNWRAP);
+    assert_int_equal(info.attrs.n_tags, 1);
+    assert_string_equal(info.attrs.tags[0].name, "a");
+    assert_string_equal(info.attrs.tags[0].value, "1");
+    azkm_key_info_clear(&info);
+    a.key_ops = AZKM_OP_SIGN;
+    assert_rc(azkm_key_set_attributes(v2, "attrs", NULL, AZKM_ATTR_KEY_OPS, &a, NULL), AZKM_E_INVALID,
+              "sign does not apply");
+    assert_rc(azkm_key_set_attributes(v2, "attrs", "0123456789abcdef0123456789abcdef", AZKM_ATTR_KEY_OPS, &a, NULL),
+              AZKM_E_NOT_FOUND, "not found");
+    azkm_vault_close(v2);
+    azkm_keystore_free(ks2);
+}
+
+static void soft_delete_recover_purge(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, 0);
+    azkm_key_info info, *list = NULL;
+    size_t n = 0;
+
+    assert_ok(azkm_key_create(f->v, "gone", &ec, NULL));
+    assert_ok(azkm_key_delete(f->v, "gone", &info));
+    assert_int_equal(info.deleted_on, f->now);
+    assert_int_equal(info.scheduled_purge, f->now + 7 * 86400);
+    azkm_key_info_clear(&info);
+    assert_rc(azkm_key_show(f->v, "gone", NULL, NULL), AZKM_E_NOT_FOUND, "is deleted");
+    assert_rc(azkm_key_create(f->v, "gone", &ec, NULL), AZKM_E_CONFLICT, "ObjectIsDeletedButRecoverable");
+    assert_rc(azkm_key_delete(f->v, "gone", NULL), AZKM_E_NOT_FOUND, "is deleted");
+    assert_ok(azkm_key_list(f->v, 1, &list, &n));
+    assert_int_equal(n, 1);
+    azkm_key_info_array_free(list, n);
+    assert_ok(azkm_key_list(f->v, 0, &list, &n));
+    assert_int_equal(n, 0);
+    azkm_key_info_array_free(list, n);
+
+    assert_ok(azkm_key_recover(f->v, "gone", NULL));
+    assert_ok(azkm_key_show(f->v, "gone", NULL, &info));
+    azkm_key_info_clear(&info);
+    assert_rc(azkm_key_recover(f->v, "gone", NULL), AZKM_E_NOT_FOUND, "not deleted");
+    assert_rc(azkm_key_purge(f->v, "gone"), AZKM_E_NOT_FOUND, "not deleted");
+
+    assert_ok(azkm_key_delete(f->v, "gone", NULL));
+    assert_ok(azkm_key_purge(f->v, "gone"));
+    assert_rc(azkm_key_recover(f->v, "gone", NULL), AZKM_E_NOT_FOUND, "not found");
+    assert_ok(azkm_key_create(f->v, "gone", &ec, NULL));
+}
+
+static void purge_protection_and_retention(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, 0);
+    azkm_key_info *list = NULL;
+    size_t n = 0;
+
+    assert_ok(azkm_vault_enable_purge_protection(f->v));
+    assert_ok(azkm_key_create(f->v, "kept", &ec, NULL));
+    assert_ok(azkm_key_delete(f->v, "kept", NULL));
+    assert_rc(azkm_key_purge(f->v, "kept"), AZKM_E_FORBIDDEN, "purge protection");
+    assert_rc(azkm_vault_delete(f->ks, "vault1"), AZKM_E_FORBIDDEN, "purge protection");
+    /* after the retention the key is purged by the next write */
+    f->now += 7 * 86400;
+    assert_ok(azkm_key_create(f->v, "other", &ec, NULL));
+    assert_ok(azkm_key_list(f->v, 1, &list, &n));
+    assert_int_equal(n, 0);
+    azkm_key_info_array_free(list, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(create_show_list_each_type, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(invalid_names_and_specs_are_refused, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(rotate_makes_current_version_and_keeps_old, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(set_attributes_updates_and_is_persisted, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(soft_delete_recover_purge, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(purge_protection_and_retention, fixture_setup, fixture_teardown),
+    };
+    return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
+}
