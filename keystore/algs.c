@@ -1,4 +1,5 @@
-/* Azure algorithm names (RS256, PS384, ES512, RSA-OAEP-256, A256KW, A128GCM, ...) mapped to operation parameters. */
+/* Azure algorithm names (RS256, PS384, ES512, RSA-OAEP-256, A256KW, A128GCM, ...) mapped to operation parameters.
+ */
 #include <string.h>
 
 #include "internal.h"
@@ -26,8 +27,9 @@ azkm_rc azkm_sign_params_from_alg(const char *alg, azkm_sign_params *out)
             return AZKM_OK;
         }
     }
-    return azkm_fail(AZKM_E_INVALID, "signature algorithm '%s' is not one of RS256, RS384, RS512, PS256, PS384, "
-                                     "PS512, ES256, ES384, ES512",
+    return azkm_fail(AZKM_E_INVALID,
+                     "signature algorithm '%s' is not one of RS256, RS384, RS512, PS256, PS384, "
+                     "PS512, ES256, ES384, ES512",
                      alg ? alg : "");
 }
 
@@ -66,4 +68,3 @@ azkm_rc azkm_cipher_params_from_alg(const char *alg, azkm_cipher_params *out)
                      "A256KW, A128GCM, A192GCM, A256GCM, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD",
                      alg ? alg : "");
 }
-

@@ -69,8 +69,7 @@ static json_t *version_json(sqlite3_stmt *st)
     json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
     json_object_set_new(o, "curve", json_integer(sqlite3_column_int64(st, 3)));
     if (sqlite3_column_bytes(st, 4) > 0)
-        json_object_set_new(o, "public_der",
-                            b64(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)));
+        json_object_set_new(o, "public_der", b64(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)));
     json_object_set_new(o, "material", b64(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5)));
     json_object_set_new(o, "enabled", json_integer(sqlite3_column_int64(st, 6)));
     json_object_set_new(o, "nbf", json_integer(sqlite3_column_int64(st, 7)));
@@ -102,8 +101,9 @@ azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, s
     if (rc == AZKM_OK)
         rc = azkm_key_list_versions(v, name, &versions, &n);
     if (rc == AZKM_OK && n > 0 && versions[0].protection != AZKM_PROTECTION_SOFTWARE)
-        rc = azkm_fail(AZKM_E_FORBIDDEN, "key %s/%s is an HSM key: its material cannot leave the token, so it has "
-                                         "no backup (back up the token instead)",
+        rc = azkm_fail(AZKM_E_FORBIDDEN,
+                       "key %s/%s is an HSM key: its material cannot leave the token, so it has "
+                       "no backup (back up the token instead)",
                        v->name, name);
     if (rc == AZKM_OK && sqlite3_prepare_v2(v->db,
                                             "SELECT version, seq, size, curve, public_der, material, enabled, nbf, "
@@ -211,8 +211,9 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     snprintf(name_out, AZKM_NAME_MAX + 1, "%s", json_string_value(name));
     rc = azkm_find_key(v, name_out, -1, &rowid, NULL, NULL, NULL);
     if (rc == AZKM_OK)
-        return azkm_fail(AZKM_E_CONFLICT, "key %s/%s exists (or is deleted but recoverable): purge it before "
-                                          "restoring its backup",
+        return azkm_fail(AZKM_E_CONFLICT,
+                         "key %s/%s exists (or is deleted but recoverable): purge it before "
+                         "restoring its backup",
                          v->name, name_out);
     if (rc != AZKM_E_NOT_FOUND)
         return rc;
@@ -267,8 +268,9 @@ azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, a
         memcmp(blob, BACKUP_MAGIC, BACKUP_MAGIC_LEN) != 0)
         return azkm_fail(AZKM_E_INVALID, "backup blob: not an azkm key backup");
     if (memcmp(blob + BACKUP_MAGIC_LEN, v->vault_id, AZKM_VAULT_ID_LEN) != 0)
-        return azkm_fail(AZKM_E_FORBIDDEN, "backup blob: it was made in another vault; a backup restores only into "
-                                           "the vault it came from (%s is not that vault)",
+        return azkm_fail(AZKM_E_FORBIDDEN,
+                         "backup blob: it was made in another vault; a backup restores only into "
+                         "the vault it came from (%s is not that vault)",
                          v->name);
     rc = azkm_unseal(v->ks->libctx, v->backup_key, hdr, sizeof(hdr), blob + BACKUP_HDR_LEN, len - BACKUP_HDR_LEN,
                      &plain, &plain_len);

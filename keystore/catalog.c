@@ -4,36 +4,35 @@
 
 #include "internal.h"
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS keys("
-    "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL,"
-    "  name_lc TEXT NOT NULL UNIQUE,"
-    "  kty INTEGER NOT NULL,"
-    "  protection INTEGER NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  deleted_on INTEGER NOT NULL DEFAULT 0,"
-    "  scheduled_purge INTEGER NOT NULL DEFAULT 0,"
-    "  next_seq INTEGER NOT NULL DEFAULT 1);"
-    "CREATE TABLE IF NOT EXISTS versions("
-    "  key_id INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,"
-    "  version TEXT NOT NULL,"
-    "  seq INTEGER NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  curve INTEGER NOT NULL,"
-    "  public_der BLOB,"
-    "  material BLOB NOT NULL,"
-    "  enabled INTEGER NOT NULL,"
-    "  nbf INTEGER NOT NULL,"
-    "  exp INTEGER NOT NULL,"
-    "  key_ops INTEGER NOT NULL,"
-    "  tags TEXT NOT NULL,"
-    "  created INTEGER NOT NULL,"
-    "  updated INTEGER NOT NULL,"
-    "  mac BLOB NOT NULL,"
-    "  PRIMARY KEY(key_id, version));"
-    "CREATE UNIQUE INDEX IF NOT EXISTS versions_by_seq ON versions(key_id, seq);";
+static const char schema[] = "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS keys("
+                             "  id INTEGER PRIMARY KEY,"
+                             "  name TEXT NOT NULL,"
+                             "  name_lc TEXT NOT NULL UNIQUE,"
+                             "  kty INTEGER NOT NULL,"
+                             "  protection INTEGER NOT NULL,"
+                             "  created INTEGER NOT NULL,"
+                             "  deleted_on INTEGER NOT NULL DEFAULT 0,"
+                             "  scheduled_purge INTEGER NOT NULL DEFAULT 0,"
+                             "  next_seq INTEGER NOT NULL DEFAULT 1);"
+                             "CREATE TABLE IF NOT EXISTS versions("
+                             "  key_id INTEGER NOT NULL REFERENCES keys(id) ON DELETE CASCADE,"
+                             "  version TEXT NOT NULL,"
+                             "  seq INTEGER NOT NULL,"
+                             "  size INTEGER NOT NULL,"
+                             "  curve INTEGER NOT NULL,"
+                             "  public_der BLOB,"
+                             "  material BLOB NOT NULL,"
+                             "  enabled INTEGER NOT NULL,"
+                             "  nbf INTEGER NOT NULL,"
+                             "  exp INTEGER NOT NULL,"
+                             "  key_ops INTEGER NOT NULL,"
+                             "  tags TEXT NOT NULL,"
+                             "  created INTEGER NOT NULL,"
+                             "  updated INTEGER NOT NULL,"
+                             "  mac BLOB NOT NULL,"
+                             "  PRIMARY KEY(key_id, version));"
+                             "CREATE UNIQUE INDEX IF NOT EXISTS versions_by_seq ON versions(key_id, seq);";
 
 static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)
 {
@@ -48,7 +47,8 @@ static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         return azkm_fail(AZKM_E_IO, "%s: database %s is busy (%s)", action, path,
                          db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
-    return azkm_fail(AZKM_E_IO, "%s: database %s: %s", action, path, db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
+    return azkm_fail(AZKM_E_IO, "%s: database %s: %s", action, path,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
 }
 
 azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **out)
@@ -136,8 +136,11 @@ int64_t azkm_catalog_data_version(azkm_vault *v)
     sqlite3_stmt *st = NULL;
     int64_t dv = -1;
 
-    if (sqlite3_prepare_v2(v->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(v->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
         dv = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return dv;
+    /* data_version moves with other connections' commits, total_changes with this one's: the sum moves with
+     * either. */
+    return dv + (int64_t)sqlite3_total_changes64(v->db);
 }

@@ -49,8 +49,12 @@ const char *azkm_rc_name(azkm_rc rc)
 
 static void set_msg(azkm_rc rc, const char *fmt, va_list ap)
 {
+    char buf[sizeof(last_msg)];
+
+    /* Callers may pass azkm_last_error() itself as an argument to add context to it. */
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    memcpy(last_msg, buf, sizeof(buf));
     last_rc = rc;
-    vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
 }
 
 azkm_rc azkm_fail(azkm_rc rc, const char *fmt, ...)

@@ -50,8 +50,7 @@ azkm_rc azkm_check_private(const char *path, int secret, const char *what)
     if (stat(path, &st) != 0) {
         if (errno == ENOENT)
             return azkm_fail(AZKM_E_NOT_FOUND, "%s %s is missing", what, path);
-        return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "%s %s: %s", what, path,
-                         strerror(errno));
+        return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "%s %s: %s", what, path, strerror(errno));
     }
     if (st.st_mode & bad)
         return azkm_fail(AZKM_E_PERMISSION, "%s %s has mode %04o: %s must not be accessible to %s (chmod %s)", what,

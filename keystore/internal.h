@@ -79,11 +79,11 @@ azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_L
 
 /* ---- sealing (seal.c): AES-256-GCM, output nonce(12) || ciphertext || tag(16) */
 #define AZKM_SEAL_OVERHEAD 28
-azkm_rc azkm_seal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen, const unsigned char *in,
-                  size_t inlen, unsigned char **out, size_t *outlen);
+azkm_rc azkm_seal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
+                  const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen);
 /* Returns AZKM_E_INTEGRITY (without a message) when authentication fails. */
-azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen, const unsigned char *in,
-                    size_t inlen, unsigned char **out, size_t *outlen);
+azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
+                    const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen);
 void azkm_hmac(const unsigned char key[32], const unsigned char *data, size_t len, unsigned char mac[32]);
 /* Associated data binding a version's material to vault, name, version and type. */
 size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *version, azkm_kty kty,
@@ -91,7 +91,7 @@ size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *vers
 
 /* ---- catalog (catalog.c) */
 azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **db);
-azkm_rc azkm_catalog_begin(azkm_vault *v);   /* BEGIN IMMEDIATE */
+azkm_rc azkm_catalog_begin(azkm_vault *v); /* BEGIN IMMEDIATE */
 azkm_rc azkm_catalog_commit(azkm_vault *v);
 void azkm_catalog_rollback(azkm_vault *v);
 azkm_rc azkm_db_fail(azkm_vault *v, const char *action);
@@ -140,7 +140,7 @@ azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
 /* Purges soft-deleted keys whose retention has ended (inside a write transaction). */
 azkm_rc azkm_vault_expire_deleted(azkm_vault *v);
 /* Inserts one version row; used by create, import, rotate and restore. */
-azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info, const unsigned char *material,
-                            size_t material_len);
+azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info,
+                            const unsigned char *material, size_t material_len);
 
 #endif

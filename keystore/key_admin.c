@@ -126,8 +126,8 @@ static azkm_rc insert_key_row(azkm_vault *v, const char *name, azkm_kty kty, azk
 
     for (size_t i = 0, n = strlen(name); i <= n; i++)
         lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-    rc = sqlite3_prepare_v2(v->db, "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(
+        v->db, "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, lname, -1, SQLITE_STATIC);
@@ -273,8 +273,9 @@ azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m,
 
         rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
         if (rc == AZKM_OK && (cur.kty != m->kty || cur.protection != protection))
-            rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot import a %s key as a new version",
-                           v->name, name, azkm_kty_name(cur.kty, cur.protection), azkm_kty_name(m->kty, protection));
+            rc =
+                azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot import a %s key as a new version",
+                          v->name, name, azkm_kty_name(cur.kty, cur.protection), azkm_kty_name(m->kty, protection));
         azkm_key_info_clear(&cur);
     }
     if (rc == AZKM_OK)
@@ -289,13 +290,21 @@ azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm
 
     if (rc != AZKM_OK)
         return rc;
-    rc = azkm_read_version(v, rowid, version, out, NULL);
+    if (out == NULL) {
+        azkm_key_info scratch;
+
+        rc = azkm_read_version(v, rowid, version, &scratch, NULL);
+        if (rc == AZKM_OK)
+            azkm_key_info_clear(&scratch);
+    } else {
+        rc = azkm_read_version(v, rowid, version, out, NULL);
+    }
     if (rc == AZKM_E_NOT_FOUND)
         return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
     return rc;
 }
 
-#define CURRENT_OF_KEY                                                                                               \
+#define CURRENT_OF_KEY                                                                                             \
     "v.seq = (SELECT c.seq FROM versions c WHERE c.key_id = k.id ORDER BY c.enabled DESC, c.seq DESC LIMIT 1) "
 
 azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n)
@@ -330,10 +339,11 @@ static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key
     if (tags == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     azkm_attr_mac(v, info, mac);
-    rc = sqlite3_prepare_v2(v->db,
-                            "UPDATE versions SET enabled = ?, nbf = ?, exp = ?, key_ops = ?, tags = ?, updated = ?, "
-                            "mac = ? WHERE key_id = ? AND version = ?",
-                            -1, &st, NULL);
+    rc =
+        sqlite3_prepare_v2(v->db,
+                           "UPDATE versions SET enabled = ?, nbf = ?, exp = ?, key_ops = ?, tags = ?, updated = ?, "
+                           "mac = ? WHERE key_id = ? AND version = ?",
+                           -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int(st, 1, info->attrs.enabled);
         sqlite3_bind_int64(st, 2, info->attrs.not_before);
@@ -510,8 +520,12 @@ static azkm_rc purge_rows(azkm_vault *v, int64_t rowid)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         azkm_protection prot = (azkm_protection)sqlite3_column_int(st, 4);
         azkm_tier *tier = azkm_vault_tier(v, prot);
-        azkm_tier_ref ref = {v->name, (const char *)sqlite3_column_text(st, 2),
-                             (const char *)sqlite3_column_text(st, 0), (azkm_kty)sqlite3_column_int(st, 3), NULL, 0};
+        azkm_tier_ref ref = {v->name,
+                             (const char *)sqlite3_column_text(st, 2),
+                             (const char *)sqlite3_column_text(st, 0),
+                             (azkm_kty)sqlite3_column_int(st, 3),
+                             NULL,
+                             0};
         azkm_rc r;
 
         if (tier == NULL) {
@@ -563,8 +577,8 @@ azkm_rc azkm_vault_expire_deleted(azkm_vault *v)
     sqlite3_stmt *st = NULL;
     int64_t ids[64];
     size_t n = 0;
-    int rc = sqlite3_prepare_v2(v->db, "SELECT id FROM keys WHERE deleted_on != 0 AND scheduled_purge <= ? LIMIT 64",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        v->db, "SELECT id FROM keys WHERE deleted_on != 0 AND scheduled_purge <= ? LIMIT 64", -1, &st, NULL);
 
     if (rc != SQLITE_OK)
         return azkm_db_fail(v, "expiring deleted keys");

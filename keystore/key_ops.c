@@ -42,8 +42,8 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         ref.version = k->info.version;
         ref.kty = k->info.kty;
         ref.aad = aad;
-        ref.aad_len = azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad,
-                                        sizeof(aad));
+        ref.aad_len =
+            azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad, sizeof(aad));
         k->tier = tier->ops;
         rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
     }
@@ -239,7 +239,8 @@ int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char 
             saltlen = p->pss_saltlen == AZKM_PSS_SALT_DIGEST ? RSA_PSS_SALTLEN_DIGEST : p->pss_saltlen;
             *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &saltlen);
             if (p->mgf1_digest != NULL)
-                *q++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, (char *)p->mgf1_digest, 0);
+                *q++ =
+                    OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, (char *)p->mgf1_digest, 0);
         }
     }
     if (p->digest != NULL)

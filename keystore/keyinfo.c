@@ -135,8 +135,7 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
     int64_t del;
 
     if (!azkm_key_name_valid(name))
-        return azkm_fail(AZKM_E_INVALID,
-                         "key name '%.64s%s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
+        return azkm_fail(AZKM_E_INVALID, "key name '%.64s%s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
                          name ? name : "", name && strlen(name) > 64 ? "..." : "");
     for (size_t i = 0, n = strlen(name); i <= n; i++)
         lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
@@ -156,9 +155,10 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
     del = sqlite3_column_int64(st, 2);
     if (deleted == 0 && del != 0) {
         sqlite3_finalize(st);
-        return azkm_fail(AZKM_E_NOT_FOUND,
-                         "key %s/%s is deleted (it can be recovered or purged; its name cannot be used until purged)",
-                         v->name, name);
+        return azkm_fail(
+            AZKM_E_NOT_FOUND,
+            "key %s/%s is deleted (it can be recovered or purged; its name cannot be used until purged)", v->name,
+            name);
     }
     if (deleted == 1 && del == 0) {
         sqlite3_finalize(st);
@@ -178,10 +178,10 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
 
 /* Columns: 0 version 1 seq 2 size 3 curve 4 public_der 5 material 6 enabled 7 nbf 8 exp 9 key_ops 10 tags
  * 11 created 12 updated 13 mac 14 name 15 kty 16 protection 17 deleted_on 18 scheduled_purge 19 current */
-#define VERSION_COLUMNS                                                                                              \
+#define VERSION_COLUMNS                                                                                            \
     "SELECT v.version, v.seq, v.size, v.curve, v.public_der, v.material, v.enabled, v.nbf, v.exp, v.key_ops, "     \
     "v.tags, v.created, v.updated, v.mac, k.name, k.kty, k.protection, k.deleted_on, k.scheduled_purge, "          \
-    "(SELECT c.version FROM versions c WHERE c.key_id = k.id AND c.enabled = 1 ORDER BY c.seq DESC LIMIT 1) "     \
+    "(SELECT c.version FROM versions c WHERE c.key_id = k.id AND c.enabled = 1 ORDER BY c.seq DESC LIMIT 1) "      \
     "FROM versions v JOIN keys k ON k.id = v.key_id "
 
 azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, azkm_version_row *row)
@@ -263,7 +263,8 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
             lver[i] = (char)((version[i] >= 'A' && version[i] <= 'F') ? version[i] + 32 : version[i]);
     }
     rc = sqlite3_prepare_v2(v->db,
-                            current ? VERSION_COLUMNS "WHERE v.key_id = ? ORDER BY v.enabled DESC, v.seq DESC LIMIT 1"
+                            current ? VERSION_COLUMNS
+                                "WHERE v.key_id = ? ORDER BY v.enabled DESC, v.seq DESC LIMIT 1"
                                     : VERSION_COLUMNS "WHERE v.key_id = ? AND v.version = ?",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -329,8 +330,8 @@ azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, 
     return AZKM_OK;
 }
 
-azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info, const unsigned char *material,
-                            size_t material_len)
+azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info,
+                            const unsigned char *material, size_t material_len)
 {
     sqlite3_stmt *st = NULL;
     unsigned char mac[32];
@@ -340,11 +341,12 @@ azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_inf
     if (tags == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     azkm_attr_mac(v, info, mac);
-    rc = sqlite3_prepare_v2(v->db,
-                            "INSERT INTO versions(key_id, version, seq, size, curve, public_der, material, enabled, "
-                            "nbf, exp, key_ops, tags, created, updated, mac) VALUES(?, ?, (SELECT next_seq FROM keys "
-                            "WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            -1, &st, NULL);
+    rc = sqlite3_prepare_v2(
+        v->db,
+        "INSERT INTO versions(key_id, version, seq, size, curve, public_der, material, enabled, "
+        "nbf, exp, key_ops, tags, created, updated, mac) VALUES(?, ?, (SELECT next_seq FROM keys "
+        "WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, key_rowid);
         sqlite3_bind_text(st, 2, info->version, -1, SQLITE_STATIC);

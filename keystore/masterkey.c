@@ -78,8 +78,9 @@ static azkm_rc get_passphrase(azkm_keystore *ks, const char *purpose, char *buf,
         strcpy(buf, env);
         return AZKM_OK;
     }
-    return azkm_fail(AZKM_E_AUTH, "%s: the vault is protected by a passphrase and none was given "
-                                  "(AZKM_PASSPHRASE_FILE or a prompt)",
+    return azkm_fail(AZKM_E_AUTH,
+                     "%s: the vault is protected by a passphrase and none was given "
+                     "(AZKM_PASSPHRASE_FILE or a prompt)",
                      purpose);
 }
 
@@ -179,7 +180,8 @@ azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char
         rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is not an azkm master key", vault_name, path);
     } else if (data[MK_MAGIC_LEN] == MK_KIND_PLATFORM && protector == AZKM_PROTECTOR_PLATFORM) {
         if (len != PLATFORM_LEN)
-            rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is truncated or damaged", vault_name, path);
+            rc =
+                azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is truncated or damaged", vault_name, path);
         else {
             check_value(data + MK_MAGIC_LEN + 1, check);
             if (CRYPTO_memcmp(check, data + MK_MAGIC_LEN + 1 + AZKM_MASTER_KEY_LEN, MK_CHECK_LEN) != 0)
@@ -194,7 +196,8 @@ azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char
         size_t plain_len = 0;
 
         if (len != PASS_LEN) {
-            rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is truncated or damaged", vault_name, path);
+            rc =
+                azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is truncated or damaged", vault_name, path);
         } else {
             snprintf(purpose, sizeof(purpose), "unlock vault %s", vault_name);
             rc = get_passphrase(ks, purpose, pass, sizeof(pass));
@@ -202,8 +205,8 @@ azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char
                 rc = scrypt_kek(ks, pass, data, kek);
             OPENSSL_cleanse(pass, sizeof(pass));
             if (rc == AZKM_OK) {
-                rc = azkm_unseal(ks->libctx, kek, data, PASS_HDR_LEN, data + PASS_HDR_LEN, len - PASS_HDR_LEN, &plain,
-                                 &plain_len);
+                rc = azkm_unseal(ks->libctx, kek, data, PASS_HDR_LEN, data + PASS_HDR_LEN, len - PASS_HDR_LEN,
+                                 &plain, &plain_len);
                 if (rc == AZKM_E_INTEGRITY)
                     rc = azkm_fail(AZKM_E_AUTH, "vault %s: wrong passphrase (or damaged master key file)",
                                    vault_name);

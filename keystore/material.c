@@ -39,7 +39,8 @@ azkm_rc azkm_pkey_describe(const EVP_PKEY *pkey, azkm_kty *kty, unsigned *size, 
 
         *kty = AZKM_KTY_EC;
         if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen))
-            return azkm_fail(AZKM_E_UNSUPPORTED, "EC key has no named curve (explicit parameters are not supported)");
+            return azkm_fail(AZKM_E_UNSUPPORTED,
+                             "EC key has no named curve (explicit parameters are not supported)");
         if (azkm_curve_parse(group, curve) != AZKM_OK)
             return azkm_fail(AZKM_E_UNSUPPORTED, "EC curve %s is not supported (P-256, P-384, P-521)", group);
         *size = (unsigned)azkm_curve_bits(*curve);

@@ -53,9 +53,9 @@ static const struct {
     azkm_kty kty;
     azkm_protection protection;
 } kty_names[] = {
-    {"RSA", AZKM_KTY_RSA, AZKM_PROTECTION_SOFTWARE},     {"EC", AZKM_KTY_EC, AZKM_PROTECTION_SOFTWARE},
-    {"oct", AZKM_KTY_OCT, AZKM_PROTECTION_SOFTWARE},     {"RSA-HSM", AZKM_KTY_RSA, AZKM_PROTECTION_HSM},
-    {"EC-HSM", AZKM_KTY_EC, AZKM_PROTECTION_HSM},        {"oct-HSM", AZKM_KTY_OCT, AZKM_PROTECTION_HSM},
+    {"RSA", AZKM_KTY_RSA, AZKM_PROTECTION_SOFTWARE}, {"EC", AZKM_KTY_EC, AZKM_PROTECTION_SOFTWARE},
+    {"oct", AZKM_KTY_OCT, AZKM_PROTECTION_SOFTWARE}, {"RSA-HSM", AZKM_KTY_RSA, AZKM_PROTECTION_HSM},
+    {"EC-HSM", AZKM_KTY_EC, AZKM_PROTECTION_HSM},    {"oct-HSM", AZKM_KTY_OCT, AZKM_PROTECTION_HSM},
 };
 
 const char *azkm_kty_name(azkm_kty kty, azkm_protection protection)

@@ -12,8 +12,8 @@
 #define TAG_LEN 16
 
 static azkm_rc gcm(OSSL_LIB_CTX *libctx, int enc, const unsigned char *key, const unsigned char *nonce,
-                   const unsigned char *aad, size_t aadlen, const unsigned char *in, size_t inlen, unsigned char *out,
-                   unsigned char *tag)
+                   const unsigned char *aad, size_t aadlen, const unsigned char *in, size_t inlen,
+                   unsigned char *out, unsigned char *tag)
 {
     EVP_CIPHER *cipher = EVP_CIPHER_fetch(libctx, "AES-256-GCM", NULL);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();

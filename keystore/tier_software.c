@@ -192,7 +192,8 @@ static azkm_rc sw_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsign
         if (p->scheme == AZKM_SIG_RSA_PSS) {
             *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, &saltlen);
             if (p->mgf1_digest != NULL)
-                *q++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, (char *)p->mgf1_digest, 0);
+                *q++ =
+                    OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, (char *)p->mgf1_digest, 0);
         }
     }
     if (p->digest != NULL)
@@ -236,9 +237,11 @@ static azkm_rc rsa_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const 
     if (p->scheme == AZKM_ENC_RSA_OAEP) {
         *q++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST,
                                                 (char *)(p->oaep_digest ? p->oaep_digest : "SHA1"), 0);
-        *q++ = OSSL_PARAM_construct_utf8_string(
-            OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST,
-            (char *)(p->mgf1_digest ? p->mgf1_digest : p->oaep_digest ? p->oaep_digest : "SHA1"), 0);
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST,
+                                                (char *)(p->mgf1_digest   ? p->mgf1_digest
+                                                         : p->oaep_digest ? p->oaep_digest
+                                                                          : "SHA1"),
+                                                0);
         if (p->label_len > 0)
             *q++ = OSSL_PARAM_construct_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, (void *)p->label,
                                                      p->label_len);
@@ -321,8 +324,9 @@ static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const
         ok = EVP_CipherFinal_ex(ctx, out + len, &fin) == 1;
     if (!ok)
         rc = azkm_fail_ossl(enc ? AZKM_E_CRYPTO : AZKM_E_INTEGRITY,
-                            enc ? "AES %s encryption failed" : "AES %s decryption failed: wrong key, or the data "
-                                                               "or its tag was altered",
+                            enc ? "AES %s encryption failed"
+                                : "AES %s decryption failed: wrong key, or the data "
+                                  "or its tag was altered",
                             mode);
     else if (p->scheme == AZKM_ENC_AES_GCM && enc &&
              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, p->tag) != 1)

@@ -56,7 +56,8 @@ static void create_show_list_each_type(void **state)
 static void invalid_names_and_specs_are_refused(void **state)
 {
     fixture *f = *state;
-    azkm_keyspec rsa = spec_of(AZKM_KTY_RSA, 1024, 0), ec = spec_of(AZKM_KTY_EC, 0, 0), oct = spec_of(AZKM_KTY_OCT, 0, 0);
+    azkm_keyspec rsa = spec_of(AZKM_KTY_RSA, 1024, 0), ec = spec_of(AZKM_KTY_EC, 0, 0),
+                 oct = spec_of(AZKM_KTY_OCT, 0, 0);
     char longname[200];
 
     assert_rc(azkm_key_create(f->v, "bad_name", &ec, NULL), AZKM_E_INVALID, "bad_name");
@@ -211,7 +212,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_show_list_each_type, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(invalid_names_and_specs_are_refused, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(rotate_makes_current_version_and_keeps_old, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(rotate_makes_current_version_and_keeps_old, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(set_attributes_updates_and_is_persisted, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(soft_delete_recover_purge, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(purge_protection_and_retention, fixture_setup, fixture_teardown),

@@ -30,20 +30,20 @@ azkm_keystore *fixture_reopen(fixture *f);
 /* Runs a shell command, returning its exit status. */
 int sh(const char *fmt, ...);
 
-#define assert_ok(expr)                                                                                              \
-    do {                                                                                                             \
-        azkm_rc rc_ = (expr);                                                                                        \
-        if (rc_ != AZKM_OK)                                                                                          \
-            fail_msg("%s -> %s: %s", #expr, azkm_rc_name(rc_), azkm_last_error());                                   \
+#define assert_ok(expr)                                                                                            \
+    do {                                                                                                           \
+        azkm_rc rc_ = (expr);                                                                                      \
+        if (rc_ != AZKM_OK)                                                                                        \
+            fail_msg("%s -> %s: %s", #expr, azkm_rc_name(rc_), azkm_last_error());                                 \
     } while (0)
 
-#define assert_rc(expr, want, pattern)                                                                               \
-    do {                                                                                                             \
-        azkm_rc rc_ = (expr);                                                                                        \
-        if (rc_ != (want))                                                                                           \
-            fail_msg("%s -> %s (%s), expected %s", #expr, azkm_rc_name(rc_), azkm_last_error(),                     \
-                     azkm_rc_name(want));                                                                            \
-        if (strstr(azkm_last_error(), (pattern)) == NULL)                                                            \
+#define assert_rc(expr, want, pattern)                                                                             \
+    do {                                                                                                           \
+        azkm_rc rc_ = (expr);                                                                                      \
+        if (rc_ != (want))                                                                                         \
+            fail_msg("%s -> %s (%s), expected %s", #expr, azkm_rc_name(rc_), azkm_last_error(),                    \
+                     azkm_rc_name(want));                                                                          \
+        if (strstr(azkm_last_error(), (pattern)) == NULL)                                                          \
             fail_msg("%s: message '%s' does not mention '%s'", #expr, azkm_last_error(), (pattern));               \
     } while (0)
 

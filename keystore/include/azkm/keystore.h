@@ -45,9 +45,9 @@ const char *azkm_rc_name(azkm_rc rc);
 void azkm_clear_error(void);
 
 /* ---- Names and identifiers ------------------------------------------------------------------------------- */
-#define AZKM_NAME_MAX 127       /* key names: 1-127 of [0-9a-zA-Z-], compared case-insensitively */
-#define AZKM_VAULT_NAME_MAX 24  /* vault names: 3-24 of [0-9a-zA-Z-], start with a letter, no "--" */
-#define AZKM_VERSION_LEN 32     /* versions: 32 lowercase hex characters */
+#define AZKM_NAME_MAX 127      /* key names: 1-127 of [0-9a-zA-Z-], compared case-insensitively */
+#define AZKM_VAULT_NAME_MAX 24 /* vault names: 3-24 of [0-9a-zA-Z-], start with a letter, no "--" */
+#define AZKM_VERSION_LEN 32    /* versions: 32 lowercase hex characters */
 #define AZKM_MAX_TAGS 15
 #define AZKM_TAG_NAME_MAX 512
 #define AZKM_TAG_VALUE_MAX 256
@@ -137,21 +137,22 @@ typedef struct {
     azkm_attributes attrs;
 } azkm_keyspec;
 
-/* Metadata of one key version, as returned by show / list. public_der is SubjectPublicKeyInfo DER (NULL for oct). */
+/* Metadata of one key version, as returned by show / list. public_der is SubjectPublicKeyInfo DER (NULL for oct).
+ */
 typedef struct {
     char vault[AZKM_VAULT_NAME_MAX + 1];
     char name[AZKM_NAME_MAX + 1];
     char version[AZKM_VERSION_LEN + 1];
     azkm_kty kty;
     azkm_protection protection;
-    unsigned size;    /* RSA modulus bits, EC field bits, oct key bits */
+    unsigned size; /* RSA modulus bits, EC field bits, oct key bits */
     azkm_curve curve;
     azkm_attributes attrs;
-    int current;                 /* 1 if this is the key's current version */
-    int64_t deleted_on;          /* 0 unless the key is soft-deleted */
-    int64_t scheduled_purge;     /* 0 unless the key is soft-deleted */
-    int recoverable_days;        /* the vault's retention */
-    char recovery_level[64];     /* "Recoverable" or "Recoverable+Purgeable" (Azure's names) */
+    int current;             /* 1 if this is the key's current version */
+    int64_t deleted_on;      /* 0 unless the key is soft-deleted */
+    int64_t scheduled_purge; /* 0 unless the key is soft-deleted */
+    int recoverable_days;    /* the vault's retention */
+    char recovery_level[64]; /* "Recoverable" or "Recoverable+Purgeable" (Azure's names) */
     unsigned char *public_der;
     size_t public_der_len;
 } azkm_key_info;
@@ -169,10 +170,10 @@ typedef struct azkm_key azkm_key;
 typedef int (*azkm_passphrase_cb)(char *buf, size_t len, const char *purpose, void *arg);
 
 typedef struct {
-    const char *keystore_dir;   /* NULL: AZKM_KEYSTORE_DIR, then the config file, then the default */
-    const char *config_file;    /* NULL: AZKM_CONF, then /etc/azkm/azkm.conf (root) or XDG config */
-    OSSL_LIB_CTX *libctx;       /* NULL: the default library context */
-    const char *propq;          /* property query for libcrypto fetches inside the keystore */
+    const char *keystore_dir; /* NULL: AZKM_KEYSTORE_DIR, then the config file, then the default */
+    const char *config_file;  /* NULL: AZKM_CONF, then /etc/azkm/azkm.conf (root) or XDG config */
+    OSSL_LIB_CTX *libctx;     /* NULL: the default library context */
+    const char *propq;        /* property query for libcrypto fetches inside the keystore */
     azkm_passphrase_cb passphrase_cb;
     void *passphrase_arg;
     int64_t (*clock)(void *arg); /* NULL: time(NULL). Tests inject a clock. */
@@ -199,8 +200,8 @@ typedef struct {
     int purge_protection;
     azkm_protector protector;
     int64_t created;
-    size_t n_keys;     /* active keys */
-    size_t n_deleted;  /* soft-deleted keys */
+    size_t n_keys;    /* active keys */
+    size_t n_deleted; /* soft-deleted keys */
 } azkm_vault_info;
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
@@ -215,6 +216,9 @@ azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name);
 /* Turns purge protection on (one-way). */
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
 const char *azkm_vault_name(const azkm_vault *v);
+/* Full check: database integrity, every version's attribute MAC and sealed material. The error names the first
+ * damaged key; *checked counts the versions that passed. */
+azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked);
 
 /* ---- Key management (control plane) ---------------------------------------------------------------------- */
 azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec, azkm_key_info *out);
@@ -270,12 +274,12 @@ typedef struct {
 azkm_rc azkm_sign_params_from_alg(const char *alg, azkm_sign_params *out);
 
 typedef enum {
-    AZKM_ENC_RSA_PKCS1 = 1,  /* RSA1_5 */
-    AZKM_ENC_RSA_OAEP = 2,   /* RSA-OAEP (SHA-1) / RSA-OAEP-256 by oaep_digest */
-    AZKM_ENC_RSA_TLS = 3,    /* PKCS#1 v1.5 of a TLS premaster secret, depadded in constant time */
-    AZKM_ENC_AES_GCM = 4,    /* A128GCM..A256GCM */
-    AZKM_ENC_AES_KW = 5,     /* A128KW..A256KW, RFC 3394 */
-    AZKM_ENC_AES_KWP = 6,    /* CKM_AES_KEY_WRAP_PAD, RFC 5649 */
+    AZKM_ENC_RSA_PKCS1 = 1, /* RSA1_5 */
+    AZKM_ENC_RSA_OAEP = 2,  /* RSA-OAEP (SHA-1) / RSA-OAEP-256 by oaep_digest */
+    AZKM_ENC_RSA_TLS = 3,   /* PKCS#1 v1.5 of a TLS premaster secret, depadded in constant time */
+    AZKM_ENC_AES_GCM = 4,   /* A128GCM..A256GCM */
+    AZKM_ENC_AES_KW = 5,    /* A128KW..A256KW, RFC 3394 */
+    AZKM_ENC_AES_KWP = 6,   /* CKM_AES_KEY_WRAP_PAD, RFC 5649 */
 } azkm_enc_scheme;
 
 typedef struct {

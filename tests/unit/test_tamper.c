@@ -1,0 +1,207 @@
+/* Tamper evidence: edits made to the catalog behind azkm's back are detected and name the key, while the rest of
+ * the vault keeps working. Also backups: restore after purge, refusal of tampered or foreign blobs. */
+#include <openssl/crypto.h>
+
+#include "testutil.h"
+
+static void make_ec(fixture *f, const char *name, azkm_key_info *info)
+{
+    azkm_keyspec s;
+
+    memset(&s, 0, sizeof(s));
+    s.kty = AZKM_KTY_EC;
+    assert_ok(azkm_key_create(f->v, name, &s, info));
+}
+
+static int sql(fixture *f, const char *vault, const char *stmt)
+{
+    return sh("sqlite3 '%s/%s/vault.db' \"%s\"", f->dir, vault, stmt);
+}
+
+static void can_sign(fixture *f, const char *name)
+{
+    azkm_key *k = NULL;
+    azkm_sign_params p;
+    unsigned char d[32] = {9}, sig[128];
+    size_t n;
+
+    assert_ok(azkm_key_load(f->v, name, NULL, &k));
+    assert_ok(azkm_sign_params_from_alg("ES256", &p));
+    assert_ok(azkm_key_sign(k, &p, d, 32, sig, &n));
+    azkm_key_free(k);
+}
+
+static void enabling_a_disabled_key_in_the_database_is_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_attributes a;
+    azkm_key *k = NULL;
+
+    make_ec(f, "victim", NULL);
+    make_ec(f, "bystander", NULL);
+    memset(&a, 0, sizeof(a));
+    assert_ok(azkm_key_set_attributes(f->v, "victim", NULL, AZKM_ATTR_ENABLED, &a, NULL));
+    assert_int_equal(sql(f, "vault1", "UPDATE versions SET enabled = 1"), 0);
+    assert_rc(azkm_key_load(f->v, "victim", NULL, &k), AZKM_E_INTEGRITY,
+              "integrity check failed for key victim version");
+    assert_rc(azkm_key_show(f->v, "victim", NULL, NULL), AZKM_E_INTEGRITY, "victim");
+    /* the bystander's row was also rewritten with its own value: its MAC still holds */
+    can_sign(f, "bystander");
+}
+
+static void widening_key_ops_or_expiry_is_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_key *k = NULL;
+
+    make_ec(f, "ops", NULL);
+    assert_int_equal(sql(f, "vault1",
+                         "UPDATE versions SET key_ops = 127 WHERE key_id = (SELECT id FROM keys WHERE "
+                         "name = 'ops')"),
+                     0);
+    assert_rc(azkm_key_load(f->v, "ops", NULL, &k), AZKM_E_INTEGRITY, "ops");
+    make_ec(f, "exp", NULL);
+    assert_int_equal(sql(f, "vault1",
+                         "UPDATE versions SET exp = 99999999999 WHERE key_id = (SELECT id FROM keys "
+                         "WHERE name = 'exp')"),
+                     0);
+    assert_rc(azkm_key_load(f->v, "exp", NULL, &k), AZKM_E_INTEGRITY, "exp");
+}
+
+static void flipped_ciphertext_bit_is_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_key *k = NULL;
+
+    make_ec(f, "flip", NULL);
+    make_ec(f, "fine", NULL);
+    /* XOR one byte in the middle of the sealed material */
+    assert_int_equal(sql(f, "vault1",
+                         "UPDATE versions SET material = substr(material, 1, 20) || "
+                         "CAST(char((unicode(CAST(substr(material, 21, 1) AS TEXT)) + 1) % 128) AS BLOB) || "
+                         "substr(material, 22) WHERE key_id = (SELECT id FROM keys WHERE name = 'flip')"),
+                     0);
+    assert_rc(azkm_key_load(f->v, "flip", NULL, &k), AZKM_E_INTEGRITY, "key material was altered");
+    can_sign(f, "fine");
+}
+
+static void material_swapped_between_keys_is_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_key *k = NULL;
+
+    make_ec(f, "alice", NULL);
+    make_ec(f, "bob", NULL);
+    assert_int_equal(
+        sql(f, "vault1",
+            "UPDATE versions SET material = (SELECT material FROM versions WHERE key_id = (SELECT id "
+            "FROM keys WHERE name = 'bob')) WHERE key_id = (SELECT id FROM keys WHERE name = 'alice')"),
+        0);
+    assert_rc(azkm_key_load(f->v, "alice", NULL, &k), AZKM_E_INTEGRITY, "moved from another key");
+    can_sign(f, "bob");
+}
+
+static void record_copied_from_another_vault_is_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM};
+    azkm_vault *v2;
+    azkm_keyspec s;
+    azkm_key *k = NULL;
+
+    assert_ok(azkm_vault_create(f->ks, "vault2", &vp));
+    assert_ok(azkm_vault_open(f->ks, "vault2", &v2));
+    memset(&s, 0, sizeof(s));
+    s.kty = AZKM_KTY_EC;
+    assert_ok(azkm_key_create(v2, "same", &s, NULL));
+    azkm_vault_close(v2);
+    make_ec(f, "same", NULL);
+    assert_int_equal(sh("sqlite3 '%s/vault1/vault.db' \"ATTACH '%s/vault2/vault.db' AS o; UPDATE versions SET "
+                        "material = (SELECT material FROM o.versions), version = (SELECT version FROM o.versions), "
+                        "mac = (SELECT mac FROM o.versions)\"",
+                        f->dir, f->dir),
+                     0);
+    assert_rc(azkm_key_load(f->v, "same", NULL, &k), AZKM_E_INTEGRITY, "integrity check failed for key same");
+}
+
+static void vault_settings_edit_is_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_vault *v;
+
+    assert_ok(azkm_vault_enable_purge_protection(f->v));
+    assert_int_equal(sql(f, "vault1", "UPDATE meta SET v = '0' WHERE k = 'purge_protection'"), 0);
+    assert_rc(azkm_vault_open(f->ks, "vault1", &v), AZKM_E_INTEGRITY, "purge protection");
+}
+
+static void backup_restores_after_purge_with_all_versions(void **state)
+{
+    fixture *f = *state;
+    azkm_key_info v1, v2, restored, *list = NULL;
+    unsigned char *blob = NULL;
+    size_t len = 0, n = 0;
+
+    make_ec(f, "saved", &v1);
+    assert_ok(azkm_key_rotate(f->v, "saved", &v2));
+    assert_ok(azkm_key_backup(f->v, "saved", &blob, &len));
+    /* no key material in the clear: the blob does not contain the public key either */
+    assert_null(memmem(blob, len, v1.public_der + 30, 32));
+    assert_rc(azkm_key_restore(f->v, blob, len, NULL), AZKM_E_CONFLICT, "exists");
+    assert_ok(azkm_key_delete(f->v, "saved", NULL));
+    assert_rc(azkm_key_restore(f->v, blob, len, NULL), AZKM_E_CONFLICT, "purge it");
+    assert_ok(azkm_key_purge(f->v, "saved"));
+    assert_ok(azkm_key_restore(f->v, blob, len, &restored));
+    assert_string_equal(restored.version, v2.version);
+    assert_ok(azkm_key_list_versions(f->v, "saved", &list, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].version, v1.version);
+    azkm_key_info_array_free(list, n);
+    can_sign(f, "saved");
+    {
+        azkm_key *k = NULL;
+
+        assert_ok(azkm_key_load(f->v, "saved", v1.version, &k));
+        azkm_key_free(k);
+    }
+
+    /* tampered blob, truncated blob, garbage */
+    assert_ok(azkm_key_delete(f->v, "saved", NULL));
+    assert_ok(azkm_key_purge(f->v, "saved"));
+    blob[len / 2] ^= 1;
+    assert_rc(azkm_key_restore(f->v, blob, len, NULL), AZKM_E_INTEGRITY, "integrity check failed");
+    blob[len / 2] ^= 1;
+    assert_rc(azkm_key_restore(f->v, blob, 30, NULL), AZKM_E_INVALID, "not an azkm key backup");
+    assert_rc(azkm_key_restore(f->v, (const unsigned char *)"hello world, not a backup at all", 32, NULL),
+              AZKM_E_INVALID, "not an azkm key backup");
+    {
+        azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM};
+        azkm_vault *other;
+
+        assert_ok(azkm_vault_create(f->ks, "other", &vp));
+        assert_ok(azkm_vault_open(f->ks, "other", &other));
+        assert_rc(azkm_key_restore(other, blob, len, NULL), AZKM_E_FORBIDDEN, "another vault");
+        azkm_vault_close(other);
+    }
+    assert_ok(azkm_key_restore(f->v, blob, len, NULL));
+    OPENSSL_free(blob);
+    azkm_key_info_clear(&v1);
+    azkm_key_info_clear(&v2);
+    azkm_key_info_clear(&restored);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(enabling_a_disabled_key_in_the_database_is_detected, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(widening_key_ops_or_expiry_is_detected, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(flipped_ciphertext_bit_is_detected, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(material_swapped_between_keys_is_detected, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(record_copied_from_another_vault_is_detected, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(vault_settings_edit_is_detected, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(backup_restores_after_purge_with_all_versions, fixture_setup,
+                                        fixture_teardown),
+    };
+    return cmocka_run_group_tests_name("tamper", tests, NULL, NULL);
+}
