@@ -25,6 +25,8 @@ struct azkm_keystore {
     void *passphrase_arg;
     int64_t (*clock)(void *arg);
     void *clock_arg;
+    azkm_passphrase_cb pin_cb;
+    void *pin_arg;
 };
 
 struct azkm_vault {
@@ -41,6 +43,9 @@ struct azkm_vault {
     azkm_protector protector;
     int64_t created;
     azkm_tier *tiers[2]; /* by azkm_protection */
+    char *hsm_module;    /* the token binding, NULL when unbound */
+    char *hsm_token;
+    char *hsm_pin_source;
 };
 
 struct azkm_key {

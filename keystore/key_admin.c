@@ -594,3 +594,64 @@ azkm_rc azkm_vault_expire_deleted(azkm_vault *v)
     }
     return AZKM_OK;
 }
+
+azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
+                       const azkm_attributes *attrs, azkm_key_info *out)
+{
+    azkm_tier *tier = v->tiers[AZKM_PROTECTION_HSM];
+    azkm_key_info info;
+    azkm_tier_output o;
+    azkm_tier_ref ref;
+    int64_t rowid = 0;
+    azkm_rc rc;
+
+    if (!azkm_key_name_valid(name))
+        return azkm_fail(AZKM_E_INVALID, "key name '%.64s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
+                         name ? name : "");
+    if (tier == NULL)
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "vault %s is not bound to a PKCS#11 token: bind it before adopting keys", v->name);
+    rc = check_name_free(v, name, 1, &rowid);
+    if (rc != AZKM_OK)
+        return rc;
+    memset(&info, 0, sizeof(info));
+    snprintf(info.name, sizeof(info.name), "%s", name);
+    azkm_new_version(info.version);
+    info.protection = AZKM_PROTECTION_HSM;
+    ref.vault = v->name;
+    ref.name = name;
+    ref.version = info.version;
+    ref.kty = 0;
+    ref.aad = NULL;
+    ref.aad_len = 0;
+    rc = azkm_tier_pkcs11_adopt(tier, &ref, pkcs11_uri, &info.kty, &o);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
+    info.size = o.size;
+    info.curve = o.curve;
+    info.attrs.enabled = 1;
+    info.attrs.key_ops = azkm_ops_default(info.kty);
+    if (attrs != NULL) {
+        rc = validate_attrs(v, name, info.kty, AZKM_PROTECTION_HSM, fields, attrs);
+        apply_attrs(&info.attrs, fields, attrs);
+    }
+    info.attrs.created = info.attrs.updated = azkm_now(v->ks);
+    if (rc == AZKM_OK)
+        rc = check_times(v, name, &info.attrs);
+    if (rc == AZKM_OK && rowid != 0) {
+        azkm_key_info cur;
+
+        rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
+        if (rc == AZKM_OK && (cur.kty != info.kty || cur.protection != AZKM_PROTECTION_HSM))
+            rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot adopt a %s key as a new version",
+                           v->name, name, azkm_kty_name(cur.kty, cur.protection),
+                           azkm_kty_name(info.kty, AZKM_PROTECTION_HSM));
+        azkm_key_info_clear(&cur);
+    }
+    if (rc == AZKM_OK)
+        rc = store_version(v, name, rowid, 1, &info, &o);
+    azkm_tier_output_clear(&o);
+    if (rc == AZKM_OK)
+        rc = finish(v, name, info.version, out);
+    return rc;
+}

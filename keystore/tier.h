@@ -56,7 +56,24 @@ struct azkm_tier {
     OSSL_LIB_CTX *libctx;
     const char *propq;
     const unsigned char *seal_key; /* the vault's, for tiers that store sealed material */
+    void *impl;                    /* the tier's own state */
 };
+
+typedef struct {
+    const char *module;
+    const char *token;
+    const char *pin_source;
+    azkm_passphrase_cb pin_cb;
+    void *pin_arg;
+} azkm_tier_p11_config;
+
+azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const azkm_tier_p11_config *cfg,
+                             azkm_tier **out);
+/* Finds the token and logs in, to prove a binding. */
+azkm_rc azkm_tier_pkcs11_check(azkm_tier *t);
+/* Adds a version whose material is an existing token object named by an RFC 7512 URI (not copied). */
+azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *uri, azkm_kty *kty,
+                               azkm_tier_output *out);
 
 azkm_rc azkm_tier_software_new(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char seal_key[32],
                                azkm_tier **out);

@@ -35,6 +35,8 @@ azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out)
         ks->passphrase_arg = opt->passphrase_arg;
         ks->clock = opt->clock;
         ks->clock_arg = opt->clock_arg;
+        ks->pin_cb = opt->pin_cb;
+        ks->pin_arg = opt->pin_arg;
     }
     *out = ks;
     return AZKM_OK;
@@ -90,10 +92,15 @@ static azkm_rc vault_dir(azkm_keystore *ks, const char *name, char *dir, size_t 
 /* The meta MAC covers the vault's settings, so that editing retention or purge protection is detected. */
 static void meta_mac(const azkm_vault *v, unsigned char mac[32])
 {
-    char buf[256];
-    unsigned char data[256 + AZKM_VAULT_ID_LEN];
-    int n = snprintf(buf, sizeof(buf), "azkm-meta-v1|%s|%d|%d|%d|%lld", v->name, v->retention_days,
-                     v->purge_protection, (int)v->protector, (long long)v->created);
+    char buf[4096];
+    unsigned char data[4096 + AZKM_VAULT_ID_LEN];
+    int n =
+        snprintf(buf, sizeof(buf), "azkm-meta-v1|%s|%d|%d|%d|%lld|%s|%s|%s", v->name, v->retention_days,
+                 v->purge_protection, (int)v->protector, (long long)v->created, v->hsm_module ? v->hsm_module : "",
+                 v->hsm_token ? v->hsm_token : "", v->hsm_pin_source ? v->hsm_pin_source : "");
+
+    if (n < 0 || n >= (int)sizeof(buf))
+        n = (int)sizeof(buf) - 1;
 
     memcpy(data, v->vault_id, AZKM_VAULT_ID_LEN);
     memcpy(data + AZKM_VAULT_ID_LEN, buf, (size_t)n);
@@ -139,6 +146,12 @@ static azkm_rc meta_write_all(azkm_vault *v)
         rc = meta_put_int(v, "protector", v->protector);
     if (rc == AZKM_OK)
         rc = meta_put_int(v, "created", v->created);
+    if (rc == AZKM_OK && v->hsm_module != NULL)
+        rc = meta_put(v, "hsm_module", v->hsm_module, (int)strlen(v->hsm_module));
+    if (rc == AZKM_OK && v->hsm_token != NULL)
+        rc = meta_put(v, "hsm_token", v->hsm_token, (int)strlen(v->hsm_token));
+    if (rc == AZKM_OK && v->hsm_pin_source != NULL)
+        rc = meta_put(v, "hsm_pin_source", v->hsm_pin_source, (int)strlen(v->hsm_pin_source));
     meta_mac(v, mac);
     if (rc == AZKM_OK)
         rc = meta_put(v, "meta_mac", mac, sizeof(mac));
@@ -153,12 +166,101 @@ static void vault_free(azkm_vault *v)
         if (v->tiers[i] != NULL)
             v->tiers[i]->ops->tier_free(v->tiers[i]);
     sqlite3_close(v->db);
+    free(v->hsm_module);
+    free(v->hsm_token);
+    free(v->hsm_pin_source);
     OPENSSL_clear_free(v, sizeof(*v));
+}
+
+static azkm_rc hsm_tier(azkm_vault *v, const char *module, const char *token, const char *pin_source,
+                        azkm_tier **out)
+{
+    azkm_tier_p11_config cfg = {module, token, pin_source, v->ks->pin_cb, v->ks->pin_arg};
+    azkm_rc rc = azkm_tier_pkcs11_new(v->ks->libctx, v->ks->propq, &cfg, out);
+
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
+    return AZKM_OK;
 }
 
 static azkm_rc vault_tiers(azkm_vault *v)
 {
-    return azkm_tier_software_new(v->ks->libctx, v->ks->propq, v->seal_key, &v->tiers[AZKM_PROTECTION_SOFTWARE]);
+    azkm_rc rc =
+        azkm_tier_software_new(v->ks->libctx, v->ks->propq, v->seal_key, &v->tiers[AZKM_PROTECTION_SOFTWARE]);
+
+    /* The token is set up now but only initialised and logged in to when a key needs it. */
+    if (rc == AZKM_OK && v->hsm_module != NULL)
+        rc = hsm_tier(v, v->hsm_module, v->hsm_token, v->hsm_pin_source, &v->tiers[AZKM_PROTECTION_HSM]);
+    return rc;
+}
+
+/* Reads an optional text setting; NULL when absent. */
+static char *meta_text(azkm_vault *v, const char *k)
+{
+    sqlite3_stmt *st = NULL;
+    const void *val;
+    int len;
+    char *out = NULL;
+
+    if (azkm_catalog_meta_get(v->db, k, &val, &len, &st) == AZKM_OK && len > 0 && len < 4096) {
+        out = malloc((size_t)len + 1);
+        if (out != NULL) {
+            memcpy(out, val, (size_t)len);
+            out[len] = '\0';
+        }
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *b)
+{
+    azkm_tier *t = NULL;
+    char *old[3] = {v->hsm_module, v->hsm_token, v->hsm_pin_source};
+    const char *pin = b && b->pin_source ? b->pin_source : "prompt";
+    azkm_rc rc;
+
+    if (b == NULL || b->module == NULL || b->token == NULL || b->module[0] != '/' || b->token[0] == '\0')
+        return azkm_fail(AZKM_E_INVALID, "vault %s: an HSM binding needs an absolute module path and a token",
+                         v->name);
+    if (strncmp(pin, "file:", 5) != 0 && strncmp(pin, "env:", 4) != 0 && strcmp(pin, "prompt") != 0)
+        return azkm_fail(AZKM_E_INVALID, "vault %s: PIN source '%s' is not file:PATH, env:NAME or prompt", v->name,
+                         pin);
+    rc = hsm_tier(v, b->module, b->token, pin, &t);
+    /* Prove the binding now (module, token, PIN), not at the first key operation. */
+    if (rc == AZKM_OK && (rc = azkm_tier_pkcs11_check(t)) != AZKM_OK)
+        rc = azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_begin(v);
+    if (rc != AZKM_OK) {
+        if (t != NULL)
+            t->ops->tier_free(t);
+        return rc;
+    }
+    v->hsm_module = strdup(b->module);
+    v->hsm_token = strdup(b->token);
+    v->hsm_pin_source = strdup(pin);
+    rc = meta_write_all(v);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_commit(v);
+    if (rc != AZKM_OK) {
+        azkm_catalog_rollback(v);
+        free(v->hsm_module);
+        free(v->hsm_token);
+        free(v->hsm_pin_source);
+        v->hsm_module = old[0];
+        v->hsm_token = old[1];
+        v->hsm_pin_source = old[2];
+        t->ops->tier_free(t);
+        return rc;
+    }
+    free(old[0]);
+    free(old[1]);
+    free(old[2]);
+    if (v->tiers[AZKM_PROTECTION_HSM] != NULL)
+        v->tiers[AZKM_PROTECTION_HSM]->ops->tier_free(v->tiers[AZKM_PROTECTION_HSM]);
+    v->tiers[AZKM_PROTECTION_HSM] = t;
+    return AZKM_OK;
 }
 
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection)
@@ -316,6 +418,11 @@ static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
     }
     memcpy(mac, val, 32);
     sqlite3_finalize(st);
+    v->hsm_module = meta_text(v, "hsm_module");
+    v->hsm_token = meta_text(v, "hsm_token");
+    v->hsm_pin_source = meta_text(v, "hsm_pin_source");
+    if ((v->hsm_module == NULL) != (v->hsm_token == NULL))
+        return azkm_fail(AZKM_E_CORRUPT, "vault %s: the HSM binding in the catalog is incomplete", v->name);
     return AZKM_OK;
 }
 
@@ -427,6 +534,9 @@ azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out)
     out->purge_protection = v->purge_protection;
     out->protector = v->protector;
     out->created = v->created;
+    snprintf(out->hsm_module, sizeof(out->hsm_module), "%s", v->hsm_module ? v->hsm_module : "");
+    snprintf(out->hsm_token, sizeof(out->hsm_token), "%s", v->hsm_token ? v->hsm_token : "");
+    snprintf(out->hsm_pin_source, sizeof(out->hsm_pin_source), "%s", v->hsm_pin_source ? v->hsm_pin_source : "");
     rc = count_keys(v, 0, &out->n_keys);
     if (rc == AZKM_OK)
         rc = count_keys(v, 1, &out->n_deleted);

@@ -8,9 +8,10 @@ PACKAGES=(
   libsqlite3-dev sqlite3
   libjansson-dev
   libcmocka-dev
-  softhsm2 libsofthsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
+  softhsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
   nginx-light apache2 curl
   procps psmisc
+  jq
 )
 
 SUDO=""

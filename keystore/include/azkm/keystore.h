@@ -178,6 +178,8 @@ typedef struct {
     void *passphrase_arg;
     int64_t (*clock)(void *arg); /* NULL: time(NULL). Tests inject a clock. */
     void *clock_arg;
+    azkm_passphrase_cb pin_cb; /* asked for a token PIN when a vault's PIN source is "prompt" */
+    void *pin_arg;
 } azkm_options;
 
 azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out);
@@ -200,9 +202,19 @@ typedef struct {
     int purge_protection;
     azkm_protector protector;
     int64_t created;
-    size_t n_keys;    /* active keys */
-    size_t n_deleted; /* soft-deleted keys */
+    size_t n_keys;         /* active keys */
+    size_t n_deleted;      /* soft-deleted keys */
+    char hsm_module[1024]; /* "" unless the vault is bound to a PKCS#11 token */
+    char hsm_token[256];
+    char hsm_pin_source[1024];
 } azkm_vault_info;
+
+/* A vault's PKCS#11 token, for HSM keys (RSA-HSM, EC-HSM, oct-HSM). */
+typedef struct {
+    const char *module;     /* path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so */
+    const char *token;      /* token label, or an RFC 7512 pkcs11: URI selecting the token */
+    const char *pin_source; /* "file:/path" (0600), "env:NAME", or "prompt" (the keystore's pin_cb) */
+} azkm_hsm_binding;
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
 azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out);
@@ -213,6 +225,8 @@ azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n);
 void azkm_strv_free(char **v, size_t n);
 /* Deletes a vault and all its keys. Refused while it holds keys under purge protection. */
 azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name);
+/* Binds the vault to a token after checking that azkm can log in to it. */
+azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding);
 /* Turns purge protection on (one-way). */
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
 const char *azkm_vault_name(const azkm_vault *v);
@@ -239,6 +253,11 @@ void azkm_material_clear(azkm_material *m);
 /* Imports material as a new key, or as a new version of an existing key of the same type. */
 azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
                         unsigned fields, const azkm_attributes *attrs, azkm_key_info *out);
+
+/* Adds an existing token key, named by an RFC 7512 URI with its id, to the vault without copying it (a new key,
+ * or a new version of an HSM key of the same type). Purge leaves adopted objects on the token. */
+azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
+                       const azkm_attributes *attrs, azkm_key_info *out);
 
 /* version NULL or "" means the current version. */
 azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm_key_info *out);

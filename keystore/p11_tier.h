@@ -1,0 +1,28 @@
+/* Private declarations of the HSM (PKCS#11) tier, shared by its object and operation files. */
+#ifndef AZKM_P11_TIER_H
+#define AZKM_P11_TIER_H
+
+#include "p11.h"
+
+#define P11_MATERIAL_VERSION 1
+
+typedef struct {
+    azkm_p11_token *tok;
+    OSSL_LIB_CTX *libctx;
+    const char *propq;
+} p11_tier;
+
+/* What the catalog keeps for an HSM key version: the object's CKA_ID and CKA_LABEL, nothing secret. */
+typedef struct {
+    int adopted;
+    unsigned char id[64];
+    size_t idlen;
+    char label[256];
+} p11_ref;
+
+azkm_rc p11_parse_material(const unsigned char *m, size_t len, p11_ref *ref);
+azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out);
+azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *m, azkm_tier_output *out);
+azkm_rc p11_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
+
+#endif

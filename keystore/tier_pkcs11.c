@@ -1,0 +1,595 @@
+/* The HSM tier (Azure's Premium / Managed HSM): private and secret keys live in a PKCS#11 token and every
+ * operation runs there with the token's own mechanism: one C_*Init + one C_* call per operation, on a pooled,
+ * logged-in session, with the object handle found once and re-found only after re-initialisation (fork). */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "p11_tier.h"
+
+struct azkm_tier_key {
+    p11_tier *pt;
+    azkm_kty kty;
+    p11_ref ref;
+    CK_OBJECT_HANDLE handle;
+    unsigned long generation;
+    size_t modulus_len; /* RSA */
+    size_t field_len;   /* EC */
+    unsigned key_bits;  /* RSA modulus bits */
+    char name[AZKM_URI_MAX];
+};
+
+static const struct {
+    const char *name;
+    CK_MECHANISM_TYPE hash;
+    CK_RSA_PKCS_MGF_TYPE mgf;
+    size_t len;
+    int nid;
+} digests[] = {
+    {"SHA1", CKM_SHA_1, CKG_MGF1_SHA1, 20, NID_sha1},
+    {"SHA224", CKM_SHA224, CKG_MGF1_SHA224, 28, NID_sha224},
+    {"SHA256", CKM_SHA256, CKG_MGF1_SHA256, 32, NID_sha256},
+    {"SHA384", CKM_SHA384, CKG_MGF1_SHA384, 48, NID_sha384},
+    {"SHA512", CKM_SHA512, CKG_MGF1_SHA512, 64, NID_sha512},
+};
+
+static int digest_index(const char *name)
+{
+    char canon[16];
+    size_t j = 0;
+
+    if (name == NULL)
+        return -1;
+    /* accept "SHA256", "SHA2-256", "sha-256" */
+    for (size_t i = 0; name[i] && j + 1 < sizeof(canon); i++) {
+        char c = name[i];
+
+        if (c == '-')
+            continue;
+        canon[j++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+    }
+    canon[j] = '\0';
+    if (strncmp(canon, "SHA2", 4) == 0 && strlen(canon) == 7)
+        memmove(canon + 3, canon + 4, 4);
+    for (int i = 0; i < (int)(sizeof(digests) / sizeof(digests[0])); i++)
+        if (strcmp(canon, digests[i].name) == 0)
+            return i;
+    return -1;
+}
+
+/* Runs one operation with a borrowed session; re-finds the handle after a re-initialisation. */
+typedef CK_RV (*p11_op)(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k, void *arg);
+
+static azkm_rc with_session(azkm_tier_key *k, p11_op op, void *arg, const char *action)
+{
+    CK_SESSION_HANDLE s;
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(k->pt->tok);
+    azkm_rc rc = azkm_p11_session_get(k->pt->tok, &s);
+    CK_RV rv;
+
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s: %s", k->name, azkm_last_error());
+    if (k->generation != azkm_p11_generation(k->pt->tok) || k->handle == CK_INVALID_HANDLE) {
+        CK_OBJECT_HANDLE h;
+
+        rc = azkm_p11_find(k->pt->tok, s, k->kty == AZKM_KTY_OCT ? CKO_SECRET_KEY : CKO_PRIVATE_KEY, k->ref.id,
+                           k->ref.idlen, k->ref.label[0] ? k->ref.label : NULL, &h);
+        if (rc != AZKM_OK) {
+            azkm_p11_session_put(k->pt->tok, s, 0);
+            return azkm_fail(rc, "key %s: %s", k->name, azkm_last_error());
+        }
+        k->handle = h;
+        k->generation = azkm_p11_generation(k->pt->tok);
+    }
+    rv = op(fn, s, k, arg);
+    azkm_p11_session_put(k->pt->tok, s, azkm_p11_session_broken(rv));
+    if (rv != CKR_OK)
+        return azkm_p11_fail(k->pt->tok, rv, action); /* the caller names the key */
+    return AZKM_OK;
+}
+
+typedef struct {
+    CK_MECHANISM mech;
+    const unsigned char *in;
+    size_t inlen;
+    unsigned char *out;
+    CK_ULONG outlen;
+    int decrypt;
+} crypt_args;
+
+static CK_RV do_sign(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k, void *arg)
+{
+    crypt_args *a = arg;
+    CK_RV rv = fn->C_SignInit(s, &a->mech, k->handle);
+
+    if (rv == CKR_OK)
+        rv = fn->C_Sign(s, (CK_BYTE *)a->in, a->inlen, a->out, &a->outlen);
+    return rv;
+}
+
+static CK_RV do_crypt(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k, void *arg)
+{
+    crypt_args *a = arg;
+    CK_RV rv;
+
+    if (a->decrypt) {
+        rv = fn->C_DecryptInit(s, &a->mech, k->handle);
+        if (rv == CKR_OK)
+            rv = fn->C_Decrypt(s, (CK_BYTE *)a->in, a->inlen, a->out, &a->outlen);
+    } else {
+        rv = fn->C_EncryptInit(s, &a->mech, k->handle);
+        if (rv == CKR_OK)
+            rv = fn->C_Encrypt(s, (CK_BYTE *)a->in, a->inlen, a->out, &a->outlen);
+    }
+    return rv;
+}
+
+/* DigestInfo encoding for CKM_RSA_PKCS signatures over a digest (RFC 8017 section 9.2), via libcrypto's ASN.1. */
+static int digest_info(int nid, const unsigned char *dgst, size_t len, unsigned char **out)
+{
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg;
+    ASN1_OCTET_STRING *os;
+    int n = -1;
+
+    if (sig == NULL)
+        return -1;
+    X509_SIG_getm(sig, &alg, &os);
+    if (X509_ALGOR_set0(alg, OBJ_nid2obj(nid), V_ASN1_NULL, NULL) && ASN1_OCTET_STRING_set(os, dgst, (int)len))
+        n = i2d_X509_SIG(sig, out);
+    X509_SIG_free(sig);
+    return n;
+}
+
+static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                        unsigned char *sig, size_t *siglen)
+{
+    crypt_args a;
+    int di = digest_index(p->digest);
+    unsigned char *encoded = NULL, raw[132];
+    CK_RSA_PKCS_PSS_PARAMS pss;
+    azkm_rc rc;
+
+    memset(&a, 0, sizeof(a));
+    if (p->digest != NULL && di < 0)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: digest %s is not supported on the HSM tier", k->name,
+                         p->digest);
+    if (di >= 0 && inlen != digests[di].len)
+        return azkm_fail(AZKM_E_INVALID, "key %s: a %s digest is %zu bytes, not %zu", k->name, p->digest,
+                         digests[di].len, inlen);
+    a.in = in;
+    a.inlen = inlen;
+    a.out = sig;
+    a.outlen = (CK_ULONG)k->modulus_len;
+    switch (p->scheme) {
+    case AZKM_SIG_RSA_PKCS1:
+        a.mech.mechanism = CKM_RSA_PKCS;
+        if (di >= 0) {
+            int n = digest_info(digests[di].nid, in, inlen, &encoded);
+
+            if (n <= 0)
+                return azkm_fail_ossl(AZKM_E_CRYPTO, "key %s: cannot encode the DigestInfo", k->name);
+            a.in = encoded;
+            a.inlen = (size_t)n;
+        }
+        break;
+    case AZKM_SIG_RSA_PSS: {
+        int mi = p->mgf1_digest ? digest_index(p->mgf1_digest) : di;
+        size_t em_len = (k->key_bits - 1 + 7) / 8, max_salt = em_len - digests[di].len - 2;
+
+        if (mi < 0)
+            return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: MGF1 digest %s is not supported", k->name,
+                             p->mgf1_digest);
+        pss.hashAlg = digests[di].hash;
+        pss.mgf = digests[mi].mgf;
+        if (p->pss_saltlen == AZKM_PSS_SALT_DIGEST)
+            pss.sLen = digests[di].len;
+        else if (p->pss_saltlen == AZKM_PSS_SALT_MAX || p->pss_saltlen == AZKM_PSS_SALT_AUTO)
+            pss.sLen = max_salt;
+        else if (p->pss_saltlen >= 0 && (size_t)p->pss_saltlen <= max_salt)
+            pss.sLen = (CK_ULONG)p->pss_saltlen;
+        else
+            return azkm_fail(AZKM_E_INVALID, "key %s: PSS salt length %d is out of range (0-%zu)", k->name,
+                             p->pss_saltlen, max_salt);
+        a.mech.mechanism = CKM_RSA_PKCS_PSS;
+        a.mech.pParameter = &pss;
+        a.mech.ulParameterLen = sizeof(pss);
+        break;
+    }
+    case AZKM_SIG_ECDSA:
+        a.mech.mechanism = CKM_ECDSA;
+        a.out = raw;
+        a.outlen = sizeof(raw);
+        break;
+    }
+    rc = with_session(k, do_sign, &a, "signing");
+    OPENSSL_free(encoded);
+    if (rc != AZKM_OK)
+        return rc;
+    if (p->scheme == AZKM_SIG_ECDSA) {
+        /* The token gives r || s; OpenSSL and X.509 want DER. */
+        ECDSA_SIG *es = ECDSA_SIG_new();
+        BIGNUM *r = BN_bin2bn(raw, (int)(a.outlen / 2), NULL),
+               *s = BN_bin2bn(raw + a.outlen / 2, (int)(a.outlen / 2), NULL);
+        unsigned char *p_out = sig;
+        int n;
+
+        if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+            BN_free(r);
+            BN_free(s);
+            ECDSA_SIG_free(es);
+            return azkm_fail(AZKM_E_CRYPTO, "key %s: cannot encode the ECDSA signature", k->name);
+        }
+        n = i2d_ECDSA_SIG(es, &p_out);
+        ECDSA_SIG_free(es);
+        if (n <= 0)
+            return azkm_fail(AZKM_E_CRYPTO, "key %s: cannot encode the ECDSA signature", k->name);
+        *siglen = (size_t)n;
+        return AZKM_OK;
+    }
+    *siglen = a.outlen;
+    return AZKM_OK;
+}
+
+/* TLS RSA key exchange: a failed or malformed decryption yields a random premaster secret, chosen without a
+ * branch on the outcome, so that the handshake fails later in the same way either way (RFC 5246 7.4.7.1). */
+static azkm_rc tls_premaster(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                             unsigned char *out, size_t *outlen)
+{
+    unsigned char buf[1024], rnd[48];
+    crypt_args a;
+    azkm_rc rc;
+    unsigned good;
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return azkm_fail(AZKM_E_CRYPTO, "key %s: no randomness", k->name);
+    memset(&a, 0, sizeof(a));
+    a.mech.mechanism = CKM_RSA_PKCS;
+    a.in = in;
+    a.inlen = inlen;
+    a.out = buf;
+    a.outlen = sizeof(buf);
+    a.decrypt = 1;
+    rc = with_session(k, do_crypt, &a, "decrypting");
+    good = CRYPTO_memcmp(&rc, &(azkm_rc){AZKM_OK}, sizeof(rc)) == 0;
+    good &= a.outlen == 48;
+    good &= buf[0] == (unsigned char)(p->tls_client_version >> 8);
+    good &= buf[1] == (unsigned char)(p->tls_client_version & 0xff);
+    for (size_t i = 0; i < 48; i++) {
+        unsigned char mask = (unsigned char)(0 - good);
+
+        out[i] = (unsigned char)((buf[i] & mask) | (rnd[i] & (unsigned char)~mask));
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    azkm_clear_error();
+    *outlen = 48;
+    return AZKM_OK;
+}
+
+static azkm_rc rsa_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                           unsigned char *out, size_t *outlen)
+{
+    crypt_args a;
+    CK_RSA_PKCS_OAEP_PARAMS oaep;
+    unsigned char buf[1024];
+    azkm_rc rc;
+
+    if (p->scheme == AZKM_ENC_RSA_TLS)
+        return tls_premaster(k, p, in, inlen, out, outlen);
+    memset(&a, 0, sizeof(a));
+    a.in = in;
+    a.inlen = inlen;
+    a.out = buf;
+    a.outlen = sizeof(buf);
+    a.decrypt = 1;
+    if (p->scheme == AZKM_ENC_RSA_PKCS1) {
+        a.mech.mechanism = CKM_RSA_PKCS;
+    } else if (p->scheme == AZKM_ENC_RSA_OAEP) {
+        int di = digest_index(p->oaep_digest ? p->oaep_digest : "SHA1");
+        int mi = digest_index(p->mgf1_digest ? p->mgf1_digest : p->oaep_digest ? p->oaep_digest : "SHA1");
+
+        if (di < 0 || mi < 0)
+            return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: OAEP digest not supported on the HSM tier", k->name);
+        oaep.hashAlg = digests[di].hash;
+        oaep.mgf = digests[mi].mgf;
+        oaep.source = CKZ_DATA_SPECIFIED;
+        oaep.pSourceData = (void *)p->label;
+        oaep.ulSourceDataLen = p->label_len;
+        a.mech.mechanism = CKM_RSA_PKCS_OAEP;
+        a.mech.pParameter = &oaep;
+        a.mech.ulParameterLen = sizeof(oaep);
+    } else {
+        return azkm_fail(AZKM_E_INVALID, "key %s: this algorithm does not apply to an RSA key", k->name);
+    }
+    rc = with_session(k, do_crypt, &a, "decrypting");
+    if (rc != AZKM_OK && a.mech.mechanism == CKM_RSA_PKCS_OAEP && oaep.hashAlg != CKM_SHA_1 &&
+        strstr(azkm_last_error(), "CKR_ARGUMENTS_BAD") != NULL)
+        /* SoftHSM 2.6 accepts only SHA-1 for OAEP and says so this way */
+        rc = azkm_fail(AZKM_E_UNSUPPORTED, "token %s does not support RSA-OAEP with %s (%s)",
+                       azkm_p11_token_label(k->pt->tok), p->oaep_digest, azkm_last_error());
+    if (rc == AZKM_OK) {
+        memcpy(out, buf, a.outlen);
+        *outlen = a.outlen;
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
+}
+
+typedef struct {
+    CK_MECHANISM mech;
+    const unsigned char *in;
+    size_t inlen;
+    unsigned char *out;
+    CK_ULONG outlen;
+    int unwrap;
+} wrap_args;
+
+/* AES key wrap through C_WrapKey / C_UnwrapKey: the bytes travel as a short-lived session secret object. */
+static CK_RV do_wrap(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k, void *arg)
+{
+    wrap_args *a = arg;
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+    CK_RV rv;
+
+    if (!a->unwrap) {
+        CK_ATTRIBUTE tmpl[] = {
+            {CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)}, {CKA_TOKEN, &no, 1},
+            {CKA_SENSITIVE, &no, 1},        {CKA_EXTRACTABLE, &yes, 1},      {CKA_VALUE, (void *)a->in, a->inlen},
+        };
+
+        rv = fn->C_CreateObject(s, tmpl, 6, &obj);
+        if (rv == CKR_OK)
+            rv = fn->C_WrapKey(s, &a->mech, k->handle, obj, a->out, &a->outlen);
+    } else {
+        CK_ATTRIBUTE tmpl[] = {
+            {CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)}, {CKA_TOKEN, &no, 1},
+            {CKA_SENSITIVE, &no, 1},        {CKA_EXTRACTABLE, &yes, 1},
+        };
+        CK_ATTRIBUTE val = {CKA_VALUE, a->out, a->outlen};
+
+        rv = fn->C_UnwrapKey(s, &a->mech, k->handle, (CK_BYTE *)a->in, a->inlen, tmpl, 5, &obj);
+        if (rv == CKR_OK)
+            rv = fn->C_GetAttributeValue(s, obj, &val, 1);
+        if (rv == CKR_OK)
+            a->outlen = val.ulValueLen;
+    }
+    if (obj != CK_INVALID_HANDLE)
+        fn->C_DestroyObject(s, obj);
+    return rv;
+}
+
+static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                   unsigned char *out, size_t *outlen)
+{
+    if (p->key_bits != 0 && p->key_bits != k->key_bits)
+        return azkm_fail(AZKM_E_INVALID, "key %s: the algorithm needs a %u-bit key, this key has %u bits", k->name,
+                         p->key_bits, k->key_bits);
+    if (p->scheme == AZKM_ENC_AES_KW || p->scheme == AZKM_ENC_AES_KWP) {
+        wrap_args a;
+        azkm_rc rc;
+
+        if (p->scheme == AZKM_ENC_AES_KW && (inlen < (enc ? 16u : 24u) || inlen % 8 != 0))
+            return azkm_fail(AZKM_E_INVALID, "AES key wrap (RFC 3394) needs a multiple of 8 bytes, at least %d",
+                             enc ? 16 : 24);
+        memset(&a, 0, sizeof(a));
+        a.mech.mechanism = p->scheme == AZKM_ENC_AES_KW ? CKM_AES_KEY_WRAP : CKM_AES_KEY_WRAP_PAD;
+        a.in = in;
+        a.inlen = inlen;
+        a.out = out;
+        a.outlen = enc ? inlen + 16 : inlen;
+        a.unwrap = !enc;
+        rc = with_session(k, do_wrap, &a, enc ? "wrapping (C_WrapKey)" : "unwrapping (C_UnwrapKey)");
+        if (rc == AZKM_OK)
+            *outlen = a.outlen;
+        return rc;
+    }
+    if (p->scheme == AZKM_ENC_AES_GCM) {
+        CK_GCM_PARAMS gcm;
+        crypt_args a;
+        unsigned char iv[12], *buf;
+        azkm_rc rc;
+
+        if (p->tag == NULL)
+            return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a buffer for the 16-byte tag");
+        if (p->iv != NULL && p->iv_len != 12)
+            return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a 12-byte IV, not %zu bytes", p->iv_len);
+        if (p->iv == NULL && !enc)
+            return azkm_fail(AZKM_E_INVALID, "AES-GCM decryption needs the IV");
+        if (p->iv != NULL)
+            memcpy(iv, p->iv, 12);
+        else if (RAND_bytes(iv, 12) != 1)
+            return azkm_fail(AZKM_E_CRYPTO, "cannot generate an IV");
+        buf = OPENSSL_malloc(inlen + 16);
+        if (buf == NULL)
+            return azkm_fail(AZKM_E_NOMEM, "out of memory");
+        memset(&gcm, 0, sizeof(gcm));
+        gcm.pIv = iv;
+        gcm.ulIvLen = 12;
+        gcm.ulIvBits = 96;
+        gcm.pAAD = (CK_BYTE *)p->aad;
+        gcm.ulAADLen = p->aad_len;
+        gcm.ulTagBits = 128;
+        memset(&a, 0, sizeof(a));
+        a.mech.mechanism = CKM_AES_GCM;
+        a.mech.pParameter = &gcm;
+        a.mech.ulParameterLen = sizeof(gcm);
+        a.decrypt = !enc;
+        a.out = buf;
+        a.outlen = inlen + 16;
+        if (enc) {
+            a.in = in;
+            a.inlen = inlen;
+        } else {
+            /* the token takes ciphertext || tag */
+            unsigned char *joined = OPENSSL_malloc(inlen + 16);
+
+            if (joined == NULL) {
+                OPENSSL_free(buf);
+                return azkm_fail(AZKM_E_NOMEM, "out of memory");
+            }
+            memcpy(joined, in, inlen);
+            memcpy(joined + inlen, p->tag, 16);
+            a.in = joined;
+            a.inlen = inlen + 16;
+        }
+        rc = with_session(k, do_crypt, &a, enc ? "AES-GCM encryption" : "AES-GCM decryption");
+        if (!enc)
+            OPENSSL_free((void *)a.in);
+        if (rc == AZKM_OK && enc) {
+            memcpy(out, buf, inlen);
+            memcpy(p->tag, buf + inlen, 16);
+            if (p->iv == NULL && p->iv_out != NULL)
+                memcpy(p->iv_out, iv, 12);
+            *outlen = inlen;
+        } else if (rc == AZKM_OK) {
+            memcpy(out, buf, a.outlen);
+            *outlen = a.outlen;
+        }
+        OPENSSL_clear_free(buf, inlen + 16);
+        return rc;
+    }
+    return azkm_fail(AZKM_E_INVALID, "key %s: this algorithm does not apply to an oct key", k->name);
+}
+
+static azkm_rc p11_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                           unsigned char *out, size_t *outlen)
+{
+    if (k->kty == AZKM_KTY_RSA)
+        return rsa_decrypt(k, p, in, inlen, out, outlen);
+    if (k->kty == AZKM_KTY_OCT)
+        return aes(k, 0, p, in, inlen, out, outlen);
+    return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: EC keys do not decrypt", k->name);
+}
+
+static azkm_rc p11_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                           unsigned char *out, size_t *outlen)
+{
+    if (k->kty != AZKM_KTY_OCT)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: the HSM tier encrypts only with oct keys", k->name);
+    return aes(k, 1, p, in, inlen, out, outlen);
+}
+
+static void p11_key_free(azkm_tier_key *k)
+{
+    OPENSSL_free(k);
+}
+
+static azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len,
+                        azkm_tier_key **out)
+{
+    azkm_tier_key *k = OPENSSL_zalloc(sizeof(*k));
+    CK_SESSION_HANDLE s;
+    azkm_rc rc;
+
+    if (k == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    k->pt = t->impl;
+    k->kty = ref->kty;
+    k->handle = CK_INVALID_HANDLE;
+    snprintf(k->name, sizeof(k->name), "azkm://%s/keys/%s/%s", ref->vault, ref->name, ref->version);
+    rc = p11_parse_material(material, len, &k->ref);
+    /* Find the object now, so that a missing token, PIN or object is reported at load time. */
+    if (rc == AZKM_OK && (rc = azkm_p11_session_get(k->pt->tok, &s)) == AZKM_OK) {
+        CK_OBJECT_HANDLE h;
+
+        rc = azkm_p11_find(k->pt->tok, s, k->kty == AZKM_KTY_OCT ? CKO_SECRET_KEY : CKO_PRIVATE_KEY, k->ref.id,
+                           k->ref.idlen, k->ref.label[0] ? k->ref.label : NULL, &h);
+        if (rc == AZKM_OK) {
+            k->handle = h;
+            k->generation = azkm_p11_generation(k->pt->tok);
+        }
+        if (rc == AZKM_OK && k->kty != AZKM_KTY_OCT) {
+            CK_ULONG bits = 0;
+            CK_ATTRIBUTE a = {k->kty == AZKM_KTY_RSA ? CKA_MODULUS : CKA_EC_PARAMS, NULL, 0};
+
+            if (azkm_p11_functions(k->pt->tok)->C_GetAttributeValue(s, h, &a, 1) == CKR_OK &&
+                k->kty == AZKM_KTY_RSA)
+                bits = a.ulValueLen * 8;
+            k->key_bits = (unsigned)bits;
+            k->modulus_len = a.ulValueLen;
+        } else if (rc == AZKM_OK) {
+            CK_ULONG vlen = 0;
+            CK_ATTRIBUTE a = {CKA_VALUE_LEN, &vlen, sizeof(vlen)};
+
+            azkm_p11_functions(k->pt->tok)->C_GetAttributeValue(s, h, &a, 1);
+            k->key_bits = (unsigned)(vlen * 8);
+        }
+        azkm_p11_session_put(k->pt->tok, s, 0);
+    }
+    if (rc != AZKM_OK) {
+        azkm_rc keep = rc;
+
+        rc = azkm_fail(keep, "key %s: %s", k->name, azkm_last_error());
+        OPENSSL_free(k);
+        return rc;
+    }
+    *out = k;
+    return AZKM_OK;
+}
+
+static void p11_tier_free(azkm_tier *t)
+{
+    /* Tokens stay set up for the life of the process: other vaults and forked children may use them. */
+    OPENSSL_free(t->impl);
+    OPENSSL_free(t);
+}
+
+azkm_rc azkm_tier_pkcs11_check(azkm_tier *t)
+{
+    p11_tier *pt = t->impl;
+    CK_SESSION_HANDLE s;
+    azkm_rc rc = azkm_p11_session_get(pt->tok, &s);
+
+    if (rc == AZKM_OK)
+        azkm_p11_session_put(pt->tok, s, 0);
+    return rc;
+}
+
+static const azkm_tier_ops pkcs11_ops = {
+    .name = "pkcs11",
+    .generate = p11_generate,
+    .import = p11_import,
+    .load = p11_load,
+    .sign = p11_sign,
+    .decrypt = p11_decrypt,
+    .encrypt = p11_encrypt,
+    .destroy = p11_destroy,
+    .key_free = p11_key_free,
+    .tier_free = p11_tier_free,
+};
+
+azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const azkm_tier_p11_config *cfg,
+                             azkm_tier **out)
+{
+    azkm_tier *t = OPENSSL_zalloc(sizeof(*t));
+    p11_tier *pt = OPENSSL_zalloc(sizeof(*pt));
+    azkm_rc rc;
+
+    if (t == NULL || pt == NULL) {
+        OPENSSL_free(t);
+        OPENSSL_free(pt);
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    rc = azkm_p11_token_get(cfg->module, cfg->token, cfg->pin_source, cfg->pin_cb, cfg->pin_arg, &pt->tok);
+    if (rc != AZKM_OK) {
+        OPENSSL_free(t);
+        OPENSSL_free(pt);
+        return rc;
+    }
+    pt->libctx = libctx;
+    pt->propq = propq;
+    t->ops = &pkcs11_ops;
+    t->libctx = libctx;
+    t->propq = propq;
+    t->impl = pt;
+    *out = t;
+    return AZKM_OK;
+}
