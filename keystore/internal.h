@@ -76,10 +76,10 @@ void azkm_secure_free(void *p, size_t len);
 azkm_rc azkm_config_resolve_dir(const azkm_options *opt, char *dir, size_t len);
 
 /* ---- master key and derived keys (masterkey.c) */
-azkm_rc azkm_masterkey_create(azkm_keystore *ks, const char *vault_dir, const char *vault_name,
-                              azkm_protector protector, unsigned char mk[AZKM_MASTER_KEY_LEN]);
-azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char *vault_name,
-                            azkm_protector protector, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+azkm_rc azkm_masterkey_create(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+azkm_rc azkm_masterkey_load(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+/* Destroys the token key of an HSM-held master key (vault deletion). */
+azkm_rc azkm_masterkey_destroy(azkm_vault *v);
 azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_LEN]);
 
 /* ---- sealing (seal.c): AES-256-GCM, output nonce(12) || ciphertext || tag(16) */

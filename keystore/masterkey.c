@@ -18,6 +18,7 @@
 #define MK_MAGIC_LEN 8
 #define MK_KIND_PLATFORM 0
 #define MK_KIND_PASSPHRASE 1
+#define MK_KIND_HSM 2
 #define MK_CHECK_LEN 8
 #define SCRYPT_LOG_N 15
 #define SCRYPT_R 8
@@ -108,19 +109,154 @@ static azkm_rc scrypt_kek(azkm_keystore *ks, const char *pass, const unsigned ch
     return rc;
 }
 
-azkm_rc azkm_masterkey_create(azkm_keystore *ks, const char *vault_dir, const char *vault_name,
-                              azkm_protector protector, unsigned char mk[AZKM_MASTER_KEY_LEN])
+/* hsm: magic | kind | vault id(16) | len | tier material | iv(12) | tag(16) | AES-GCM(key), with magic | kind |
+ * vault id as associated data. The tier material names an AES-256 key generated inside the vault's token. */
+#define HSM_FIXED (MK_MAGIC_LEN + 1 + AZKM_VAULT_ID_LEN + 1)
+#define HSM_NAME "vault-master-key"
+
+static void hsm_ref(azkm_vault *v, azkm_tier_ref *ref, char version[AZKM_VERSION_LEN + 1])
 {
+    for (size_t i = 0; i < AZKM_VAULT_ID_LEN; i++)
+        snprintf(version + 2 * i, 3, "%02x", v->vault_id[i]);
+    ref->vault = v->name;
+    ref->name = HSM_NAME;
+    ref->version = version;
+    ref->kty = AZKM_KTY_OCT;
+    ref->aad = NULL;
+    ref->aad_len = 0;
+}
+
+static azkm_rc hsm_wrap(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_LEN], unsigned char *buf, size_t *len)
+{
+    azkm_tier *t = v->tiers[AZKM_PROTECTION_HSM];
+    azkm_keyspec spec;
+    azkm_tier_output o;
+    azkm_tier_ref ref;
+    azkm_tier_key *tk = NULL;
+    azkm_cipher_params p;
+    char version[AZKM_VERSION_LEN + 1];
+    size_t n = 0, off;
+    azkm_rc rc;
+
+    if (t == NULL)
+        return azkm_fail(AZKM_E_INVALID, "vault %s: the HSM protector needs a token binding", v->name);
+    memset(&spec, 0, sizeof(spec));
+    spec.kty = AZKM_KTY_OCT;
+    spec.protection = AZKM_PROTECTION_HSM;
+    spec.size = 256;
+    hsm_ref(v, &ref, version);
+    rc = t->ops->generate(t, &ref, &spec, &o);
+    if (rc != AZKM_OK)
+        return rc;
+    if (o.material_len > 255) {
+        azkm_tier_output_clear(&o);
+        return azkm_fail(AZKM_E_INVALID, "vault %s: token key reference too long", v->name);
+    }
+    memcpy(buf, MK_MAGIC, MK_MAGIC_LEN);
+    buf[MK_MAGIC_LEN] = MK_KIND_HSM;
+    memcpy(buf + MK_MAGIC_LEN + 1, v->vault_id, AZKM_VAULT_ID_LEN);
+    buf[HSM_FIXED - 1] = (unsigned char)o.material_len;
+    memcpy(buf + HSM_FIXED, o.material, o.material_len);
+    off = HSM_FIXED + o.material_len;
+    rc = t->ops->load(t, &ref, o.material, o.material_len, &tk);
+    if (rc == AZKM_OK) {
+        azkm_cipher_params_from_alg("A256GCM", &p);
+        p.iv_out = buf + off;
+        p.tag = buf + off + 12;
+        p.aad = buf;
+        p.aad_len = MK_MAGIC_LEN + 1 + AZKM_VAULT_ID_LEN;
+        rc = t->ops->encrypt(tk, &p, mk, AZKM_MASTER_KEY_LEN, buf + off + 28, &n);
+        t->ops->key_free(tk);
+    }
+    if (rc != AZKM_OK)
+        t->ops->destroy(t, &ref, o.material, o.material_len);
+    azkm_tier_output_clear(&o);
+    *len = off + 28 + AZKM_MASTER_KEY_LEN;
+    return rc;
+}
+
+static azkm_rc hsm_unwrap(azkm_vault *v, const unsigned char *data, size_t len,
+                          unsigned char mk[AZKM_MASTER_KEY_LEN])
+{
+    azkm_tier *t = v->tiers[AZKM_PROTECTION_HSM];
+    azkm_tier_ref ref;
+    azkm_tier_key *tk = NULL;
+    azkm_cipher_params p;
+    char version[AZKM_VERSION_LEN + 1];
+    size_t mlen, n = 0;
+    unsigned char tag[16];
+    azkm_rc rc;
+
+    if (t == NULL)
+        return azkm_fail(AZKM_E_CORRUPT, "vault %s: the master key is held by a token but the vault has no binding",
+                         v->name);
+    if (len < HSM_FIXED || (mlen = data[HSM_FIXED - 1], len != HSM_FIXED + mlen + 28 + AZKM_MASTER_KEY_LEN) ||
+        memcmp(data + MK_MAGIC_LEN + 1, v->vault_id, AZKM_VAULT_ID_LEN) != 0)
+        return azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file is truncated, damaged or from another vault",
+                         v->name);
+    hsm_ref(v, &ref, version);
+    rc = t->ops->load(t, &ref, data + HSM_FIXED, mlen, &tk);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "vault %s: the master key's token key is unavailable: %s", v->name, azkm_last_error());
+    azkm_cipher_params_from_alg("A256GCM", &p);
+    p.iv = data + HSM_FIXED + mlen;
+    p.iv_len = 12;
+    memcpy(tag, data + HSM_FIXED + mlen + 12, 16);
+    p.tag = tag;
+    p.aad = data;
+    p.aad_len = MK_MAGIC_LEN + 1 + AZKM_VAULT_ID_LEN;
+    rc = t->ops->decrypt(tk, &p, data + HSM_FIXED + mlen + 28, AZKM_MASTER_KEY_LEN, mk, &n);
+    t->ops->key_free(tk);
+    if (rc != AZKM_OK || n != AZKM_MASTER_KEY_LEN)
+        return azkm_fail(AZKM_E_INTEGRITY, "vault %s: the token could not unwrap the master key (%s)", v->name,
+                         azkm_last_error());
+    return AZKM_OK;
+}
+
+azkm_rc azkm_masterkey_destroy(azkm_vault *v)
+{
+    char path[4200];
+    unsigned char *data = NULL;
+    size_t len = 0;
+    azkm_tier *t = v->tiers[AZKM_PROTECTION_HSM];
+    azkm_tier_ref ref;
+    char version[AZKM_VERSION_LEN + 1];
+    azkm_rc rc;
+
+    if (v->protector != AZKM_PROTECTOR_HSM || t == NULL)
+        return AZKM_OK;
+    mk_path(v->dir, path, sizeof(path));
+    rc = azkm_read_file(path, &data, &len, 4096);
+    if (rc == AZKM_OK && len > HSM_FIXED && (size_t)data[HSM_FIXED - 1] + HSM_FIXED <= len) {
+        hsm_ref(v, &ref, version);
+        rc = t->ops->destroy(t, &ref, data + HSM_FIXED, data[HSM_FIXED - 1]);
+    }
+    if (data != NULL)
+        OPENSSL_clear_free(data, len);
+    return rc;
+}
+
+azkm_rc azkm_masterkey_create(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN])
+{
+    azkm_keystore *ks = v->ks;
+    const char *vault_dir = v->dir, *vault_name = v->name;
+    azkm_protector protector = v->protector;
     char path[4200], purpose[128];
-    unsigned char buf[PASS_LEN > PLATFORM_LEN ? PASS_LEN : PLATFORM_LEN];
-    size_t len;
+    unsigned char buf[600];
+    size_t len = 0;
     azkm_rc rc;
 
     mk_path(vault_dir, path, sizeof(path));
     if (RAND_priv_bytes_ex(ks->libctx, mk, AZKM_MASTER_KEY_LEN, 0) != 1)
         return azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate a master key", vault_name);
     memcpy(buf, MK_MAGIC, MK_MAGIC_LEN);
-    if (protector == AZKM_PROTECTOR_PLATFORM) {
+    if (protector == AZKM_PROTECTOR_HSM) {
+        rc = hsm_wrap(v, mk, buf, &len);
+        if (rc != AZKM_OK) {
+            OPENSSL_cleanse(mk, AZKM_MASTER_KEY_LEN);
+            return rc;
+        }
+    } else if (protector == AZKM_PROTECTOR_PLATFORM) {
         buf[MK_MAGIC_LEN] = MK_KIND_PLATFORM;
         memcpy(buf + MK_MAGIC_LEN + 1, mk, AZKM_MASTER_KEY_LEN);
         check_value(mk, buf + MK_MAGIC_LEN + 1 + AZKM_MASTER_KEY_LEN);
@@ -161,9 +297,11 @@ azkm_rc azkm_masterkey_create(azkm_keystore *ks, const char *vault_dir, const ch
     return rc;
 }
 
-azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char *vault_name,
-                            azkm_protector protector, unsigned char mk[AZKM_MASTER_KEY_LEN])
+azkm_rc azkm_masterkey_load(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN])
 {
+    azkm_keystore *ks = v->ks;
+    const char *vault_dir = v->dir, *vault_name = v->name;
+    azkm_protector protector = v->protector;
     char path[4200], purpose[128];
     unsigned char *data = NULL, check[MK_CHECK_LEN];
     size_t len = 0;
@@ -178,6 +316,8 @@ azkm_rc azkm_masterkey_load(azkm_keystore *ks, const char *vault_dir, const char
         return azkm_fail(rc, "vault %s: %s", vault_name, azkm_last_error());
     if (len < MK_MAGIC_LEN + 1 || memcmp(data, MK_MAGIC, MK_MAGIC_LEN) != 0) {
         rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is not an azkm master key", vault_name, path);
+    } else if (data[MK_MAGIC_LEN] == MK_KIND_HSM && protector == AZKM_PROTECTOR_HSM) {
+        rc = hsm_unwrap(v, data, len, mk);
     } else if (data[MK_MAGIC_LEN] == MK_KIND_PLATFORM && protector == AZKM_PROTECTOR_PLATFORM) {
         if (len != PLATFORM_LEN)
             rc =

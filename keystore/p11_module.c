@@ -2,6 +2,8 @@
  * child, lazily, under a mutex); a token is logged in once and lends sessions from a pool. A PIN the token
  * rejected is never tried again, and no login is attempted when the token reports a final try or a lock. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +167,19 @@ static azkm_rc module_load(const char *path, p11_module **out)
         return azkm_fail(AZKM_E_UNSUPPORTED, "PKCS#11: at most %d modules per process", MAX_TOKENS);
     m = &modules[n_modules];
     memset(m, 0, sizeof(*m));
+    {
+        /* Loading a module runs its code: refuse one that someone other than root or us could have replaced. */
+        struct stat st;
+
+        if (stat(path, &st) != 0)
+            return azkm_fail(AZKM_E_NOT_FOUND, "PKCS#11 module %s cannot be loaded: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode) || (st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()))
+            return azkm_fail(
+                AZKM_E_PERMISSION,
+                "PKCS#11 module %s is not a regular file owned by root (or this user) and writable only "
+                "by its owner: refusing to load it",
+                path);
+    }
     m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (m->dl == NULL)
         return azkm_fail(AZKM_E_NOT_FOUND, "PKCS#11 module %s cannot be loaded: %s", path, dlerror());

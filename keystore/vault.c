@@ -213,6 +213,19 @@ static char *meta_text(azkm_vault *v, const char *k)
     return out;
 }
 
+static azkm_rc check_binding(const azkm_vault *v, const azkm_hsm_binding *b)
+{
+    const char *pin = b->pin_source ? b->pin_source : "prompt";
+
+    if (b->module == NULL || b->token == NULL || b->module[0] != '/' || b->token[0] == '\0')
+        return azkm_fail(AZKM_E_INVALID, "vault %s: an HSM binding needs an absolute module path and a token",
+                         v->name);
+    if (strncmp(pin, "file:", 5) != 0 && strncmp(pin, "env:", 4) != 0 && strcmp(pin, "prompt") != 0)
+        return azkm_fail(AZKM_E_INVALID, "vault %s: PIN source '%s' is not file:PATH, env:NAME or prompt", v->name,
+                         pin);
+    return AZKM_OK;
+}
+
 azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *b)
 {
     azkm_tier *t = NULL;
@@ -220,13 +233,14 @@ azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *b)
     const char *pin = b && b->pin_source ? b->pin_source : "prompt";
     azkm_rc rc;
 
-    if (b == NULL || b->module == NULL || b->token == NULL || b->module[0] != '/' || b->token[0] == '\0')
-        return azkm_fail(AZKM_E_INVALID, "vault %s: an HSM binding needs an absolute module path and a token",
-                         v->name);
-    if (strncmp(pin, "file:", 5) != 0 && strncmp(pin, "env:", 4) != 0 && strcmp(pin, "prompt") != 0)
-        return azkm_fail(AZKM_E_INVALID, "vault %s: PIN source '%s' is not file:PATH, env:NAME or prompt", v->name,
-                         pin);
-    rc = hsm_tier(v, b->module, b->token, pin, &t);
+    if (b == NULL)
+        return azkm_fail(AZKM_E_INVALID, "vault %s: no HSM binding given", v->name);
+    if (v->protector == AZKM_PROTECTOR_HSM)
+        return azkm_fail(AZKM_E_FORBIDDEN,
+                         "vault %s: its master key is held by its token: the binding cannot change", v->name);
+    rc = check_binding(v, b);
+    if (rc == AZKM_OK)
+        rc = hsm_tier(v, b->module, b->token, pin, &t);
     /* Prove the binding now (module, token, PIN), not at the first key operation. */
     if (rc == AZKM_OK && (rc = azkm_tier_pkcs11_check(t)) != AZKM_OK)
         rc = azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
@@ -311,7 +325,24 @@ azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_
         rc = azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate an id", name);
         goto undo;
     }
-    rc = azkm_masterkey_create(ks, v->dir, name, v->protector, mk);
+    if (params != NULL && params->hsm != NULL) {
+        /* Bound at creation: the token must work before anything is written under its protection. */
+        const azkm_hsm_binding *b = params->hsm;
+
+        v->hsm_module = strdup(b->module ? b->module : "");
+        v->hsm_token = strdup(b->token ? b->token : "");
+        v->hsm_pin_source = strdup(b->pin_source ? b->pin_source : "prompt");
+        rc = check_binding(v, b);
+        if (rc == AZKM_OK)
+            rc = hsm_tier(v, v->hsm_module, v->hsm_token, v->hsm_pin_source, &v->tiers[AZKM_PROTECTION_HSM]);
+        if (rc == AZKM_OK && (rc = azkm_tier_pkcs11_check(v->tiers[AZKM_PROTECTION_HSM])) != AZKM_OK)
+            rc = azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
+    } else if (v->protector == AZKM_PROTECTOR_HSM) {
+        rc = azkm_fail(AZKM_E_INVALID, "vault %s: the HSM protector needs a token binding (module, token, PIN)",
+                       name);
+    }
+    if (rc == AZKM_OK)
+        rc = azkm_masterkey_create(v, mk);
     if (rc == AZKM_OK)
         rc = azkm_derive_keys(v, mk);
     OPENSSL_cleanse(mk, sizeof(mk));
@@ -459,7 +490,11 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
     rc = meta_read(v, stored_mac);
     if (rc != AZKM_OK)
         goto fail;
-    rc = azkm_masterkey_load(ks, v->dir, v->name, v->protector, mk);
+    /* Tiers come first: an HSM-held master key is unwrapped by the token. The binding they use is checked by
+     * the settings MAC below, and the module file itself before it is loaded. */
+    rc = vault_tiers(v);
+    if (rc == AZKM_OK)
+        rc = azkm_masterkey_load(v, mk);
     if (rc == AZKM_OK)
         rc = azkm_derive_keys(v, mk);
     OPENSSL_cleanse(mk, sizeof(mk));
@@ -486,9 +521,6 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
                        v->name);
         goto fail;
     }
-    rc = vault_tiers(v);
-    if (rc != AZKM_OK)
-        goto fail;
     *out = v;
     return AZKM_OK;
 fail:
@@ -650,6 +682,10 @@ azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name)
         }
     }
     if (rc != AZKM_OK) {
+        azkm_vault_close(v);
+        return rc;
+    }
+    if (v->protector == AZKM_PROTECTOR_HSM && (rc = azkm_masterkey_destroy(v)) != AZKM_OK) {
         azkm_vault_close(v);
         return rc;
     }

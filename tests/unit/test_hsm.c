@@ -374,19 +374,56 @@ static void purge_destroys_token_objects_and_backup_is_refused(void **state)
 }
 
 /* SoftHSM lists the tokens that exist when a process initialises it: make them all first. */
+static void master_key_held_by_the_token(void **state)
+{
+    fixture *f = *state;
+    char pin[600], path[600];
+    azkm_hsm_binding b = {SOFTHSM_MODULE, "azkm-mk-token", pin};
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_HSM, &b};
+    azkm_vault_params no_binding = {0, 0, AZKM_PROTECTOR_HSM, NULL};
+    azkm_vault *v;
+    azkm_keyspec s;
+    azkm_key *k = NULL;
+
+    snprintf(pin, sizeof(pin), "file:%s/azkm-mk-token.pin", store);
+    assert_rc(azkm_vault_create(f->ks, "unbound", &no_binding), AZKM_E_INVALID, "needs a token binding");
+    assert_ok(azkm_vault_create(f->ks, "hsm-protected", &vp));
+    assert_ok(azkm_vault_open(f->ks, "hsm-protected", &v));
+    memset(&s, 0, sizeof(s));
+    s.kty = AZKM_KTY_EC;
+    assert_ok(azkm_key_create(v, "software-key", &s, NULL));
+    assert_ok(azkm_key_load(v, "software-key", NULL, &k));
+    sign(k, "ES256");
+    azkm_key_free(k);
+    azkm_vault_close(v);
+    /* the master key file alone is useless: it holds only a reference to the token key */
+    snprintf(path, sizeof(path), "%s/hsm-protected/master.key", f->dir);
+    assert_int_equal(sh("test $(stat -c %%s '%s') -lt 200", path), 0);
+    /* the token key exists, and goes with the vault */
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-mk-token --login --pin 123456 --list-objects "
+                        "2>/dev/null | grep -c 'azkm:hsm-protected/vault-master-key' | grep -qx 1",
+                        SOFTHSM_MODULE),
+                     0);
+    assert_ok(azkm_vault_delete(f->ks, "hsm-protected"));
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-mk-token --login --pin 123456 --list-objects "
+                        "2>/dev/null | grep -c vault-master-key | grep -qx 0",
+                        SOFTHSM_MODULE),
+                     0);
+}
+
 static int group_setup(void **state)
 {
-    static const char *const extra[] = {"azkm-wrong-pin", "azkm-open-pin", "azkm-uri-token"};
+    static const char *const extra[] = {"azkm-wrong-pin", "azkm-open-pin", "azkm-uri-token", "azkm-mk-token"};
     char label[32];
 
     if (mkdtemp(store) == NULL || hsm_store_setup(store) != 0)
         return -1;
-    for (int i = 1; i <= 9; i++) {
+    for (int i = 1; i <= 10; i++) {
         snprintf(label, sizeof(label), "azkm-test-%d", i);
         if (hsm_token_create(store, label, "123456") != 0)
             return -1;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (hsm_token_create(store, extra[i], "123456") != 0)
             return -1;
     return 0;
@@ -411,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(adopted_token_key_signs_and_survives_purge, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(purge_destroys_token_objects_and_backup_is_refused, setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(master_key_held_by_the_token, setup, fixture_teardown),
     };
     return cmocka_run_group_tests_name("hsm", tests, group_setup, group_teardown);
 }

@@ -104,7 +104,7 @@ static void material_swapped_between_keys_is_detected(void **state)
 static void record_copied_from_another_vault_is_detected(void **state)
 {
     fixture *f = *state;
-    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM};
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM, NULL};
     azkm_vault *v2;
     azkm_keyspec s;
     azkm_key *k = NULL;
@@ -174,7 +174,7 @@ static void backup_restores_after_purge_with_all_versions(void **state)
     assert_rc(azkm_key_restore(f->v, (const unsigned char *)"hello world, not a backup at all", 32, NULL),
               AZKM_E_INVALID, "not an azkm key backup");
     {
-        azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM};
+        azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM, NULL};
         azkm_vault *other;
 
         assert_ok(azkm_vault_create(f->ks, "other", &vp));

@@ -13,7 +13,7 @@ static int pass_cb(char *buf, size_t len, const char *purpose, void *arg)
 static void create_list_show_delete(void **state)
 {
     fixture *f = *state;
-    azkm_vault_params vp = {30, 0, AZKM_PROTECTOR_PLATFORM};
+    azkm_vault_params vp = {30, 0, AZKM_PROTECTOR_PLATFORM, NULL};
     azkm_vault_info info;
     azkm_vault *v;
     char **names = NULL, path[512];
@@ -50,7 +50,7 @@ static void create_list_show_delete(void **state)
 static void bad_vault_parameters(void **state)
 {
     fixture *f = *state;
-    azkm_vault_params vp = {6, 0, AZKM_PROTECTOR_PLATFORM};
+    azkm_vault_params vp = {6, 0, AZKM_PROTECTOR_PLATFORM, NULL};
     azkm_vault *v;
 
     assert_rc(azkm_vault_create(f->ks, "short-retention", &vp), AZKM_E_INVALID, "7 to 90 days");
@@ -67,7 +67,7 @@ static void bad_vault_parameters(void **state)
 static void passphrase_vault_needs_the_right_passphrase(void **state)
 {
     fixture *f = *state;
-    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PASSPHRASE};
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PASSPHRASE, NULL};
     azkm_options opt;
     azkm_keystore *ks;
     azkm_vault *v;

@@ -39,7 +39,7 @@ azkm_keystore *fixture_reopen(fixture *f)
 int fixture_setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    azkm_vault_params vp = {7, 0, AZKM_PROTECTOR_PLATFORM};
+    azkm_vault_params vp = {7, 0, AZKM_PROTECTOR_PLATFORM, NULL};
 
     snprintf(f->dir, sizeof(f->dir), "/tmp/azkm-unit-XXXXXX");
     if (mkdtemp(f->dir) == NULL)

@@ -187,12 +187,22 @@ void azkm_keystore_free(azkm_keystore *ks);
 const char *azkm_keystore_dir(const azkm_keystore *ks);
 int64_t azkm_keystore_now(const azkm_keystore *ks);
 
-typedef enum { AZKM_PROTECTOR_PLATFORM = 0, AZKM_PROTECTOR_PASSPHRASE = 1 } azkm_protector;
+/* How the vault master key is protected: a 0600 key file (platform-managed), a passphrase (scrypt), or an AES key
+ * inside the vault's PKCS#11 token (customer-managed, HSM-held: the keystore is useless without the token). */
+typedef enum { AZKM_PROTECTOR_PLATFORM = 0, AZKM_PROTECTOR_PASSPHRASE = 1, AZKM_PROTECTOR_HSM = 2 } azkm_protector;
+
+/* A vault's PKCS#11 token, for HSM keys (RSA-HSM, EC-HSM, oct-HSM). */
+typedef struct {
+    const char *module;     /* path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so */
+    const char *token;      /* token label, or an RFC 7512 pkcs11: URI selecting the token */
+    const char *pin_source; /* "file:/path" (0600), "env:NAME", or "prompt" (the keystore's pin_cb) */
+} azkm_hsm_binding;
 
 typedef struct {
     int retention_days;   /* 7-90, 0 = default 90 */
     int purge_protection; /* one-way: once set, purge waits for the retention to end */
     azkm_protector protector;
+    const azkm_hsm_binding *hsm; /* optional token binding; required for AZKM_PROTECTOR_HSM */
 } azkm_vault_params;
 
 typedef struct {
@@ -208,13 +218,6 @@ typedef struct {
     char hsm_token[256];
     char hsm_pin_source[1024];
 } azkm_vault_info;
-
-/* A vault's PKCS#11 token, for HSM keys (RSA-HSM, EC-HSM, oct-HSM). */
-typedef struct {
-    const char *module;     /* path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so */
-    const char *token;      /* token label, or an RFC 7512 pkcs11: URI selecting the token */
-    const char *pin_source; /* "file:/path" (0600), "env:NAME", or "prompt" (the keystore's pin_cb) */
-} azkm_hsm_binding;
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
 azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out);
