@@ -15,7 +15,7 @@
 
 #include "p11.h"
 
-#define MAX_TOKENS 16
+#define MAX_TOKENS 64
 #define POOL_MAX 64
 #define PIN_MAX 256
 

@@ -1,5 +1,6 @@
 /* The HSM tier on a real SoftHSMv2 token: keys generated non-extractable on the token, every operation run there,
  * fork safety, PIN safety, adoption of an existing token key, and purge destroying the token objects. */
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +23,7 @@ static int setup(void **state)
     if (fixture_setup(state) != 0)
         return -1;
     f = *state;
-    snprintf(label, sizeof(label), "azkm-test-%d", ++token_seq);
+    snprintf(label, sizeof(label), "azkm-test-%02d", ++token_seq);
     if (sh("cp '%s/%s.pin' '%s/'", store, label, f->dir) != 0)
         return -1;
     if (hsm_bind(f, label) != AZKM_OK) {
@@ -111,7 +112,7 @@ static void keys_are_generated_on_the_token_and_sign_there(void **state)
     azkm_key_free(k);
 
     /* the token holds the private keys as sensitive and non-extractable */
-    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%d --login --pin 123456 --list-objects "
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%02d --login --pin 123456 --list-objects "
                         "--type privkey 2>/dev/null | grep -c 'Access:.*sensitive.*never extractable' | grep -qx 3",
                         SOFTHSM_MODULE, token_seq),
                      0);
@@ -326,7 +327,7 @@ static void adopted_token_key_signs_and_survives_purge(void **state)
     azkm_key *k = NULL;
     azkm_key_info info;
 
-    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%d --login --pin 123456 --keypairgen "
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%02d --login --pin 123456 --keypairgen "
                         "--key-type EC:prime256v1 --id 0a0b0c --label outside-key >/dev/null 2>&1",
                         SOFTHSM_MODULE, token_seq),
                      0);
@@ -342,7 +343,7 @@ static void adopted_token_key_signs_and_survives_purge(void **state)
     assert_ok(azkm_key_delete(f->v, "adopted", NULL));
     assert_ok(azkm_key_purge(f->v, "adopted"));
     /* the adopted object is still on the token */
-    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%d --login --pin 123456 --list-objects "
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%02d --login --pin 123456 --list-objects "
                         "2>/dev/null | grep -q outside-key",
                         SOFTHSM_MODULE, token_seq),
                      0);
@@ -360,13 +361,13 @@ static void purge_destroys_token_objects_and_backup_is_refused(void **state)
     assert_ok(azkm_key_create(f->v, "doomed", &ec, &info));
     assert_rc(azkm_key_backup(f->v, "doomed", &blob, &len), AZKM_E_FORBIDDEN, "cannot leave the token");
     snprintf(label, sizeof(label), "azkm:vault1/doomed/%s", info.version);
-    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%d --login --pin 123456 --list-objects "
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%02d --login --pin 123456 --list-objects "
                         "2>/dev/null | grep -c '%s' | grep -qx 2",
                         SOFTHSM_MODULE, token_seq, label),
                      0);
     assert_ok(azkm_key_delete(f->v, "doomed", NULL));
     assert_ok(azkm_key_purge(f->v, "doomed"));
-    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%d --login --pin 123456 --list-objects "
+    assert_int_equal(sh("pkcs11-tool --module %s --token-label azkm-test-%02d --login --pin 123456 --list-objects "
                         "2>/dev/null | grep -c '%s' | grep -qx 0",
                         SOFTHSM_MODULE, token_seq, label),
                      0);
@@ -374,6 +375,100 @@ static void purge_destroys_token_objects_and_backup_is_refused(void **state)
 }
 
 /* SoftHSM lists the tokens that exist when a process initialises it: make them all first. */
+typedef struct {
+    azkm_key *k;
+    int failures;
+} thread_arg;
+
+static void *sign_many(void *arg)
+{
+    thread_arg *a = arg;
+    azkm_sign_params p;
+    unsigned char d[32] = {3}, sig[128];
+    size_t n;
+
+    azkm_sign_params_from_alg("ES256", &p);
+    for (int i = 0; i < 250; i++)
+        if (azkm_key_sign(a->k, &p, d, 32, sig, &n) != AZKM_OK)
+            a->failures++;
+    return NULL;
+}
+
+static void eight_threads_sign_with_one_key(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = hsm_spec(AZKM_KTY_EC, 0, 0);
+    pthread_t th[8];
+    thread_arg args[8];
+    azkm_key *k = NULL;
+
+    assert_ok(azkm_key_create(f->v, "threads", &ec, NULL));
+    assert_ok(azkm_key_load(f->v, "threads", NULL, &k));
+    for (int i = 0; i < 8; i++) {
+        args[i].k = k;
+        args[i].failures = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, sign_many, &args[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    azkm_key_free(k);
+}
+
+/* A worker that drops privileges after fork (nginx, Apache prefork) re-initialises the token as that user. */
+static void fork_then_setuid_needs_a_readable_token_store(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = hsm_spec(AZKM_KTY_EC, 0, 0);
+    azkm_key *k = NULL;
+    int fds[2];
+    char msg[1024] = "";
+    pid_t pid;
+    int st = 0;
+    ssize_t n;
+
+    assert_ok(azkm_key_create(f->v, "worker", &ec, NULL));
+    assert_ok(azkm_key_load(f->v, "worker", NULL, &k));
+    for (int readable = 0; readable < 2; readable++) {
+        if (readable)
+            assert_int_equal(sh("chown -R nobody '%s/tokens' && chmod 755 '%s'", store, store), 0);
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        if (pid == 0) {
+            azkm_sign_params p;
+            unsigned char d[32] = {1}, sig[128];
+            size_t len;
+
+            close(fds[0]);
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(3);
+            azkm_sign_params_from_alg("ES256", &p);
+            if (azkm_key_sign(k, &p, d, 32, sig, &len) != AZKM_OK) {
+                if (write(fds[1], azkm_last_error(), strlen(azkm_last_error())) < 0)
+                    _exit(4);
+                _exit(1);
+            }
+            _exit(0);
+        }
+        close(fds[1]);
+        n = read(fds[0], msg, sizeof(msg) - 1);
+        msg[n > 0 ? n : 0] = '\0';
+        close(fds[0]);
+        waitpid(pid, &st, 0);
+        if (readable) {
+            assert_int_equal(WEXITSTATUS(st), 0);
+        } else {
+            /* the error names the uid and the token store, not an invalid handle */
+            assert_int_equal(WEXITSTATUS(st), 1);
+            if (strstr(msg, "uid 65534") == NULL || strstr(msg, "token store") == NULL)
+                fail_msg("unexpected error text: %s", msg);
+        }
+    }
+    sh("chown -R root '%s/tokens' && chmod 700 '%s'", store, store);
+    azkm_key_free(k);
+}
+
 static void master_key_held_by_the_token(void **state)
 {
     fixture *f = *state;
@@ -418,8 +513,8 @@ static int group_setup(void **state)
 
     if (mkdtemp(store) == NULL || hsm_store_setup(store) != 0)
         return -1;
-    for (int i = 1; i <= 10; i++) {
-        snprintf(label, sizeof(label), "azkm-test-%d", i);
+    for (int i = 1; i <= 12; i++) {
+        snprintf(label, sizeof(label), "azkm-test-%02d", i);
         if (hsm_token_create(store, label, "123456") != 0)
             return -1;
     }
@@ -431,7 +526,8 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-    sh("rm -rf '%s'", store);
+    if (getenv("AZKM_KEEP_STORE") == NULL)
+        sh("rm -rf '%s'", store);
     return 0;
 }
 
@@ -449,6 +545,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(purge_destroys_token_objects_and_backup_is_refused, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(master_key_held_by_the_token, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(eight_threads_sign_with_one_key, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(fork_then_setuid_needs_a_readable_token_store, setup, fixture_teardown),
     };
     return cmocka_run_group_tests_name("hsm", tests, group_setup, group_teardown);
 }
