@@ -1,6 +1,7 @@
 /* Azure algorithm names (RS256, PS384, ES512, RSA-OAEP-256, A256KW, A128GCM, ...) mapped to operation parameters.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -67,4 +68,19 @@ azkm_rc azkm_cipher_params_from_alg(const char *alg, azkm_cipher_params *out)
                      "encryption algorithm '%s' is not one of RSA-OAEP, RSA-OAEP-256, RSA1_5, A128KW, A192KW, "
                      "A256KW, A128GCM, A192GCM, A256GCM, CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD",
                      alg ? alg : "");
+}
+
+size_t azkm_digest_size(const char *name)
+{
+    static const struct {
+        const char *name;
+        size_t size;
+    } sizes[] = {{"SHA1", 20},    {"SHA-1", 20},    {"SHA224", 28},   {"SHA2-224", 28}, {"SHA-224", 28},
+                 {"SHA256", 32},  {"SHA2-256", 32}, {"SHA-256", 32},  {"SHA384", 48},   {"SHA2-384", 48},
+                 {"SHA-384", 48}, {"SHA512", 64},   {"SHA2-512", 64}, {"SHA-512", 64}};
+
+    for (size_t i = 0; name != NULL && i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        if (strcasecmp(name, sizes[i].name) == 0)
+            return sizes[i].size;
+    return 0;
 }

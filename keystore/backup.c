@@ -100,6 +100,12 @@ azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, s
     /* Listing checks every version's MAC: a tampered record is not carried into a backup. */
     if (rc == AZKM_OK)
         rc = azkm_key_list_versions(v, name, &versions, &n);
+    for (size_t i = 0; rc == AZKM_OK && i < n; i++)
+        if (versions[i].integrity_error)
+            rc = azkm_fail(
+                AZKM_E_INTEGRITY,
+                "vault %s: integrity check failed for key %s version %s: a tampered record is not backed up",
+                v->name, name, versions[i].version);
     if (rc == AZKM_OK && n > 0 && versions[0].protection != AZKM_PROTECTION_SOFTWARE)
         rc = azkm_fail(AZKM_E_FORBIDDEN,
                        "key %s/%s is an HSM key: its material cannot leave the token, so it has "

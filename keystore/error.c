@@ -81,6 +81,7 @@ azkm_rc azkm_fail_ossl(azkm_rc rc, const char *fmt, ...)
         const char *reason = ERR_reason_error_string(e);
         snprintf(last_msg + used, sizeof(last_msg) - used, " (%s)", reason ? reason : "libcrypto error");
     }
-    ERR_clear_error();
+    /* The queue is left alone: it may hold the application's own errors (libssl reads it), and ours stay
+     * there for OpenSSL-aware callers to see. */
     return rc;
 }

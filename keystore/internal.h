@@ -31,6 +31,8 @@ struct azkm_keystore {
 
 struct azkm_vault {
     azkm_keystore *ks;
+    int refs;  /* the opener's handle plus one per loaded key */
+    pid_t pid; /* the process that opened the catalog */
     char name[AZKM_VAULT_NAME_MAX + 1];
     char dir[4096];
     sqlite3 *db;
@@ -49,7 +51,7 @@ struct azkm_vault {
 };
 
 struct azkm_key {
-    azkm_vault *vault; /* NULL once detached (keys outlive their vault handle) */
+    azkm_vault *vault; /* a counted reference: the key keeps its vault alive */
     azkm_keystore *ks;
     azkm_key_info info;
     char uri[AZKM_URI_MAX];
@@ -58,8 +60,7 @@ struct azkm_key {
     const azkm_tier_ops *tier;
     int64_t key_rowid;
     int64_t data_version;
-    azkm_vault *owned_vault; /* opened by azkm_key_load_uri for this key alone */
-    pid_t pid;               /* the process that loaded it: the catalog connection is not used across fork */
+    pid_t pid; /* the process that loaded it: the catalog connection is not used across fork */
     int deleted;
 };
 
@@ -140,7 +141,13 @@ azkm_rc azkm_pkey_public_der(const EVP_PKEY *pkey, unsigned char **der, size_t *
 azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
                                   EVP_PKEY **out);
 
+/* ---- algorithms (algs.c) */
+/* Output size of a SHA-1/SHA-2 digest by name, 0 if unknown. */
+size_t azkm_digest_size(const char *name);
+
 /* ---- vault helpers (vault.c) */
+/* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
+void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
 /* Purges soft-deleted keys whose retention has ended (inside a write transaction). */
 azkm_rc azkm_vault_expire_deleted(azkm_vault *v);

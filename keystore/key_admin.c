@@ -19,7 +19,7 @@ static azkm_rc validate_attrs(const azkm_vault *v, const char *name, azkm_kty kt
 
         for (unsigned op = 1; op <= AZKM_OP_IMPORT; op <<= 1)
             if (bad & op)
-                return azkm_fail(AZKM_E_INVALID, "key %s/%s: operation %s does not apply to a %s key", v->name,
+                return azkm_fail(AZKM_E_INVALID, "key %s/%s: operation %s does not apply to an %s key", v->name,
                                  name, azkm_op_name(op), azkm_kty_name(kty, protection));
     }
     if ((fields & AZKM_ATTR_KEY_OPS) && (a->key_ops & AZKM_OP_IMPORT) && a->key_ops != AZKM_OP_IMPORT)
@@ -274,7 +274,7 @@ azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m,
         rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
         if (rc == AZKM_OK && (cur.kty != m->kty || cur.protection != protection))
             rc =
-                azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot import a %s key as a new version",
+                azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot import an %s key as a new version",
                           v->name, name, azkm_kty_name(cur.kty, cur.protection), azkm_kty_name(m->kty, protection));
         azkm_key_info_clear(&cur);
     }
@@ -387,10 +387,11 @@ azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *ver
             snprintf(ver, sizeof(ver), "%s", version);
         }
     }
-    if (rc == AZKM_OK)
+    if (rc == AZKM_OK) {
         rc = azkm_read_version(v, rowid, ver, &info, NULL);
-    if (rc == AZKM_E_NOT_FOUND)
-        rc = azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
+        if (rc == AZKM_E_NOT_FOUND)
+            rc = azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
+    }
     if (rc == AZKM_OK)
         rc = validate_attrs(v, name, info.kty, info.protection, fields, attrs);
     if (rc == AZKM_OK) {
@@ -429,6 +430,13 @@ azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out)
     if (n != 1) {
         azkm_key_info_array_free(all, n);
         return azkm_fail(AZKM_E_CORRUPT, "key %s/%s has no versions", v->name, name);
+    }
+    if (all[0].integrity_error) {
+        azkm_key_info_array_free(all, n);
+        return azkm_fail(AZKM_E_INTEGRITY,
+                         "vault %s: integrity check failed for key %s: its newest version's record "
+                         "was changed outside azkm, so it is not rotated",
+                         v->name, name);
     }
     memset(&spec, 0, sizeof(spec));
     spec.kty = all[0].kty;
@@ -643,7 +651,7 @@ azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, 
 
         rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
         if (rc == AZKM_OK && (cur.kty != info.kty || cur.protection != AZKM_PROTECTION_HSM))
-            rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot adopt a %s key as a new version",
+            rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot adopt an %s key as a new version",
                            v->name, name, azkm_kty_name(cur.kty, cur.protection),
                            azkm_kty_name(info.kty, AZKM_PROTECTION_HSM));
         azkm_key_info_clear(&cur);

@@ -58,6 +58,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         azkm_uri_format(&uri, k->uri, sizeof(k->uri));
         k->data_version = azkm_catalog_data_version(v);
         k->pid = getpid();
+        azkm_vault_ref(v);
         *out = k;
         return AZKM_OK;
     }
@@ -81,12 +82,9 @@ azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *text, azkm_key **out)
         rc = azkm_vault_open(ks, uri.vault, &v);
     if (rc == AZKM_OK)
         rc = load_from_vault(v, uri.name, uri.version, out);
-    if (rc != AZKM_OK) {
-        azkm_vault_close(v);
-        return rc;
-    }
-    (*out)->owned_vault = v;
-    return AZKM_OK;
+    /* The key holds its own reference to the vault. */
+    azkm_vault_close(v);
+    return rc;
 }
 
 void azkm_key_free(azkm_key *k)
@@ -97,15 +95,13 @@ void azkm_key_free(azkm_key *k)
         k->tier->key_free(k->tk);
     EVP_PKEY_free(k->pub);
     azkm_key_info_clear(&k->info);
-    /* A connection inherited through fork belongs to the parent: never close it in the child. */
-    if (k->owned_vault != NULL && k->pid == getpid())
-        azkm_vault_close(k->owned_vault);
+    azkm_vault_close(k->vault);
     OPENSSL_clear_free(k, sizeof(*k));
 }
 
 azkm_rc azkm_key_refresh(azkm_key *k)
 {
-    azkm_vault *v = k->owned_vault ? k->owned_vault : k->vault;
+    azkm_vault *v = k->vault;
     azkm_key_info fresh;
     int64_t dv;
     azkm_rc rc;
@@ -199,7 +195,7 @@ static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
              ((scheme == AZKM_SIG_RSA_PKCS1 || scheme == AZKM_SIG_RSA_PSS) && k->info.kty == AZKM_KTY_RSA);
 
     if (!ok)
-        return azkm_fail(AZKM_E_INVALID, "key %s is a %s key: the signature algorithm does not apply", k->uri,
+        return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: the signature algorithm does not apply", k->uri,
                          azkm_kty_name(k->info.kty, k->info.protection));
     return AZKM_OK;
 }
@@ -215,6 +211,9 @@ azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned cha
         return rc;
     if (p->scheme == AZKM_SIG_RSA_PSS && p->digest == NULL)
         return azkm_fail(AZKM_E_INVALID, "key %s: RSA-PSS needs a digest algorithm", k->uri);
+    if (p->digest != NULL && azkm_digest_size(p->digest) != 0 && azkm_digest_size(p->digest) != inlen)
+        return azkm_fail(AZKM_E_INVALID, "key %s: a %s digest is %zu bytes, not %zu", k->uri, p->digest,
+                         azkm_digest_size(p->digest), inlen);
     rc = k->tier->sign(k->tk, p, in, inlen, sig, siglen);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
@@ -298,7 +297,7 @@ static azkm_rc check_cipher(const azkm_key *k, const azkm_cipher_params *p, int 
     if (k->info.kty == AZKM_KTY_EC)
         return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
     if (rsa != (k->info.kty == AZKM_KTY_RSA))
-        return azkm_fail(AZKM_E_INVALID, "key %s is a %s key: the algorithm does not apply", k->uri,
+        return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: the algorithm does not apply", k->uri,
                          azkm_kty_name(k->info.kty, k->info.protection));
     if (p->scheme == AZKM_ENC_RSA_TLS && !decrypting)
         return azkm_fail(AZKM_E_INVALID, "key %s: the TLS padding mode is for decryption only", k->uri);

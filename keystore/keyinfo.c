@@ -212,9 +212,11 @@ azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, a
     info->deleted_on = sqlite3_column_int64(st, 17);
     info->scheduled_purge = sqlite3_column_int64(st, 18);
     info->current = cur != NULL && version != NULL && strcmp(cur, version) == 0;
-    if (tags == NULL || azkm_tags_from_json(tags, &info->attrs) != AZKM_OK || !azkm_version_valid(info->version))
+    if (tags == NULL || azkm_tags_from_json(tags, &info->attrs) != AZKM_OK || !azkm_version_valid(info->version)) {
+        info->integrity_error = 1;
         return azkm_fail(AZKM_E_INTEGRITY, "vault %s: key %s version %s: the record is damaged", v->name,
                          info->name, info->version);
+    }
     if (pub != NULL && publen > 0) {
         info->public_der = OPENSSL_memdup(pub, (size_t)publen);
         if (info->public_der == NULL)
@@ -223,13 +225,12 @@ azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, a
     }
     azkm_attr_mac(v, info, expect);
     if (mac == NULL || sqlite3_column_bytes(st, 13) != 32 || CRYPTO_memcmp(mac, expect, 32) != 0) {
-        azkm_rc rc = azkm_fail(AZKM_E_INTEGRITY,
-                               "vault %s: integrity check failed for key %s version %s: its attributes or public "
-                               "key were changed outside azkm",
-                               v->name, info->name, info->version);
-
-        azkm_key_info_clear(info);
-        return rc;
+        info->integrity_error = 1;
+        return azkm_fail(
+            AZKM_E_INTEGRITY,
+            "vault %s: integrity check failed for key %s version %s: its attributes or public key were "
+            "changed outside azkm",
+            v->name, info->name, info->version);
     }
     if (row != NULL) {
         const void *mat = sqlite3_column_blob(st, 5);
@@ -280,6 +281,8 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
         return azkm_fail(AZKM_E_NOT_FOUND, "version %s not found", current ? "(current)" : lver);
     }
     r = azkm_row_to_info(v, st, info, row);
+    if (r != AZKM_OK)
+        azkm_key_info_clear(info);
     if (row != NULL)
         row->key_rowid = key_rowid;
     sqlite3_finalize(st);
@@ -314,8 +317,13 @@ azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, 
             cap = ncap;
         }
         r = azkm_row_to_info(v, st, &arr[count], NULL);
-        if (r != AZKM_OK)
+        if (r == AZKM_E_INTEGRITY && arr[count].integrity_error) {
+            /* One tampered record does not hide the others: it is listed, flagged. */
+            r = AZKM_OK;
+        } else if (r != AZKM_OK) {
+            azkm_key_info_clear(&arr[count]);
             break;
+        }
         count++;
     }
     if (r == AZKM_OK && rc != SQLITE_DONE)

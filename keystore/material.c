@@ -133,7 +133,9 @@ static azkm_rc parse_pkcs12(const unsigned char *in, size_t len, const char *pas
     if (p12 == NULL)
         return azkm_fail_ossl(AZKM_E_INVALID, "import: input is not a valid PKCS#12 file");
     if (!PKCS12_verify_mac(p12, pass ? pass : "", -1) && !PKCS12_verify_mac(p12, NULL, 0))
-        rc = azkm_fail(AZKM_E_AUTH, "import: wrong passphrase for the PKCS#12 file (MAC check failed)");
+        rc = azkm_fail(AZKM_E_AUTH,
+                       pass ? "import: wrong passphrase for the PKCS#12 file (MAC check failed)"
+                            : "import: the PKCS#12 file is protected by a passphrase and none was given");
     else if (!PKCS12_parse(p12, pass ? pass : "", pkey, NULL, NULL) || *pkey == NULL)
         rc = azkm_fail_ossl(AZKM_E_INVALID, "import: the PKCS#12 file holds no usable private key");
     PKCS12_free(p12);

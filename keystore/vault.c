@@ -162,6 +162,9 @@ static void vault_free(azkm_vault *v)
 {
     if (v == NULL)
         return;
+    /* A catalog connection inherited through fork belongs to the parent: the child leaves it alone. */
+    if (v->pid != 0 && v->pid != getpid())
+        v->db = NULL;
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
             v->tiers[i]->ops->tier_free(v->tiers[i]);
@@ -424,6 +427,9 @@ static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
         sqlite3_finalize(st);
         if (rc == AZKM_E_CORRUPT) {
             /* The first read is where a damaged file shows. */
+            if ((sqlite3_extended_errcode(v->db) & 0xff) == SQLITE_ERROR)
+                return azkm_fail(AZKM_E_CORRUPT, "vault %s: vault.db is not an azkm vault database (%s)", v->name,
+                                 sqlite3_errmsg(v->db));
             return azkm_db_fail(v, "reading the vault");
         }
         return azkm_fail(AZKM_E_CORRUPT, "vault %s: the catalog has no vault id: not an azkm vault", v->name);
@@ -482,6 +488,13 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
         rc = azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
         goto fail;
     }
+    /* An empty file would be turned into a fresh database by merely opening it. */
+    if (stat(path, &st) == 0 && st.st_size < 512) {
+        rc = azkm_fail(AZKM_E_CORRUPT,
+                       "vault %s: database %s is empty or truncated (%lld bytes); restore it from a copy", name,
+                       path, (long long)st.st_size);
+        goto fail;
+    }
     rc = azkm_catalog_open(path, 0, &v->db);
     if (rc != AZKM_OK) {
         rc = azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
@@ -521,6 +534,8 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
                        v->name);
         goto fail;
     }
+    v->refs = 1;
+    v->pid = getpid();
     *out = v;
     return AZKM_OK;
 fail:
@@ -528,9 +543,15 @@ fail:
     return rc;
 }
 
+void azkm_vault_ref(azkm_vault *v)
+{
+    __atomic_add_fetch(&v->refs, 1, __ATOMIC_ACQ_REL);
+}
+
 void azkm_vault_close(azkm_vault *v)
 {
-    vault_free(v);
+    if (v != NULL && __atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        vault_free(v);
 }
 
 const char *azkm_vault_name(const azkm_vault *v)

@@ -30,6 +30,14 @@ azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
         for (size_t i = 0; rc == AZKM_OK && i < nkeys; i++) {
             azkm_key *k = NULL;
 
+            if (keys[i].integrity_error) {
+                rc = azkm_fail(
+                    AZKM_E_INTEGRITY,
+                    "vault %s: integrity check failed for key %s version %s: its attributes or public key "
+                    "were changed outside azkm",
+                    v->name, keys[i].name, keys[i].version);
+                break;
+            }
             if (!deleted) {
                 rc = azkm_key_load(v, keys[i].name, keys[i].version, &k);
                 azkm_key_free(k);

@@ -273,6 +273,11 @@ static void loaded_keys_survive_fork_and_double_fork(void **state)
     /* the parent's sessions still work after its children re-initialised */
     sign(k1, "ES256");
     sign(k2, "RS256");
+    /* a loaded key outlives its vault handle */
+    azkm_vault_close(f->v);
+    f->v = NULL;
+    sign(k1, "ES256");
+    assert_int_equal(sign_in_child(k2, 1), 0);
     azkm_key_free(k1);
     azkm_key_free(k2);
 }

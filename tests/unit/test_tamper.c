@@ -47,6 +47,20 @@ static void enabling_a_disabled_key_in_the_database_is_detected(void **state)
     assert_rc(azkm_key_show(f->v, "victim", NULL, NULL), AZKM_E_INTEGRITY, "victim");
     /* the bystander's row was also rewritten with its own value: its MAC still holds */
     can_sign(f, "bystander");
+    /* a list still shows every key, the tampered one flagged; a full check names it */
+    {
+        azkm_key_info *list = NULL;
+        size_t n = 0, checked = 0;
+
+        assert_ok(azkm_key_list(f->v, 0, &list, &n));
+        assert_int_equal(n, 2);
+        assert_string_equal(list[0].name, "bystander");
+        assert_false(list[0].integrity_error);
+        assert_true(list[1].integrity_error);
+        azkm_key_info_array_free(list, n);
+        assert_rc(azkm_vault_verify(f->v, &checked), AZKM_E_INTEGRITY, "key victim");
+        assert_rc(azkm_key_rotate(f->v, "victim", NULL), AZKM_E_INTEGRITY, "victim");
+    }
 }
 
 static void widening_key_ops_or_expiry_is_detected(void **state)

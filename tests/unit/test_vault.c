@@ -167,7 +167,11 @@ static void damaged_master_key_and_database(void **state)
     assert_int_equal(sh("cp -p '%s/db.saved' '%s/vault1/vault.db' && truncate -s 100 '%s/vault1/vault.db'", f->dir,
                         f->dir, f->dir),
                      0);
-    assert_rc(azkm_vault_open(f->ks, "vault1", &v), AZKM_E_CORRUPT, "damaged");
+    assert_rc(azkm_vault_open(f->ks, "vault1", &v), AZKM_E_CORRUPT, "empty or truncated");
+    assert_int_equal(sh("truncate -s 0 '%s/vault1/vault.db'", f->dir), 0);
+    assert_rc(azkm_vault_open(f->ks, "vault1", &v), AZKM_E_CORRUPT, "empty or truncated");
+    /* opening a damaged file does not change it */
+    assert_int_equal(sh("test ! -s '%s/vault1/vault.db'", f->dir), 0);
     assert_int_equal(sh("cp -p '%s/db.saved' '%s/vault1/vault.db'", f->dir, f->dir), 0);
     assert_ok(azkm_vault_open(f->ks, "vault1", &f->v));
     assert_ok(azkm_key_show(f->v, "k1", NULL, NULL));

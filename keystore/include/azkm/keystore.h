@@ -19,15 +19,16 @@ extern "C" {
  * vault, key and action in a thread-local buffer (azkm_last_error); it never contains secret material. */
 typedef enum {
     AZKM_OK = 0,
-    AZKM_E_INVALID,     /* BadParameter: malformed name, value, input */
-    AZKM_E_NOT_FOUND,   /* VaultNotFound / KeyNotFound / version not found */
-    AZKM_E_CONFLICT,    /* name exists, or is deleted but recoverable */
-    AZKM_E_FORBIDDEN,   /* disabled, not yet valid, expired, op not in key_ops, deleted, purge protected */
-    AZKM_E_INTEGRITY,   /* authentication of a record, file or blob failed: tampered or damaged */
-    AZKM_E_AUTH,        /* wrong passphrase or PIN */
-    AZKM_E_PERMISSION,  /* file unreadable, or readable/writable by others */
-    AZKM_E_IO,          /* file system or database I/O */
-    AZKM_E_CORRUPT,     /* database or file not in the expected format */
+    AZKM_E_INVALID,    /* BadParameter: malformed name, value, input */
+    AZKM_E_NOT_FOUND,  /* vault, key or version not found, or the key is deleted (Key Vault answers 404) */
+    AZKM_E_CONFLICT,   /* name exists, or is deleted but recoverable */
+    AZKM_E_FORBIDDEN,  /* disabled, not yet valid, expired, op not in key_ops, deleted since loaded, purge protected
+                        */
+    AZKM_E_INTEGRITY,  /* authentication of a record, file or blob failed: tampered or damaged */
+    AZKM_E_AUTH,       /* wrong passphrase or PIN */
+    AZKM_E_PERMISSION, /* file unreadable, or readable/writable by others */
+    AZKM_E_IO,         /* file system or database I/O */
+    AZKM_E_CORRUPT,    /* database or file not in the expected format */
     AZKM_E_UNSUPPORTED, /* key type, size, curve or algorithm not supported */
     AZKM_E_CRYPTO,      /* a cryptographic primitive failed */
     AZKM_E_NOMEM,
@@ -155,6 +156,9 @@ typedef struct {
     char recovery_level[64]; /* "Recoverable" or "Recoverable+Purgeable" (Azure's names) */
     unsigned char *public_der;
     size_t public_der_len;
+    /* Lists only: 1 when this version failed its integrity check; its attributes are not to be trusted. Single
+     * reads (show, load) fail with AZKM_E_INTEGRITY instead. */
+    int integrity_error;
 } azkm_key_info;
 
 void azkm_key_info_clear(azkm_key_info *info);
@@ -328,6 +332,9 @@ azkm_rc azkm_cipher_params_from_alg(const char *alg, azkm_cipher_params *out);
  * checked by every operation, against the attributes as they were at load time. */
 azkm_rc azkm_key_load(azkm_vault *v, const char *name, const char *version, azkm_key **out);
 azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *uri, azkm_key **out);
+/* A loaded key keeps its vault open: it stays usable after azkm_vault_close, until azkm_key_free, as long as its
+ * keystore is not freed. In a forked child it keeps working; the child never touches the parent's catalog
+ * connection (attributes stay as loaded, azkm_key_refresh is a no-op there). */
 void azkm_key_free(azkm_key *k);
 /* Re-reads the attributes of a loaded key if the vault changed since (cheap when it did not). */
 azkm_rc azkm_key_refresh(azkm_key *k);
@@ -339,6 +346,8 @@ azkm_rc azkm_key_check(const azkm_key *k, unsigned op);
 /* Largest signature or ciphertext the key produces, in bytes. */
 size_t azkm_key_max_output(const azkm_key *k);
 
+/* Output lengths (*siglen, *outlen) are written, never read: out buffers must hold azkm_key_max_output(k) bytes
+ * for RSA and EC keys, and inlen + 16 for AES. */
 azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                       unsigned char *sig, size_t *siglen);
 /* 1 valid, 0 invalid, -1 error */
