@@ -1,0 +1,85 @@
+/* Base64 and base64url encoding and decoding (see base64.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "base64.h"
+
+char *b64_encode(const unsigned char *in, size_t len)
+{
+    char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+    if (out == NULL)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}
+
+char *b64url_encode(const unsigned char *in, size_t len)
+{
+    char *out = b64_encode(in, len);
+    size_t n;
+
+    if (out == NULL)
+        return NULL;
+    for (n = 0; out[n] != '\0'; n++) {
+        if (out[n] == '+')
+            out[n] = '-';
+        else if (out[n] == '/')
+            out[n] = '_';
+    }
+    while (n > 0 && out[n - 1] == '=')
+        out[--n] = '\0';
+    return out;
+}
+
+int b64_decode(const char *text, unsigned char **out, size_t *outlen)
+{
+    size_t len = strlen(text), n = 0, pad = 0;
+    char *norm = OPENSSL_malloc(len + 4);
+    unsigned char *buf = NULL;
+    int dec;
+
+    if (norm == NULL)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+            continue;
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (c == '=')
+            pad++;
+        else if (pad > 0)
+            goto err; /* data after padding */
+        norm[n++] = c;
+    }
+    if (pad > 2)
+        goto err;
+    while (n % 4 != 0) {
+        norm[n++] = '=';
+        pad++;
+    }
+    if (pad > 2)
+        goto err;
+    norm[n] = '\0';
+    if ((buf = OPENSSL_malloc(n / 4 * 3 + 1)) == NULL)
+        goto err;
+    dec = n == 0 ? 0 : EVP_DecodeBlock(buf, (unsigned char *)norm, (int)n);
+    if (dec < 0)
+        goto err;
+    /* EVP_DecodeBlock counts the padding as zero bytes. */
+    *outlen = (size_t)dec - pad;
+    *out = buf;
+    OPENSSL_clear_free(norm, len + 4);
+    return 0;
+err:
+    OPENSSL_clear_free(norm, len + 4);
+    OPENSSL_free(buf);
+    return -1;
+}

@@ -1,0 +1,184 @@
+/* Where the CLI gets vault passphrases: --passphrase-file F, then $AZKM_PASSPHRASE_FILE, then $AZKM_PASSPHRASE,
+ * then an interactive prompt with echo off when stdin is a terminal. Never a plain command-line argument. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+static char why[512];
+
+const char *cli_passphrase_error(void)
+{
+    return why;
+}
+
+/* First line of a file into buf. Returns 0, or -1 with the reason in why. */
+static int first_line(const char *path, const char *flag, char *buf, size_t len)
+{
+    unsigned char *data = NULL;
+    size_t n = 0, line;
+    int err = cli_slurp(path, &data, &n);
+
+    if (err != 0) {
+        snprintf(why, sizeof(why), "%s: cannot read %s: %s", flag, path, strerror(err));
+        return -1;
+    }
+    for (line = 0; line < n && data[line] != '\n' && data[line] != '\r'; line++)
+        ;
+    if (line == 0 || line >= len || memchr(data, '\0', line) != NULL) {
+        snprintf(why, sizeof(why), "%s: %s must hold a passphrase of 1-%zu bytes on its first line", flag, path,
+                 len - 1);
+        OPENSSL_clear_free(data, n);
+        return -1;
+    }
+    memcpy(buf, data, line);
+    buf[line] = '\0';
+    OPENSSL_clear_free(data, n);
+    return 0;
+}
+
+int cli_passphrase_from_file(const char *path, const char *flag, char *buf, size_t len)
+{
+    if (first_line(path, flag, buf, len) == 0)
+        return 0;
+    return args_usage(NULL, "%s", why);
+}
+
+/* Reads one line from the terminal with read(2), not stdio, so that no copy stays in a stdio buffer. A line
+ * longer than the buffer is refused whole. Returns the length, or -1. */
+static long read_line(char *buf, size_t len)
+{
+    size_t n = 0;
+    int too_long = 0;
+    char c;
+
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, &c, 1);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (n == 0)
+                return -1;
+            break;
+        }
+        if (c == '\n' || c == '\r')
+            break;
+        if (n + 1 < len)
+            buf[n++] = c;
+        else
+            too_long = 1;
+    }
+    c = 0;
+    buf[n] = '\0';
+    if (too_long) {
+        OPENSSL_cleanse(buf, len);
+        return -1;
+    }
+    return (long)n;
+}
+
+int cli_passphrase_prompt(const char *prompt, char *buf, size_t len)
+{
+    struct termios old, quiet;
+    long n;
+
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) != 0)
+        return 0;
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    /* Echo goes off (and typeahead is dropped) before the prompt shows, so nothing typed after it echoes. */
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+        return 0;
+    fprintf(stderr, "%s: ", prompt);
+    fflush(stderr);
+    n = read_line(buf, len);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    if (n == -1)
+        snprintf(why, sizeof(why), "no passphrase typed, or longer than %zu bytes", len - 1);
+    return n > 0;
+}
+
+static int prompt_new(const char *purpose, char *buf, size_t len)
+{
+    char again[1024];
+    int same;
+
+    if (len > sizeof(again) || !cli_passphrase_prompt(purpose, buf, len))
+        return 0;
+    if (!cli_passphrase_prompt("repeat the passphrase", again, sizeof(again))) {
+        OPENSSL_cleanse(buf, len);
+        return 0;
+    }
+    same = strcmp(buf, again) == 0;
+    OPENSSL_cleanse(again, sizeof(again));
+    if (!same) {
+        snprintf(why, sizeof(why), "the two passphrases typed differ");
+        OPENSSL_cleanse(buf, len);
+    }
+    return same;
+}
+
+/* The keystore's PIN callback, used when a vault's PIN source is "prompt": a terminal prompt, never cached. */
+int cli_pin_cb(char *buf, size_t len, const char *purpose, void *arg)
+{
+    const cli_ctx *ctx = arg;
+
+    why[0] = '\0';
+    if (ctx->no_prompt)
+        return 0;
+    return cli_passphrase_prompt(purpose, buf, len);
+}
+
+/* The keystore's passphrase callback: purpose is "unlock vault <name>" or "new passphrase for vault <name>". */
+int cli_passphrase_cb(char *buf, size_t len, const char *purpose, void *arg)
+{
+    cli_ctx *ctx = arg;
+    const char *file = ctx->passphrase_file;
+    const char *flag = "--passphrase-file";
+    const char *env;
+    char prompt[256];
+
+    why[0] = '\0';
+    if (file == NULL) {
+        file = getenv("AZKM_PASSPHRASE_FILE");
+        flag = "AZKM_PASSPHRASE_FILE";
+    }
+    if (file != NULL && file[0] != '\0')
+        return first_line(file, flag, buf, len) == 0;
+    if ((env = getenv("AZKM_PASSPHRASE")) != NULL && env[0] != '\0') {
+        if (strlen(env) >= len) {
+            snprintf(why, sizeof(why), "AZKM_PASSPHRASE is longer than %zu bytes", len - 1);
+            return 0;
+        }
+        strcpy(buf, env);
+        return 1;
+    }
+    if (ctx->typed_pass[0] != '\0' && strlen(ctx->typed_pass) < len) {
+        strcpy(buf, ctx->typed_pass);
+        return 1;
+    }
+    if (ctx->no_prompt) {
+        snprintf(why, sizeof(why), "not prompting for a passphrase here");
+        return 0;
+    }
+    snprintf(prompt, sizeof(prompt), "%s%s", strncmp(purpose, "new ", 4) == 0 ? "" : "passphrase to ", purpose);
+    if (strncmp(purpose, "new ", 4) == 0 ? prompt_new(prompt, buf, len) : cli_passphrase_prompt(prompt, buf, len)) {
+        /* Remembered so that `vault create` does not ask again when it opens the vault it made. */
+        if (strlen(buf) < sizeof(ctx->typed_pass))
+            strcpy(ctx->typed_pass, buf);
+        return 1;
+    }
+    if (why[0] == '\0')
+        snprintf(
+            why, sizeof(why),
+            "no passphrase: use --passphrase-file, AZKM_PASSPHRASE_FILE or AZKM_PASSPHRASE, or run on a terminal");
+    return 0;
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Key wrapping: RSA-OAEP wrap/unwrap round trip (and openssl interop), AES key wrap with and without padding,
+# and key_ops separating wrapKey/unwrapKey from encrypt/decrypt.
+. "$(dirname "$0")/lib.sh"
+
+ok azkm vault create --name kv1 >/dev/null
+head -c 32 /dev/urandom >dek
+
+step "RSA-OAEP-256 wrap and unwrap"
+ok azkm key create --vault-name kv1 --name rsakek --kty RSA --ops wrapKey unwrapKey >/dev/null
+ok azkm key wrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP-256 --in-file dek --out-file dek.rsa >/dev/null
+ok azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP-256 --in-file dek.rsa --out-file dek.out \
+    >/dev/null
+cmp dek dek.out || fail "RSA unwrap mismatch"
+
+step "openssl wraps with the public key, azkm unwraps"
+ok azkm key download --vault-name kv1 --name rsakek --file kek.pem
+openssl pkeyutl -encrypt -pubin -inkey kek.pem -pkeyopt rsa_padding_mode:oaep -in dek -out dek.ossl
+j=$(ok azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP --in-file dek.ossl --output json)
+expect_eq "$(jqr .result "$j")" "$(b64 dek)" "openssl-wrapped key"
+
+step "wrapKey-only keys refuse encrypt and decrypt"
+should_fail 4 "Forbidden: .*rsakek.*encrypt" azkm key encrypt --vault-name kv1 --name rsakek --algorithm RSA-OAEP \
+    --in-file dek
+should_fail 4 "Forbidden: .*rsakek.*decrypt" azkm key decrypt --vault-name kv1 --name rsakek --algorithm RSA-OAEP \
+    --in-file dek.rsa
+
+for size in 128 192 256; do
+    step "A${size}KW on an oct-$size key"
+    ok azkm key create --vault-name kv1 --name aes$size --kty oct --size $size >/dev/null
+    ok azkm key wrap --vault-name kv1 --name aes$size --algorithm A${size}KW --in-file dek --out-file w$size \
+        >/dev/null
+    expect_eq "$(stat -c %s w$size)" 40 "RFC 3394 output length"
+    ok azkm key unwrap --vault-name kv1 --name aes$size --algorithm A${size}KW --in-file w$size --out-file u$size \
+        >/dev/null
+    cmp dek u$size || fail "A${size}KW round trip"
+done
+
+step "CKM_AES_KEY_WRAP and CKM_AES_KEY_WRAP_PAD"
+ok azkm key wrap --vault-name kv1 --name aes256 --algorithm CKM_AES_KEY_WRAP --in-file dek --out-file ckm >/dev/null
+cmp ckm w256 || fail "CKM_AES_KEY_WRAP differs from A256KW"
+head -c 21 /dev/urandom >odd
+ok azkm key wrap --vault-name kv1 --name aes256 --algorithm CKM_AES_KEY_WRAP_PAD --in-file odd --out-file odd.w \
+    >/dev/null
+expect_eq "$(stat -c %s odd.w)" 32 "RFC 5649 output length"
+ok azkm key unwrap --vault-name kv1 --name aes256 --algorithm CKM_AES_KEY_WRAP_PAD --in-file odd.w --out-file odd.u \
+    >/dev/null
+cmp odd odd.u || fail "KWP round trip"
+
+step "tampered wrapped key is refused"
+cp w256 bad
+printf '\x00' | dd of=bad bs=1 seek=3 conv=notrunc status=none
+cmp -s w256 bad && printf '\x01' | dd of=bad bs=1 seek=3 conv=notrunc status=none
+rc=0
+azkm key unwrap --vault-name kv1 --name aes256 --algorithm A256KW --in-file bad 2>err >/dev/null || rc=$?
+[ "$rc" -ne 0 ] || fail "a tampered wrapped key unwrapped"
+grep -Eq '^azkm: error: (IntegrityCheckFailed|CryptoError)' err || fail "unexpected error: $(cat err)"
+
+step "A128KW needs a 128-bit key"
+should_fail 2 "BadParameter|NotSupported" azkm key wrap --vault-name kv1 --name aes256 --algorithm A128KW \
+    --in-file dek
+pass
