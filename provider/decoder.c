@@ -1,0 +1,212 @@
+/* Decoders for key reference files: "DER" from PEM that recognises only the AZKM KEY REFERENCE label (any other
+ * PEM is left alone: empty-handed, not an error), and RSA / EC key decoders from that DER structure to a key
+ * reference, so PEM_read_bio_PrivateKey in an unmodified application loads a vault key. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/core_object.h>
+#include <openssl/pem.h>
+
+#include "keyref.h"
+#include "provider.h"
+
+static OSSL_FUNC_decoder_newctx_fn dec_newctx;
+static OSSL_FUNC_decoder_freectx_fn dec_freectx;
+static OSSL_FUNC_decoder_decode_fn pem2der_decode;
+static OSSL_FUNC_decoder_decode_fn ref2rsa_decode, ref2ec_decode;
+static OSSL_FUNC_decoder_does_selection_fn ref_does_selection;
+static OSSL_FUNC_decoder_export_object_fn ref_export_object;
+
+/* A key reference file is a few hundred bytes; anything larger than this is not one. */
+#define REF_INPUT_MAX (256 * 1024)
+
+typedef struct {
+    AZKM_PROVCTX *provctx;
+} DEC_CTX;
+
+static void *dec_newctx(void *provctx)
+{
+    DEC_CTX *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx != NULL)
+        ctx->provctx = provctx;
+    return ctx;
+}
+
+static void dec_freectx(void *vctx)
+{
+    OPENSSL_free(vctx);
+}
+
+/* Reads the whole input into memory; returns 0 when it is unreadable or larger than REF_INPUT_MAX. */
+static int read_all(AZKM_PROVCTX *pctx, OSSL_CORE_BIO *cin, unsigned char **data, size_t *len)
+{
+    size_t cap = 4096, used = 0, n;
+    unsigned char *buf = OPENSSL_malloc(cap), *tmp;
+
+    if (buf == NULL || pctx->core_bio_read_ex == NULL)
+        goto err;
+    for (;;) {
+        if (used == cap) {
+            if (cap >= REF_INPUT_MAX || (tmp = OPENSSL_realloc(buf, cap * 2)) == NULL)
+                goto err;
+            buf = tmp;
+            cap *= 2;
+        }
+        n = 0;
+        if (!pctx->core_bio_read_ex(cin, buf + used, cap - used, &n) || n == 0)
+            break;
+        used += n;
+    }
+    *data = buf;
+    *len = used;
+    return 1;
+err:
+    OPENSSL_free(buf);
+    return 0;
+}
+
+static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb, void *data_cbarg,
+                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    DEC_CTX *ctx = vctx;
+    unsigned char *in = NULL, *der = NULL;
+    char *name = NULL, *header = NULL;
+    long der_len = 0;
+    size_t in_len = 0;
+    BIO *mem = NULL;
+    int ok = 1;
+
+    if (!read_all(ctx->provctx, cin, &in, &in_len))
+        return 1;
+    /* Cheap test first: most PEM input is somebody else's. */
+    if (in_len == 0 || memmem(in, in_len, "-----BEGIN " AZKM_KEYREF_PEM_LABEL "-----",
+                              strlen("-----BEGIN " AZKM_KEYREF_PEM_LABEL "-----")) == NULL)
+        goto end;
+    mem = BIO_new_mem_buf(in, (int)in_len);
+    if (mem == NULL || PEM_read_bio(mem, &name, &header, &der, &der_len) <= 0 ||
+        strcmp(name, AZKM_KEYREF_PEM_LABEL) != 0)
+        goto end;
+    {
+        OSSL_PARAM params[3];
+
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der, (size_t)der_len);
+        params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE, AZKM_REF_STRUCTURE, 0);
+        params[2] = OSSL_PARAM_construct_end();
+        ok = data_cb(params, data_cbarg);
+    }
+end:
+    BIO_free(mem);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    OPENSSL_free(in);
+    return ok;
+}
+
+static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb,
+                      void *data_cbarg)
+{
+    unsigned char *der = NULL;
+    size_t der_len = 0;
+    char *uri = NULL;
+    AZKM_PKEY *pk = NULL;
+    azkm_keyref_rc rrc;
+    int ok = 0;
+
+    if (!read_all(ctx->provctx, cin, &der, &der_len))
+        return 1;
+    rrc = azkm_keyref_decode_der(der, der_len, &uri);
+    if (rrc != AZKM_KEYREF_OK) {
+        /* Only our PEM decoder produces this structure, so this is a damaged or foreign-version file. */
+        AZKM_RAISE(ctx->provctx, AZKM_R_BAD_REFERENCE_FILE, "%s", azkm_keyref_strerror(rrc));
+        goto end;
+    }
+    pk = azkm_pkey_load_uri(ctx->provctx, uri);
+    if (pk == NULL)
+        goto end;
+    if (pk->type != type && !(type == AZKM_TYPE_RSA && pk->type == AZKM_TYPE_RSA_PSS)) {
+        ok = 1; /* the other key decoder will take it */
+        goto end;
+    }
+    if (selection != 0 && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
+        azkm_key_free(pk->key);
+        pk->key = NULL;
+    }
+    {
+        int object_type = OSSL_OBJECT_PKEY;
+        OSSL_PARAM params[4];
+
+        params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
+        params[1] =
+            OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)azkm_pkey_type_name(pk->type), 0);
+        params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &pk, sizeof(pk));
+        params[3] = OSSL_PARAM_construct_end();
+        ok = data_cb(params, data_cbarg);
+    }
+end:
+    azkm_pkey_free(pk);
+    OPENSSL_free(uri);
+    OPENSSL_free(der);
+    return ok;
+}
+
+static int ref2rsa_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb, void *data_cbarg,
+                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    return ref_decode(vctx, AZKM_TYPE_RSA, cin, selection, data_cb, data_cbarg);
+}
+
+static int ref2ec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb, void *data_cbarg,
+                         OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    return ref_decode(vctx, AZKM_TYPE_EC, cin, selection, data_cb, data_cbarg);
+}
+
+static int ref_does_selection(void *provctx, int selection)
+{
+    return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
+}
+
+/* Only the public half may go to another provider's key management. */
+static int ref_export_object(void *vctx, const void *reference, size_t reference_sz, OSSL_CALLBACK *export_cb,
+                             void *export_cbarg)
+{
+    AZKM_PKEY *pk;
+
+    if (reference == NULL || reference_sz != sizeof(pk))
+        return 0;
+    memcpy(&pk, reference, sizeof(pk));
+    if (pk == NULL || pk->pub == NULL || pk->key != NULL)
+        return 0;
+    return EVP_PKEY_export(pk->pub, EVP_PKEY_PUBLIC_KEY, export_cb, export_cbarg);
+}
+
+const OSSL_DISPATCH azkm_pem2der_decoder_functions[] = {
+    {OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx},
+    {OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx},
+    {OSSL_FUNC_DECODER_DECODE, (void (*)(void))pem2der_decode},
+    {0, NULL},
+};
+
+const OSSL_DISPATCH azkm_ref2rsa_decoder_functions[] = {
+    {OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx},
+    {OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx},
+    {OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))ref_does_selection},
+    {OSSL_FUNC_DECODER_DECODE, (void (*)(void))ref2rsa_decode},
+    {OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))ref_export_object},
+    {0, NULL},
+};
+
+const OSSL_DISPATCH azkm_ref2ec_decoder_functions[] = {
+    {OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx},
+    {OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx},
+    {OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))ref_does_selection},
+    {OSSL_FUNC_DECODER_DECODE, (void (*)(void))ref2ec_decode},
+    {OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))ref_export_object},
+    {0, NULL},
+};

@@ -1,0 +1,727 @@
+/* The azkm provider through the EVP, OSSL_STORE and PEM APIs as an application uses them: key reference
+ * hand-off, match, params, dupctx, fork, threads, refusals and reference files. Every signature is verified
+ * with the default provider alone, in a library context of its own. Run by with_keystore.sh, which makes the
+ * keystore (vault1 and its keys, see setup_keystore.c) and activates azkm through conf/azkm-provider.cnf. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/store.h>
+#include <openssl/x509.h>
+
+#include "keyref.h"
+
+static OSSL_LIB_CTX *plain; /* the default provider alone: the independent cross-check */
+
+/* ---- helpers ------------------------------------------------------------------------------------------- */
+
+static int append_err(const char *str, size_t len, void *u)
+{
+    strncat(u, str, 4095 - strlen(u));
+    return 1;
+}
+
+/* The error queue as text (and cleared). */
+static const char *errors(void)
+{
+    static char buf[4096];
+
+    buf[0] = '\0';
+    ERR_print_errors_cb(append_err, buf);
+    return buf;
+}
+
+static void assert_error_mentions(const char *what)
+{
+    const char *e = errors();
+
+    if (strstr(e, what) == NULL)
+        fail_msg("expected an error mentioning \"%s\", got: %s", what, e);
+}
+
+static EVP_PKEY *load_expect(const char *uri, int expect)
+{
+    OSSL_STORE_CTX *ctx = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
+    EVP_PKEY *pkey = NULL;
+
+    if (ctx == NULL)
+        return NULL;
+    if (expect != 0)
+        OSSL_STORE_expect(ctx, expect);
+    while (pkey == NULL && !OSSL_STORE_eof(ctx)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(ctx);
+
+        if (info == NULL)
+            break;
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            pkey = OSSL_STORE_INFO_get1_PKEY(info);
+        else if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PUBKEY)
+            pkey = OSSL_STORE_INFO_get1_PUBKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(ctx);
+    return pkey;
+}
+
+static EVP_PKEY *load(const char *uri)
+{
+    EVP_PKEY *pkey = load_expect(uri, 0);
+
+    if (pkey == NULL)
+        fail_msg("cannot load %s: %s", uri, errors());
+    return pkey;
+}
+
+static const char *provider_of(const EVP_PKEY *pkey)
+{
+    return OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(pkey));
+}
+
+/* The public key, re-read by the default provider alone. */
+static EVP_PKEY *plain_public(EVP_PKEY *pkey)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    int len = i2d_PUBKEY(pkey, &der);
+    EVP_PKEY *pub;
+
+    assert_true(len > 0);
+    p = der;
+    pub = d2i_PUBKEY_ex(NULL, &p, len, plain, NULL);
+    OPENSSL_free(der);
+    assert_non_null(pub);
+    return pub;
+}
+
+static int sign(EVP_PKEY *pkey, const char *md, int pss, const unsigned char *data, size_t len, unsigned char *sig,
+                size_t *siglen)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = EVP_DigestSignInit_ex(ctx, &pctx, md, NULL, NULL, pkey, NULL) == 1 &&
+             (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
+             EVP_DigestSign(ctx, sig, siglen, data, len) == 1;
+
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static int plain_verify(EVP_PKEY *pub, const char *md, int pss, const unsigned char *data, size_t len,
+                        const unsigned char *sig, size_t siglen)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = EVP_DigestVerifyInit_ex(ctx, &pctx, md, plain, NULL, pub, NULL) == 1 &&
+             (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
+             EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
+
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static const unsigned char msg[] = "a message for the vault key";
+
+/* Signs with the key and verifies with the default provider alone; returns 1 when both worked. */
+static int sign_and_check(EVP_PKEY *pkey, EVP_PKEY *pub, const char *md, int pss)
+{
+    unsigned char sig[1024];
+    size_t siglen = sizeof(sig);
+
+    return sign(pkey, md, pss, msg, sizeof(msg), sig, &siglen) &&
+           plain_verify(pub, md, pss, msg, sizeof(msg), sig, siglen);
+}
+
+/* ---- tests --------------------------------------------------------------------------------------------- */
+
+static void store_hands_off_a_reference_that_signs(void **state)
+{
+    static const char *const uris[] = {"azkm://vault1/keys/rsa1", "azkm://vault1/keys/ec1",
+                                       "azkm://vault1/keys/ec384"};
+
+    for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+        EVP_PKEY *pkey = load(uris[i]), *pub = plain_public(pkey);
+
+        assert_string_equal(provider_of(pkey), "azkm");
+        assert_true(sign_and_check(pkey, pub, "SHA256", 0));
+        assert_true(sign_and_check(pkey, pub, "SHA384", 0));
+        if (EVP_PKEY_is_a(pkey, "RSA"))
+            assert_true(sign_and_check(pkey, pub, "SHA256", 1));
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(pkey);
+    }
+}
+
+/* libssl and servers look at the error queue: a successful load and signature must leave it empty, even though
+ * OpenSSL 3.0 first tries (and fails) to export the key to the default provider. */
+static void successful_operations_leave_no_errors(void **state)
+{
+    EVP_PKEY *pkey, *pub;
+    EVP_PKEY_CTX *ctx;
+
+    ERR_clear_error();
+    pkey = load("azkm://vault1/keys/rsa1");
+    assert_int_equal(ERR_peek_error(), 0);
+    pub = plain_public(pkey);
+    assert_true(sign_and_check(pkey, pub, "SHA256", 0));
+    assert_true(sign_and_check(pkey, pub, "SHA256", 1));
+    assert_int_equal(ERR_peek_error(), 0);
+    ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    assert_int_equal(EVP_PKEY_decrypt_init(ctx), 1);
+    assert_int_equal(ERR_peek_error(), 0);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(pkey);
+}
+
+static void store_honours_expected_public_key(void **state)
+{
+    EVP_PKEY *pub = load_expect("azkm://vault1/keys/ec1", OSSL_STORE_INFO_PUBKEY);
+    unsigned char sig[256];
+    size_t siglen = sizeof(sig);
+
+    assert_non_null(pub);
+    assert_false(sign(pub, "SHA256", 0, msg, sizeof(msg), sig, &siglen));
+    ERR_clear_error();
+    EVP_PKEY_free(pub);
+    /* Nothing but keys behind a key URI. */
+    assert_null(load_expect("azkm://vault1/keys/ec1", OSSL_STORE_INFO_CERT));
+    ERR_clear_error();
+}
+
+static void keys_match_on_public_values(void **state)
+{
+    EVP_PKEY *rsa = load("azkm://vault1/keys/rsa1"), *ec = load("azkm://vault1/keys/ec1");
+    EVP_PKEY *rsa_pub = plain_public(rsa), *ec_pub = plain_public(ec);
+    EVP_PKEY *rsa_again = load("azkm://vault1/keys/rsa1");
+
+    assert_int_equal(EVP_PKEY_eq(rsa, rsa_pub), 1);
+    assert_int_equal(EVP_PKEY_eq(rsa_pub, rsa), 1);
+    assert_int_equal(EVP_PKEY_eq(ec, ec_pub), 1);
+    assert_int_equal(EVP_PKEY_eq(rsa, rsa_again), 1);
+    assert_int_not_equal(EVP_PKEY_eq(rsa, ec_pub), 1);
+    assert_int_not_equal(EVP_PKEY_eq(ec, rsa), 1);
+    ERR_clear_error();
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(rsa_pub);
+    EVP_PKEY_free(ec_pub);
+    EVP_PKEY_free(rsa_again);
+}
+
+static void keys_answer_the_params_libssl_needs(void **state)
+{
+    EVP_PKEY *rsa = load("azkm://vault1/keys/rsa1"), *ec = load("azkm://vault1/keys/ec1");
+    EVP_PKEY *ec384 = load("azkm://vault1/keys/ec384");
+    char name[64];
+    unsigned char point[200];
+    size_t len = 0;
+    BIGNUM *n = NULL, *e = NULL;
+    int nid = 0;
+
+    assert_int_equal(EVP_PKEY_get_bits(rsa), 2048);
+    assert_int_equal(EVP_PKEY_get_security_bits(rsa), 112);
+    assert_int_equal(EVP_PKEY_get_size(rsa), 256);
+    assert_true(EVP_PKEY_get_default_digest_name(rsa, name, sizeof(name)) > 0);
+    assert_string_equal(name, "SHA256");
+    assert_true(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n));
+    assert_true(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_E, &e));
+    assert_int_equal(BN_num_bits(n), 2048);
+    assert_true(BN_is_word(e, 65537));
+
+    assert_int_equal(EVP_PKEY_get_bits(ec), 256);
+    assert_int_equal(EVP_PKEY_get_security_bits(ec), 128);
+    assert_true(EVP_PKEY_get_group_name(ec, name, sizeof(name), &len));
+    assert_string_equal(name, "prime256v1");
+    assert_true(
+        EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &len));
+    assert_int_equal(len, 65);
+    assert_int_equal(EVP_PKEY_get_ec_point_conv_form(ec), POINT_CONVERSION_UNCOMPRESSED);
+    assert_true(EVP_PKEY_get_group_name(ec384, name, sizeof(name), &len));
+    assert_string_equal(name, "secp384r1");
+    assert_int_equal(EVP_PKEY_get_bits(ec384), 384);
+    assert_true(EVP_PKEY_get_default_digest_nid(ec384, &nid) > 0);
+    assert_true(EVP_PKEY_can_sign(rsa) && EVP_PKEY_can_sign(ec));
+    BN_free(n);
+    BN_free(e);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(ec384);
+}
+
+/* OpenSSL 3.0 duplicates the signature context in EVP_DigestSignFinal; copies made mid-stream must work too. */
+static void digest_sign_context_survives_duplication(void **state)
+{
+    const char *const uris[] = {"azkm://vault1/keys/rsa1", "azkm://vault1/keys/ec1"};
+
+    for (size_t i = 0; i < 2; i++) {
+        EVP_PKEY *pkey = load(uris[i]), *pub = plain_public(pkey);
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *copy = EVP_MD_CTX_new();
+        unsigned char sig1[512], sig2[512], sig3[512];
+        size_t l1 = sizeof(sig1), l2 = sizeof(sig2), l3 = sizeof(sig3);
+
+        assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+        assert_int_equal(EVP_DigestSignUpdate(ctx, msg, 10), 1);
+        assert_int_equal(EVP_MD_CTX_copy_ex(copy, ctx), 1);
+        assert_int_equal(EVP_DigestSignUpdate(ctx, msg + 10, sizeof(msg) - 10), 1);
+        assert_int_equal(EVP_DigestSignUpdate(copy, msg + 10, sizeof(msg) - 10), 1);
+        assert_int_equal(EVP_DigestSignFinal(ctx, sig1, &l1), 1);
+        assert_int_equal(EVP_DigestSignFinal(ctx, sig2, &l2), 1); /* final again: the 3.0 dupctx path */
+        assert_int_equal(EVP_DigestSignFinal(copy, sig3, &l3), 1);
+        assert_true(plain_verify(pub, "SHA256", 0, msg, sizeof(msg), sig1, l1));
+        assert_true(plain_verify(pub, "SHA256", 0, msg, sizeof(msg), sig2, l2));
+        assert_true(plain_verify(pub, "SHA256", 0, msg, sizeof(msg), sig3, l3));
+        EVP_MD_CTX_free(ctx);
+        EVP_MD_CTX_free(copy);
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(pkey);
+    }
+}
+
+/* In a child: sign with keys loaded by an ancestor; depth > 1 forks again first. Returns the exit status. */
+static int sign_in_child(EVP_PKEY *rsa, EVP_PKEY *rsa_pub, EVP_PKEY *ec, EVP_PKEY *ec_pub, int depth)
+{
+    pid_t pid = fork();
+    int status = 0;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int ok;
+
+        if (depth > 1)
+            _exit(sign_in_child(rsa, rsa_pub, ec, ec_pub, depth - 1) == 0 ? 0 : 1);
+        ok = sign_and_check(rsa, rsa_pub, "SHA256", 0) && sign_and_check(rsa, rsa_pub, "SHA256", 1) &&
+             sign_and_check(ec, ec_pub, "SHA256", 0);
+        if (!ok)
+            ERR_print_errors_fp(stderr);
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
+static void keys_work_after_fork_and_double_fork(void **state)
+{
+    EVP_PKEY *rsa = load("azkm://vault1/keys/rsa1"), *ec = load("azkm://vault1/keys/ec1");
+    EVP_PKEY *rsa_pub = plain_public(rsa), *ec_pub = plain_public(ec);
+
+    assert_int_equal(sign_in_child(rsa, rsa_pub, ec, ec_pub, 1), 0);
+    assert_int_equal(sign_in_child(rsa, rsa_pub, ec, ec_pub, 2), 0);
+    /* and the parent still signs */
+    assert_true(sign_and_check(ec, ec_pub, "SHA256", 0));
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(rsa_pub);
+    EVP_PKEY_free(ec_pub);
+}
+
+struct thread_arg {
+    EVP_PKEY *pkey, *pub;
+    int n, failures;
+};
+
+static void *signer(void *p)
+{
+    struct thread_arg *a = p;
+
+    for (int i = 0; i < a->n; i++)
+        if (!sign_and_check(a->pkey, a->pub, "SHA256", 0))
+            a->failures++;
+    return NULL;
+}
+
+static void threads_sign_with_one_key(const char *uri, int per_thread)
+{
+    EVP_PKEY *pkey = load(uri), *pub = plain_public(pkey);
+    pthread_t t[8];
+    struct thread_arg args[8];
+    int failures = 0;
+
+    for (int i = 0; i < 8; i++) {
+        args[i] = (struct thread_arg){pkey, pub, per_thread, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, signer, &args[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(t[i], NULL);
+        failures += args[i].failures;
+    }
+    if (failures != 0)
+        fail_msg("%s: %d of %d signatures failed: %s", uri, failures, 8 * per_thread, errors());
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(pkey);
+}
+
+static void eight_threads_sign_1000_times_with_one_ec_key(void **state)
+{
+    threads_sign_with_one_key("azkm://vault1/keys/ec1", 1000);
+}
+
+static void eight_threads_sign_with_one_rsa_key(void **state)
+{
+    threads_sign_with_one_key("azkm://vault1/keys/rsa1", 150);
+}
+
+static void refusals_name_the_key_and_the_reason(void **state)
+{
+    static const struct {
+        const char *uri, *reason;
+    } cases[] = {
+        {"azkm://vault1/keys/rsa-off", "rsa-off"},
+        {"azkm://vault1/keys/rsa-off", "is disabled"},
+        {"azkm://vault1/keys/ec-expired", "expired"},
+        {"azkm://vault1/keys/rsa-nosign", "does not permit sign"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        EVP_PKEY *pkey = load(cases[i].uri);
+        unsigned char sig[512];
+        size_t siglen = sizeof(sig);
+
+        assert_false(sign(pkey, "SHA256", 0, msg, sizeof(msg), sig, &siglen));
+        assert_error_mentions(cases[i].reason);
+        EVP_PKEY_free(pkey);
+    }
+    {
+        EVP_PKEY *pkey = load("azkm://vault1/keys/rsa-nodecrypt");
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+
+        assert_int_not_equal(EVP_PKEY_decrypt_init(ctx), 1);
+        assert_error_mentions("does not permit decrypt");
+        EVP_PKEY_CTX_free(ctx);
+        EVP_PKEY_free(pkey);
+    }
+}
+
+static void malformed_uris_are_refused_clearly(void **state)
+{
+    static const char *const bad[] = {
+        "azkm://",
+        "azkm://vault1",
+        "azkm://vault1/keys/",
+        "azkm://vault1/secrets/rsa1",
+        "azkm://vault1/keys/bad_name",
+        "azkm://v/keys/rsa1",
+        "azkm://1vault/keys/rsa1",
+        "azkm://vault1/keys/rsa1/xyz",
+        "azkm://vault1/keys/rsa1/0123456789abcdef0123456789abcdeg",
+        "azkm://vault1/keys/rsa1/0123456789abcdef0123456789abcdef/more",
+        "azkm://vault1/keys/rsa1?x=1",
+        "azkm://vault1/keys/"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (load_expect(bad[i], 0) != NULL)
+            fail_msg("%s was accepted", bad[i]);
+        assert_error_mentions("invalid azkm URI");
+    }
+}
+
+static void unknown_vault_key_and_version_are_not_found(void **state)
+{
+    static const char *const missing[] = {
+        "azkm://nosuchvault/keys/rsa1",
+        "azkm://vault1/keys/nosuchkey",
+        "azkm://vault1/keys/rsa1/0123456789abcdef0123456789abcdef",
+    };
+
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        assert_null(load_expect(missing[i], 0));
+        assert_error_mentions("not found");
+    }
+}
+
+static EVP_PKEY *read_pem(const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+
+    BIO_free(b);
+    return pkey;
+}
+
+/* A reference PEM whose DER body is given in hex. */
+static EVP_PKEY *read_ref_der(const char *hex)
+{
+    long len = 0;
+    unsigned char *der = OPENSSL_hexstr2buf(hex, &len);
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *pem;
+    long pemlen;
+    EVP_PKEY *pkey;
+
+    assert_non_null(der);
+    assert_true(PEM_write_bio(mem, AZKM_KEYREF_PEM_LABEL, "", der, len) > 0);
+    pemlen = BIO_get_mem_data(mem, &pem);
+    pkey = read_pem(pem, (size_t)pemlen);
+    BIO_free(mem);
+    OPENSSL_free(der);
+    return pkey;
+}
+
+static void reference_files_load_and_damaged_ones_fail_clearly(void **state)
+{
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *pem;
+    long len;
+    EVP_PKEY *pkey, *pub;
+
+    /* What `azkm key ref` writes, read by the PEM API nginx and Apache use. */
+    assert_int_equal(azkm_keyref_write_pem(mem, "azkm://vault1/keys/rsa1"), AZKM_KEYREF_OK);
+    len = BIO_get_mem_data(mem, &pem);
+    pkey = read_pem(pem, (size_t)len);
+    if (pkey == NULL)
+        fail_msg("reference file not loaded: %s", errors());
+    assert_string_equal(provider_of(pkey), "azkm");
+    pub = plain_public(pkey);
+    assert_true(sign_and_check(pkey, pub, "SHA256", 1));
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(pkey);
+    BIO_free(mem);
+
+    /* "azkm://vault1/keys/ec1" = 61 7a 6b 6d 3a 2f 2f 76 61 75 6c 74 31 2f 6b 65 79 73 2f 65 63 31 (22 bytes) */
+#define URI_EC1 "0c16617a6b6d3a2f2f7661756c74312f6b6579732f656331"
+    pkey = read_ref_der("301b020101" URI_EC1);
+    if (pkey == NULL)
+        fail_msg("hand-made reference not loaded: %s", errors());
+    assert_true(EVP_PKEY_is_a(pkey, "EC"));
+    EVP_PKEY_free(pkey);
+
+    assert_null(read_ref_der("301b020102" URI_EC1));
+    assert_error_mentions("unknown version");
+    assert_null(read_ref_der("301e020401000001" URI_EC1));
+    assert_error_mentions("unknown version");
+    assert_null(read_ref_der("301d020101" URI_EC1 "0500")); /* trailing field */
+    assert_error_mentions("bad azkm key reference file");
+    assert_null(read_ref_der("301b020101" URI_EC1 "00")); /* trailing byte */
+    assert_error_mentions("bad azkm key reference file");
+    assert_null(read_ref_der("3010020101")); /* truncated */
+    assert_error_mentions("bad azkm key reference file");
+    assert_null(read_ref_der("300e0201010c0968747470733a2f2f78")); /* https://x */
+    assert_error_mentions("no valid azkm:// URI");
+    assert_null(read_ref_der("301b0201011616617a6b6d3a2f2f7661756c74312f6b6579732f656331")); /* IA5String */
+    assert_error_mentions("bad azkm key reference file");
+    /* "azkm://vault1/keys/nokey" */
+    assert_null(read_ref_der("301d0201010c18617a6b6d3a2f2f7661756c74312f6b6579732f6e6f6b6579"));
+    assert_error_mentions("not found");
+}
+
+static void private_keys_are_never_exported(void **state)
+{
+    EVP_PKEY *pkey = load("azkm://vault1/keys/rsa1"), *dup;
+    OSSL_PARAM *params = NULL;
+    unsigned char *der = NULL;
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *pem;
+    long len;
+
+    assert_int_not_equal(EVP_PKEY_todata(pkey, EVP_PKEY_KEYPAIR, &params), 1);
+    assert_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_RSA_D));
+    OSSL_PARAM_free(params);
+    params = NULL;
+    assert_int_equal(EVP_PKEY_todata(pkey, EVP_PKEY_PUBLIC_KEY, &params), 1);
+    assert_non_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_RSA_N));
+    assert_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_RSA_D));
+    OSSL_PARAM_free(params);
+    assert_true(i2d_PrivateKey(pkey, &der) <= 0);
+    ERR_clear_error();
+    /* PEM output of the private key is the key reference, nothing more. */
+    assert_int_equal(PEM_write_bio_PrivateKey(mem, pkey, NULL, NULL, 0, NULL, NULL), 1);
+    len = BIO_get_mem_data(mem, &pem);
+    assert_non_null(
+        memmem(pem, (size_t)len, "BEGIN " AZKM_KEYREF_PEM_LABEL, strlen("BEGIN " AZKM_KEYREF_PEM_LABEL)));
+    assert_null(memmem(pem, (size_t)len, "PRIVATE KEY-----", 16));
+    BIO_free(mem);
+    /* DER PKCS#8 is refused with the reason. */
+    mem = BIO_new(BIO_s_mem());
+    assert_int_not_equal(i2d_PKCS8PrivateKey_bio(mem, pkey, NULL, NULL, 0, NULL, NULL), 1);
+    ERR_clear_error();
+    BIO_free(mem);
+    /* A duplicate still signs. */
+    dup = EVP_PKEY_dup(pkey);
+    assert_non_null(dup);
+    {
+        EVP_PKEY *pub = plain_public(pkey);
+
+        assert_true(sign_and_check(dup, pub, "SHA256", 0));
+        EVP_PKEY_free(pub);
+    }
+    EVP_PKEY_free(dup);
+    EVP_PKEY_free(pkey);
+}
+
+static void pem_keys_stay_with_the_default_provider(void **state)
+{
+    EVP_PKEY *soft = EVP_PKEY_Q_keygen(plain, NULL, "EC", "P-256"), *loaded, *gen;
+    BIO *mem = BIO_new(BIO_s_mem());
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    char *pem;
+    long len;
+    unsigned char sig[128];
+    size_t siglen = sizeof(sig);
+
+    assert_int_equal(PEM_write_bio_PrivateKey(mem, soft, NULL, NULL, 0, NULL, NULL), 1);
+    len = BIO_get_mem_data(mem, &pem);
+    loaded = read_pem(pem, (size_t)len);
+    assert_non_null(loaded);
+    assert_string_equal(provider_of(loaded), "default");
+    assert_int_equal(EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, loaded), 1);
+    assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_CTX_get0_provider(pctx)), "default");
+    assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, msg, sizeof(msg)), 1);
+    assert_true(plain_verify(soft, "SHA256", 0, msg, sizeof(msg), sig, siglen));
+    /* Key generation without azkm parameters (e.g. TLS ephemeral keys) stays with the default provider. */
+    gen = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(gen);
+    assert_string_equal(provider_of(gen), "default");
+    EVP_PKEY_free(gen);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(loaded);
+    EVP_PKEY_free(soft);
+    BIO_free(mem);
+}
+
+static void rsa_decrypts_pkcs1_oaep_and_tls_premaster(void **state)
+{
+    EVP_PKEY *pkey = load("azkm://vault1/keys/rsa1"), *pub = plain_public(pkey);
+    unsigned char pms[48], ct[256], out[256];
+    size_t ctlen, outlen;
+    unsigned int client_version = 0x0303;
+    unsigned char label[] = "azkm label";
+    EVP_PKEY_CTX *enc, *dec;
+    OSSL_PARAM params[2];
+
+    assert_int_equal(RAND_bytes(pms, sizeof(pms)), 1);
+    pms[0] = 0x03;
+    pms[1] = 0x03;
+    /* TLS 1.2 RSA key exchange */
+    enc = EVP_PKEY_CTX_new_from_pkey(plain, pub, NULL);
+    ctlen = sizeof(ct);
+    assert_int_equal(EVP_PKEY_encrypt_init(enc), 1);
+    assert_int_equal(EVP_PKEY_encrypt(enc, ct, &ctlen, pms, sizeof(pms)), 1);
+    dec = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    assert_int_equal(EVP_PKEY_decrypt_init(dec), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(dec, RSA_PKCS1_WITH_TLS_PADDING), 1);
+    params[0] = OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &client_version);
+    params[1] = OSSL_PARAM_construct_end();
+    assert_int_equal(EVP_PKEY_CTX_set_params(dec, params), 1);
+    outlen = 48;
+    assert_int_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
+    assert_int_equal(outlen, 48);
+    assert_memory_equal(out, pms, 48);
+    /* A wrong client version gives a random premaster, not an error (no padding oracle). */
+    client_version = 0x0302;
+    assert_int_equal(EVP_PKEY_CTX_set_params(dec, params), 1);
+    outlen = 48;
+    assert_int_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
+    assert_memory_not_equal(out, pms, 48);
+    EVP_PKEY_CTX_free(dec);
+    EVP_PKEY_CTX_free(enc);
+
+    /* OAEP SHA-256 with a label */
+    enc = EVP_PKEY_CTX_new_from_pkey(plain, pub, NULL);
+    assert_int_equal(EVP_PKEY_encrypt_init(enc), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(enc, RSA_PKCS1_OAEP_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md_name(enc, "SHA256", NULL), 1);
+    assert_int_equal(EVP_PKEY_CTX_set0_rsa_oaep_label(enc, OPENSSL_memdup(label, sizeof(label)), sizeof(label)), 1);
+    ctlen = sizeof(ct);
+    assert_int_equal(EVP_PKEY_encrypt(enc, ct, &ctlen, msg, sizeof(msg)), 1);
+    dec = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    assert_int_equal(EVP_PKEY_decrypt_init(dec), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(dec, RSA_PKCS1_OAEP_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md_name(dec, "SHA256", NULL), 1);
+    assert_int_equal(EVP_PKEY_CTX_set0_rsa_oaep_label(dec, OPENSSL_memdup(label, sizeof(label)), sizeof(label)), 1);
+    outlen = sizeof(out);
+    assert_int_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
+    assert_int_equal(outlen, sizeof(msg));
+    assert_memory_equal(out, msg, sizeof(msg));
+    EVP_PKEY_CTX_free(dec);
+    EVP_PKEY_CTX_free(enc);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(pkey);
+}
+
+static void pss_algorithm_identifier_matches_the_signature(void **state)
+{
+    EVP_PKEY *pkey = load("azkm://vault1/keys/rsa1");
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char aid[256];
+    OSSL_PARAM params[2];
+    X509_ALGOR *alg;
+    const unsigned char *p = aid;
+    const ASN1_OBJECT *obj;
+    char oid[64];
+
+    assert_int_equal(EVP_DigestSignInit_ex(ctx, &pctx, "SHA384", NULL, NULL, pkey, NULL), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST), 1);
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid, sizeof(aid));
+    params[1] = OSSL_PARAM_construct_end();
+    assert_int_equal(EVP_PKEY_CTX_get_params(pctx, params), 1);
+    alg = d2i_X509_ALGOR(NULL, &p, (long)params[0].return_size);
+    assert_non_null(alg);
+    X509_ALGOR_get0(&obj, NULL, NULL, alg);
+    OBJ_obj2txt(oid, sizeof(oid), obj, 1);
+    assert_string_equal(oid, "1.2.840.113549.1.1.10");
+    X509_ALGOR_free(alg);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(store_hands_off_a_reference_that_signs),
+        cmocka_unit_test(successful_operations_leave_no_errors),
+        cmocka_unit_test(store_honours_expected_public_key),
+        cmocka_unit_test(keys_match_on_public_values),
+        cmocka_unit_test(keys_answer_the_params_libssl_needs),
+        cmocka_unit_test(digest_sign_context_survives_duplication),
+        cmocka_unit_test(keys_work_after_fork_and_double_fork),
+        cmocka_unit_test(eight_threads_sign_1000_times_with_one_ec_key),
+        cmocka_unit_test(eight_threads_sign_with_one_rsa_key),
+        cmocka_unit_test(refusals_name_the_key_and_the_reason),
+        cmocka_unit_test(malformed_uris_are_refused_clearly),
+        cmocka_unit_test(unknown_vault_key_and_version_are_not_found),
+        cmocka_unit_test(reference_files_load_and_damaged_ones_fail_clearly),
+        cmocka_unit_test(private_keys_are_never_exported),
+        cmocka_unit_test(pem_keys_stay_with_the_default_provider),
+        cmocka_unit_test(rsa_decrypts_pkcs1_oaep_and_tls_premaster),
+        cmocka_unit_test(pss_algorithm_identifier_matches_the_signature),
+    };
+    OSSL_PROVIDER *deflt;
+    int rc;
+
+    plain = OSSL_LIB_CTX_new();
+    deflt = OSSL_PROVIDER_load(plain, "default");
+    if (plain == NULL || deflt == NULL || OSSL_PROVIDER_available(NULL, "azkm") != 1) {
+        fprintf(stderr, "test_evp: azkm is not active (OPENSSL_CONF=%s)\n", getenv("OPENSSL_CONF"));
+        ERR_print_errors_fp(stderr);
+        return 1;
+    }
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    OSSL_PROVIDER_unload(deflt);
+    OSSL_LIB_CTX_free(plain);
+    return rc;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# TLS with openssl s_server holding an azkm key and openssl s_client (default provider alone) verifying the chain
+# against a test CA. Usage: tls.sh <key: rsa1|ec1> <uri|ref> <expected protocol> <s_client args...>
+. "$(dirname "$0")/lib.sh"
+
+key=$1 source=$2 proto=$3
+shift 3
+make_ca
+issue_cert "azkm://vault1/keys/$key" server.crt
+if [ "$source" = ref ]; then
+    openssl pkey -in "azkm://vault1/keys/$key" -out server.key # PEM output of an azkm key is a reference file
+    grep -q "BEGIN AZKM KEY REFERENCE" server.key || fail "no reference file"
+    server_key=server.key
+else
+    server_key="azkm://vault1/keys/$key"
+fi
+
+openssl s_server -accept 127.0.0.1:0 -naccept 1 -key "$server_key" -cert server.crt -www >server.log 2>&1 &
+port=
+for _ in $(seq 100); do
+    port=$(grep -o 'ACCEPT 127.0.0.1:[0-9]*' server.log | cut -d: -f2 || true)
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || fail "s_server did not start: $(cat server.log)"
+
+out=$(printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=/dev/null timeout 20 openssl s_client \
+    -connect "127.0.0.1:$port" -servername localhost -verify_hostname localhost -CAfile ca.crt \
+    -verify_return_error -ign_eof "$@" 2>&1) || fail "s_client failed: $out / server: $(cat server.log)"
+grep -q "Verify return code: 0 (ok)" <<<"$out" || fail "chain not verified: $out"
+grep -Eq "Protocol *: *$proto|New, $proto" <<<"$out" || fail "not $proto: $out"
+grep -q "HTTP/1.0 200 ok" <<<"$out" || fail "no HTTP answer: $out"
+grep -E "Peer signature type|Cipher is|Server Temp Key" <<<"$out" | sort -u
+echo "PASS"
