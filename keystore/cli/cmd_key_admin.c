@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "keyref.h"
 #include "jwk.h"
 #include "key_flags.h"
 #include "output.h"
@@ -379,6 +380,55 @@ static int write_text(const char *file, const char *text)
     return cli_write_file(file ? file : "-", "--file", (const unsigned char *)text, strlen(text), 0644);
 }
 
+static int key_ref(cli_ctx *ctx, const cli_args *a)
+{
+    const char *name, *version, *file = args_get(a, "--file");
+    azkm_key_info info;
+    azkm_vault *v = NULL;
+    azkm_uri uri;
+    char text[AZKM_URI_MAX];
+    azkm_keyref_rc krc;
+    azkm_rc rc;
+    BIO *mem = NULL;
+    int ret;
+
+    memset(&info, 0, sizeof(info));
+    if ((ret = cli_key_target(ctx, a, &v, &name, &version)) != 0)
+        return ret;
+    /* The reference names the key as stored; it must exist and be usable by OpenSSL as a private key. */
+    if ((rc = azkm_key_show(v, name, version, &info)) != AZKM_OK) {
+        ret = cli_fail(rc);
+        goto done;
+    }
+    if (info.kty == AZKM_KTY_OCT) {
+        ret = cli_failf(AZKM_E_INVALID,
+                        "key %s/%s is an oct (symmetric) key: OpenSSL applications cannot use it "
+                        "as a private key",
+                        info.vault, info.name);
+        goto done;
+    }
+    memset(&uri, 0, sizeof(uri));
+    snprintf(uri.vault, sizeof(uri.vault), "%s", info.vault);
+    snprintf(uri.name, sizeof(uri.name), "%s", info.name);
+    if (version != NULL && *version != '\0')
+        snprintf(uri.version, sizeof(uri.version), "%s", info.version);
+    azkm_uri_format(&uri, text, sizeof(text));
+    mem = BIO_new(BIO_s_mem());
+    if (mem == NULL || (krc = azkm_keyref_write_pem(mem, text)) != AZKM_KEYREF_OK) {
+        ret = cli_failf(AZKM_E_CRYPTO, "key %s/%s: cannot encode the reference", info.vault, info.name);
+    } else {
+        char *pem = NULL;
+        long n = BIO_get_mem_data(mem, &pem);
+
+        ret = cli_write_file(file ? file : "-", "--file", (const unsigned char *)pem, (size_t)n, 0644);
+    }
+done:
+    BIO_free(mem);
+    azkm_key_info_clear(&info);
+    azkm_vault_close(v);
+    return ret;
+}
+
 static int key_download(cli_ctx *ctx, const cli_args *a)
 {
     const char *name, *version, *enc = args_get(a, "--encoding"), *file = args_get(a, "--file");
@@ -504,6 +554,15 @@ static const cli_flag restore_flags[] = {
     FLAG_END,
 };
 
+static const cli_flag ref_flags[] = {
+    FLAG_VAULT,
+    FLAG_NAME,
+    FLAG_VERSION,
+    FLAG_ID,
+    {"--file", ARG_VALUE, "FILE", "Where to write the reference. Default: standard output.", 0},
+    FLAG_END,
+};
+
 static const cli_flag download_flags[] = {
     FLAG_VAULT,
     FLAG_NAME,
@@ -572,6 +631,15 @@ const cli_command cli_key_admin_commands[] = {
     {"restore", "Restore a key from a backup blob into the vault it came from",
      "Refused while a key of that name exists (deleted or not) and for a tampered blob.", restore_flags,
      "  azkm key restore --vault-name prod --file web-tls.azkmbackup\n", key_restore},
+    {"ref", "Write a key reference file that OpenSSL applications load as the private key",
+     "The PEM file (label AZKM KEY REFERENCE) holds the key's azkm: URI and no secret: with the azkm provider\n"
+     "active, PEM_read_bio_PrivateKey (nginx, Apache, openssl -key) returns a reference to the vault key.\n"
+     "Without --version the reference follows the current version (rotation needs only a reload); with it,\n"
+     "the reference pins that version.",
+     ref_flags,
+     "  azkm key ref --vault-name prod --name web-tls --file /etc/nginx/web-tls.ref.pem\n"
+     "  azkm key ref --id azkm://prod/keys/web-tls/0123456789abcdef0123456789abcdef\n",
+     key_ref},
     {"download", "Write the public key as PEM or JWK", NULL, download_flags,
      "  azkm key download --vault-name prod --name web-tls --file web-tls.pub.pem\n"
      "  azkm key download --vault-name prod --name web-ec --encoding JWK\n",
