@@ -16,6 +16,9 @@ azkm_rc azkm_p11_token_get(const char *module, const char *token, const char *pi
 azkm_rc azkm_p11_session_get(azkm_p11_token *t, CK_SESSION_HANDLE *s);
 /* Returns a session; broken = 1 closes it instead (after CKR_SESSION_HANDLE_INVALID and the like). */
 void azkm_p11_session_put(azkm_p11_token *t, CK_SESSION_HANDLE s, int broken);
+/* The token's long-lived session in this process, never pooled: session objects made in it (copies of keys)
+ * stay valid until the process ends or forks. Used only to create and destroy those objects. */
+azkm_rc azkm_p11_owner_session(azkm_p11_token *t, CK_SESSION_HANDLE *s);
 CK_FUNCTION_LIST *azkm_p11_functions(azkm_p11_token *t);
 /* Changes whenever object handles may have become invalid (re-initialisation after fork). */
 unsigned long azkm_p11_generation(azkm_p11_token *t);

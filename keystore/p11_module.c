@@ -42,6 +42,8 @@ struct azkm_p11_token {
     unsigned long fork_gen;
     unsigned long generation;
     CK_SESSION_HANDLE pool[POOL_MAX];
+    CK_SESSION_HANDLE owner; /* never pooled: session copies of keys live as long as it does */
+    int has_owner;
     size_t n_pool;
     CK_MECHANISM_TYPE *mechs;
     unsigned long n_mechs;
@@ -414,6 +416,7 @@ static azkm_rc token_ready(azkm_p11_token *t)
     if (t->fork_gen != fork_generation) {
         /* Sessions, logins and handles of the parent mean nothing here. */
         t->n_pool = 0;
+        t->has_owner = 0;
         t->logged_in = 0;
         t->fork_gen = fork_generation;
         t->generation++;
@@ -469,6 +472,33 @@ void azkm_p11_session_put(azkm_p11_token *t, CK_SESSION_HANDLE s, int broken)
         t->mod->fn->C_CloseSession(s);
     }
     pthread_mutex_unlock(&lock);
+}
+
+azkm_rc azkm_p11_owner_session(azkm_p11_token *t, CK_SESSION_HANDLE *s)
+{
+    azkm_rc rc = AZKM_OK;
+
+    pthread_mutex_lock(&lock);
+    if (t->fork_gen != fork_generation || !t->has_owner) {
+        pthread_mutex_unlock(&lock);
+        rc = azkm_p11_session_get(t, s);
+        pthread_mutex_lock(&lock);
+        if (rc == AZKM_OK) {
+            if (t->has_owner && t->fork_gen == fork_generation) {
+                /* another thread got there first */
+                pthread_mutex_unlock(&lock);
+                azkm_p11_session_put(t, *s, 0);
+                pthread_mutex_lock(&lock);
+            } else {
+                t->owner = *s;
+                t->has_owner = 1;
+            }
+        }
+    }
+    if (rc == AZKM_OK)
+        *s = t->owner;
+    pthread_mutex_unlock(&lock);
+    return rc;
 }
 
 CK_FUNCTION_LIST *azkm_p11_functions(azkm_p11_token *t)
