@@ -81,7 +81,7 @@ static json_t *version_json(sqlite3_stmt *st)
     return o;
 }
 
-azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
+static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
 {
     azkm_key_info *versions = NULL;
     size_t n = 0;
@@ -260,7 +260,7 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     return AZKM_OK;
 }
 
-azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
+static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
 {
     unsigned char hdr[BACKUP_HDR_LEN], *plain = NULL;
     size_t plain_len = 0;
@@ -302,4 +302,24 @@ azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, a
     if (rc == AZKM_OK && out != NULL)
         rc = azkm_key_show(v, name, NULL, out);
     return rc;
+}
+
+/* ---- the audited API -------------------------------------------------------------------------------------- */
+
+azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
+{
+    AZKM_AUDITED(v->ks, "KeyBackup", v->name, name, key_backup_impl(v, name, blob, len), NULL);
+}
+
+azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
+{
+    azkm_audit_op audit;
+    azkm_rc rc;
+
+    /* The key's name is known only once the blob is open. */
+    azkm_audit_begin(&audit, v->ks, "KeyRestore", v->name, NULL);
+    rc = key_restore_impl(v, blob, len, out);
+    if (rc == AZKM_OK && out != NULL)
+        audit.name = out->name;
+    return azkm_audit_end(&audit, rc, rc == AZKM_OK && out ? out->version : NULL);
 }

@@ -1,4 +1,5 @@
-/* Where the keystore lives: explicit option, then AZKM_KEYSTORE_DIR, then the config file, then the default. */
+/* Keystore settings: where the keystore lives (explicit option, then AZKM_KEYSTORE_DIR, then the config file,
+ * then the default) and where the audit log goes (option, AZKM_AUDIT_LOG, config file, none). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,9 +30,23 @@ static void trim(char *s)
     memmove(s, s + start, n - start + 1);
 }
 
-/* Reads keystore_dir from a "name = value" config file. Sets *found when the setting is present. */
-static azkm_rc read_config(const char *path, int must_exist, char *dir, size_t len, int *found)
+static int parse_bool(const char *v, int *out)
 {
+    if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+        *out = 1;
+    else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0)
+        *out = 0;
+    else
+        return 0;
+    return 1;
+}
+
+/* Reads a "name = value" config file into cfg; *found says whether keystore_dir was set. */
+static azkm_rc read_config(const char *path, int must_exist, azkm_config *cfg, int *found)
+{
+    char *dir = cfg->dir;
+    size_t len = sizeof(cfg->dir);
+
     FILE *f = fopen(path, "r");
     char line[4200];
     int lineno = 0;
@@ -66,9 +81,23 @@ static azkm_rc read_config(const char *path, int must_exist, char *dir, size_t l
                 return rc;
             }
             *found = 1;
+        } else if (strcmp(line, "audit_log") == 0) {
+            if ((size_t)snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", eq + 1) >= sizeof(cfg->audit_log)) {
+                fclose(f);
+                return azkm_fail(AZKM_E_INVALID, "config file %s line %d: audit_log path too long", path, lineno);
+            }
+        } else if (strcmp(line, "audit_key_operations") == 0) {
+            if (!parse_bool(eq + 1, &cfg->audit_key_operations)) {
+                fclose(f);
+                return azkm_fail(AZKM_E_INVALID,
+                                 "config file %s line %d: audit_key_operations must be true or false", path,
+                                 lineno);
+            }
         } else {
             fclose(f);
-            return azkm_fail(AZKM_E_INVALID, "config file %s line %d: unknown setting '%s' (known: keystore_dir)",
+            return azkm_fail(AZKM_E_INVALID,
+                             "config file %s line %d: unknown setting '%s' (known: keystore_dir, audit_log, "
+                             "audit_key_operations)",
                              path, lineno, line);
         }
     }
@@ -105,28 +134,41 @@ static azkm_rc default_dir(char *dir, size_t len)
     return azkm_fail(AZKM_E_INVALID, "no keystore directory: set AZKM_KEYSTORE_DIR or HOME");
 }
 
-azkm_rc azkm_config_resolve_dir(const azkm_options *opt, char *dir, size_t len)
+azkm_rc azkm_config_load(const azkm_options *opt, azkm_config *cfg)
 {
     const char *env = getenv("AZKM_KEYSTORE_DIR");
     const char *conf = opt ? opt->config_file : NULL;
+    const char *audit = getenv("AZKM_AUDIT_LOG"), *audit_ops = getenv("AZKM_AUDIT_KEY_OPERATIONS");
     char conf_path[4096];
     int found = 0;
     azkm_rc rc;
 
-    if (opt && opt->keystore_dir && *opt->keystore_dir)
-        return copy_path(dir, len, opt->keystore_dir, NULL);
-    if (env && *env)
-        return copy_path(dir, len, env, NULL);
+    memset(cfg, 0, sizeof(*cfg));
+    /* The file is always read, so that its other settings apply whatever chose the directory. */
     if (conf == NULL || *conf == '\0')
         conf = getenv("AZKM_CONF");
     if (conf && *conf) {
-        rc = read_config(conf, 1, dir, len, &found);
+        rc = read_config(conf, 1, cfg, &found);
     } else {
         rc = default_config_path(conf_path, sizeof(conf_path));
         if (rc == AZKM_OK && conf_path[0])
-            rc = read_config(conf_path, 0, dir, len, &found);
+            rc = read_config(conf_path, 0, cfg, &found);
     }
-    if (rc != AZKM_OK || found)
+    if (rc != AZKM_OK)
         return rc;
-    return default_dir(dir, len);
+    if (opt && opt->audit_log && *opt->audit_log)
+        snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", opt->audit_log);
+    else if (audit && *audit)
+        snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", audit);
+    if (audit_ops && *audit_ops && !parse_bool(audit_ops, &cfg->audit_key_operations))
+        return azkm_fail(AZKM_E_INVALID, "AZKM_AUDIT_KEY_OPERATIONS must be true or false, not '%s'", audit_ops);
+    if (opt && opt->audit_key_operations)
+        cfg->audit_key_operations = 1;
+    if (opt && opt->keystore_dir && *opt->keystore_dir)
+        return copy_path(cfg->dir, sizeof(cfg->dir), opt->keystore_dir, NULL);
+    if (env && *env)
+        return copy_path(cfg->dir, sizeof(cfg->dir), env, NULL);
+    if (found)
+        return AZKM_OK;
+    return default_dir(cfg->dir, sizeof(cfg->dir));
 }

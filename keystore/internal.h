@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "azkm/keystore.h"
 #include "tier.h"
@@ -27,6 +28,10 @@ struct azkm_keystore {
     void *clock_arg;
     azkm_passphrase_cb pin_cb;
     void *pin_arg;
+    char *audit_path; /* NULL: no audit log */
+    int audit_key_operations;
+    int audit_fd;
+    pid_t audit_pid;
 };
 
 struct azkm_vault {
@@ -74,7 +79,39 @@ azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size
 void azkm_secure_free(void *p, size_t len);
 
 /* ---- configuration (config.c) */
-azkm_rc azkm_config_resolve_dir(const azkm_options *opt, char *dir, size_t len);
+typedef struct {
+    char dir[4096];
+    char audit_log[4096]; /* "" = no audit log */
+    int audit_key_operations;
+} azkm_config;
+
+azkm_rc azkm_config_load(const azkm_options *opt, azkm_config *cfg);
+
+/* ---- audit log (audit.c) */
+typedef struct {
+    azkm_keystore *ks;
+    const char *op;
+    const char *vault;
+    const char *name;
+    struct timespec start;
+    int outermost;
+} azkm_audit_op;
+
+/* Starts timing an API call; nested API calls inside it are not logged again. */
+void azkm_audit_begin(azkm_audit_op *a, azkm_keystore *ks, const char *op, const char *vault, const char *name);
+/* Logs the call (when it is the outermost one and the log is on) and returns rc. */
+azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
+/* The body of a public API function that audits the call `impl` (an expression evaluating to azkm_rc). */
+#define AZKM_AUDITED(ks, op, vault, name, impl, version)                                                           \
+    do {                                                                                                           \
+        azkm_audit_op audit_;                                                                                      \
+        azkm_rc rc_;                                                                                               \
+        azkm_audit_begin(&audit_, (ks), (op), (vault), (name));                                                    \
+        rc_ = (impl);                                                                                              \
+        return azkm_audit_end(&audit_, rc_, rc_ == AZKM_OK ? (version) : NULL);                                    \
+    } while (0)
+azkm_rc azkm_audit_open(azkm_keystore *ks);
+void azkm_audit_close(azkm_keystore *ks);
 
 /* ---- master key and derived keys (masterkey.c) */
 azkm_rc azkm_masterkey_create(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]);

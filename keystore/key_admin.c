@@ -232,7 +232,7 @@ static azkm_rc make_version(azkm_vault *v, const char *name, const azkm_keyspec 
     return rc;
 }
 
-azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec_in, azkm_key_info *out)
+static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keyspec *spec_in, azkm_key_info *out)
 {
     azkm_keyspec spec = *spec_in;
     int64_t rowid = 0;
@@ -247,8 +247,8 @@ azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spe
     return rc;
 }
 
-azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
-                        unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
+static azkm_rc key_import_impl(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
+                               unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
 {
     azkm_keyspec spec;
     int64_t rowid = 0;
@@ -283,7 +283,7 @@ azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m,
     return rc;
 }
 
-azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
+static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
 {
     int64_t rowid;
     azkm_rc rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL);
@@ -307,7 +307,7 @@ azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm
 #define CURRENT_OF_KEY                                                                                             \
     "v.seq = (SELECT c.seq FROM versions c WHERE c.key_id = k.id ORDER BY c.enabled DESC, c.seq DESC LIMIT 1) "
 
-azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n)
+static azkm_rc key_list_impl(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -317,7 +317,7 @@ azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n
                                    -1, out, n);
 }
 
-azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
+static azkm_rc key_list_versions_impl(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
 {
     int64_t rowid;
     azkm_rc rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL);
@@ -361,8 +361,8 @@ static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key
     return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "updating key attributes");
 }
 
-azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
-                                const azkm_attributes *attrs, azkm_key_info *out)
+static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const char *version, unsigned fields,
+                                       const azkm_attributes *attrs, azkm_key_info *out)
 {
     azkm_key_info info;
     int64_t rowid;
@@ -413,7 +413,7 @@ azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *ver
     return rc;
 }
 
-azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out)
+static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *out)
 {
     azkm_key_info *all = NULL;
     size_t n = 0;
@@ -474,7 +474,7 @@ static azkm_rc show_any(azkm_vault *v, int64_t rowid, azkm_key_info *out)
     return out ? azkm_read_version(v, rowid, NULL, out, NULL) : AZKM_OK;
 }
 
-azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out)
+static azkm_rc key_delete_impl(azkm_vault *v, const char *name, azkm_key_info *out)
 {
     int64_t rowid, now = azkm_now(v->ks);
     azkm_rc rc = azkm_catalog_begin(v);
@@ -493,7 +493,7 @@ azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out)
     return rc;
 }
 
-azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out)
+static azkm_rc key_recover_impl(azkm_vault *v, const char *name, azkm_key_info *out)
 {
     int64_t rowid;
     azkm_rc rc = azkm_catalog_begin(v);
@@ -558,7 +558,7 @@ static azkm_rc purge_rows(azkm_vault *v, int64_t rowid)
     return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "purging a key");
 }
 
-azkm_rc azkm_key_purge(azkm_vault *v, const char *name)
+static azkm_rc key_purge_impl(azkm_vault *v, const char *name)
 {
     int64_t rowid, purge_at = 0;
     azkm_rc rc = azkm_catalog_begin(v);
@@ -603,8 +603,8 @@ azkm_rc azkm_vault_expire_deleted(azkm_vault *v)
     return AZKM_OK;
 }
 
-azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
-                       const azkm_attributes *attrs, azkm_key_info *out)
+static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
+                              const azkm_attributes *attrs, azkm_key_info *out)
 {
     azkm_tier *tier = v->tiers[AZKM_PROTECTION_HSM];
     azkm_key_info info;
@@ -662,4 +662,69 @@ azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, 
     if (rc == AZKM_OK)
         rc = finish(v, name, info.version, out);
     return rc;
+}
+
+/* ---- the audited API -------------------------------------------------------------------------------------- */
+
+azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyCreate", v->name, name, key_create_impl(v, name, spec, out), out ? out->version : NULL);
+}
+
+azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
+                        unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyImport", v->name, name, key_import_impl(v, name, m, protection, fields, attrs, out),
+                 out ? out->version : NULL);
+}
+
+azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
+                       const azkm_attributes *attrs, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyImport", v->name, name, key_adopt_impl(v, name, pkcs11_uri, fields, attrs, out),
+                 out ? out->version : NULL);
+}
+
+azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyGet", v->name, name, key_show_impl(v, name, version, out),
+                 out ? out->version : version);
+}
+
+azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n)
+{
+    AZKM_AUDITED(v->ks, deleted ? "KeyListDeleted" : "KeyList", v->name, NULL, key_list_impl(v, deleted, out, n),
+                 NULL);
+}
+
+azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
+{
+    AZKM_AUDITED(v->ks, "KeyListVersions", v->name, name, key_list_versions_impl(v, name, out, n), NULL);
+}
+
+azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
+                                const azkm_attributes *attrs, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyUpdate", v->name, name, key_set_attributes_impl(v, name, version, fields, attrs, out),
+                 out ? out->version : version);
+}
+
+azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyRotate", v->name, name, key_rotate_impl(v, name, out), out ? out->version : NULL);
+}
+
+azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyDelete", v->name, name, key_delete_impl(v, name, out), NULL);
+}
+
+azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyRecover", v->name, name, key_recover_impl(v, name, out), NULL);
+}
+
+azkm_rc azkm_key_purge(azkm_vault *v, const char *name)
+{
+    AZKM_AUDITED(v->ks, "KeyPurge", v->name, name, key_purge_impl(v, name), NULL);
 }

@@ -200,8 +200,8 @@ static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
     return AZKM_OK;
 }
 
-azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                      unsigned char *sig, size_t *siglen)
+static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                             unsigned char *sig, size_t *siglen)
 {
     azkm_rc rc = azkm_key_check(k, AZKM_OP_SIGN);
 
@@ -220,8 +220,8 @@ azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned cha
     return AZKM_OK;
 }
 
-int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                    const unsigned char *sig, size_t siglen)
+static int key_verify_impl(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                           const unsigned char *sig, size_t siglen)
 {
     EVP_PKEY_CTX *ctx;
     OSSL_PARAM params[5], *q = params;
@@ -336,26 +336,79 @@ static azkm_rc do_decrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p,
     return AZKM_OK;
 }
 
+static azkm_rc key_encrypt_impl(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                                unsigned char *out, size_t *outlen)
+{
+    return do_encrypt(k, AZKM_OP_ENCRYPT, p, in, inlen, out, outlen);
+}
+
+static azkm_rc key_decrypt_impl(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                                unsigned char *out, size_t *outlen)
+{
+    return do_decrypt(k, AZKM_OP_DECRYPT, p, in, inlen, out, outlen);
+}
+
+static azkm_rc key_wrap_impl(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                             unsigned char *out, size_t *outlen)
+{
+    return do_encrypt(k, AZKM_OP_WRAP, p, in, inlen, out, outlen);
+}
+
+static azkm_rc key_unwrap_impl(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                               unsigned char *out, size_t *outlen)
+{
+    return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
+}
+
+/* ---- the audited data plane: logged only when audit_key_operations is on, at the cost of one test otherwise -- */
+
+#define KEY_OP(op, impl)                                                                                           \
+    do {                                                                                                           \
+        if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)                                                   \
+            return (impl);                                                                                         \
+        AZKM_AUDITED(k->ks, (op), k->info.vault, k->info.name, (impl), k->info.version);                           \
+    } while (0)
+
+azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                      unsigned char *sig, size_t *siglen)
+{
+    KEY_OP("KeySign", key_sign_impl(k, p, in, inlen, sig, siglen));
+}
+
+int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                    const unsigned char *sig, size_t siglen)
+{
+    azkm_audit_op audit;
+    int r;
+
+    if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)
+        return key_verify_impl(k, p, in, inlen, sig, siglen);
+    azkm_audit_begin(&audit, k->ks, "KeyVerify", k->info.vault, k->info.name);
+    r = key_verify_impl(k, p, in, inlen, sig, siglen);
+    azkm_audit_end(&audit, r == 1 ? AZKM_OK : azkm_last_rc(), k->info.version);
+    return r;
+}
+
 azkm_rc azkm_key_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                          unsigned char *out, size_t *outlen)
 {
-    return do_encrypt(k, AZKM_OP_ENCRYPT, p, in, inlen, out, outlen);
+    KEY_OP("KeyEncrypt", key_encrypt_impl(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_decrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                          unsigned char *out, size_t *outlen)
 {
-    return do_decrypt(k, AZKM_OP_DECRYPT, p, in, inlen, out, outlen);
+    KEY_OP("KeyDecrypt", key_decrypt_impl(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                       unsigned char *out, size_t *outlen)
 {
-    return do_encrypt(k, AZKM_OP_WRAP, p, in, inlen, out, outlen);
+    KEY_OP("KeyWrap", key_wrap_impl(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                         unsigned char *out, size_t *outlen)
 {
-    return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
+    KEY_OP("KeyUnwrap", key_unwrap_impl(k, p, in, inlen, out, outlen));
 }

@@ -19,12 +19,27 @@
 azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out)
 {
     azkm_keystore *ks = OPENSSL_zalloc(sizeof(*ks));
+    azkm_config *cfg = OPENSSL_zalloc(sizeof(*cfg));
     azkm_rc rc;
 
-    if (ks == NULL)
+    if (ks == NULL || cfg == NULL) {
+        OPENSSL_free(ks);
+        OPENSSL_free(cfg);
         return azkm_fail(AZKM_E_NOMEM, "out of memory opening the keystore");
-    rc = azkm_config_resolve_dir(opt, ks->dir, sizeof(ks->dir));
+    }
+    ks->audit_fd = -1;
+    rc = azkm_config_load(opt, cfg);
+    if (rc == AZKM_OK) {
+        memcpy(ks->dir, cfg->dir, sizeof(ks->dir));
+        ks->audit_key_operations = cfg->audit_key_operations;
+        if (cfg->audit_log[0] && (ks->audit_path = OPENSSL_strdup(cfg->audit_log)) == NULL)
+            rc = azkm_fail(AZKM_E_NOMEM, "out of memory opening the keystore");
+    }
+    OPENSSL_free(cfg);
+    if (rc == AZKM_OK)
+        rc = azkm_audit_open(ks);
     if (rc != AZKM_OK) {
+        OPENSSL_free(ks->audit_path);
         OPENSSL_free(ks);
         return rc;
     }
@@ -46,6 +61,8 @@ void azkm_keystore_free(azkm_keystore *ks)
 {
     if (ks == NULL)
         return;
+    azkm_audit_close(ks);
+    OPENSSL_free(ks->audit_path);
     OPENSSL_free(ks->propq);
     OPENSSL_free(ks);
 }
@@ -229,7 +246,7 @@ static azkm_rc check_binding(const azkm_vault *v, const azkm_hsm_binding *b)
     return AZKM_OK;
 }
 
-azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *b)
+static azkm_rc vault_bind_hsm_impl(azkm_vault *v, const azkm_hsm_binding *b)
 {
     azkm_tier *t = NULL;
     char *old[3] = {v->hsm_module, v->hsm_token, v->hsm_pin_source};
@@ -290,7 +307,7 @@ azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection)
     return v->tiers[protection];
 }
 
-azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
+static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
 {
     azkm_vault *v;
     unsigned char mk[AZKM_MASTER_KEY_LEN];
@@ -596,7 +613,7 @@ azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out)
     return rc;
 }
 
-azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v)
+static azkm_rc vault_enable_purge_protection_impl(azkm_vault *v)
 {
     azkm_rc rc;
 
@@ -670,7 +687,7 @@ azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
     return AZKM_OK;
 }
 
-azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name)
+static azkm_rc vault_delete_impl(azkm_keystore *ks, const char *name)
 {
     azkm_vault *v = NULL;
     size_t active = 0, deleted = 0;
@@ -723,4 +740,26 @@ azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name)
         return azkm_fail(AZKM_E_IO, "vault %s: cannot remove %s: %s (unexpected files left?)", name, path,
                          strerror(errno));
     return AZKM_OK;
+}
+
+/* ---- the audited API -------------------------------------------------------------------------------------- */
+
+azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
+{
+    AZKM_AUDITED(ks, "VaultCreate", name, NULL, vault_create_impl(ks, name, params), NULL);
+}
+
+azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name)
+{
+    AZKM_AUDITED(ks, "VaultDelete", name, NULL, vault_delete_impl(ks, name), NULL);
+}
+
+azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v)
+{
+    AZKM_AUDITED(v->ks, "VaultUpdate", v->name, NULL, vault_enable_purge_protection_impl(v), NULL);
+}
+
+azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding)
+{
+    AZKM_AUDITED(v->ks, "VaultUpdate", v->name, NULL, vault_bind_hsm_impl(v, binding), NULL);
 }

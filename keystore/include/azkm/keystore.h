@@ -184,6 +184,9 @@ typedef struct {
     void *clock_arg;
     azkm_passphrase_cb pin_cb; /* asked for a token PIN when a vault's PIN source is "prompt" */
     void *pin_arg;
+    const char *audit_log;    /* NULL: AZKM_AUDIT_LOG, then the config file's audit_log; unset means no log */
+    int audit_key_operations; /* 1: also log every private-key operation (else AZKM_AUDIT_KEY_OPERATIONS / config)
+                               */
 } azkm_options;
 
 azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out);

@@ -1,0 +1,134 @@
+/* The audit log: one JSON line per administrative call and, when enabled, per private-key operation, in Azure
+ * Monitor's field names (operationName KeyCreate, KeySign, ...). Nothing secret is ever written: records hold
+ * names, versions, outcomes and the error message, which by design never contains key material. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+static _Thread_local int depth;
+
+azkm_rc azkm_audit_open(azkm_keystore *ks)
+{
+    int fd;
+
+    if (ks->audit_path == NULL)
+        return AZKM_OK;
+    fd = open(ks->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "audit log %s cannot be opened: %s",
+                         ks->audit_path, strerror(errno));
+    ks->audit_fd = fd;
+    ks->audit_pid = getpid();
+    return AZKM_OK;
+}
+
+void azkm_audit_close(azkm_keystore *ks)
+{
+    if (ks->audit_fd >= 0)
+        close(ks->audit_fd);
+    ks->audit_fd = -1;
+}
+
+void azkm_audit_begin(azkm_audit_op *a, azkm_keystore *ks, const char *op, const char *vault, const char *name)
+{
+    a->ks = ks;
+    a->op = op;
+    a->vault = vault;
+    a->name = name;
+    a->outermost = depth++ == 0;
+    if (a->outermost && ks->audit_fd >= 0)
+        clock_gettime(CLOCK_MONOTONIC, &a->start);
+}
+
+static void correlation_id(char out[33])
+{
+    const char *given = getenv("AZKM_CORRELATION_ID");
+    unsigned char rnd[16];
+
+    if (given != NULL && *given != '\0') {
+        snprintf(out, 33, "%.32s", given);
+        return;
+    }
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        memset(rnd, 0, sizeof(rnd));
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version)
+{
+    struct timespec end, wall;
+    struct tm tm;
+    char when[40], corr[33], *line;
+    json_t *rec = json_object(), *caller = json_object();
+    size_t n;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    clock_gettime(CLOCK_REALTIME, &wall);
+    gmtime_r(&wall.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ", wall.tv_nsec / 1000000);
+    correlation_id(corr);
+    json_object_set_new(rec, "time", json_string(when));
+    json_object_set_new(rec, "operationName", json_string(a->op));
+    json_object_set_new(rec, "resultType", json_string(rc == AZKM_OK ? "Success" : "Failure"));
+    json_object_set_new(rec, "resultSignature", json_string(azkm_rc_name(rc)));
+    if (rc != AZKM_OK)
+        json_object_set_new(rec, "resultDescription", json_string(azkm_last_error()));
+    json_object_set_new(
+        rec, "durationMs",
+        json_real((double)(end.tv_sec - a->start.tv_sec) * 1e3 + (double)(end.tv_nsec - a->start.tv_nsec) / 1e6));
+    if (a->vault != NULL)
+        json_object_set_new(rec, "vault", json_string(a->vault));
+    if (a->name != NULL)
+        json_object_set_new(rec, "key", json_string(a->name));
+    if (version != NULL && *version != '\0')
+        json_object_set_new(rec, "version", json_string(version));
+    json_object_set_new(caller, "uid", json_integer((json_int_t)getuid()));
+    json_object_set_new(caller, "pid", json_integer((json_int_t)getpid()));
+    json_object_set_new(rec, "callerIdentity", caller);
+    json_object_set_new(rec, "correlationId", json_string(corr));
+    line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(rec);
+    if (line == NULL)
+        return;
+    n = strlen(line);
+    line[n] = '\n';
+    /* One write per record with O_APPEND: lines from concurrent processes do not interleave. */
+    if (write(a->ks->audit_fd, line, n + 1) < 0) {
+        /* Nothing more to do: the operation's own result stands. */
+    }
+    free(line);
+}
+
+azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version)
+{
+    depth--;
+    if (!a->outermost || a->ks->audit_fd < 0)
+        return rc;
+    if (a->ks->audit_pid != getpid()) {
+        /* A forked child writes through its own descriptor: reopen lazily. */
+        azkm_audit_close(a->ks);
+        if (azkm_audit_open(a->ks) != AZKM_OK)
+            return rc;
+    }
+    {
+        char msg[1024];
+
+        /* Logging must not disturb the caller's view of the error. */
+        snprintf(msg, sizeof(msg), "%s", azkm_last_error());
+        write_record(a, rc, version);
+        if (rc != AZKM_OK)
+            azkm_fail(rc, "%s", msg);
+    }
+    return rc;
+}

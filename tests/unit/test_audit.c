@@ -1,0 +1,178 @@
+/* The audit log: one JSON line per administrative call, and per private-key operation when enabled, with
+ * Azure's operation names, the outcome, the caller and a correlation id; never any key material. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "testutil.h"
+
+static azkm_keystore *open_audited(fixture *f, const char *log, int key_ops)
+{
+    azkm_options opt;
+    azkm_keystore *ks = NULL;
+
+    memset(&opt, 0, sizeof(opt));
+    opt.keystore_dir = f->dir;
+    opt.audit_log = log;
+    opt.audit_key_operations = key_ops;
+    assert_ok(azkm_keystore_open(&opt, &ks));
+    return ks;
+}
+
+/* Reads the log into an array of records. */
+static json_t *read_log(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    char line[8192];
+    json_t *all = json_array();
+
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        json_error_t err;
+        json_t *rec = json_loads(line, 0, &err);
+
+        if (rec == NULL)
+            fail_msg("audit line is not JSON: %s (%s)", line, err.text);
+        json_array_append_new(all, rec);
+    }
+    fclose(fp);
+    return all;
+}
+
+static const char *str(json_t *rec, const char *k)
+{
+    json_t *v = json_object_get(rec, k);
+
+    return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static void administrative_calls_are_logged_once_each(void **state)
+{
+    fixture *f = *state;
+    char log[512];
+    azkm_keystore *ks;
+    azkm_vault *v;
+    azkm_keyspec s;
+    azkm_key_info info;
+    json_t *recs, *rec;
+    struct stat st;
+
+    snprintf(log, sizeof(log), "%s/audit.jsonl", f->dir);
+    ks = open_audited(f, log, 0);
+    assert_ok(azkm_vault_open(ks, "vault1", &v));
+    memset(&s, 0, sizeof(s));
+    s.kty = AZKM_KTY_EC;
+    assert_ok(azkm_key_create(v, "audited", &s, &info));
+    assert_rc(azkm_key_create(v, "audited", &s, NULL), AZKM_E_CONFLICT, "already exists");
+    assert_ok(azkm_key_delete(v, "audited", NULL));
+    setenv("AZKM_CORRELATION_ID", "req-42", 1);
+    assert_ok(azkm_key_recover(v, "audited", NULL));
+    unsetenv("AZKM_CORRELATION_ID");
+    azkm_vault_close(v);
+    azkm_keystore_free(ks);
+
+    assert_int_equal(stat(log, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    recs = read_log(log);
+    /* create (its internal show is not logged again), failed create, delete, recover */
+    assert_int_equal(json_array_size(recs), 4);
+    rec = json_array_get(recs, 0);
+    assert_string_equal(str(rec, "operationName"), "KeyCreate");
+    assert_string_equal(str(rec, "resultType"), "Success");
+    assert_string_equal(str(rec, "vault"), "vault1");
+    assert_string_equal(str(rec, "key"), "audited");
+    assert_string_equal(str(rec, "version"), info.version);
+    assert_true(json_is_real(json_object_get(rec, "durationMs")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "callerIdentity"), "pid")), getpid());
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "callerIdentity"), "uid")), getuid());
+    assert_int_equal(strlen(str(rec, "correlationId")), 32);
+    assert_int_equal(strlen(str(rec, "time")), 24);
+    rec = json_array_get(recs, 1);
+    assert_string_equal(str(rec, "resultType"), "Failure");
+    assert_string_equal(str(rec, "resultSignature"), "Conflict");
+    assert_non_null(strstr(str(rec, "resultDescription"), "already exists"));
+    assert_string_equal(str(json_array_get(recs, 2), "operationName"), "KeyDelete");
+    assert_string_equal(str(json_array_get(recs, 3), "operationName"), "KeyRecover");
+    assert_string_equal(str(json_array_get(recs, 3), "correlationId"), "req-42");
+    json_decref(recs);
+    azkm_key_info_clear(&info);
+}
+
+static void key_operations_are_logged_when_enabled_and_never_hold_material(void **state)
+{
+    fixture *f = *state;
+    static const unsigned char secret[32] = "0123456789abcdef0123456789abcde";
+    char log[512], quiet[512];
+    azkm_material m = {AZKM_KTY_OCT, secret, sizeof(secret)};
+    azkm_cipher_params p;
+    azkm_keystore *ks;
+    azkm_vault *v;
+    azkm_key *k = NULL;
+    azkm_attributes a;
+    unsigned char out[64], data[16] = {1};
+    size_t n;
+    json_t *recs;
+
+    snprintf(quiet, sizeof(quiet), "%s/quiet.jsonl", f->dir);
+    ks = open_audited(f, quiet, 0);
+    assert_ok(azkm_vault_open(ks, "vault1", &v));
+    assert_ok(azkm_key_import(v, "kek", &m, AZKM_PROTECTION_SOFTWARE, 0, NULL, NULL));
+    assert_ok(azkm_key_load(v, "kek", NULL, &k));
+    assert_ok(azkm_cipher_params_from_alg("A256KW", &p));
+    assert_ok(azkm_key_wrap(k, &p, data, 16, out, &n));
+    azkm_key_free(k);
+    azkm_vault_close(v);
+    azkm_keystore_free(ks);
+    recs = read_log(quiet);
+    assert_int_equal(json_array_size(recs), 1); /* the import only */
+    json_decref(recs);
+
+    snprintf(log, sizeof(log), "%s/ops.jsonl", f->dir);
+    ks = open_audited(f, log, 1);
+    assert_ok(azkm_vault_open(ks, "vault1", &v));
+    assert_ok(azkm_key_load(v, "kek", NULL, &k));
+    assert_ok(azkm_key_wrap(k, &p, data, 16, out, &n));
+    memset(&a, 0, sizeof(a));
+    assert_ok(azkm_key_set_attributes(v, "kek", NULL, AZKM_ATTR_ENABLED, &a, NULL));
+    assert_ok(azkm_key_refresh(k));
+    assert_rc(azkm_key_unwrap(k, &p, out, n, data, &n), AZKM_E_FORBIDDEN, "is disabled");
+    azkm_key_free(k);
+    azkm_vault_close(v);
+    azkm_keystore_free(ks);
+    recs = read_log(log);
+    assert_int_equal(json_array_size(recs), 3);
+    assert_string_equal(str(json_array_get(recs, 0), "operationName"), "KeyWrap");
+    assert_string_equal(str(json_array_get(recs, 1), "operationName"), "KeyUpdate");
+    assert_string_equal(str(json_array_get(recs, 2), "operationName"), "KeyUnwrap");
+    assert_string_equal(str(json_array_get(recs, 2), "resultSignature"), "Forbidden");
+    json_decref(recs);
+    /* the secret is in neither log, in raw, hex or base64 form */
+    assert_int_not_equal(sh("grep -a -q -e '0123456789abcdef0123456789abcde' -e 'MDEyMzQ1Njc4OWFiY2RlZjAx' "
+                            "-e '3031323334353637' '%s' '%s'",
+                            log, quiet),
+                         0);
+}
+
+static void unwritable_log_is_an_error_at_open(void **state)
+{
+    azkm_options opt;
+    azkm_keystore *ks = NULL;
+
+    (void)state;
+    memset(&opt, 0, sizeof(opt));
+    opt.keystore_dir = "/tmp";
+    opt.audit_log = "/nonexistent-dir/audit.jsonl";
+    assert_rc(azkm_keystore_open(&opt, &ks), AZKM_E_IO, "audit log /nonexistent-dir/audit.jsonl cannot be opened");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(administrative_calls_are_logged_once_each, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(key_operations_are_logged_when_enabled_and_never_hold_material,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test(unwritable_log_is_an_error_at_open),
+    };
+    return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+}
