@@ -160,6 +160,9 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
 azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, azkm_version_row *row);
 /* Lists versions selected by a WHERE/ORDER clause binding one integer (none when bind < 0). */
 azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, azkm_key_info **out, size_t *n);
+/* The key state MAC (key_state.c): recomputed inside every write to a key, checked whenever a key is found. */
+azkm_rc azkm_key_state_update(azkm_vault *v, int64_t rowid);
+azkm_rc azkm_key_state_check(azkm_vault *v, int64_t rowid, const char *name);
 /* MAC over the mutable attributes and identity of a version. */
 void azkm_attr_mac(const azkm_vault *v, const azkm_key_info *info, unsigned char mac[32]);
 /* Tags and key_ops as stored in the catalog. */

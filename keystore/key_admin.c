@@ -358,7 +358,7 @@ static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key
     }
     sqlite3_finalize(st);
     free(tags);
-    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "updating key attributes");
+    return rc == SQLITE_DONE ? azkm_key_state_update(v, rowid) : azkm_db_fail(v, "updating key attributes");
 }
 
 static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const char *version, unsigned fields,
@@ -466,7 +466,7 @@ static azkm_rc set_deleted(azkm_vault *v, int64_t rowid, int64_t deleted_on, int
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "updating a key");
+    return rc == SQLITE_DONE ? azkm_key_state_update(v, rowid) : azkm_db_fail(v, "updating a key");
 }
 
 static azkm_rc show_any(azkm_vault *v, int64_t rowid, azkm_key_info *out)

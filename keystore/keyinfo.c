@@ -164,6 +164,18 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
         sqlite3_finalize(st);
         return azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s is not deleted", v->name, name);
     }
+    {
+        int64_t id = sqlite3_column_int64(st, 0);
+        char canon[AZKM_NAME_MAX + 1];
+        azkm_rc r;
+
+        snprintf(canon, sizeof(canon), "%s", (const char *)sqlite3_column_text(st, 1));
+        r = azkm_key_state_check(v, id, canon);
+        if (r != AZKM_OK) {
+            sqlite3_finalize(st);
+            return r;
+        }
+    }
     if (rowid)
         *rowid = sqlite3_column_int64(st, 0);
     if (canon_name)
@@ -392,5 +404,5 @@ azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_inf
         if (rc != SQLITE_DONE)
             return azkm_db_fail(v, "storing a key version");
     }
-    return AZKM_OK;
+    return azkm_key_state_update(v, key_rowid);
 }

@@ -138,6 +138,42 @@ static void record_copied_from_another_vault_is_detected(void **state)
     assert_rc(azkm_key_load(f->v, "same", NULL, &k), AZKM_E_INTEGRITY, "integrity check failed for key same");
 }
 
+static void rolled_back_version_and_undeleted_key_are_detected(void **state)
+{
+    fixture *f = *state;
+    azkm_attributes a;
+    azkm_key *k = NULL;
+
+    make_ec(f, "rollback", NULL);
+    make_ec(f, "undelete", NULL);
+    make_ec(f, "steady", NULL);
+    /* keep a copy of the enabled record, disable the key, then put the old record back */
+    assert_int_equal(sql(f, "vault1",
+                         "CREATE TABLE saved AS SELECT * FROM versions WHERE key_id = (SELECT id FROM keys "
+                         "WHERE name = 'rollback')"),
+                     0);
+    memset(&a, 0, sizeof(a));
+    assert_ok(azkm_key_set_attributes(f->v, "rollback", NULL, AZKM_ATTR_ENABLED, &a, NULL));
+    assert_int_equal(sql(f, "vault1",
+                         "DELETE FROM versions WHERE key_id = (SELECT id FROM keys WHERE name = "
+                         "'rollback'); INSERT INTO versions SELECT * FROM saved; DROP TABLE saved"),
+                     0);
+    assert_rc(azkm_key_load(f->v, "rollback", NULL, &k), AZKM_E_INTEGRITY, "version rolled back");
+    /* a deleted key brought back by editing its row */
+    assert_ok(azkm_key_delete(f->v, "undelete", NULL));
+    assert_int_equal(
+        sql(f, "vault1", "UPDATE keys SET deleted_on = 0, scheduled_purge = 0 WHERE name = 'undelete'"), 0);
+    assert_rc(azkm_key_load(f->v, "undelete", NULL, &k), AZKM_E_INTEGRITY, "deleted state");
+    /* a version removed */
+    assert_ok(azkm_key_rotate(f->v, "steady", NULL));
+    can_sign(f, "steady");
+    assert_int_equal(sql(f, "vault1",
+                         "DELETE FROM versions WHERE seq = 2 AND key_id = (SELECT id FROM keys WHERE "
+                         "name = 'steady')"),
+                     0);
+    assert_rc(azkm_key_load(f->v, "steady", NULL, &k), AZKM_E_INTEGRITY, "steady");
+}
+
 static void vault_settings_edit_is_detected(void **state)
 {
     fixture *f = *state;
@@ -214,6 +250,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(record_copied_from_another_vault_is_detected, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(vault_settings_edit_is_detected, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(rolled_back_version_and_undeleted_key_are_detected, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(backup_restores_after_purge_with_all_versions, fixture_setup,
                                         fixture_teardown),
     };
