@@ -72,6 +72,8 @@ azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **out)
     if (rc == SQLITE_OK && create)
         rc = sqlite3_exec(db, schema, NULL, NULL, &err);
     sqlite3_free(err);
+    if (rc == SQLITE_OK && azkm_rotation_policy_migrate(db) != AZKM_OK)
+        rc = sqlite3_extended_errcode(db);
     if (rc != SQLITE_OK) {
         azkm_rc r = sqlite_fail(db, rc, path, "opening the vault");
 

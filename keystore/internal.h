@@ -172,6 +172,17 @@ void azkm_new_version(char out[AZKM_VERSION_LEN + 1]);
 int64_t azkm_now(const azkm_keystore *ks);
 void azkm_fill_recovery(const azkm_vault *v, azkm_key_info *info);
 
+/* ---- versions made by a caller-supplied tier call (key_admin.c), for BYOK import (byok.c) */
+typedef azkm_rc (*azkm_version_maker)(azkm_tier *t, const azkm_tier_ref *ref, void *arg, azkm_tier_output *out);
+/* Checks the name, type and attributes as an import does, makes the version with `make` and stores it: a new key,
+ * or a new version of an existing key of the same type. Not audited: the caller's public function is. */
+azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
+                             unsigned fields, const azkm_attributes *attrs, azkm_version_maker make, void *arg,
+                             azkm_key_info *out);
+
+/* ---- rotation policies (rotation_policy.c): the table, created with the catalog and on every open */
+azkm_rc azkm_rotation_policy_migrate(sqlite3 *db);
+
 /* ---- keys in libcrypto form (material.c) */
 azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kty kty, const unsigned char *der,
                                 size_t len, EVP_PKEY **out);

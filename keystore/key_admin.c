@@ -182,9 +182,10 @@ static azkm_rc finish(azkm_vault *v, const char *name, const char *version, azkm
     return azkm_key_show(v, name, version, out);
 }
 
-/* Makes a version through the tier (generate or import) and stores it. */
+/* Makes a version through the tier (generate or import, or the caller's `make`) and stores it. */
 static azkm_rc make_version(azkm_vault *v, const char *name, const azkm_keyspec *spec, const azkm_material *m,
-                            int64_t key_rowid, int allow_existing, azkm_key_info *out)
+                            azkm_version_maker make, void *make_arg, int64_t key_rowid, int allow_existing,
+                            azkm_key_info *out)
 {
     azkm_tier *tier = azkm_vault_tier(v, spec->protection);
     azkm_key_info info;
@@ -212,7 +213,9 @@ static azkm_rc make_version(azkm_vault *v, const char *name, const azkm_keyspec 
     ref.kty = spec->kty;
     ref.aad = aad;
     ref.aad_len = azkm_material_aad(v, name, info.version, spec->kty, spec->protection, aad, sizeof(aad));
-    rc = m ? tier->ops->import(tier, &ref, m, &o) : tier->ops->generate(tier, &ref, spec, &o);
+    rc = make ? make(tier, &ref, make_arg, &o)
+         : m  ? tier->ops->import(tier, &ref, m, &o)
+              : tier->ops->generate(tier, &ref, spec, &o);
     if (rc != AZKM_OK)
         return rc;
     info.size = o.size;
@@ -243,24 +246,26 @@ static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keysp
     if (rc == AZKM_OK)
         rc = check_name_free(v, name, 0, &rowid);
     if (rc == AZKM_OK)
-        rc = make_version(v, name, &spec, NULL, 0, 0, out);
+        rc = make_version(v, name, &spec, NULL, NULL, NULL, 0, 0, out);
     return rc;
 }
 
-static azkm_rc key_import_impl(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
-                               unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
+/* An import of material m, or of a version made by `make` (BYOK), as a new key or a new version. */
+static azkm_rc import_checked(azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
+                              unsigned fields, const azkm_attributes *attrs, const azkm_material *m,
+                              azkm_version_maker make, void *make_arg, azkm_key_info *out)
 {
     azkm_keyspec spec;
     int64_t rowid = 0;
     azkm_rc rc;
 
     memset(&spec, 0, sizeof(spec));
-    spec.kty = m->kty;
+    spec.kty = kty;
     spec.protection = protection;
     spec.fields = fields;
     if (attrs != NULL)
         spec.attrs = *attrs;
-    if (m->kty == AZKM_KTY_OCT)
+    if (m != NULL && m->kty == AZKM_KTY_OCT)
         spec.size = (unsigned)m->der_len * 8;
     rc = check_spec(v, name, &spec);
     if (rc == AZKM_OK)
@@ -272,15 +277,27 @@ static azkm_rc key_import_impl(azkm_vault *v, const char *name, const azkm_mater
         azkm_key_info cur;
 
         rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
-        if (rc == AZKM_OK && (cur.kty != m->kty || cur.protection != protection))
-            rc =
-                azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot import an %s key as a new version",
-                          v->name, name, azkm_kty_name(cur.kty, cur.protection), azkm_kty_name(m->kty, protection));
+        if (rc == AZKM_OK && (cur.kty != kty || cur.protection != protection))
+            rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot import an %s key as a new version",
+                           v->name, name, azkm_kty_name(cur.kty, cur.protection), azkm_kty_name(kty, protection));
         azkm_key_info_clear(&cur);
     }
     if (rc == AZKM_OK)
-        rc = make_version(v, name, &spec, m, rowid, 1, out);
+        rc = make_version(v, name, &spec, m, make, make_arg, rowid, 1, out);
     return rc;
+}
+
+static azkm_rc key_import_impl(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
+                               unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
+{
+    return import_checked(v, name, m->kty, protection, fields, attrs, m, NULL, NULL, out);
+}
+
+azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
+                             unsigned fields, const azkm_attributes *attrs, azkm_version_maker make, void *arg,
+                             azkm_key_info *out)
+{
+    return import_checked(v, name, kty, protection, fields, attrs, NULL, make, arg, out);
 }
 
 static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
@@ -449,7 +466,7 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
     memcpy(spec.attrs.tags, all[0].attrs.tags, sizeof(spec.attrs.tags));
     azkm_key_info_array_free(all, n);
     if (spec.kty == AZKM_KTY_RSA || spec.kty == AZKM_KTY_OCT || spec.kty == AZKM_KTY_EC)
-        rc = make_version(v, name, &spec, NULL, rowid, 1, out);
+        rc = make_version(v, name, &spec, NULL, NULL, NULL, rowid, 1, out);
     return rc;
 }
 

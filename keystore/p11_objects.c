@@ -71,8 +71,8 @@ static azkm_rc get_attr(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, C
 }
 
 /* Builds the public key from the token's public attributes (of a public key object, or an RSA private key). */
-static azkm_rc public_from_token(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty,
-                                 azkm_tier_output *out)
+azkm_rc p11_public_from_token(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty,
+                              azkm_tier_output *out)
 {
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
@@ -144,7 +144,7 @@ static azkm_rc public_from_token(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HA
     return rc;
 }
 
-static void version_id(const char *version, unsigned char id[16])
+void p11_version_id(const char *version, unsigned char id[16])
 {
     for (size_t i = 0; i < 16; i++) {
         unsigned v = 0;
@@ -154,8 +154,8 @@ static void version_id(const char *version, unsigned char id[16])
     }
 }
 
-static azkm_rc make_material(const unsigned char *id, size_t idlen, const char *label, int adopted,
-                             azkm_tier_output *out)
+azkm_rc p11_make_material(const unsigned char *id, size_t idlen, const char *label, int adopted,
+                          azkm_tier_output *out)
 {
     size_t llen = strlen(label);
 
@@ -193,7 +193,7 @@ azkm_rc p11_parse_material(const unsigned char *m, size_t len, p11_ref *ref)
     return AZKM_OK;
 }
 
-static void object_label(const azkm_tier_ref *ref, char *buf, size_t len)
+void p11_object_label(const azkm_tier_ref *ref, char *buf, size_t len)
 {
     snprintf(buf, len, "azkm:%s/%s/%s", ref->vault, ref->name, ref->version);
 }
@@ -214,8 +214,8 @@ azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec 
     azkm_rc rc;
 
     memset(out, 0, sizeof(*out));
-    version_id(ref->version, id);
-    object_label(ref, label, sizeof(label));
+    p11_version_id(ref->version, id);
+    p11_object_label(ref, label, sizeof(label));
     curve_oid(spec->curve, &oid, &oidlen);
     if ((rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
         return rc;
@@ -265,7 +265,7 @@ azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec 
 
         rv = fn->C_GenerateKeyPair(s, &mech, pub_tmpl, is_rsa ? 9 : 8, priv_tmpl, 9, &pub, &priv);
         if (rv == CKR_OK) {
-            rc = public_from_token(pt, s, pub, spec->kty, out);
+            rc = p11_public_from_token(pt, s, pub, spec->kty, out);
             if (rc != AZKM_OK) {
                 fn->C_DestroyObject(s, pub);
                 fn->C_DestroyObject(s, priv);
@@ -280,7 +280,7 @@ azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec 
         return azkm_fail(rc, "key %s/%s: %s", ref->vault, ref->name, azkm_last_error());
     }
     azkm_p11_session_put(pt->tok, s, 0);
-    rc = make_material(id, sizeof(id), label, 0, out);
+    rc = p11_make_material(id, sizeof(id), label, 0, out);
     if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
     return rc;
@@ -318,8 +318,8 @@ azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *
     azkm_rc rc = AZKM_OK;
 
     memset(out, 0, sizeof(*out));
-    version_id(ref->version, id);
-    object_label(ref, label, sizeof(label));
+    p11_version_id(ref->version, id);
+    p11_object_label(ref, label, sizeof(label));
     if (m->kty != AZKM_KTY_OCT) {
         rc = azkm_pkey_from_material(t->libctx, t->propq, m->kty, m->der, m->der_len, &pkey);
         if (rc != AZKM_OK)
@@ -466,7 +466,7 @@ azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *
     if (rc == AZKM_OK && rv != CKR_OK)
         rc = azkm_p11_fail(pt->tok, rv, "importing the key (C_CreateObject)");
     if (rc == AZKM_OK && m->kty != AZKM_KTY_OCT)
-        rc = public_from_token(pt, s, pub, m->kty, out);
+        rc = p11_public_from_token(pt, s, pub, m->kty, out);
     if (rc != AZKM_OK) {
         if (priv != CK_INVALID_HANDLE)
             fn->C_DestroyObject(s, priv);
@@ -476,7 +476,7 @@ azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *
     azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
     EVP_PKEY_free(pkey);
     if (rc == AZKM_OK)
-        rc = make_material(id, sizeof(id), label, 0, out);
+        rc = p11_make_material(id, sizeof(id), label, 0, out);
     if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
     return rc;
@@ -551,11 +551,11 @@ azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const cha
             rc = azkm_fail(AZKM_E_NOT_FOUND, "token %s: the EC key '%s' has no public key object with its id",
                            azkm_p11_token_label(pt->tok), uri_text);
         else
-            rc = public_from_token(pt, s, pub, *kty, out);
+            rc = p11_public_from_token(pt, s, pub, *kty, out);
     }
     azkm_p11_session_put(pt->tok, s, 0);
     if (rc == AZKM_OK)
-        rc = make_material(id, idlen, label, 1, out);
+        rc = p11_make_material(id, idlen, label, 1, out);
     if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
     (void)ref;

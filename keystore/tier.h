@@ -75,6 +75,16 @@ azkm_rc azkm_tier_pkcs11_check(azkm_tier *t);
 azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *uri, azkm_kty *kty,
                                azkm_tier_output *out);
 
+/* BYOK (p11_unwrap.c): imports the target key of an Azure transfer blob by unwrapping it inside the token, so that
+ * its material never exists outside it. wrapped is the blob's ciphertext: RSA-OAEP (SHA-1, MGF1-SHA-1) of an
+ * ephemeral AES-256 key under the KEK (the private key of the version whose material reference is kek_material),
+ * then that AES key's key wrap with padding (RFC 5649) of the target (PKCS#8 DER for RSA and EC, raw for oct).
+ * Two C_UnwrapKey calls: the AES key as a session object, destroyed before return, then the target as a token
+ * object, CKA_SENSITIVE and not CKA_EXTRACTABLE. AZKM_E_INTEGRITY when either unwrap fails authentication. */
+azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
+                                       size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
+                                       azkm_tier_output *out);
+
 azkm_rc azkm_tier_software_new(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char seal_key[32],
                                azkm_tier **out);
 

@@ -51,6 +51,10 @@ typedef struct {
 extern const cli_command cli_vault_commands[];
 extern const cli_command cli_key_admin_commands[];
 extern const cli_command cli_key_crypto_commands[];
+extern const cli_command cli_rotation_policy_commands[]; /* "rotation-policy show", "rotation-policy set" */
+extern const cli_command cli_byok_commands[];
+extern const cli_command cli_rotation_commands[];
+extern const cli_command cli_envelope_commands[]; /* top level: azkm encrypt, decrypt, rewrap */
 extern const cli_flag cli_global_flags[];
 
 /* Errors: each prints one line "azkm: error: <Class>: <message>" to stderr and returns the exit code. */

@@ -112,6 +112,39 @@ static int parse_material(const cli_args *a, const unsigned char *buf, size_t le
     return rc == AZKM_OK ? 0 : cli_fail(rc);
 }
 
+/* --byok-file: an Azure key transfer blob, unwrapped inside the vault's token (docs/byok.md). */
+static int key_import_byok(cli_ctx *ctx, const cli_args *a, const char *path)
+{
+    const char *kty_text = args_get(a, "--kty");
+    azkm_kty kty = AZKM_KTY_RSA;
+    azkm_protection prot;
+    azkm_attributes attrs;
+    azkm_key_info info;
+    azkm_vault *v = NULL;
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    unsigned fields;
+    int ret;
+
+    memset(&info, 0, sizeof(info));
+    if (args_get(a, "--file") != NULL)
+        return args_usage("--byok-file", "give either --file or --byok-file");
+    if (args_get(a, "--import-passphrase-file") != NULL)
+        return args_usage("--import-passphrase-file", "not used with --byok-file");
+    if (kty_text != NULL && azkm_kty_parse(kty_text, &kty, &prot) != AZKM_OK)
+        return args_usage("--kty", "must be RSA-HSM, EC-HSM or oct-HSM (got '%s')", kty_text);
+    if ((ret = attrs_from_flags(a, &fields, &attrs)) != 0)
+        return ret;
+    if ((ret = cli_read_file(path, "--byok-file", &blob, &len)) != 0)
+        return ret;
+    if ((ret = cli_vault_open(ctx, args_get(a, "--vault-name"), &v)) == 0)
+        ret = show_result(
+            ctx, azkm_key_import_byok(v, args_get(a, "--name"), kty, blob, len, fields, &attrs, &info), &info);
+    OPENSSL_free(blob);
+    azkm_vault_close(v);
+    return ret;
+}
+
 static int key_import(cli_ctx *ctx, const cli_args *a)
 {
     const char *kty_text = args_get(a, "--kty"), *file = args_get(a, "--file");
@@ -128,6 +161,10 @@ static int key_import(cli_ctx *ctx, const cli_args *a)
 
     memset(&m, 0, sizeof(m));
     memset(&info, 0, sizeof(info));
+    if (args_get(a, "--byok-file") != NULL)
+        return key_import_byok(ctx, a, args_get(a, "--byok-file"));
+    if (file == NULL)
+        return args_usage("--file", "required (or --byok-file)");
     if (kty_text != NULL && azkm_kty_parse(kty_text, &kty, &prot) != AZKM_OK)
         return args_usage("--kty", "must be RSA, EC, oct, RSA-HSM, EC-HSM or oct-HSM (got '%s')", kty_text);
     if (kty == AZKM_KTY_OCT && args_get(a, "--import-passphrase-file") != NULL)
@@ -504,9 +541,15 @@ static const cli_flag import_flags[] = {
     {"--file", ARG_VALUE, "FILE",
      "Key file: PEM or DER (PKCS#8, encrypted PKCS#8, traditional RSA/EC) or PKCS#12; with --kty oct, the raw "
      "16/24/32 AES key bytes.",
-     1},
+     0},
+    {"--byok-file", ARG_VALUE, "FILE",
+     "Instead of --file: an Azure BYOK transfer blob (azkm byok wrap, or Azure's BYOK tools) for a key exchange "
+     "key of the vault; the key is unwrapped inside the vault's HSM token.",
+     0},
     {"--kty", ARG_VALUE, "KTY",
-     "oct: the file holds raw AES key bytes. RSA or EC: check the file's key type. Default: from the file.", 0},
+     "oct: the file holds raw AES key bytes. RSA or EC: check the file's key type. Default: from the file. With "
+     "--byok-file: RSA-HSM (default), EC-HSM or oct-HSM.",
+     0},
     {"--import-passphrase-file", ARG_VALUE, "FILE",
      "Passphrase of an encrypted key file (first line). Default: prompt on the terminal if the file is encrypted.",
      0},
@@ -590,7 +633,8 @@ const cli_command cli_key_admin_commands[] = {
      "The key becomes a new key, or a new version of an existing key of the same type.", import_flags,
      "  azkm key import --vault-name prod --name web-tls --file key.pem\n"
      "  azkm key import --vault-name prod --name legacy --file key.p12 --import-passphrase-file p12.pass\n"
-     "  azkm key import --vault-name prod --name kek --kty oct --file kek.bin --ops wrapKey unwrapKey\n",
+     "  azkm key import --vault-name prod --name kek --kty oct --file kek.bin --ops wrapKey unwrapKey\n"
+     "  azkm key import --vault-name hsm1 --name web-tls --byok-file web-tls.byok --kty RSA-HSM\n",
      key_import},
     {"adopt", "Add a key that already lives on the vault's PKCS#11 token, without copying it",
      "The vault must be bound to the token (azkm vault create/update --hsm-module --hsm-token). The key\n"

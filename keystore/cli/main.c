@@ -30,6 +30,11 @@ static const cli_group groups[] = {
     {"vault", "Create, inspect and delete vaults", cli_vault_commands},
     {"key", "Manage keys (control plane)", cli_key_admin_commands},
     {"key", "Use keys (data plane)", cli_key_crypto_commands},
+    {"key", "Rotation policies", cli_rotation_policy_commands},
+    {"rotation", "Apply rotation policies", cli_rotation_commands},
+    {"byok", "Bring your own key", cli_byok_commands},
+    /* the empty group: commands run as `azkm <command>` */
+    {"", "Envelope encryption of files and streams", cli_envelope_commands},
 };
 #define N_GROUPS (sizeof(groups) / sizeof(groups[0]))
 
@@ -194,7 +199,7 @@ static void print_flags(FILE *f, const cli_flag *flags)
 
 static void print_command_help(FILE *f, const char *group, const cli_command *c)
 {
-    fprintf(f, "Usage: azkm %s %s", group, c->name);
+    fprintf(f, "Usage: azkm %s%s%s", group, *group ? " " : "", c->name);
     for (const cli_flag *fl = c->flags; fl->name != NULL; fl++)
         if (fl->required)
             fprintf(f, " %s %s", fl->name, fl->metavar);
@@ -231,7 +236,10 @@ static void print_main_help(FILE *f)
                "azkm administers the azkm keystore: vaults holding keys and their versions, protected at rest,\n"
                "used by the azkm OpenSSL provider. Commands and flags follow `az keyvault`.\n");
     for (size_t g = 0; g < N_GROUPS; g++) {
-        fprintf(f, "\n%s (azkm %s):\n", groups[g].summary, groups[g].name);
+        if (groups[g].name[0] == '\0')
+            fprintf(f, "\n%s (azkm <command>):\n", groups[g].summary);
+        else
+            fprintf(f, "\n%s (azkm %s):\n", groups[g].summary, groups[g].name);
         for (const cli_command *c = groups[g].commands; c->name != NULL; c++)
             fprintf(f, "  %-16s %s\n", c->name, c->summary);
     }
@@ -334,12 +342,27 @@ static int dispatch(cli_ctx *ctx, int argc, char **argv)
     npre = i > argc ? argc - 1 : i - 1;
     if (i < argc)
         group = argv[i++];
-    if (group != NULL && strcmp(group, "version") != 0 && strcmp(group, "help") != 0) {
-        if (!is_group(group))
-            return args_usage(NULL, "unknown command group '%s' (groups: vault, key; see azkm --help)", group);
+    if (group != NULL && (cmd = find_command("", group)) != NULL) {
+        /* a command without a group: azkm encrypt */
+        name = group;
+        group = "";
+    } else if (group != NULL && strcmp(group, "version") != 0 && strcmp(group, "help") != 0) {
+        if (!is_group(group) || *group == '\0')
+            return args_usage(NULL,
+                              "unknown command group '%s' (groups: vault, key, rotation, byok; commands: encrypt, "
+                              "decrypt, rewrap; see azkm --help)",
+                              group);
         if (i < argc && argv[i][0] != '-')
             name = argv[i++];
-        if (name != NULL && (cmd = find_command(group, name)) == NULL)
+        if (name != NULL && (cmd = find_command(group, name)) == NULL && i < argc && argv[i][0] != '-') {
+            /* two-word commands: azkm key rotation-policy show */
+            char joined[128];
+
+            snprintf(joined, sizeof(joined), "%s %s", name, argv[i]);
+            if ((cmd = find_command(group, joined)) != NULL)
+                i++;
+        }
+        if (name != NULL && cmd == NULL)
             return args_usage(NULL, "unknown command 'azkm %s %s' (see azkm %s --help)", group, name, group);
     }
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <openssl/types.h>
 
@@ -366,6 +367,84 @@ azkm_rc azkm_key_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned c
                       unsigned char *out, size_t *outlen);
 azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                         unsigned char *out, size_t *outlen);
+
+/* ---- Bring your own key, envelope encryption, rotation policies ------------------------------------------
+ * The customer-managed-key workflows: docs/byok.md, docs/envelope.md, and "Rotation policies" in docs/cli.md. */
+
+/* BYOK, Azure's transfer blob: JSON {"schema_version":"1.0.0","header":{"kid","alg":"dir",
+ * "enc":"CKM_RSA_AES_KEY_WRAP"},"ciphertext","generator"}; ciphertext = RSA-OAEP (SHA-1, MGF1-SHA-1) of an
+ * ephemeral AES-256 key under the key exchange key (KEK), then AES key wrap with padding (RFC 5649) of the target
+ * key (PKCS#8 DER for RSA and EC, raw bytes for oct).
+ * Imports the target as an HSM key of type kty (RSA, EC or oct: the blob does not say), a new key or a new version
+ * of an existing HSM key of that type. header.kid names the KEK with its version (azkm://VAULT/keys/NAME/VERSION or
+ * https://VAULT.vault.azure.net/keys/NAME/VERSION): an RSA-HSM version of this vault whose key_ops are exactly
+ * import, enabled and within its validity. The target is unwrapped inside the vault's token and never exists in
+ * the clear outside it. Audited as KeyImport. */
+azkm_rc azkm_key_import_byok(azkm_vault *v, const char *name, azkm_kty kty, const unsigned char *blob, size_t len,
+                             unsigned fields, const azkm_attributes *attrs, azkm_key_info *out);
+/* The sender side: a transfer blob of target (as from azkm_material_parse; raw AES bytes for oct) for the KEK
+ * whose public key is kek_spki (SubjectPublicKeyInfo DER, RSA 2048-4096) and whose id with version is kek_kid.
+ * generator: free text, NULL for "azkm <version>". *blob is NUL-terminated JSON; free it with OPENSSL_free. */
+azkm_rc azkm_byok_wrap(OSSL_LIB_CTX *libctx, const azkm_material *target, const unsigned char *kek_spki,
+                       size_t kek_spki_len, const char *kek_kid, const char *generator, char **blob);
+
+/* Envelope encryption of files and streams (docs/envelope.md has the file format): a fresh AES-256 data key per
+ * file, AES-256-GCM in chunks with the chunk index as nonce and a final-chunk flag in the associated data
+ * (tampering, reordering and truncation are detected, memory use is constant), the data key wrapped by a KEK of the
+ * vault (oct: AES key wrap; RSA: RSA-OAEP) and kept in the header with the KEK's id and version. */
+typedef void (*azkm_progress_cb)(uint64_t done, uint64_t total, void *arg);
+
+typedef struct {
+    size_t chunk_size; /* encrypt: plaintext bytes per chunk, 0 = 64 KiB (1 KiB - 16 MiB) */
+    uint64_t total;    /* input size for the progress callback, 0 if unknown */
+    azkm_progress_cb progress;
+    void *progress_arg;
+} azkm_envelope_params;
+
+/* Encrypts in to out under the current version of kek_name (key_ops must include wrapKey). p may be NULL. */
+azkm_rc azkm_envelope_encrypt(azkm_vault *v, const char *kek_name, FILE *in, FILE *out,
+                              const azkm_envelope_params *p);
+/* Decrypts with the KEK version named in the header (unwrapKey). Output written before a failure must be
+ * discarded: a chunk is written only after it authenticates, but a later chunk may still fail. */
+azkm_rc azkm_envelope_decrypt(azkm_keystore *ks, FILE *in, FILE *out, const azkm_envelope_params *p);
+/* Writes the file with its data key re-wrapped under the KEK's current version and the chunks copied unchanged.
+ * *changed is 0 (and the file copied as is) when the header already names the current version. kid (may be NULL)
+ * receives the KEK version the output is wrapped with. */
+azkm_rc azkm_envelope_rewrap(azkm_keystore *ks, FILE *in, FILE *out, int *changed, char kid[AZKM_URI_MAX]);
+
+/* Rotation policies, in Azure's shape: {"lifetimeActions":[{"trigger":{"timeAfterCreate":"P90D"},
+ * "action":{"type":"Rotate"}},{"trigger":{"timeBeforeExpiry":"P30D"},"action":{"type":"Notify"}}],
+ * "attributes":{"expiryTime":"P1Y"}} with ISO-8601 durations. Stored per key, authenticated with the vault's
+ * MAC key (an edited policy is an integrity error). */
+/* *policy: the stored policy as JSON (OPENSSL_free it), or NULL when the key has none. */
+azkm_rc azkm_rotation_policy_get(azkm_vault *v, const char *name, char **policy);
+/* Validates and stores a policy (NULL or "" removes it); *stored (optional) receives the normalised JSON.
+ * Audited as KeyRotationPolicyUpdate. */
+azkm_rc azkm_rotation_policy_set(azkm_vault *v, const char *name, const char *policy, char **stored);
+/* Parses an ISO-8601 duration (PnYnMnWnDTnHnMnS; a year is 365 days, a month 30) into seconds. */
+azkm_rc azkm_duration_parse(const char *text, int64_t *seconds);
+
+typedef enum {
+    AZKM_ROTATION_ROTATED = 1,
+    AZKM_ROTATION_NOTIFIED = 2,
+    AZKM_ROTATION_FAILED = 3
+} azkm_rotation_action;
+
+typedef struct {
+    char name[AZKM_NAME_MAX + 1];
+    azkm_rotation_action action;
+    char version[AZKM_VERSION_LEN + 1];     /* the version the action was about (before rotation) */
+    char new_version[AZKM_VERSION_LEN + 1]; /* rotated: the new current version */
+    int64_t expires;                        /* rotated: its expiry from the policy (0: none) */
+    char message[512];                      /* why: "created 2027-01-01T00:00:00Z, timeAfterCreate P90D" */
+} azkm_rotation_event;
+
+/* Applies every key's policy at the keystore's clock: rotates the keys that are due (new versions get the
+ * policy's expiryTime) and records a notification for the keys near expiry, once per version. Idempotent: a
+ * second run at the same time does nothing. *events (OPENSSL_free) lists what was done, including keys whose
+ * policy could not be applied (the run goes on; the first failure's class is returned). Each rotation is
+ * audited as KeyRotate, each notification as KeyNearExpiry. */
+azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n);
 
 #ifdef __cplusplus
 }

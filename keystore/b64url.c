@@ -1,0 +1,71 @@
+/* base64url on top of OpenSSL's base64 block coder (see b64url.h). */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "b64url.h"
+
+char *azkm_b64url_encode(const unsigned char *in, size_t len)
+{
+    char *out = OPENSSL_malloc(4 * ((len + 2) / 3) + 1);
+    size_t n;
+
+    if (out == NULL)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    for (n = 0; out[n] != '\0'; n++) {
+        if (out[n] == '+')
+            out[n] = '-';
+        else if (out[n] == '/')
+            out[n] = '_';
+    }
+    while (n > 0 && out[n - 1] == '=')
+        out[--n] = '\0';
+    return out;
+}
+
+int azkm_b64url_decode(const char *text, unsigned char **out, size_t *outlen)
+{
+    size_t len = strlen(text), n = 0, pad = 0;
+    char *norm = OPENSSL_malloc(len + 4);
+    unsigned char *buf = NULL;
+    int dec;
+
+    if (norm == NULL)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+        else if (c == '=')
+            pad++;
+        else if (pad > 0)
+            goto err; /* data after padding */
+        norm[n++] = c;
+    }
+    while (n % 4 != 0) {
+        norm[n++] = '=';
+        pad++;
+    }
+    if (pad > 2)
+        goto err;
+    norm[n] = '\0';
+    if ((buf = OPENSSL_malloc(n / 4 * 3 + 1)) == NULL)
+        goto err;
+    /* EVP_DecodeBlock rejects characters outside the alphabet, and counts padding as zero bytes */
+    dec = n == 0 ? 0 : EVP_DecodeBlock(buf, (unsigned char *)norm, (int)n);
+    if (dec < 0 || (size_t)dec < pad)
+        goto err;
+    *outlen = (size_t)dec - pad;
+    *out = buf;
+    OPENSSL_free(norm);
+    return 0;
+err:
+    OPENSSL_free(norm);
+    OPENSSL_free(buf);
+    return -1;
+}
