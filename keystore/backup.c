@@ -202,6 +202,47 @@ static azkm_rc parse_version(azkm_vault *v, json_t *o, const char *name, azkm_ke
     return AZKM_OK;
 }
 
+/* A backup is authenticated, but what it says is still checked before it becomes catalog rows: the material must
+ * open under this version's binding, and the public key, size and curve must be the material's own. */
+static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const unsigned char *material, size_t len)
+{
+    unsigned char aad[256], *plain = NULL, *pub = NULL;
+    size_t aad_len, plain_len = 0, pub_len = 0;
+    EVP_PKEY *pkey = NULL;
+    azkm_kty kty;
+    unsigned size = 0;
+    azkm_curve curve = AZKM_CURVE_NONE;
+    azkm_rc rc;
+
+    aad_len = azkm_material_aad(v, info->name, info->version, info->kty, info->protection, aad, sizeof(aad));
+    rc = azkm_unseal(v->ks->libctx, v->seal_key, aad, aad_len, material, len, &plain, &plain_len);
+    if (rc != AZKM_OK)
+        return azkm_fail(AZKM_E_INTEGRITY, "backup of key %s: version %s's material does not belong to it",
+                         info->name, info->version);
+    if (info->kty == AZKM_KTY_OCT) {
+        if (plain_len * 8 != info->size || info->public_der != NULL)
+            rc = azkm_fail(AZKM_E_CORRUPT, "backup of key %s: version %s's size does not match its material",
+                           info->name, info->version);
+    } else {
+        rc = azkm_pkey_from_material(v->ks->libctx, v->ks->propq, info->kty, plain, plain_len, &pkey);
+        if (rc == AZKM_OK)
+            rc = azkm_pkey_describe(pkey, &kty, &size, &curve);
+        if (rc == AZKM_OK)
+            rc = azkm_pkey_public_der(pkey, &pub, &pub_len);
+        if (rc == AZKM_OK &&
+            (kty != info->kty || size != info->size || curve != info->curve || info->public_der == NULL ||
+             pub_len != info->public_der_len || memcmp(pub, info->public_der, pub_len) != 0))
+            rc = azkm_fail(
+                AZKM_E_CORRUPT,
+                "backup of key %s: version %s's type, size, curve or public key does not match its material",
+                info->name, info->version);
+    }
+    OPENSSL_free(pub);
+    EVP_PKEY_free(pkey);
+    OPENSSL_clear_free(plain, plain_len);
+    return rc;
+}
+
 static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
 {
     json_t *name = json_object_get(doc, "name"), *versions = json_object_get(doc, "versions"), *o;
@@ -214,6 +255,9 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     if (!json_is_string(name) || !azkm_key_name_valid(json_string_value(name)) || !json_is_array(versions) ||
         json_array_size(versions) == 0 || !get_int(doc, "kty", &kty) || !get_int(doc, "protection", &protection))
         return azkm_fail(AZKM_E_CORRUPT, "backup blob: the key record is incomplete");
+    if (protection != AZKM_PROTECTION_SOFTWARE ||
+        (kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC && kty != AZKM_KTY_OCT))
+        return azkm_fail(AZKM_E_CORRUPT, "backup blob: only software RSA, EC and oct keys have backups");
     snprintf(name_out, AZKM_NAME_MAX + 1, "%s", json_string_value(name));
     rc = azkm_find_key(v, name_out, -1, &rowid, NULL, NULL, NULL);
     if (rc == AZKM_OK)
@@ -250,6 +294,8 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
         info.kty = (azkm_kty)kty;
         info.protection = (azkm_protection)protection;
         rc = parse_version(v, o, name_out, &info, &material, &material_len);
+        if (rc == AZKM_OK)
+            rc = check_version(v, &info, material, material_len);
         if (rc == AZKM_OK)
             rc = azkm_insert_version(v, rowid, &info, material, material_len);
         OPENSSL_free(material);

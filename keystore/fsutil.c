@@ -119,7 +119,7 @@ azkm_rc azkm_write_file_atomic(const char *path, const unsigned char *data, size
 
 azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size_t max)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not hang us before fstat says so */
     struct stat st;
     unsigned char *buf;
     size_t off = 0;
@@ -130,9 +130,13 @@ azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size
         return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "cannot read %s: %s", path,
                          strerror(errno));
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return azkm_fail(AZKM_E_CORRUPT, "%s is not a regular file of at most %zu bytes", path, max);
+        return azkm_fail(AZKM_E_CORRUPT, "%s is not a regular file", path);
+    }
+    if ((size_t)st.st_size > max) {
+        close(fd);
+        return azkm_fail(AZKM_E_CORRUPT, "%s is larger than %zu bytes", path, max);
     }
     buf = OPENSSL_malloc((size_t)st.st_size + 1);
     if (buf == NULL) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <p11-kit/uri.h>
 
 #include "p11.h"
@@ -206,12 +207,18 @@ static azkm_rc module_init(p11_module *m)
         return AZKM_OK;
     memset(&args, 0, sizeof(args));
     args.flags = CKF_OS_LOCKING_OK;
+    /* Modules built on libcrypto share our thread's error queue, and SoftHSM 2.6 leaves ENGINE errors there on
+     * every C_Initialize (it asks OpenSSL 3 for the "rdrand" engine). In a forked worker this runs in the middle of
+     * a TLS handshake, where a stale error makes SSL_get_error() report a failure: nginx drops the connection.
+     * Drop whatever the module raised. */
+    ERR_set_mark();
     rv = m->fn->C_Initialize(&args);
     if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED && m->initialised) {
         /* A forked child inherits the parent's state: start over. */
         m->fn->C_Finalize(NULL);
         rv = m->fn->C_Initialize(&args);
     }
+    ERR_pop_to_mark();
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
         return azkm_fail(rv == CKR_GENERAL_ERROR ? AZKM_E_PERMISSION : AZKM_E_IO,
                          "PKCS#11 module %s: C_Initialize failed: %s (uid %u: is the token store readable, e.g. "
@@ -528,14 +535,17 @@ azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cl
                       size_t idlen, const char *label, CK_OBJECT_HANDLE *out)
 {
     CK_FUNCTION_LIST *fn = t->mod->fn;
-    CK_ATTRIBUTE tmpl[3] = {
+    CK_BBOOL token = CK_TRUE;
+    /* Token objects only: session copies of a key share its id. */
+    CK_ATTRIBUTE tmpl[4] = {
         {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_TOKEN, &token, sizeof(token)},
         {CKA_ID, (void *)id, idlen},
         {CKA_LABEL, (void *)label, label ? strlen(label) : 0},
     };
     CK_OBJECT_HANDLE found[2];
     CK_ULONG n = 0;
-    CK_RV rv = fn->C_FindObjectsInit(s, tmpl, label ? 3 : 2);
+    CK_RV rv = fn->C_FindObjectsInit(s, tmpl, label ? 4 : 3);
 
     if (rv == CKR_OK) {
         rv = fn->C_FindObjects(s, found, 2, &n);

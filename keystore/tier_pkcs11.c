@@ -101,12 +101,12 @@ static azkm_rc with_session(azkm_tier_key *k, p11_op op, void *arg, const char *
     CK_RV rv;
 
     if (rc != AZKM_OK)
-        return azkm_fail(rc, "key %s: %s", k->name, azkm_last_error());
+        return rc; /* the caller names the key */
     if (k->generation != azkm_p11_generation(k->pt->tok) || k->handle == CK_INVALID_HANDLE) {
         rc = find_handle(k, s);
         if (rc != AZKM_OK) {
             azkm_p11_session_put(k->pt->tok, s, 0);
-            return azkm_fail(rc, "key %s: %s", k->name, azkm_last_error());
+            return rc;
         }
     }
     rv = op(fn, s, k, arg);
@@ -392,7 +392,8 @@ static CK_RV do_wrap(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k
 static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                    unsigned char *out, size_t *outlen)
 {
-    if (p->key_bits != 0 && p->key_bits != k->key_bits)
+    /* key_bits 0: the token does not say (SoftHSM 2.6 leaves CKA_VALUE_LEN 0 on keys made by C_UnwrapKey) */
+    if (p->key_bits != 0 && k->key_bits != 0 && p->key_bits != k->key_bits)
         return azkm_fail(AZKM_E_INVALID, "key %s: the algorithm needs a %u-bit key, this key has %u bits", k->name,
                          p->key_bits, k->key_bits);
     if (p->scheme == AZKM_ENC_AES_KW || p->scheme == AZKM_ENC_AES_KWP) {
@@ -402,6 +403,14 @@ static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const
         if (p->scheme == AZKM_ENC_AES_KW && (inlen < (enc ? 16u : 24u) || inlen % 8 != 0))
             return azkm_fail(AZKM_E_INVALID, "AES key wrap (RFC 3394) needs a multiple of 8 bytes, at least %d",
                              enc ? 16 : 24);
+        /* SoftHSM 2.6 zero-pads before CKM_AES_KEY_WRAP_PAD instead of following RFC 5649: its output for such
+         * lengths would not unwrap anywhere else. Refuse rather than return wrong data. */
+        if (p->scheme == AZKM_ENC_AES_KWP && enc && inlen % 8 != 0)
+            return azkm_fail(
+                AZKM_E_UNSUPPORTED,
+                "token %s: AES key wrap with padding of %zu bytes (not a multiple of 8) is not supported "
+                "on the HSM tier: the token does not pad as RFC 5649 requires",
+                azkm_p11_token_label(k->pt->tok), inlen);
         memset(&a, 0, sizeof(a));
         a.mech.mechanism = p->scheme == AZKM_ENC_AES_KW ? CKM_AES_KEY_WRAP : CKM_AES_KEY_WRAP_PAD;
         a.in = in;
@@ -464,6 +473,12 @@ static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const
             a.inlen = inlen + 16;
         }
         rc = with_session(k, do_crypt, &a, enc ? "AES-GCM encryption" : "AES-GCM decryption");
+        if (rc != AZKM_OK && !enc && strstr(azkm_last_error(), "AES-GCM decryption failed: CKR_") != NULL)
+            /* tokens answer a bad tag with various codes (SoftHSM: CKR_GENERAL_ERROR) */
+            rc = azkm_fail(AZKM_E_INTEGRITY,
+                           "AES-GCM decryption failed: wrong key, or the data, AAD or tag was "
+                           "altered (%s)",
+                           azkm_last_error());
         if (!enc)
             OPENSSL_free((void *)a.in);
         if (rc == AZKM_OK && enc) {
@@ -525,6 +540,21 @@ static azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned c
     k->handle = CK_INVALID_HANDLE;
     snprintf(k->name, sizeof(k->name), "azkm://%s/keys/%s/%s", ref->vault, ref->name, ref->version);
     rc = p11_parse_material(material, len, &k->ref);
+    if (rc == AZKM_OK && !k->ref.adopted) {
+        /* The catalog record names its token object by id and label: both must be this version's, so that a
+         * reference copied from another key's record is refused. */
+        char label[256];
+        unsigned char id[16];
+
+        p11_object_label(ref, label, sizeof(label));
+        p11_version_id(ref->version, id);
+        if (k->ref.idlen != sizeof(id) || memcmp(k->ref.id, id, sizeof(id)) != 0 ||
+            strcmp(k->ref.label, label) != 0)
+            rc = azkm_fail(AZKM_E_INTEGRITY,
+                           "vault %s: integrity check failed for key %s version %s: its token reference names "
+                           "another key's object",
+                           ref->vault, ref->name, ref->version);
+    }
     /* Find the object now, so that a missing token, PIN or object is reported at load time. */
     if (rc == AZKM_OK && (rc = azkm_p11_session_get(k->pt->tok, &s)) == AZKM_OK) {
         CK_OBJECT_HANDLE h;

@@ -453,6 +453,14 @@ static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
     }
     memcpy(v->vault_id, val, AZKM_VAULT_ID_LEN);
     sqlite3_finalize(st);
+    if (azkm_catalog_meta_get(v->db, "schema_version", &val, &len, &st) != AZKM_OK || len != 1 ||
+        memcmp(val, SCHEMA_VERSION, 1) != 0) {
+        sqlite3_finalize(st);
+        return azkm_fail(AZKM_E_CORRUPT,
+                         "vault %s: the catalog's schema version is missing or not %s: this azkm cannot read it",
+                         v->name, SCHEMA_VERSION);
+    }
+    sqlite3_finalize(st);
     if ((rc = meta_int(v, "retention_days", &n)) != AZKM_OK)
         return rc;
     v->retention_days = (int)n;
@@ -503,6 +511,10 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
     if ((rc = azkm_check_private(v->dir, 0, "vault directory")) != AZKM_OK ||
         (rc = azkm_check_private(path, 0, "vault database")) != AZKM_OK) {
         rc = azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
+        goto fail;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: %s is not a regular file", name, path);
         goto fail;
     }
     /* An empty file would be turned into a fresh database by merely opening it. */

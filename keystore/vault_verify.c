@@ -16,8 +16,15 @@ azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
         return azkm_db_fail(v, "checking the vault");
     r = sqlite3_step(st);
     if (r != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
-        rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: database integrity check failed: %s", v->name,
-                       r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(v->db));
+        char detail[512];
+
+        snprintf(detail, sizeof(detail), "%s",
+                 r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(v->db));
+        /* one line: SQLite's report spans several */
+        for (char *c = detail; *c; c++)
+            if (*c == '\n' || *c == '\r')
+                *c = ' ';
+        rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: database integrity check failed: %s", v->name, detail);
         sqlite3_finalize(st);
         return rc;
     }
