@@ -9,6 +9,7 @@
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/core_object.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "keyref.h"
@@ -27,6 +28,13 @@ static OSSL_FUNC_decoder_export_object_fn ref_export_object;
 typedef struct {
     AZKM_PROVCTX *provctx;
 } DEC_CTX;
+
+/* Set while our PEM decoder hands on the body of an AZKM KEY REFERENCE block. OpenSSL 3.0 also offers our
+ * reference decoders any DER it is asked to decode (d2i_PrivateKey and friends): such DER is somebody else's, and
+ * a reference decoder must leave it alone quietly. The error queue holds only 16 entries, and Apache's key loader
+ * tries PEM, base64 and raw DER in a row: noise from us there pushes the real reason (say, "key ... is disabled")
+ * out of the server's log. A damaged body inside our own PEM block is still reported. */
+static __thread int decoding_our_pem;
 
 static void *dec_newctx(void *provctx)
 {
@@ -88,8 +96,17 @@ static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CA
                               strlen("-----BEGIN " AZKM_KEYREF_PEM_LABEL "-----")) == NULL)
         goto end;
     mem = BIO_new_mem_buf(in, (int)in_len);
-    if (mem == NULL || PEM_read_bio(mem, &name, &header, &der, &der_len) <= 0 ||
-        strcmp(name, AZKM_KEYREF_PEM_LABEL) != 0)
+    ERR_set_mark();
+    if (mem == NULL || PEM_read_bio(mem, &name, &header, &der, &der_len) <= 0) {
+        /* Our BEGIN line is there: a block that does not parse is a damaged reference file, and says so. */
+        ERR_pop_to_mark();
+        AZKM_RAISE(ctx->provctx, AZKM_R_BAD_REFERENCE_FILE,
+                   "the AZKM KEY REFERENCE PEM block is damaged (bad base64 or no END line)");
+        ok = 0;
+        goto end;
+    }
+    ERR_pop_to_mark();
+    if (strcmp(name, AZKM_KEYREF_PEM_LABEL) != 0)
         goto end;
     {
         OSSL_PARAM params[3];
@@ -97,7 +114,9 @@ static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CA
         params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der, (size_t)der_len);
         params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE, AZKM_REF_STRUCTURE, 0);
         params[2] = OSSL_PARAM_construct_end();
+        decoding_our_pem = 1;
         ok = data_cb(params, data_cbarg);
+        decoding_our_pem = 0;
     }
 end:
     BIO_free(mem);
@@ -120,7 +139,14 @@ static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int
 
     if (!read_all(ctx->provctx, cin, &der, &der_len))
         return 1;
+    ERR_set_mark();
     rrc = azkm_keyref_decode_der(der, der_len, &uri);
+    if (rrc != AZKM_KEYREF_OK && !decoding_our_pem) {
+        ERR_pop_to_mark(); /* not a key reference, and not from our PEM block: not ours */
+        ok = 1;
+        goto end;
+    }
+    ERR_clear_last_mark();
     if (rrc != AZKM_KEYREF_OK) {
         /* Only our PEM decoder produces this structure, so this is a damaged or foreign-version file. */
         AZKM_RAISE(ctx->provctx, AZKM_R_BAD_REFERENCE_FILE, "%s", azkm_keyref_strerror(rrc));
@@ -136,6 +162,8 @@ static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int
     if (selection != 0 && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
         azkm_key_free(pk->key);
         pk->key = NULL;
+    } else if (!azkm_pkey_check_private_use(pk)) {
+        goto end;
     }
     {
         int object_type = OSSL_OBJECT_PKEY;

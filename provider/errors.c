@@ -1,6 +1,8 @@
 /* Provider error reporting: reason strings registered with the core, raised through the core's error upcalls,
  * with the keystore's message (which names vault, key and action) as the error data. */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -35,11 +37,56 @@ const OSSL_ITEM *azkm_reason_strings(void)
     return reason_strings;
 }
 
+/* Reasons that tell an administrator something about a key or the keystore, as opposed to refusals that are part
+ * of normal operation (a private key export that OpenSSL attempts on every operation). */
+static int worth_logging(int reason)
+{
+    switch (reason) {
+    case AZKM_R_KEYSTORE_OPEN:
+    case AZKM_R_NOT_FOUND:
+    case AZKM_R_FORBIDDEN:
+    case AZKM_R_INTEGRITY:
+    case AZKM_R_AUTH:
+    case AZKM_R_PERMISSION:
+    case AZKM_R_IO:
+    case AZKM_R_CORRUPT:
+    case AZKM_R_BAD_REFERENCE_FILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* error_log = stderr: the same message also goes to stderr, as one line. Servers keep their stderr in their error
+ * log (Apache from startup on, nginx workers), and some, like Apache's key loader, try so many decoders after a
+ * failed load that OpenSSL's 16-entry error queue loses the reason before the server prints it. */
+static void log_line(AZKM_PROVCTX *pctx, int reason, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    int n;
+
+    if (!pctx->log_stderr || !worth_logging(reason))
+        return;
+    memcpy(buf, "azkm: ", 6);
+    n = vsnprintf(buf + 6, sizeof(buf) - 7, fmt, ap);
+    if (n < 0)
+        return;
+    n = n + 6 > (int)sizeof(buf) - 2 ? (int)sizeof(buf) - 2 : n + 6;
+    buf[n++] = '\n';
+    if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+        return;
+}
+
 static void vraise(AZKM_PROVCTX *pctx, const char *file, int line, const char *func, int reason, const char *fmt,
                    va_list ap)
 {
+    va_list copy;
+
     if (pctx == NULL || pctx->core_new_error == NULL)
         return;
+    va_copy(copy, ap);
+    log_line(pctx, reason, fmt, copy);
+    va_end(copy);
     pctx->core_new_error(pctx->handle);
     pctx->core_set_error_debug(pctx->handle, file, line, func);
     pctx->core_vset_error(pctx->handle, (uint32_t)reason, fmt, ap);
@@ -92,4 +139,16 @@ void azkm_raise_rc(AZKM_PROVCTX *pctx, const char *file, int line, const char *f
 
     azkm_raise(pctx, file, line, func, reason_of(rc), "%s",
                (msg != NULL && msg[0] != '\0') ? msg : azkm_rc_name(rc));
+}
+
+void azkm_raise_rc_loading(AZKM_PROVCTX *pctx, const char *file, int line, const char *func, azkm_rc rc,
+                           const char *uri)
+{
+    const char *msg = azkm_last_error();
+
+    /* "vault web not found in /var/lib/azkm" says why but not which key: a server's log must say both. */
+    if (msg != NULL && msg[0] != '\0' && strstr(msg, uri) == NULL)
+        azkm_raise(pctx, file, line, func, reason_of(rc), "cannot load key %s: %s", uri, msg);
+    else
+        azkm_raise_rc(pctx, file, line, func, rc);
 }

@@ -109,7 +109,7 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
         if (rc == AZKM_E_INVALID)
             AZKM_RAISE(pctx, AZKM_R_INVALID_URI, "%s", azkm_last_error());
         else
-            AZKM_RAISE_RC(pctx, rc);
+            AZKM_RAISE_RC_LOADING(pctx, rc, uri);
         return NULL;
     }
     info = azkm_key_get_info(key);
@@ -145,6 +145,30 @@ err:
     azkm_key_free(key);
     azkm_pkey_free(pk);
     return NULL;
+}
+
+/* A server loads its private key once, at startup, and signs with it for days: a key that cannot work now
+ * (disabled, not yet valid, expired, or with neither sign nor decrypt in key_ops) is refused at load, so that the
+ * server refuses to start with the keystore's reason instead of failing its first handshake. The operations
+ * check again, for keys that expire while loaded. */
+int azkm_pkey_check_private_use(AZKM_PKEY *pk)
+{
+    const azkm_key_info *info;
+    azkm_rc rc;
+
+    if (pk->key == NULL)
+        return 1;
+    if (azkm_key_check(pk->key, AZKM_OP_SIGN) == AZKM_OK || azkm_key_check(pk->key, AZKM_OP_DECRYPT) == AZKM_OK)
+        return 1;
+    /* Run the sign check again so that its message (the first refusal it meets) is the one raised. */
+    rc = azkm_key_check(pk->key, AZKM_OP_SIGN);
+    info = azkm_key_get_info(pk->key);
+    if ((info->attrs.key_ops & (AZKM_OP_SIGN | AZKM_OP_DECRYPT)) == 0 && rc == AZKM_E_FORBIDDEN &&
+        strstr(azkm_last_error(), "does not permit") != NULL)
+        AZKM_RAISE(pk->provctx, AZKM_R_FORBIDDEN, "%s: a private key needs sign or decrypt", azkm_last_error());
+    else
+        AZKM_RAISE_RC(pk->provctx, rc);
+    return 0;
 }
 
 /* ---- new / free / load / dup --------------------------------------------------------------------------- */

@@ -203,7 +203,8 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
 {
     OSSL_FUNC_core_get_params_fn *core_get_params = NULL;
     AZKM_PROVCTX *pctx;
-    const char *conf_dir = NULL, *conf_file = NULL;
+    const char *conf_dir = NULL, *conf_file = NULL, *conf_log = NULL;
+    char *log;
 
     pctx = calloc(1, sizeof(*pctx));
     if (pctx == NULL)
@@ -238,15 +239,20 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
         OSSL_PARAM params[] = {
             OSSL_PARAM_utf8_ptr("keystore_dir", (char **)&conf_dir, 0),
             OSSL_PARAM_utf8_ptr("config_file", (char **)&conf_file, 0),
+            OSSL_PARAM_utf8_ptr("error_log", (char **)&conf_log, 0),
             OSSL_PARAM_END,
         };
         if (!core_get_params(handle, params)) {
             conf_dir = NULL;
             conf_file = NULL;
+            conf_log = NULL;
         }
     }
     pctx->keystore_dir = setting("AZKM_KEYSTORE_DIR", conf_dir);
     pctx->config_file = setting("AZKM_CONF", conf_file);
+    log = setting("AZKM_ERROR_LOG", conf_log);
+    pctx->log_stderr = log != NULL && strcmp(log, "stderr") == 0;
+    free(log);
 
     /* Our own library context holding only the default provider: the keystore's libcrypto calls and our public
      * key work never come back into azkm. */

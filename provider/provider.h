@@ -36,6 +36,7 @@ typedef struct azkm_provctx {
     OSSL_PROVIDER *deflt;
     char *keystore_dir;      /* from openssl.cnf or AZKM_KEYSTORE_DIR; NULL: the keystore's own default */
     char *config_file;       /* from openssl.cnf or AZKM_CONF */
+    int log_stderr;          /* error_log = stderr (openssl.cnf) or AZKM_ERROR_LOG=stderr: errors also on stderr */
     pthread_mutex_t ks_lock; /* guards the lazy keystore open */
     int live_keys;           /* key objects alive; teardown leaves shared state alone while any remain */
     azkm_keystore *ks;
@@ -74,6 +75,8 @@ void azkm_pkey_free(AZKM_PKEY *pk);
 int azkm_pkey_up_ref(AZKM_PKEY *pk);
 /* Loads a vault key by URI into a new key object; raises an error naming the key on failure. */
 AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri);
+/* Refuses (raising the keystore's reason) a private key that can neither sign nor decrypt now. */
+int azkm_pkey_check_private_use(AZKM_PKEY *pk);
 /* Takes over pub (an EVP_PKEY of our library context) as the public half and caches its sizes. */
 int azkm_pkey_set_pub(AZKM_PKEY *pk, EVP_PKEY *pub);
 const char *azkm_pkey_type_name(azkm_pkey_type type);
@@ -111,7 +114,12 @@ void azkm_raise_rc(AZKM_PROVCTX *pctx, const char *file, int line, const char *f
 
 #define AZKM_RAISE(pctx, reason, ...)                                                                              \
     azkm_raise((pctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (reason), __VA_ARGS__)
+/* Same, for a failed key load: the message is prefixed with the URI unless it names it already. */
+void azkm_raise_rc_loading(AZKM_PROVCTX *pctx, const char *file, int line, const char *func, azkm_rc rc,
+                           const char *uri);
 #define AZKM_RAISE_RC(pctx, rc) azkm_raise_rc((pctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (rc))
+#define AZKM_RAISE_RC_LOADING(pctx, rc, uri)                                                                       \
+    azkm_raise_rc_loading((pctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (rc), (uri))
 
 /* Dispatch tables, one per operation file. */
 extern const OSSL_DISPATCH azkm_rsa_keymgmt_functions[];

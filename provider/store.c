@@ -89,6 +89,9 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
         /* The caller asked for the public key: hand out no private reference at all. */
         azkm_key_free(pk->key);
         pk->key = NULL;
+    } else if (!azkm_pkey_check_private_use(pk)) {
+        azkm_pkey_free(pk);
+        return 0;
     }
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
     params[1] =

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Quick start: keyless TLS on this machine in one command. Installs the Debian packages (scripts/setup.sh), builds
+# azkm (scripts/build.sh), creates a vault with an RSA and an EC key and certificates for them from a demo CA,
+# starts nginx on a loopback port with the shipped examples/nginx/nginx.conf (only ports and paths changed), fetches
+# a page over TLS with curl --cacert, and prints what that proved. Everything lives in one demo directory, nothing
+# in system directories, no systemd. Re-running starts over. nginx keeps running until `demo.sh --stop`.
+#
+#   bash scripts/demo.sh            # everything
+#   bash scripts/demo.sh --stop     # stop the demo's nginx
+#
+# Environment: AZKM_DEMO_DIR (default /tmp/azkm-demo), AZKM_DEMO_PORT (default 8443, or a free port if taken),
+# AZKM_DEMO_STOP=1 (stop nginx at the end), AZKM_DEMO_SKIP_SETUP=1 (packages and build already there: the test
+# server_demo_quickstart uses it), AZKM_BUILD_DIR (default build/).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${AZKM_BUILD_DIR:-$top/build}
+demo=${AZKM_DEMO_DIR:-/tmp/azkm-demo}
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() {
+    echo "demo.sh: $*" >&2
+    [ -s "$demo/logs/error.log" ] && tail -n 20 "$demo/logs/error.log" >&2
+    exit 1
+}
+
+stop_nginx() {
+    local pid
+    [ -s "$demo/run/nginx.pid" ] || return 0
+    pid=$(cat "$demo/run/nginx.pid")
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -QUIT "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+if [ "${1:-}" = --stop ]; then
+    stop_nginx
+    echo "demo nginx stopped"
+    exit 0
+fi
+
+if [ "${AZKM_DEMO_SKIP_SETUP:-0}" != 1 ]; then
+    say "installing packages and building (scripts/setup.sh, scripts/build.sh)"
+    bash "$top/scripts/setup.sh"
+    AZKM_BUILD_DIR=$build bash "$top/scripts/build.sh"
+fi
+azkm_bin=$build/keystore/cli/azkm
+[ -x "$azkm_bin" ] && [ -f "$build/provider/azkm.so" ] || die "azkm is not built in $build (run scripts/build.sh)"
+
+say "a fresh demo machine in $demo"
+stop_nginx
+rm -rf "$demo"
+mkdir -p "$demo/etc/azkm/tls" "$demo/ca" "$demo/logs" "$demo/run" "$demo/nginx" "$demo/www/html"
+# nginx workers run as www-data (when started as root) and must reach the page below $demo.
+chmod 755 "$demo"
+echo "Hello from nginx: this TLS connection was signed by a key that lives in an azkm vault." \
+    >"$demo/www/html/index.html"
+chmod -R a+rX "$demo/www"
+
+port=${AZKM_DEMO_PORT:-8443}
+# 0, or a port someone else listens on: take a free one.
+if [ "$port" = 0 ] || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+    done
+fi
+render() { bash "$top/scripts/render-example.sh" "$top/$1" "$2" "$demo" "$port"; }
+
+# The server environment as docs/keyless-tls.md installs it (conf/azkm-server.env, conf/azkm-provider.cnf), with
+# the freshly built azkm.so instead of an installed one.
+render conf/azkm-provider.cnf "$demo/etc/azkm/azkm-provider.cnf"
+render conf/azkm-server.env "$demo/etc/azkm/azkm-server.env"
+set -a
+# shellcheck disable=SC1091
+. "$demo/etc/azkm/azkm-server.env"
+set +a
+export OPENSSL_MODULES=$build/provider
+azkm() { "$azkm_bin" "$@"; }
+plain() { OPENSSL_CONF=/dev/null OPENSSL_MODULES='' openssl "$@"; }
+
+say "vault 'web' with keys web-rsa (RSA 2048) and web-ec (EC P-256)"
+azkm vault create --name web >/dev/null
+azkm key create --vault-name web --name web-rsa --kty RSA --size 2048 --output json >/dev/null
+azkm key create --vault-name web --name web-ec --kty EC --curve P-256 --output json >/dev/null
+azkm key list --vault-name web
+
+say "a demo CA, and certificates for both keys (each CSR signed by the vault key through the azkm provider)"
+plain req -x509 -newkey rsa:2048 -nodes -keyout "$demo/ca/ca.key" -subj "/CN=azkm demo CA" -days 30 \
+    -out "$demo/ca/ca.crt" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$demo/ca/san.cnf"
+for key in web-rsa web-ec; do
+    openssl req -new -key "azkm://web/keys/$key" -subj "/O=azkm demo/CN=localhost" -out "$demo/ca/$key.csr"
+    plain x509 -req -in "$demo/ca/$key.csr" -CA "$demo/ca/ca.crt" -CAkey "$demo/ca/ca.key" -CAcreateserial \
+        -days 30 -extfile "$demo/ca/san.cnf" -out "$demo/etc/azkm/tls/$key.crt" 2>/dev/null
+    # The key reference file nginx reads as ssl_certificate_key: the key's URI and nothing else.
+    azkm key ref --vault-name web --name "$key" --file "$demo/etc/azkm/tls/$key.ref.pem" >/dev/null
+done
+cat "$demo/etc/azkm/tls/web-rsa.ref.pem"
+
+say "nginx $(nginx -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$port with examples/nginx/nginx.conf"
+render examples/nginx/nginx.conf "$demo/nginx.conf"
+nginx -c "$demo/nginx.conf" -e "$demo/logs/error.log" 2>"$demo/logs/start.err" ||
+    die "nginx did not start: $(cat "$demo/logs/start.err")"
+for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+done
+
+say "curl --cacert ca.crt https://localhost:$port/"
+page=$(OPENSSL_CONF=/dev/null curl -sS --cacert "$demo/ca/ca.crt" --resolve "localhost:$port:127.0.0.1" \
+    "https://localhost:$port/") || die "curl failed"
+echo "$page"
+for sig in rsa_pss_rsae_sha256 ecdsa_secp256r1_sha256; do
+    printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=/dev/null openssl s_client -connect "127.0.0.1:$port" \
+        -servername localhost -CAfile "$demo/ca/ca.crt" -verify_return_error -sigalgs $sig -ign_eof \
+        >"$demo/logs/s_client.$sig" 2>&1 || die "s_client with $sig failed: $(tail -5 "$demo/logs/s_client.$sig")"
+done
+proto=$(grep -m1 -oE "TLSv1\.[23]" "$demo/logs/s_client.rsa_pss_rsae_sha256")
+
+say "what this proved"
+workers=$(ps -o user= --ppid "$(cat "$demo/run/nginx.pid")" | sort | uniq -c | sed 's/^ *//')
+keyfiles=$(grep -rlE "BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY" "$demo/etc" "$demo/www" 2>/dev/null || true)
+cat <<EOF
+- nginx served https://localhost:$port/ over $proto, and curl verified its certificate against the demo CA;
+- both certificates work side by side: openssl s_client verified an RSA-PSS and an ECDSA handshake;
+- each handshake was signed by a key in the azkm vault $demo/ks/web (sealed with AES-256-GCM): nginx's
+  ssl_certificate_key files hold only the key's URI ($(openssl asn1parse -in "$demo/etc/azkm/tls/web-ec.ref.pem" 2>/dev/null | grep -o 'azkm://[^ ]*' || echo "azkm://web/keys/web-ec"));
+- no private key file is among the server's files: ${keyfiles:-none found under $demo/etc and $demo/www}
+  (the demo CA's own key is in $demo/ca, as a CA's key would be elsewhere);
+- nginx workers: ${workers//$'\n'/, }.
+EOF
+
+if [ "${AZKM_DEMO_STOP:-0}" = 1 ]; then
+    stop_nginx
+    echo
+    echo "nginx stopped."
+else
+    cat <<EOF
+
+nginx keeps running on https://localhost:$port/ (try: curl --cacert $demo/ca/ca.crt https://localhost:$port/).
+Stop it with:  $([ "$demo" = /tmp/azkm-demo ] || echo "AZKM_DEMO_DIR=$demo ")bash $top/scripts/demo.sh --stop
+Next: docs/keyless-tls.md (both tiers, key rotation, systemd and Apache).
+EOF
+fi
