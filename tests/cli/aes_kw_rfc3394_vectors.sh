@@ -3,7 +3,7 @@
 # section 6 (CKM_AES_KEY_WRAP_PAD). The KEKs are imported as oct keys from raw key bytes (--kty oct).
 . "$(dirname "$0")/lib.sh"
 
-ok azkm vault create --name kv1 >/dev/null
+ok vault_create --name kv1 >/dev/null
 
 hex2bin() { printf "$(printf '%s' "$1" | sed 's/../\\x&/g')"; }
 bin2hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
@@ -14,9 +14,17 @@ vector() {
     step "$name"
     hex2bin "$kek" >$name.kek
     hex2bin "$data" >$name.data
-    ok azkm key import --vault-name kv1 --name $name --kty oct --file $name.kek --ops wrapKey unwrapKey >/dev/null
-    ok azkm key wrap --vault-name kv1 --name $name --algorithm $alg --in-file $name.data --out-file $name.w >/dev/null
-    expect_eq "$(bin2hex $name.w)" "$want" "$name wrap"
+    ok azkm key import --vault-name kv1 --name $name --kty $OCT --file $name.kek --ops wrapKey unwrapKey >/dev/null
+    if hsm_tier && [ "$alg" = CKM_AES_KEY_WRAP_PAD ] && [ $(($(stat -c %s $name.data) % 8)) -ne 0 ]; then
+        # SoftHSM 2.6 zero-pads instead of following RFC 5649: azkm refuses to wrap rather than emit wrong data,
+        # and still unwraps the RFC's ciphertext
+        should_fail 1 "NotSupported: .*not a multiple of 8.*RFC 5649" \
+            azkm key wrap --vault-name kv1 --name $name --algorithm $alg --in-file $name.data --out-file $name.w
+        hex2bin "$want" >$name.w
+    else
+        ok azkm key wrap --vault-name kv1 --name $name --algorithm $alg --in-file $name.data --out-file $name.w >/dev/null
+        expect_eq "$(bin2hex $name.w)" "$want" "$name wrap"
+    fi
     ok azkm key unwrap --vault-name kv1 --name $name --algorithm $alg --in-file $name.w --out-file $name.u >/dev/null
     expect_eq "$(bin2hex $name.u)" "$data" "$name unwrap"
 }
@@ -37,5 +45,5 @@ vector rfc5649-6-2 CKM_AES_KEY_WRAP_PAD 5840df6e29b02af1ab493b705bf16ea1ae8338f4
 
 step "raw oct import rejects a key of the wrong length"
 head -c 20 /dev/urandom >bad.kek
-should_fail 1 "NotSupported: .*badkek.*160" azkm key import --vault-name kv1 --name badkek --kty oct --file bad.kek
+should_fail 1 "NotSupported: .*badkek.*160" azkm key import --vault-name kv1 --name badkek --kty $OCT --file bad.kek
 pass

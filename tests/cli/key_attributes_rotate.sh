@@ -3,8 +3,8 @@
 # set-attributes changes one version, and the keystore enforces enabled, nbf, exp and key_ops.
 . "$(dirname "$0")/lib.sh"
 
-ok azkm vault create --name kv1 >/dev/null
-j=$(ok azkm key create --vault-name kv1 --name signer --kty EC --ops sign verify --tags app=x --output json)
+ok vault_create --name kv1 >/dev/null
+j=$(ok azkm key create --vault-name kv1 --name signer --kty $EC --ops sign verify --tags app=x --output json)
 v1=$(jqr .key.kid "$j" | awk -F/ '{print $NF}')
 printf 'hello' >msg
 
@@ -49,6 +49,6 @@ should_fail 2 "BadParameter: --ops" azkm key set-attributes --vault-name kv1 --n
 should_fail 2 "nothing to change" azkm key set-attributes --vault-name kv1 --name signer
 
 step "rotate an RSA key keeps its size"
-ok azkm key create --vault-name kv1 --name r3 --size 3072 >/dev/null
-expect_match "$(ok azkm key rotate --vault-name kv1 --name r3)" "Type +RSA 3072" "rotated RSA size"
+ok azkm key create --vault-name kv1 --name r3 --kty $RSA --size 3072 >/dev/null
+expect_match "$(ok azkm key rotate --vault-name kv1 --name r3)" "Type +$RSA 3072" "rotated RSA size"
 pass

@@ -3,8 +3,24 @@
 # same vault after a purge with signatures still verifying, and is refused when tampered or when the key exists.
 . "$(dirname "$0")/lib.sh"
 
-ok azkm vault create --name kv1 >/dev/null
-ok azkm vault create --name kv2 >/dev/null
+ok vault_create --name kv1 >/dev/null
+ok vault_create --name kv2 >/dev/null
+if hsm_tier; then
+    # An HSM key's material never leaves the token, so it has no backup: the refusal is the scenario here.
+    ok azkm key create --vault-name kv1 --name app --kty $RSA --tags a=1 >/dev/null
+    ok azkm key rotate --vault-name kv1 --name app >/dev/null
+    step "backup of an HSM key is refused and writes nothing"
+    should_fail 4 "Forbidden: key kv1/app is an HSM key: its material cannot leave the token, so it has no backup" \
+        azkm key backup --vault-name kv1 --name app --file app.bak
+    [ ! -e app.bak ] || fail "a refused backup left app.bak behind"
+    ok azkm key create --vault-name kv1 --name ec --kty $EC >/dev/null
+    should_fail 4 "Forbidden: key kv1/ec is an HSM key" azkm key backup --vault-name kv1 --name ec --file ec.bak
+    step "the key is untouched"
+    printf 'payload' >msg
+    ok azkm key sign --vault-name kv1 --name app --algorithm RS256 --data-file msg >/dev/null
+    pass
+    exit 0
+fi
 ok azkm key create --vault-name kv1 --name app --kty RSA --tags a=1 >/dev/null
 ok azkm key rotate --vault-name kv1 --name app >/dev/null
 printf 'payload' >msg

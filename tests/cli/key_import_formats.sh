@@ -4,7 +4,7 @@
 # the one openssl derives from the file.
 . "$(dirname "$0")/lib.sh"
 
-ok azkm vault create --name kv1 >/dev/null
+ok vault_create --name kv1 >/dev/null
 printf 'import-secret\n' >pass.txt
 printf 'wrong\n' >wrong.txt
 
@@ -19,13 +19,18 @@ same_public() {
     cmp -s "$1.got.pem" "$2" || fail "$1: the public key differs from the imported file's"
 }
 
-# imports NAME FILE PUBPEM [flags...]
+# imports NAME FILE PUBPEM [flags...]: on the software tier the key type comes from the file; on the HSM tier
+# --kty asks for an HSM import (NAME starts with the type).
 imports() {
-    local name=$1 file=$2 pub=$3
+    local name=$1 file=$2 pub=$3 kty=()
     shift 3
+    if hsm_tier; then
+        case $name in rsa*) kty=(--kty $RSA) ;; ec*) kty=(--kty $EC) ;; esac
+    fi
     step "import $file"
-    ok azkm key import --vault-name kv1 --name "$name" --file "$file" "$@" >/dev/null
+    ok azkm key import --vault-name kv1 --name "$name" --file "$file" "${kty[@]}" "$@" >/dev/null
     same_public "$name" "$pub"
+    expect_match "$(ok azkm key show --vault-name kv1 --name "$name")" "Type +(${kty[1]:-RSA|EC}) " "$name type"
 }
 
 imports rsa-p8-pem rsa.p8.pem rsa.pub.pem
@@ -43,7 +48,7 @@ grep -q "BEGIN EC PRIVATE KEY" ec.trad.pem || fail "openssl did not write a trad
 imports ec-trad-pem ec.trad.pem ec.pub.pem
 openssl ec -in ec.p8.pem -outform DER -out ec.trad.der 2>/dev/null
 imports ec-trad-der ec.trad.der ec.pub.pem
-expect_match "$(ok azkm key show --vault-name kv1 --name ec-trad-der)" "Type +EC P-384" "EC curve from the file"
+expect_match "$(ok azkm key show --vault-name kv1 --name ec-trad-der)" "Type +$EC P-384" "EC curve from the file"
 
 step "encrypted PKCS#8"
 openssl pkcs8 -topk8 -v2 aes-256-cbc -in rsa.p8.pem -out rsa.enc.pem -passout file:pass.txt
@@ -73,7 +78,7 @@ openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest
 step "import as a new version of an existing key, attributes given"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2.pem 2>/dev/null
 openssl pkey -in rsa2.pem -pubout -out rsa2.pub.pem
-j=$(ok azkm key import --vault-name kv1 --name rsa-p8-pem --file rsa2.pem --ops sign verify --tags src=import \
+j=$(ok azkm key import --vault-name kv1 --name rsa-p8-pem --kty $RSA --file rsa2.pem --ops sign verify --tags src=import \
     --output json)
 expect_eq "$(jqr '.key.key_ops | join(",")' "$j")" "sign,verify" "ops"
 expect_eq "$(jqr .tags.src "$j")" import "tags"
@@ -85,8 +90,8 @@ step "bad files"
 printf 'not a key' >junk
 should_fail 2 "BadParameter: .*no private key" azkm key import --vault-name kv1 --name junk --file junk
 should_fail 2 "--file: cannot read missing.pem" azkm key import --vault-name kv1 --name junk --file missing.pem
-should_fail 2 "--kty: ec.p8.pem holds an EC key, not RSA" azkm key import --vault-name kv1 --name junk \
-    --file ec.p8.pem --kty RSA
+should_fail 2 "--kty: ec.p8.pem holds an EC key, not $RSA" azkm key import --vault-name kv1 --name junk \
+    --file ec.p8.pem --kty $RSA
 openssl pkey -in rsa.p8.pem -pubout -out pubonly.pem
 should_fail 2 "BadParameter" azkm key import --vault-name kv1 --name junk --file pubonly.pem
 pass

@@ -8,8 +8,8 @@ export OPENSSL_MODULES="$AZKM_PROVIDER_DIR"
 sed "s|^keystore_dir = .*|keystore_dir = $AZKM_KEYSTORE_DIR|" "$(dirname "$0")/../../conf/azkm-provider.cnf" >"$TMP/openssl.cnf"
 
 step "a reference to the current version follows rotation"
-ok azkm vault create --name refs >/dev/null
-ok azkm key create --vault-name refs --name web --kty EC >/dev/null
+ok vault_create --name refs >/dev/null
+ok azkm key create --vault-name refs --name web --kty $EC >/dev/null
 ok azkm key ref --vault-name refs --name web --file web.ref.pem
 grep -q 'BEGIN AZKM KEY REFERENCE' web.ref.pem || fail "no AZKM KEY REFERENCE block"
 ok azkm key download --vault-name refs --name web --file v1.pub.pem
@@ -31,7 +31,7 @@ openssl dgst -sha256 -verify v2.pub.pem -signature sig data >/dev/null || fail "
 openssl asn1parse -in web.ref.pem -inform PEM 2>/dev/null | grep -q 'UTF8STRING.*azkm://refs/keys/web$' || fail "body is not the URI"
 
 step "refusals"
-ok azkm key create --vault-name refs --name aes --kty oct >/dev/null
+ok azkm key create --vault-name refs --name aes --kty $OCT >/dev/null
 should_fail 2 "oct \(symmetric\) key" azkm key ref --vault-name refs --name aes
 should_fail 3 "key refs/nope not found" azkm key ref --vault-name refs --name nope
 should_fail 3 "vault nosuch not found" azkm key ref --vault-name nosuch --name web

@@ -3,8 +3,8 @@
 # round: RS*, PS* and ES* over data files and over digests, ECDSA in DER and raw r||s.
 . "$(dirname "$0")/lib.sh"
 
-ok azkm vault create --name kv1 >/dev/null
-ok azkm key create --vault-name kv1 --name rsa --kty RSA --size 2048 >/dev/null
+ok vault_create --name kv1 >/dev/null
+ok azkm key create --vault-name kv1 --name rsa --kty $RSA --size 2048 >/dev/null
 ok azkm key download --vault-name kv1 --name rsa --file rsa.pem
 head -c 10000 /dev/urandom >data
 
@@ -32,7 +32,7 @@ openssl pkeyutl -verify -pubin -inkey rsa.pem -pkeyopt digest:sha256 -in data.sh
 
 step "openssl signatures verify with azkm"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out own.key 2>/dev/null
-ok azkm key import --vault-name kv1 --name own --file own.key >/dev/null
+ok azkm key import --vault-name kv1 --name own --kty $RSA --file own.key >/dev/null
 openssl dgst -sha384 -sign own.key -out own.sig data
 ok azkm key verify --vault-name kv1 --name own --algorithm RS384 --data-file data --signature-file own.sig \
     >/dev/null
@@ -41,7 +41,7 @@ for curve in 256 384 521; do
     bits=$curve
     [ $curve = 521 ] && bits=512
     step "ES$bits on P-$curve"
-    ok azkm key create --vault-name kv1 --name ec$curve --kty EC --curve P-$curve >/dev/null
+    ok azkm key create --vault-name kv1 --name ec$curve --kty $EC --curve P-$curve >/dev/null
     ok azkm key download --vault-name kv1 --name ec$curve --file ec$curve.pem
     ok azkm key sign --vault-name kv1 --name ec$curve --algorithm ES$bits --data-file data --signature-file es.sig \
         >/dev/null

@@ -1,6 +1,7 @@
 # Helpers shared by the azkm CLI scenario tests (sourced, not run). Each test gets a fresh keystore in a
 # temporary directory that is removed on exit; AZKM names the azkm binary under test.
 set -euo pipefail
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 : "${AZKM:?AZKM must name the azkm binary}"
 [ -x "$AZKM" ] || { echo "FAIL: AZKM=$AZKM is not executable" >&2; exit 1; }
@@ -16,6 +17,40 @@ cd "$TMP"
 fail() {
     echo "FAIL: $*" >&2
     exit 1
+}
+
+# The protection tier the scenario runs on (ctest registers each key scenario once per tier, see CMakeLists.txt):
+# software keys, or HSM keys on a SoftHSM token the test makes. Scenarios create vaults with vault_create and name
+# key types as $RSA, $EC and $OCT; hsm_tier tells the scenario which tier it runs on where the tiers differ.
+AZKM_TEST_TIER=${AZKM_TEST_TIER:-software}
+case "$AZKM_TEST_TIER" in
+software)
+    RSA=RSA EC=EC OCT=oct
+    HSM_BIND=()
+    HSM_TOKEN=
+    ;;
+hsm)
+    . "$TESTS_DIR/softhsm.sh"
+    HSM_TOKEN=azkm-cli
+    softhsm_init "$TMP/hsm" "$HSM_TOKEN"
+    RSA=RSA-HSM EC=EC-HSM OCT=oct-HSM
+    HSM_BIND=(--hsm-module "$HSM_MODULE" --hsm-token "$HSM_TOKEN" --hsm-pin-source "file:$HSM_PIN_FILE")
+    ;;
+*) fail "AZKM_TEST_TIER must be software or hsm, not '$AZKM_TEST_TIER'" ;;
+esac
+echo "== tier: $AZKM_TEST_TIER" >&2
+
+hsm_tier() {
+    [ "$AZKM_TEST_TIER" = hsm ]
+}
+
+# SoftHSM 2.6 implements RSA-OAEP with SHA-1 only: on the HSM tier, RSA-OAEP-256 decryption and unwrapping must be
+# refused with exactly this (exit code 1, NotSupported) rather than succeed.
+OAEP256_REFUSAL="NotSupported: key azkm://[a-z0-9-]+/keys/[a-zA-Z0-9-]+/[0-9a-f]{32}: token $HSM_TOKEN does not support RSA-OAEP with SHA256"
+
+# vault_create ARGS...: azkm vault create, bound to the test's token on the HSM tier.
+vault_create() {
+    "$AZKM" vault create "$@" "${HSM_BIND[@]}"
 }
 
 step() {

@@ -3,7 +3,7 @@
 # attributes and tags; list items; deleted-key fields; vaults. Downloaded JWKs carry kid and key_ops.
 . "$(dirname "$0")/lib.sh"
 
-ok azkm vault create --name kv1 --retention-days 30 >/dev/null
+ok vault_create --name kv1 --retention-days 30 >/dev/null
 
 b64url_hex() { # base64url -> lowercase hex
     local s
@@ -14,9 +14,11 @@ b64url_hex() { # base64url -> lowercase hex
 
 step "RSA key bundle"
 # -o is --output; it also ends the word list of --tags
-j=$(ok azkm key create --vault-name kv1 --name rsa --tags env=test -o json)
+j=$(ok azkm key create --vault-name kv1 --name rsa --kty $RSA --tags env=test -o json)
 expect_eq "$(jqr 'keys_unsorted | join(",")' "$j")" "key,attributes,tags" "top-level fields"
 expect_eq "$(jqr '.key | keys_unsorted | join(",")' "$j")" "kid,kty,key_ops,n,e" "JWK fields"
+expect_eq "$(jqr .key.kty "$j")" $RSA "kty"
+expect_eq "$(jqr .attributes.exportable "$j")" false "exportable"
 expect_eq "$(jqr '.attributes | keys | join(",")' "$j")" \
     "created,enabled,exp,exportable,nbf,recoverableDays,recoveryLevel,updated" "attribute fields"
 expect_eq "$(jqr .attributes.recoverableDays "$j")" 30 "recoverableDays"
@@ -33,7 +35,7 @@ expect_eq "$(b64url_hex "$(jqr .key.n "$j")")" "$mod" "n matches openssl's modul
 
 step "EC key bundle: x and y padded to the field size"
 for curve in P-256 P-384 P-521; do
-    j=$(ok azkm key create --vault-name kv1 --name ec${curve#P-} --kty EC --curve $curve --output json)
+    j=$(ok azkm key create --vault-name kv1 --name ec${curve#P-} --kty $EC --curve $curve --output json)
     expect_eq "$(jqr '.key | keys_unsorted | join(",")' "$j")" "kid,kty,key_ops,crv,x,y" "EC JWK fields"
     ok azkm key download --vault-name kv1 --name ec${curve#P-} --file ec.pem
     pub=$(openssl pkey -pubin -in ec.pem -outform DER | od -An -v -tx1 | tr -d ' \n')
@@ -46,12 +48,13 @@ for curve in P-256 P-384 P-521; do
 done
 
 step "oct key bundle has no key material"
-j=$(ok azkm key create --vault-name kv1 --name aes --kty oct --output json)
+j=$(ok azkm key create --vault-name kv1 --name aes --kty $OCT --output json)
 expect_eq "$(jqr '.key | keys_unsorted | join(",")' "$j")" "kid,kty,key_ops" "oct JWK fields"
 
 step "download as JWK"
 ok azkm key download --vault-name kv1 --name ec256 --encoding JWK --file ec.jwk
 jwk=$(cat ec.jwk)
+# a downloaded JWK is a plain RFC 7517 public key: kty is the JOSE type on both tiers
 expect_eq "$(jqr .kty "$jwk")" EC "kty"
 expect_eq "$(jqr .crv "$jwk")" P-256 "crv"
 expect_match "$(jqr .kid "$jwk")" "^azkm://kv1/keys/ec256/[0-9a-f]{32}$" "kid"
@@ -78,7 +81,13 @@ expect_eq "$(jqr '.properties | keys | join(",")' "$v")" \
     "vault fields"
 expect_eq "$(jqr .properties.keyCount "$v")" 4 "active keys"
 expect_eq "$(jqr .properties.deletedKeyCount "$v")" 1 "deleted keys"
-expect_eq "$(jqr .properties.hsm "$v")" null "no token"
+if hsm_tier; then
+    expect_eq "$(jqr .properties.hsm.token "$v")" "$HSM_TOKEN" "token"
+    expect_eq "$(jqr .properties.hsm.module "$v")" "$HSM_MODULE" "module"
+    expect_eq "$(jqr .properties.hsm.pinSource "$v")" "file:$HSM_PIN_FILE" "PIN source"
+else
+    expect_eq "$(jqr .properties.hsm "$v")" null "no token"
+fi
 
 step "errors go to stderr only; stdout stays valid or empty"
 rc=0

@@ -16,16 +16,65 @@ cleanup() {
 }
 trap cleanup EXIT
 
-OPENSSL_CONF=/dev/null "$AZKM_SETUP" "$KS"
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# The protection tier (ctest registers each scenario once per tier): software keys, or HSM keys on a SoftHSM token
+# made here (vault1 bound to token azkm-prov, every key an HSM key). With HSM_ERROR_VAULTS=1 (set before sourcing)
+# three more vaults get one EC-HSM key "k" each and then lose what they need: badpin (its PIN file now holds a
+# wrong PIN), notoken (its token azkm-gone was deleted), nomodule (its module copy was deleted).
+AZKM_TEST_TIER=${AZKM_TEST_TIER:-software}
+export AZKM_TEST_TIER
+case "$AZKM_TEST_TIER" in
+software)
+    OPENSSL_CONF=/dev/null "$AZKM_SETUP" "$KS" software
+    ;;
+hsm)
+    . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/softhsm.sh"
+    HSM_TOKEN=azkm-prov
+    extra=()
+    if [ "${HSM_ERROR_VAULTS:-0}" = 1 ]; then
+        softhsm_init "$T/hsm" "$HSM_TOKEN" azkm-badpin azkm-gone
+        (umask 077 && printf '%s\n' "$HSM_PIN" >"$T/hsm/badpin")
+        mkdir -p "$T/hsm/mod" && cp "$HSM_MODULE" "$T/hsm/mod/"
+        extra=(badpin "$HSM_MODULE" azkm-badpin "file:$T/hsm/badpin"
+            notoken "$HSM_MODULE" azkm-gone "file:$HSM_PIN_FILE"
+            nomodule "$T/hsm/mod/libsofthsm2.so" "$HSM_TOKEN" "file:$HSM_PIN_FILE")
+    else
+        softhsm_init "$T/hsm" "$HSM_TOKEN"
+    fi
+    OPENSSL_CONF=/dev/null "$AZKM_SETUP" "$KS" hsm "$HSM_MODULE" "$HSM_TOKEN" "file:$HSM_PIN_FILE" "${extra[@]}"
+    if [ "${HSM_ERROR_VAULTS:-0}" = 1 ]; then
+        printf '654321\n' >"$T/hsm/badpin"
+        export HSM_BADPIN_FILE="$T/hsm/badpin"
+        gone=$(grep -l -- azkm-gone "$T"/hsm/tokens/*/token.object) || fail "token azkm-gone not found"
+        rm -rf "$(dirname "$gone")"
+        rm -f "$T/hsm/mod/libsofthsm2.so"
+    fi
+    # Forked workers may run as another user (nginx, Apache): the token store is readable to them, the PIN file
+    # and the keystore are not.
+    chmod 711 "$T" "$T/hsm"
+    chmod -R go+rX "$T/hsm/tokens" "$T/hsm/softhsm2.conf"
+    export HSM_MODULE HSM_TOKEN HSM_PIN
+    ;;
+*)
+    fail "AZKM_TEST_TIER must be software or hsm, not '$AZKM_TEST_TIER'"
+    ;;
+esac
 export OPENSSL_CONF="$AZKM_CONF_SNIPPET"
 export OPENSSL_MODULES="$AZKM_PROVIDER_DIR"
 export AZKM_KEYSTORE_DIR="$KS"
 cd "$T"
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
+hsm_tier() {
+    [ "$AZKM_TEST_TIER" = hsm ]
 }
+
+# genpkey options that put a new vault key on the test's tier
+TIER_PKEYOPTS=()
+hsm_tier && TIER_PKEYOPTS=(-pkeyopt azkm-hsm:1)
 
 # The default provider alone, without azkm: the independent cross-check.
 plain() {

@@ -19,8 +19,11 @@ should_fail "rsa-off.* is disabled" openssl dgst -sha256 -sign azkm://vault1/key
 should_fail "ec-expired.* expired" openssl dgst -sha256 -sign azkm://vault1/keys/ec-expired data
 should_fail "does not permit sign" openssl dgst -sha256 -sign azkm://vault1/keys/rsa-nosign data
 should_fail "does not permit sign" openssl req -new -x509 -key azkm://vault1/keys/rsa-nosign -subj /CN=x
+# Loading a private key that cannot work now is refused at load (a server refuses to start), with the reason.
+should_fail "rsa-off.* is disabled" openssl pkey -in azkm://vault1/keys/rsa-off -pubout
+should_fail "ec-expired.* expired" openssl pkey -in azkm://vault1/keys/ec-expired -noout
 # The public half of a disabled key is still readable (Azure: get works on disabled keys).
-openssl pkey -in azkm://vault1/keys/rsa-off -pubout >/dev/null
+openssl pkey -pubin -in azkm://vault1/keys/rsa-off -pubout >/dev/null
 
 should_fail "private key stays in its vault" openssl pkey -in azkm://vault1/keys/rsa1 -outform DER
 should_fail "private key stays in its vault|export failure" openssl pkey -in azkm://vault1/keys/ec1 -traditional

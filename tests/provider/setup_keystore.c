@@ -1,5 +1,7 @@
 /* Makes the keystore the provider tests use, through the keystore API: vault "vault1" with the keys every
- * scenario needs, and a file "versions" listing "<name> <version>" for tests that name a version. */
+ * scenario needs, and a file "versions" listing "<name> <version>" for tests that name a version. On the HSM tier
+ * vault1 is bound to a token and every key is an HSM key; further bound vaults (one EC-HSM key "k" each) serve the
+ * HSM error scenarios, which then break their binding (wrong PIN, token gone, module gone). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <azkm/keystore.h>
 
 static FILE *versions;
+static azkm_protection tier;
 
 static void die(const char *what, azkm_rc rc)
 {
@@ -25,6 +28,7 @@ static void key(azkm_vault *v, const char *name, azkm_kty kty, unsigned size, az
     memset(&spec, 0, sizeof(spec));
     memset(&info, 0, sizeof(info));
     spec.kty = kty;
+    spec.protection = tier;
     spec.size = size;
     spec.curve = curve;
     if (fields & AZKM_ATTR_KEY_OPS) {
@@ -41,6 +45,31 @@ static void key(azkm_vault *v, const char *name, azkm_kty kty, unsigned size, az
     azkm_key_info_clear(&info);
 }
 
+static void usage(void)
+{
+    fprintf(stderr, "usage: setup_keystore <keystore-dir> [software]\n"
+                    "       setup_keystore <keystore-dir> hsm <module> <token> <pin-source> "
+                    "[<vault> <module> <token> <pin-source>]...\n");
+    exit(2);
+}
+
+/* A vault bound to a token. */
+static azkm_vault *bound_vault(azkm_keystore *ks, const char *name, char **binding)
+{
+    azkm_hsm_binding hsm = {binding[0], binding[1], binding[2]};
+    azkm_vault_params params;
+    azkm_vault *v;
+    azkm_rc rc;
+
+    memset(&params, 0, sizeof(params));
+    params.hsm = &hsm;
+    if ((rc = azkm_vault_create(ks, name, &params)) != AZKM_OK)
+        die(name, rc);
+    if ((rc = azkm_vault_open(ks, name, &v)) != AZKM_OK)
+        die(name, rc);
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     azkm_options opt;
@@ -51,18 +80,22 @@ int main(int argc, char **argv)
     char path[4096];
     azkm_rc rc;
 
-    if (argc != 2) {
-        fprintf(stderr, "usage: setup_keystore <keystore-dir>\n");
-        return 2;
-    }
+    if (argc < 2 || (argc == 3 && strcmp(argv[2], "software") != 0) ||
+        (argc > 3 && (strcmp(argv[2], "hsm") != 0 || argc < 6 || (argc - 6) % 4 != 0)))
+        usage();
+    tier = argc > 3 ? AZKM_PROTECTION_HSM : AZKM_PROTECTION_SOFTWARE;
     memset(&opt, 0, sizeof(opt));
     opt.keystore_dir = argv[1];
     if ((rc = azkm_keystore_open(&opt, &ks)) != AZKM_OK)
         die("open keystore", rc);
-    if ((rc = azkm_vault_create(ks, "vault1", NULL)) != AZKM_OK)
-        die("create vault1", rc);
-    if ((rc = azkm_vault_open(ks, "vault1", &v)) != AZKM_OK)
-        die("open vault1", rc);
+    if (tier == AZKM_PROTECTION_HSM) {
+        v = bound_vault(ks, "vault1", argv + 3);
+    } else {
+        if ((rc = azkm_vault_create(ks, "vault1", NULL)) != AZKM_OK)
+            die("create vault1", rc);
+        if ((rc = azkm_vault_open(ks, "vault1", &v)) != AZKM_OK)
+            die("open vault1", rc);
+    }
     snprintf(path, sizeof(path), "%s/versions", argv[1]);
     if ((versions = fopen(path, "w")) == NULL)
         return 1;
@@ -88,9 +121,17 @@ int main(int argc, char **argv)
         die("rotate rot", rc);
     fprintf(versions, "rot-current %s\n", info.version);
     azkm_key_info_clear(&info);
+    azkm_vault_close(v);
+
+    /* The HSM error scenarios' vaults. */
+    for (int i = 6; i + 4 <= argc; i += 4) {
+        v = bound_vault(ks, argv[i], argv + i + 1);
+        memset(&a, 0, sizeof(a));
+        key(v, "k", AZKM_KTY_EC, 0, AZKM_CURVE_P256, 0, &a);
+        azkm_vault_close(v);
+    }
 
     fclose(versions);
-    azkm_vault_close(v);
     azkm_keystore_free(ks);
     return 0;
 }

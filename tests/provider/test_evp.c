@@ -1,17 +1,21 @@
 /* The azkm provider through the EVP, OSSL_STORE and PEM APIs as an application uses them: key reference
- * hand-off, match, params, dupctx, fork, threads, refusals and reference files. Every signature is verified
- * with the default provider alone, in a library context of its own. Run by with_keystore.sh, which makes the
- * keystore (vault1 and its keys, see setup_keystore.c) and activates azkm through conf/azkm-provider.cnf. */
+ * hand-off, match, params, dupctx, fork (also into an unprivileged user), threads, refusals and reference files.
+ * Every signature is verified with the default provider alone, in a library context of its own. Run by
+ * with_keystore.sh, which makes the keystore (vault1 and its keys, see setup_keystore.c) and activates azkm through
+ * conf/azkm-provider.cnf. AZKM_TEST_TIER=hsm: vault1's keys live on a SoftHSM token, and the token error cases
+ * (wrong PIN, token missing, module missing) run against the extra vaults lib.sh breaks (HSM_ERROR_VAULTS). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
 #include <pthread.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +34,7 @@
 #include "keyref.h"
 
 static OSSL_LIB_CTX *plain; /* the default provider alone: the independent cross-check */
+static int hsm;             /* AZKM_TEST_TIER=hsm: vault1's keys are on a SoftHSM token */
 
 /* ---- helpers ------------------------------------------------------------------------------------------- */
 
@@ -208,6 +213,25 @@ static void store_honours_expected_public_key(void **state)
     ERR_clear_error();
 }
 
+/* A server may load the same key again while it holds it (a second virtual host, a reload): both copies sign.
+ * On the HSM tier this runs after the first signature made a session copy of the token object. */
+static void a_key_in_use_loads_and_signs_again(void **state)
+{
+    static const char *const uris[] = {"azkm://vault1/keys/ec1", "azkm://vault1/keys/rsa1"};
+
+    for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+        EVP_PKEY *first = load(uris[i]), *pub = plain_public(first), *again;
+
+        assert_true(sign_and_check(first, pub, "SHA256", 0));
+        again = load(uris[i]);
+        assert_true(sign_and_check(again, pub, "SHA256", 0));
+        assert_true(sign_and_check(first, pub, "SHA256", 0));
+        EVP_PKEY_free(again);
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(first);
+    }
+}
+
 static void keys_match_on_public_values(void **state)
 {
     EVP_PKEY *rsa = load("azkm://vault1/keys/rsa1"), *ec = load("azkm://vault1/keys/ec1");
@@ -334,6 +358,107 @@ static void keys_work_after_fork_and_double_fork(void **state)
     EVP_PKEY_free(ec_pub);
 }
 
+/* What nginx and Apache do: the master (root) loads the key, a forked worker drops to an unprivileged user and
+ * signs with it. The token store is readable to that user (lib.sh), the keystore and the PIN file are not. */
+static void keys_work_in_a_child_that_dropped_privileges(void **state)
+{
+    EVP_PKEY *rsa = load("azkm://vault1/keys/rsa1"), *ec = load("azkm://vault1/keys/ec1");
+    EVP_PKEY *rsa_pub = plain_public(rsa), *ec_pub = plain_public(ec);
+    const struct passwd *nobody = getpwnam("nobody");
+    pid_t pid;
+    int status = 0;
+
+    if (geteuid() != 0)
+        fail_msg("this test forks into user nobody and needs to run as root (ctest runs as root in CI)");
+    assert_non_null(nobody);
+    /* the parent has used its keys (and logged in) before the fork, as a server master does for its checks */
+    assert_true(sign_and_check(ec, ec_pub, "SHA256", 0));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int ok;
+
+        if (setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0 || geteuid() != nobody->pw_uid)
+            _exit(2);
+        ok = sign_and_check(ec, ec_pub, "SHA256", 0) && sign_and_check(rsa, rsa_pub, "SHA256", 1) &&
+             sign_in_child(rsa, rsa_pub, ec, ec_pub, 1) == 0;
+        if (!ok)
+            ERR_print_errors_fp(stderr);
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(rsa_pub);
+    EVP_PKEY_free(ec_pub);
+}
+
+/* The same worker, when the token store is not readable to it: a clear error that names the user and the token
+ * store, not "invalid handle". */
+static void unreadable_token_store_in_an_unprivileged_child_is_a_clear_error(void **state)
+{
+    EVP_PKEY *ec = load("azkm://vault1/keys/ec1"), *ec_pub = plain_public(ec);
+    const struct passwd *nobody = getpwnam("nobody");
+    const char *conf = getenv("SOFTHSM2_CONF");
+    char tokens[4096], uid[32], *slash;
+    int fds[2];
+    pid_t pid;
+    int status = 0;
+
+    if (geteuid() != 0)
+        fail_msg("this test forks into user nobody and needs to run as root (ctest runs as root in CI)");
+    assert_non_null(nobody);
+    assert_non_null(conf);
+    snprintf(tokens, sizeof(tokens), "%s", conf);
+    assert_non_null(slash = strrchr(tokens, '/'));
+    snprintf(slash, sizeof(tokens) - (size_t)(slash - tokens), "/tokens");
+    assert_true(sign_and_check(ec, ec_pub, "SHA256", 0));
+    assert_int_equal(chmod(tokens, 0700), 0);
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned char sig[256];
+        size_t siglen = sizeof(sig);
+        const char *e;
+
+        close(fds[0]);
+        if (setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0)
+            _exit(2);
+        if (sign(ec, "SHA256", 0, msg, sizeof(msg), sig, &siglen))
+            _exit(3);
+        e = errors();
+        if (write(fds[1], e, strlen(e)) < 0)
+            _exit(4);
+        _exit(0);
+    }
+    close(fds[1]);
+    {
+        static char out[4096];
+        ssize_t n, len = 0;
+
+        while ((n = read(fds[0], out + len, sizeof(out) - 1 - (size_t)len)) > 0)
+            len += n;
+        out[len] = '\0';
+        close(fds[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(chmod(tokens, 0755), 0);
+        assert_true(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 3)
+            fail_msg("signed as nobody without access to the token store");
+        assert_int_equal(WEXITSTATUS(status), 0);
+        snprintf(uid, sizeof(uid), "uid %u", (unsigned)nobody->pw_uid);
+        if (strstr(out, uid) == NULL || strstr(out, "token store") == NULL)
+            fail_msg("the error does not name the user and the token store: %s", out);
+    }
+    /* and the parent still signs */
+    assert_true(sign_and_check(ec, ec_pub, "SHA256", 0));
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(ec_pub);
+}
+
 struct thread_arg {
     EVP_PKEY *pkey, *pub;
     int n, failures;
@@ -384,20 +509,32 @@ static void refusals_name_the_key_and_the_reason(void **state)
 {
     static const struct {
         const char *uri, *reason;
-    } cases[] = {
+    } unusable[] = {
         {"azkm://vault1/keys/rsa-off", "rsa-off"},
         {"azkm://vault1/keys/rsa-off", "is disabled"},
         {"azkm://vault1/keys/ec-expired", "expired"},
-        {"azkm://vault1/keys/rsa-nosign", "does not permit sign"},
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        EVP_PKEY *pkey = load(cases[i].uri);
+    /* A private key that cannot work now is refused at load, so that a server refuses to start. */
+    for (size_t i = 0; i < sizeof(unusable) / sizeof(unusable[0]); i++) {
+        assert_null(load_expect(unusable[i].uri, OSSL_STORE_INFO_PKEY));
+        assert_error_mentions(unusable[i].reason);
+    }
+    /* Its public half stays readable. */
+    {
+        EVP_PKEY *pub = load_expect("azkm://vault1/keys/rsa-off", OSSL_STORE_INFO_PUBKEY);
+
+        assert_non_null(pub);
+        EVP_PKEY_free(pub);
+    }
+    /* A key that may decrypt but not sign loads, and refuses the signature. */
+    {
+        EVP_PKEY *pkey = load("azkm://vault1/keys/rsa-nosign");
         unsigned char sig[512];
         size_t siglen = sizeof(sig);
 
         assert_false(sign(pkey, "SHA256", 0, msg, sizeof(msg), sig, &siglen));
-        assert_error_mentions(cases[i].reason);
+        assert_error_mentions("does not permit sign");
         EVP_PKEY_free(pkey);
     }
     {
@@ -638,7 +775,23 @@ static void rsa_decrypts_pkcs1_oaep_and_tls_premaster(void **state)
     EVP_PKEY_CTX_free(dec);
     EVP_PKEY_CTX_free(enc);
 
-    /* OAEP SHA-256 with a label */
+    /* OAEP SHA-1, no label: every tier */
+    enc = EVP_PKEY_CTX_new_from_pkey(plain, pub, NULL);
+    assert_int_equal(EVP_PKEY_encrypt_init(enc), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(enc, RSA_PKCS1_OAEP_PADDING), 1);
+    ctlen = sizeof(ct);
+    assert_int_equal(EVP_PKEY_encrypt(enc, ct, &ctlen, msg, sizeof(msg)), 1);
+    dec = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    assert_int_equal(EVP_PKEY_decrypt_init(dec), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(dec, RSA_PKCS1_OAEP_PADDING), 1);
+    outlen = sizeof(out);
+    assert_int_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
+    assert_int_equal(outlen, sizeof(msg));
+    assert_memory_equal(out, msg, sizeof(msg));
+    EVP_PKEY_CTX_free(dec);
+    EVP_PKEY_CTX_free(enc);
+
+    /* OAEP SHA-256 with a label (SoftHSM 2.6 has OAEP with SHA-1 only: the HSM tier says so) */
     enc = EVP_PKEY_CTX_new_from_pkey(plain, pub, NULL);
     assert_int_equal(EVP_PKEY_encrypt_init(enc), 1);
     assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(enc, RSA_PKCS1_OAEP_PADDING), 1);
@@ -652,9 +805,14 @@ static void rsa_decrypts_pkcs1_oaep_and_tls_premaster(void **state)
     assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md_name(dec, "SHA256", NULL), 1);
     assert_int_equal(EVP_PKEY_CTX_set0_rsa_oaep_label(dec, OPENSSL_memdup(label, sizeof(label)), sizeof(label)), 1);
     outlen = sizeof(out);
-    assert_int_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
-    assert_int_equal(outlen, sizeof(msg));
-    assert_memory_equal(out, msg, sizeof(msg));
+    if (hsm) {
+        assert_int_not_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
+        assert_error_mentions("does not support RSA-OAEP with SHA256");
+    } else {
+        assert_int_equal(EVP_PKEY_decrypt(dec, out, &outlen, ct, ctlen), 1);
+        assert_int_equal(outlen, sizeof(msg));
+        assert_memory_equal(out, msg, sizeof(msg));
+    }
     EVP_PKEY_CTX_free(dec);
     EVP_PKEY_CTX_free(enc);
     EVP_PKEY_free(pub);
@@ -689,16 +847,122 @@ static void pss_algorithm_identifier_matches_the_signature(void **state)
     EVP_PKEY_free(pkey);
 }
 
+/* ---- HSM tier: token errors (vaults broken by lib.sh after setup) ----------------------------------------- */
+
+/* Loads the vault's key "k" and signs with it, expecting a failure at the load or at the signature; returns the
+ * error text. */
+static const char *use_broken_vault(const char *vault)
+{
+    char uri[128];
+    EVP_PKEY *pkey;
+    unsigned char sig[256];
+    size_t siglen = sizeof(sig);
+    static char e[4096];
+
+    snprintf(uri, sizeof(uri), "azkm://%s/keys/k", vault);
+    ERR_clear_error();
+    pkey = load_expect(uri, 0);
+    if (pkey != NULL) {
+        if (sign(pkey, "SHA256", 0, msg, sizeof(msg), sig, &siglen))
+            fail_msg("%s signed", uri);
+        EVP_PKEY_free(pkey);
+    }
+    snprintf(e, sizeof(e), "%s", errors());
+    return e;
+}
+
+static void expect_text(const char *text, const char *what)
+{
+    if (strstr(text, what) == NULL)
+        fail_msg("expected an error mentioning \"%s\", got: %s", what, text);
+}
+
+/* Runs a shell command (pkcs11-tool, openssl) in a fresh process; returns its exit status. */
+static int run(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+}
+
+static void wrong_pin_is_refused_clearly_never_retried_and_locks_nothing(void **state)
+{
+    const char *module = getenv("HSM_MODULE"), *pin = getenv("HSM_PIN"), *pinfile = getenv("HSM_BADPIN_FILE");
+    const char *e;
+
+    assert_non_null(module);
+    assert_non_null(pin);
+    assert_non_null(pinfile);
+    e = use_broken_vault("badpin");
+    expect_text(e, "token azkm-badpin rejected the PIN (CKR_PIN_INCORRECT); azkm will not retry it");
+    /* the same process does not try the PIN again, however often the application asks */
+    for (int i = 0; i < 5; i++) {
+        e = use_broken_vault("badpin");
+        expect_text(e, "token azkm-badpin rejected the PIN earlier in this process; azkm does not retry");
+    }
+    /* other processes each try it once and fail the same way */
+    for (int i = 0; i < 3; i++)
+        assert_int_not_equal(
+            run("openssl pkey -in azkm://badpin/keys/k -pubout >/dev/null 2>&1 && "
+                "openssl dgst -sha256 -sign azkm://badpin/keys/k -out /dev/null /dev/null 2>/dev/null"),
+            0);
+    /* the token is not locked: its user PIN still logs in, and its flags show no PIN trouble */
+    assert_int_equal(run("pkcs11-tool --module %s --token-label azkm-badpin --login --pin %s --list-objects "
+                         ">/dev/null 2>&1",
+                         module, pin),
+                     0);
+    assert_int_not_equal(run("pkcs11-tool --module %s --list-token-slots 2>/dev/null | "
+                             "grep -A12 'label *: azkm-badpin' | grep -Ei 'locked|final try|count low'",
+                             module),
+                         0);
+    /* with the PIN source fixed, a new process works */
+    assert_int_equal(run("printf '%%s\\n' %s >%s && openssl dgst -sha256 -sign azkm://badpin/keys/k -out /dev/null "
+                         "/dev/null",
+                         pin, pinfile),
+                     0);
+}
+
+static void missing_token_is_a_clear_error(void **state)
+{
+    const char *e = use_broken_vault("notoken");
+
+    expect_text(e, "PKCS#11 token 'azkm-gone' not found in module");
+    /* the vault with a token still works in the same process */
+    {
+        EVP_PKEY *ec = load("azkm://vault1/keys/ec1"), *pub = plain_public(ec);
+
+        assert_true(sign_and_check(ec, pub, "SHA256", 0));
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(ec);
+    }
+}
+
+static void missing_module_is_a_clear_error(void **state)
+{
+    const char *e = use_broken_vault("nomodule");
+
+    expect_text(e, "libsofthsm2.so cannot be loaded");
+    expect_text(e, "No such file or directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(store_hands_off_a_reference_that_signs),
         cmocka_unit_test(successful_operations_leave_no_errors),
         cmocka_unit_test(store_honours_expected_public_key),
+        cmocka_unit_test(a_key_in_use_loads_and_signs_again),
         cmocka_unit_test(keys_match_on_public_values),
         cmocka_unit_test(keys_answer_the_params_libssl_needs),
         cmocka_unit_test(digest_sign_context_survives_duplication),
         cmocka_unit_test(keys_work_after_fork_and_double_fork),
+        cmocka_unit_test(keys_work_in_a_child_that_dropped_privileges),
         cmocka_unit_test(eight_threads_sign_1000_times_with_one_ec_key),
         cmocka_unit_test(eight_threads_sign_with_one_rsa_key),
         cmocka_unit_test(refusals_name_the_key_and_the_reason),
@@ -710,6 +974,13 @@ int main(void)
         cmocka_unit_test(rsa_decrypts_pkcs1_oaep_and_tls_premaster),
         cmocka_unit_test(pss_algorithm_identifier_matches_the_signature),
     };
+    const struct CMUnitTest hsm_tests[] = {
+        cmocka_unit_test(unreadable_token_store_in_an_unprivileged_child_is_a_clear_error),
+        cmocka_unit_test(wrong_pin_is_refused_clearly_never_retried_and_locks_nothing),
+        cmocka_unit_test(missing_token_is_a_clear_error),
+        cmocka_unit_test(missing_module_is_a_clear_error),
+    };
+    const char *tier = getenv("AZKM_TEST_TIER");
     OSSL_PROVIDER *deflt;
     int rc;
 
@@ -720,7 +991,15 @@ int main(void)
         ERR_print_errors_fp(stderr);
         return 1;
     }
-    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tier != NULL && strcmp(tier, "hsm") == 0)
+        hsm = 1;
+    else if (tier != NULL && strcmp(tier, "software") != 0) {
+        fprintf(stderr, "test_evp: AZKM_TEST_TIER must be software or hsm, not '%s'\n", tier);
+        return 1;
+    }
+    rc = cmocka_run_group_tests_name(hsm ? "test_evp (HSM tier)" : "test_evp (software tier)", tests, NULL, NULL);
+    if (hsm)
+        rc |= cmocka_run_group_tests_name("test_evp (HSM token errors)", hsm_tests, NULL, NULL);
     OSSL_PROVIDER_unload(deflt);
     OSSL_LIB_CTX_free(plain);
     return rc;
