@@ -12,6 +12,7 @@ PACKAGES=(
   nginx-light apache2 curl
   procps psmisc
   jq
+  clang-14 libclang-rt-14-dev valgrind
 )
 
 SUDO=""

@@ -1,0 +1,46 @@
+/* Fuzzes the CLI's base64/base64url decoder (keystore/cli/base64.c), which reads --value, signature and JWK text
+ * from the command line and files: decoding never overruns, and what it accepts re-encodes and decodes back. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "base64.h"
+#include "fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void roundtrip(const unsigned char *bytes, size_t len, char *(*encode)(const unsigned char *, size_t),
+                      const char *what)
+{
+    char *text = encode(bytes, len);
+    unsigned char *again = NULL;
+    size_t again_len = 0;
+
+    FUZZ_CHECK(text != NULL, "%s of %zu bytes failed", what, len);
+    FUZZ_CHECK(b64_decode(text, &again, &again_len) == 0, "%s output '%.80s' does not decode", what, text);
+    FUZZ_CHECK(again_len == len && memcmp(again, bytes, len) == 0, "%s round trip of %zu bytes gave %zu", what, len,
+               again_len);
+    OPENSSL_clear_free(again, again_len);
+    free(text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    unsigned char *out = NULL;
+    size_t outlen = 0;
+
+    if (text == NULL)
+        return 0;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    if (b64_decode(text, &out, &outlen) == 0) {
+        FUZZ_CHECK(outlen <= strlen(text) / 4 * 3 + 3, "%zu characters decoded to %zu bytes", strlen(text), outlen);
+        roundtrip(out, outlen, b64_encode, "b64_encode");
+        roundtrip(out, outlen, b64url_encode, "b64url_encode");
+        OPENSSL_clear_free(out, outlen);
+    }
+    free(text);
+    return 0;
+}
