@@ -50,7 +50,7 @@ ok azkm decrypt --in-file data.azkm | cmp - data.bin || fail "rewrapped file"
 step "tampering and truncation fail, and no partial plaintext file is left"
 size=$(stat -c %s data.azkm)
 cp data.azkm bad.azkm
-printf '\xff' | dd of=bad.azkm bs=1 seek=$((size - 70000)) conv=notrunc status=none
+flip_byte bad.azkm $((size - 70000))
 should_fail 6 "chunk [0-9]+ failed authentication" azkm decrypt --in-file bad.azkm --out-file bad.out
 [ ! -e bad.out ] || fail "a partial plaintext was left behind"
 ls bad.out.azkm-* >/dev/null 2>&1 && fail "a temporary file was left behind"

@@ -53,7 +53,7 @@ ok azkm key delete --vault-name kv1 --name app >/dev/null
 ok azkm key purge --vault-name kv1 --name app
 size=$(stat -c %s app.bak)
 cp app.bak bad.bak
-printf '\x55' | dd of=bad.bak bs=1 seek=$((size / 2)) conv=notrunc status=none
+flip_byte bad.bak $((size / 2))
 cmp -s app.bak bad.bak && fail "tampering did not change the blob"
 should_fail 6 "IntegrityCheckFailed" azkm key restore --vault-name kv1 --file bad.bak
 head -c $((size / 2)) app.bak >short.bak

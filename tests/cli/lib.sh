@@ -120,3 +120,11 @@ b64() {
 pass() {
     echo "PASS: $(basename "$0" .sh)" >&2
 }
+
+# flip_byte FILE OFFSET: inverts the lowest bit of one byte (writing a fixed value would change nothing when the
+# byte already has it, and the test would then fail by chance).
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

@@ -114,7 +114,9 @@ head -2 ec1.ref >noend.ref
 
 setup az key backup --vault-name good --name ec1 --file ec1.bak
 cp ec1.bak bad.bak
-printf '\x00' | dd of=bad.bak bs=1 seek=$(($(stat -c %s ec1.bak) - 20)) conv=notrunc 2>/dev/null
+# flip one bit inside the tag (a fixed byte could already be there)
+off=$(($(stat -c %s ec1.bak) - 20))
+printf "$(printf '\\%03o' $(($(od -An -tu1 -j "$off" -N1 bad.bak) ^ 1)))" | dd of=bad.bak bs=1 seek="$off" conv=notrunc 2>/dev/null
 head -c 40 ec1.bak >short.bak
 head -c "$(($(stat -c %s ec1.bak) / 2))" ec1.bak >half.bak
 

@@ -59,6 +59,7 @@ done
 # A tampered digest must not verify.
 plain dgst -sha256 -binary data >dgst.bin
 openssl pkeyutl -sign -inkey azkm://vault1/keys/ec1 -in dgst.bin -pkeyopt digest:sha256 -out sig.bin
-printf 'x' | dd of=dgst.bin bs=1 seek=0 conv=notrunc 2>/dev/null
+# flip a bit of the first byte (writing a fixed byte would be a no-op when it is already that byte)
+printf "$(printf '\\%03o' $(( $(od -An -tu1 -N1 dgst.bin) ^ 1 )))" | dd of=dgst.bin bs=1 seek=0 conv=notrunc 2>/dev/null
 should_fail "Verification Failure|failed" plain pkeyutl -verify -pubin -inkey ec1.pub -in dgst.bin -sigfile sig.bin
 echo "PASS"
