@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "b64url.h"
 #include "internal.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"
@@ -15,43 +16,21 @@
 #define BACKUP_HDR_LEN (BACKUP_MAGIC_LEN + AZKM_VAULT_ID_LEN)
 #define BACKUP_MAX (64u << 20)
 
+/* Binary fields of the backup document, in base64url (keystore/b64url.c). */
 static json_t *b64(const unsigned char *data, size_t len)
 {
-    size_t cap = 4 * ((len + 2) / 3) + 1;
-    char *buf = malloc(cap);
-    json_t *s;
+    char *text = azkm_b64url_encode(data, len);
+    json_t *s = text ? json_string(text) : NULL;
 
-    if (buf == NULL)
-        return NULL;
-    EVP_EncodeBlock((unsigned char *)buf, data, (int)len);
-    s = json_string(buf);
-    free(buf);
+    OPENSSL_free(text);
     return s;
 }
 
 static unsigned char *unb64(const char *text, size_t *len)
 {
-    size_t n = strlen(text);
-    unsigned char *buf;
-    int out;
+    unsigned char *out = NULL;
 
-    if (n % 4 != 0)
-        return NULL;
-    buf = OPENSSL_malloc(n / 4 * 3 + 1);
-    if (buf == NULL)
-        return NULL;
-    out = EVP_DecodeBlock(buf, (const unsigned char *)text, (int)n);
-    if (out < 0) {
-        OPENSSL_free(buf);
-        return NULL;
-    }
-    /* EVP_DecodeBlock counts padding as data. */
-    if (n >= 1 && text[n - 1] == '=')
-        out--;
-    if (n >= 2 && text[n - 2] == '=')
-        out--;
-    *len = (size_t)out;
-    return buf;
+    return azkm_b64url_decode(text, &out, len) == 0 ? out : NULL;
 }
 
 static void backup_header(const azkm_vault *v, unsigned char hdr[BACKUP_HDR_LEN])
