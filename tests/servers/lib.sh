@@ -146,9 +146,9 @@ pick_port() {
     done
 }
 
-# wait_listening: up to 10 s for a TLS server on $PORT.
+# wait_listening: up to 30 s for a TLS server on $PORT (a loaded 2-core machine can be that slow).
 wait_listening() {
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
         sleep 0.1
     done
