@@ -261,10 +261,17 @@ stop_server() {
     esac
     # Up to 30 s: a loaded CI machine can be slow to reap Apache's children.
     for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || { SERVER=; return 0; }
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null || true
+    # Whatever of this test's server is left (a second master from a start retried on a busy port, children not
+    # yet reaped) would make the next start say "already running": end it, and forget its pid file.
+    if [ "$SERVER" = apache ]; then
+        pkill -9 -f -- "$T/apache/apache2.conf" 2>/dev/null || true
+    else
+        pkill -9 -f -- "$T/nginx.conf" 2>/dev/null || true
+    fi
     rm -f "$pidfile"
     SERVER=
 }
