@@ -237,34 +237,52 @@ start_apache() {
     wait_listening || fail "apache started but does not listen on $PORT"
 }
 
+# Both servers open their sockets before the detached master writes its pid file: a started server is one that
+# listens and has its pid file, so that stop_server always finds what to stop.
 start_server() {
     case $1 in
-    nginx) start_nginx ;;
-    apache) start_apache ;;
+    nginx) start_nginx || return ;;
+    apache) start_apache || return ;;
     *) fail "unknown server $1" ;;
     esac
+    wait_pidfile || fail "$1 listens on $PORT but wrote no pid file in 30 s"
+}
+
+server_pidfile() {
+    case $SERVER in
+    nginx) echo "$T/run/nginx.pid" ;;
+    apache) echo "$T/run/apache2.pid" ;;
+    esac
+}
+
+wait_pidfile() {
+    local pidfile
+    pidfile=$(server_pidfile)
+    for _ in $(seq 300); do
+        [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # Stops the server and waits for its master to exit, so that the next test can reuse nothing of it.
 stop_server() {
-    local pidfile pid
-    case $SERVER in
-    nginx) pidfile=$T/run/nginx.pid ;;
-    apache) pidfile=$T/run/apache2.pid ;;
-    *) return 0 ;;
-    esac
-    [ -s "$pidfile" ] || return 0
-    pid=$(cat "$pidfile")
-    case $SERVER in
-    nginx) nginx -c "$T/nginx.conf" -e "$T/logs/error.log" -s stop 2>/dev/null || kill "$pid" 2>/dev/null || true ;;
-    apache) apache_ctl stop 2>/dev/null || kill "$pid" 2>/dev/null || true ;;
-    esac
-    # Up to 30 s: a loaded CI machine can be slow to reap Apache's children.
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    local pidfile pid=
+    [ -n "$SERVER" ] || return 0
+    pidfile=$(server_pidfile)
+    [ -s "$pidfile" ] && pid=$(cat "$pidfile")
+    if [ -n "$pid" ]; then
+        case $SERVER in
+        nginx) nginx -c "$T/nginx.conf" -e "$T/logs/error.log" -s stop 2>/dev/null || kill "$pid" 2>/dev/null || true ;;
+        apache) apache_ctl stop 2>/dev/null || kill "$pid" 2>/dev/null || true ;;
+        esac
+        # Up to 30 s: a loaded CI machine can be slow to reap Apache's children.
+        for _ in $(seq 300); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
     # Whatever of this test's server is left (a second master from a start retried on a busy port, children not
     # yet reaped) would make the next start say "already running": end it, and forget its pid file.
     if [ "$SERVER" = apache ]; then
