@@ -1,5 +1,5 @@
-/* Key backup and restore: every version of a key in one blob, sealed under the vault's backup key, so that the
- * blob restores only into the vault it came from and any change to it is detected. */
+/* Key backup and restore: every version of a key, and its rotation policy, in one blob sealed under the vault's
+ * backup key, so that the blob restores only into the vault it came from and any change to it is detected. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +67,8 @@ static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **
     int64_t rowid;
     char canon[AZKM_NAME_MAX + 1];
     sqlite3_stmt *st = NULL;
-    json_t *doc = NULL, *arr;
-    char *text = NULL;
+    json_t *doc = NULL, *arr, *policy_doc = NULL;
+    char *text = NULL, *policy = NULL;
     unsigned char hdr[BACKUP_HDR_LEN], *sealed = NULL;
     size_t sealed_len = 0;
     azkm_rc rc;
@@ -90,6 +90,14 @@ static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **
                        "key %s/%s is an HSM key: its material cannot leave the token, so it has "
                        "no backup (back up the token instead)",
                        v->name, name);
+    /* The rotation policy travels with the key, as in Key Vault; a tampered one is not backed up either. */
+    if (rc == AZKM_OK)
+        rc = azkm_rotation_policy_read(v, rowid, canon, &policy);
+    if (rc == AZKM_OK && policy != NULL)
+        policy_doc = json_loads(policy, 0, NULL);
+    if (rc == AZKM_OK && policy != NULL && !json_is_object(policy_doc))
+        rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: the rotation policy of key %s is not a JSON object", v->name,
+                       canon);
     if (rc == AZKM_OK && sqlite3_prepare_v2(v->db,
                                             "SELECT version, seq, size, curve, public_der, material, enabled, nbf, "
                                             "exp, key_ops, tags, created, updated FROM versions WHERE key_id = ? "
@@ -107,12 +115,17 @@ static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **
         while (sqlite3_step(st) == SQLITE_ROW)
             json_array_append_new(arr, version_json(st));
         json_object_set_new(doc, "versions", arr);
+        /* optional: blobs made before policies were backed up have none */
+        if (policy_doc != NULL)
+            json_object_set(doc, "rotation_policy", policy_doc);
         text = json_dumps(doc, JSON_COMPACT);
         if (text == NULL)
             rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
     }
     sqlite3_finalize(st);
     json_decref(doc);
+    json_decref(policy_doc);
+    OPENSSL_free(policy);
     azkm_key_info_array_free(versions, n);
     if (rc == AZKM_OK) {
         backup_header(v, hdr);
@@ -222,6 +235,26 @@ static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const uns
     return rc;
 }
 
+/* The key's rotation policy, when the blob has one (blobs made before policies were backed up do not). */
+static azkm_rc restore_policy(azkm_vault *v, json_t *doc, int64_t rowid, const char *name)
+{
+    json_t *policy = json_object_get(doc, "rotation_policy");
+    char *text;
+    azkm_rc rc;
+
+    if (policy == NULL)
+        return AZKM_OK;
+    if (!json_is_object(policy))
+        return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: the rotation policy is not a JSON object", name);
+    if ((text = json_dumps(policy, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    rc = azkm_rotation_policy_restore(v, rowid, name, text);
+    free(text);
+    if (rc == AZKM_E_INVALID)
+        rc = azkm_fail(AZKM_E_CORRUPT, "backup of key %s: %s", name, azkm_last_error());
+    return rc;
+}
+
 static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
 {
     json_t *name = json_object_get(doc, "name"), *versions = json_object_get(doc, "versions"), *o;
@@ -282,7 +315,7 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
         if (rc != AZKM_OK)
             return rc;
     }
-    return AZKM_OK;
+    return restore_policy(v, doc, rowid, name_out);
 }
 
 static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)

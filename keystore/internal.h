@@ -182,6 +182,13 @@ azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm
 
 /* ---- rotation policies (rotation_policy.c): the table, created with the catalog and on every open */
 azkm_rc azkm_rotation_policy_migrate(sqlite3 *db);
+/* The key's stored policy as JSON, authenticated by its MAC: *text is NULL when it has none (OPENSSL_free). */
+azkm_rc azkm_rotation_policy_read(azkm_vault *v, int64_t rowid, const char *name, char **text);
+/* Stores a policy from a backup for a key, inside the caller's write transaction. Its shape is checked but not
+ * Azure's minimums: it is a policy the vault held, perhaps set before they were enforced. */
+azkm_rc azkm_rotation_policy_restore(azkm_vault *v, int64_t rowid, const char *name, const char *text);
+/* The lifetime of a new version from the key's policy (attributes.expiryTime) in seconds: 0 without one. */
+azkm_rc azkm_rotation_policy_expiry(azkm_vault *v, int64_t rowid, const char *name, int64_t *seconds);
 
 /* ---- keys in libcrypto form (material.c) */
 azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kty kty, const unsigned char *der,

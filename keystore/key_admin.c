@@ -182,10 +182,11 @@ static azkm_rc finish(azkm_vault *v, const char *name, const char *version, azkm
     return azkm_key_show(v, name, version, out);
 }
 
-/* Makes a version through the tier (generate or import, or the caller's `make`) and stores it. */
+/* Makes a version through the tier (generate or import, or the caller's `make`) and stores it. lifetime (seconds,
+ * 0 for none) sets its exp from its creation time: a rotation policy's expiryTime. */
 static azkm_rc make_version(azkm_vault *v, const char *name, const azkm_keyspec *spec, const azkm_material *m,
                             azkm_version_maker make, void *make_arg, int64_t key_rowid, int allow_existing,
-                            azkm_key_info *out)
+                            int64_t lifetime, azkm_key_info *out)
 {
     azkm_tier *tier = azkm_vault_tier(v, spec->protection);
     azkm_key_info info;
@@ -205,6 +206,8 @@ static azkm_rc make_version(azkm_vault *v, const char *name, const azkm_keyspec 
     info.attrs.key_ops = azkm_ops_default(spec->kty);
     apply_attrs(&info.attrs, spec->fields, &spec->attrs);
     info.attrs.created = info.attrs.updated = azkm_now(v->ks);
+    if (lifetime != 0)
+        info.attrs.expires = info.attrs.created + lifetime;
     if ((rc = check_times(v, name, &info.attrs)) != AZKM_OK)
         return rc;
     ref.vault = v->name;
@@ -246,7 +249,7 @@ static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keysp
     if (rc == AZKM_OK)
         rc = check_name_free(v, name, 0, &rowid);
     if (rc == AZKM_OK)
-        rc = make_version(v, name, &spec, NULL, NULL, NULL, 0, 0, out);
+        rc = make_version(v, name, &spec, NULL, NULL, NULL, 0, 0, 0, out);
     return rc;
 }
 
@@ -283,7 +286,7 @@ static azkm_rc import_checked(azkm_vault *v, const char *name, azkm_kty kty, azk
         azkm_key_info_clear(&cur);
     }
     if (rc == AZKM_OK)
-        rc = make_version(v, name, &spec, m, make, make_arg, rowid, 1, out);
+        rc = make_version(v, name, &spec, m, make, make_arg, rowid, 1, 0, out);
     return rc;
 }
 
@@ -435,9 +438,14 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
     azkm_key_info *all = NULL;
     size_t n = 0;
     azkm_keyspec spec;
-    int64_t rowid;
-    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL);
+    int64_t rowid, lifetime = 0;
+    char canon[AZKM_NAME_MAX + 1];
+    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
 
+    /* As in Key Vault, every rotation (by hand or by `rotation run`) gives the new version the expiry of the key's
+     * rotation policy; a policy that fails its integrity check stops the rotation rather than being ignored. */
+    if (rc == AZKM_OK)
+        rc = azkm_rotation_policy_expiry(v, rowid, canon, &lifetime);
     if (rc != AZKM_OK)
         return rc;
     /* The newest version, enabled or not, gives the new one its type, size, key_ops and tags. */
@@ -466,7 +474,7 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
     memcpy(spec.attrs.tags, all[0].attrs.tags, sizeof(spec.attrs.tags));
     azkm_key_info_array_free(all, n);
     if (spec.kty == AZKM_KTY_RSA || spec.kty == AZKM_KTY_OCT || spec.kty == AZKM_KTY_EC)
-        rc = make_version(v, name, &spec, NULL, NULL, NULL, rowid, 1, out);
+        rc = make_version(v, name, &spec, NULL, NULL, NULL, rowid, 1, lifetime, out);
     return rc;
 }
 

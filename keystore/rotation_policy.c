@@ -12,6 +12,11 @@
 
 #include "internal.h"
 
+#define DAY 86400LL
+/* Azure Key Vault's minimums, enforced when a policy is set (not on policies stored before they were). */
+#define MIN_EXPIRY_DAYS 28
+#define MIN_TRIGGER_DAYS 7
+
 /* Created with the catalog and, for vaults made before rotation policies existed, whenever a vault is opened. */
 static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policies("
                                     "  key_id INTEGER PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE,"
@@ -90,8 +95,9 @@ typedef struct {
     char expiry_text[32];
 } rot_policy;
 
-/* Parses and validates a policy; *normalised (optional, free()) is the JSON stored. */
-static azkm_rc policy_parse(const char *text, rot_policy *pol, char **normalised)
+/* Parses and validates a policy; *normalised (optional, free()) is the JSON stored. azure_minimums: also refuse
+ * what Azure Key Vault refuses (a new policy); without it, a stored or restored policy keeps working as stored. */
+static azkm_rc policy_parse(const char *text, rot_policy *pol, char **normalised, int azure_minimums)
 {
     json_error_t err;
     json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &err), *acts, *attrs, *out_acts = json_array(), *it;
@@ -115,8 +121,16 @@ static azkm_rc policy_parse(const char *text, rot_policy *pol, char **normalised
     }
     expiry = json_string_value(json_object_get(attrs, "expiryTime"));
     if (expiry != NULL) {
-        if ((rc = azkm_duration_parse(expiry, &pol->expiry_time)) != AZKM_OK)
+        if ((rc = azkm_duration_parse(expiry, &pol->expiry_time)) != AZKM_OK) {
+            rc = azkm_fail(rc, "rotation policy: expiryTime: %s", azkm_last_error());
             goto end;
+        }
+        if (azure_minimums && pol->expiry_time < MIN_EXPIRY_DAYS * DAY) {
+            rc = azkm_fail(AZKM_E_INVALID,
+                           "rotation policy: expiryTime %s is shorter than Azure's minimum of %d days", expiry,
+                           MIN_EXPIRY_DAYS);
+            goto end;
+        }
         snprintf(pol->expiry_text, sizeof(pol->expiry_text), "%s", expiry);
     }
     json_array_foreach(acts, i, it)
@@ -151,6 +165,12 @@ static azkm_rc policy_parse(const char *text, rot_policy *pol, char **normalised
         }
         if ((rotate && rotates++) || (notify && notifies++)) {
             rc = azkm_fail(AZKM_E_INVALID, "rotation policy: at most one Rotate and one Notify action");
+            goto end;
+        }
+        if (azure_minimums && d < MIN_TRIGGER_DAYS * DAY) {
+            rc = azkm_fail(AZKM_E_INVALID, "rotation policy: %s %s %s is shorter than Azure's minimum of %d days",
+                           rotate ? "Rotate" : "Notify", after ? "timeAfterCreate" : "timeBeforeExpiry",
+                           after ? after : before, MIN_TRIGGER_DAYS);
             goto end;
         }
         if (before != NULL && pol->expiry_time != 0 && d >= pol->expiry_time) {
@@ -227,6 +247,11 @@ static azkm_rc policy_read(azkm_vault *v, int64_t rowid, const char *name, char 
     azkm_rc r = AZKM_OK;
 
     *text = NULL;
+    /* A catalog made before rotation policies and opened read-only has no table, hence no policies: rotate,
+     * backup and verify keep working on it. */
+    if (rc != SQLITE_OK && sqlite3_table_column_metadata(v->db, NULL, "rotation_policies", "policy", NULL, NULL,
+                                                         NULL, NULL, NULL) != SQLITE_OK)
+        return AZKM_OK;
     if (rc != SQLITE_OK)
         return azkm_db_fail(v, "reading a rotation policy");
     sqlite3_bind_int64(st, 1, rowid);
@@ -253,61 +278,55 @@ static azkm_rc policy_read(azkm_vault *v, int64_t rowid, const char *name, char 
     return r;
 }
 
-static azkm_rc policy_get_impl(azkm_vault *v, const char *name, char **out)
+/* Writes (norm) or removes (NULL) a key's policy row, inside the caller's write transaction. */
+static azkm_rc policy_write(azkm_vault *v, int64_t rowid, const char *name, const char *norm)
 {
-    int64_t rowid, updated = 0;
-    char canon[AZKM_NAME_MAX + 1];
-    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
+    int64_t now = azkm_now(v->ks);
+    unsigned char mac[32];
+    sqlite3_stmt *st = NULL;
+    int src;
 
-    *out = NULL;
-    if (rc != AZKM_OK)
-        return rc;
-    return policy_read(v, rowid, canon, out, &updated, NULL);
+    if (norm == NULL) {
+        src = sqlite3_prepare_v2(v->db, "DELETE FROM rotation_policies WHERE key_id = ?", -1, &st, NULL);
+        if (src == SQLITE_OK)
+            sqlite3_bind_int64(st, 1, rowid);
+    } else {
+        policy_mac(v, rowid, name, norm, now, mac);
+        src = sqlite3_prepare_v2(v->db,
+                                 "INSERT OR REPLACE INTO rotation_policies(key_id, policy, updated, "
+                                 "notified_version, mac) VALUES(?, ?, ?, '', ?)",
+                                 -1, &st, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, rowid);
+            sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, now);
+            sqlite3_bind_blob(st, 4, mac, 32, SQLITE_STATIC);
+        }
+    }
+    if (src == SQLITE_OK)
+        src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "storing a rotation policy");
 }
 
 static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text, char **stored)
 {
-    int64_t rowid, now = azkm_now(v->ks);
+    int64_t rowid;
     char canon[AZKM_NAME_MAX + 1], *norm = NULL;
-    unsigned char mac[32];
-    sqlite3_stmt *st = NULL;
     rot_policy pol;
     azkm_rc rc = AZKM_OK;
-    int src;
 
     if (stored != NULL)
         *stored = NULL;
-    if (text != NULL && *text != '\0' && (rc = policy_parse(text, &pol, &norm)) != AZKM_OK)
+    if (text != NULL && *text != '\0' && (rc = policy_parse(text, &pol, &norm, 1)) != AZKM_OK)
         return azkm_fail(rc, "key %s/%s: %s", v->name, name ? name : "", azkm_last_error());
     if ((rc = azkm_catalog_begin(v)) != AZKM_OK) {
         free(norm);
         return rc;
     }
     rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
-    if (rc == AZKM_OK) {
-        if (norm == NULL) {
-            src = sqlite3_prepare_v2(v->db, "DELETE FROM rotation_policies WHERE key_id = ?", -1, &st, NULL);
-            if (src == SQLITE_OK)
-                sqlite3_bind_int64(st, 1, rowid);
-        } else {
-            policy_mac(v, rowid, canon, norm, now, mac);
-            src = sqlite3_prepare_v2(v->db,
-                                     "INSERT OR REPLACE INTO rotation_policies(key_id, policy, updated, "
-                                     "notified_version, mac) VALUES(?, ?, ?, '', ?)",
-                                     -1, &st, NULL);
-            if (src == SQLITE_OK) {
-                sqlite3_bind_int64(st, 1, rowid);
-                sqlite3_bind_text(st, 2, norm, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 3, now);
-                sqlite3_bind_blob(st, 4, mac, 32, SQLITE_STATIC);
-            }
-        }
-        if (src == SQLITE_OK)
-            src = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (src != SQLITE_DONE)
-            rc = azkm_db_fail(v, "storing a rotation policy");
-    }
+    if (rc == AZKM_OK)
+        rc = policy_write(v, rowid, canon, norm);
     if (rc == AZKM_OK)
         rc = azkm_catalog_commit(v);
     else
@@ -316,6 +335,54 @@ static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text
         rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
     free(norm);
     return rc;
+}
+
+/* ---- for rotate, backup, restore and verify (internal.h) ----------------------------------------------- */
+
+azkm_rc azkm_rotation_policy_read(azkm_vault *v, int64_t rowid, const char *name, char **text)
+{
+    int64_t updated = 0;
+
+    return policy_read(v, rowid, name, text, &updated, NULL);
+}
+
+azkm_rc azkm_rotation_policy_restore(azkm_vault *v, int64_t rowid, const char *name, const char *text)
+{
+    char *norm = NULL;
+    rot_policy pol;
+    azkm_rc rc = policy_parse(text, &pol, &norm, 0);
+
+    if (rc == AZKM_OK)
+        rc = policy_write(v, rowid, name, norm);
+    free(norm);
+    return rc;
+}
+
+azkm_rc azkm_rotation_policy_expiry(azkm_vault *v, int64_t rowid, const char *name, int64_t *seconds)
+{
+    char *text = NULL;
+    rot_policy pol;
+    azkm_rc rc = azkm_rotation_policy_read(v, rowid, name, &text);
+
+    *seconds = 0;
+    if (rc == AZKM_OK && text != NULL && (rc = policy_parse(text, &pol, NULL, 0)) == AZKM_OK)
+        *seconds = pol.expiry_time;
+    OPENSSL_free(text);
+    return rc;
+}
+
+/* ---- the audited API ------------------------------------------------------------------------------------ */
+
+static azkm_rc policy_get_impl(azkm_vault *v, const char *name, char **out)
+{
+    int64_t rowid;
+    char canon[AZKM_NAME_MAX + 1];
+    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
+
+    *out = NULL;
+    if (rc != AZKM_OK)
+        return rc;
+    return azkm_rotation_policy_read(v, rowid, canon, out);
 }
 
 azkm_rc azkm_rotation_policy_get(azkm_vault *v, const char *name, char **policy)
@@ -408,7 +475,7 @@ static void apply_policy(azkm_vault *v, int64_t rowid, const char *name, int64_t
     if (rc == AZKM_OK && text == NULL)
         return; /* removed meanwhile */
     if (rc == AZKM_OK)
-        rc = policy_parse(text, &pol, NULL);
+        rc = policy_parse(text, &pol, NULL, 0);
     OPENSSL_free(text);
     if (rc == AZKM_OK)
         rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
@@ -425,19 +492,13 @@ static void apply_policy(azkm_vault *v, int64_t rowid, const char *name, int64_t
         snprintf(why, sizeof(why), "expires %s, %s", when, pol.rotate_text);
     }
     if (why[0] != '\0') {
+        /* the same rotation as `azkm key rotate`, which gives the new version the policy's expiryTime */
         rc = azkm_key_rotate(v, name, &made);
-        if (rc == AZKM_OK && pol.expiry_time) {
-            azkm_attributes a;
-
-            memset(&a, 0, sizeof(a));
-            a.expires = now + pol.expiry_time;
-            rc = azkm_key_set_attributes(v, name, made.version, AZKM_ATTR_EXPIRES, &a, NULL);
-        }
         if (rc != AZKM_OK) {
             event_fail(l, name, rc);
         } else if ((e = event_add(l, name, AZKM_ROTATION_ROTATED, cur.version)) != NULL) {
             snprintf(e->new_version, sizeof(e->new_version), "%s", made.version);
-            e->expires = pol.expiry_time ? now + pol.expiry_time : 0;
+            e->expires = made.attrs.expires;
             snprintf(e->message, sizeof(e->message), "%s", why);
         }
     } else if (pol.notify_before_expiry && exp != 0 && now >= exp - pol.notify_before_expiry &&

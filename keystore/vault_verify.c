@@ -1,7 +1,46 @@
-/* A full check of a vault: SQLite's integrity check, then every version's attribute MAC and sealed material. */
+/* A full check of a vault: SQLite's integrity check, then every version's attribute MAC and sealed material, and
+ * every rotation policy's MAC. */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "internal.h"
+
+/* Every stored rotation policy, deleted keys' included: a policy edited or moved in the database names its key. */
+static azkm_rc verify_policies(azkm_vault *v)
+{
+    sqlite3_stmt *st = NULL;
+    azkm_rc rc = AZKM_OK;
+    int r = SQLITE_DONE;
+
+    if (sqlite3_prepare_v2(v->db,
+                           "SELECT p.key_id, k.name FROM rotation_policies p LEFT JOIN keys k ON k.id = p.key_id "
+                           "ORDER BY k.name_lc",
+                           -1, &st, NULL) != SQLITE_OK) {
+        /* a catalog made before rotation policies, opened read-only, has none */
+        if (sqlite3_table_column_metadata(v->db, NULL, "rotation_policies", "policy", NULL, NULL, NULL, NULL,
+                                          NULL) != SQLITE_OK)
+            return AZKM_OK;
+        return azkm_db_fail(v, "checking rotation policies");
+    }
+    while (rc == AZKM_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        char *text = NULL;
+
+        if (name == NULL)
+            rc = azkm_fail(AZKM_E_INTEGRITY,
+                           "vault %s: integrity check failed: a rotation policy belongs to no key (key row %lld): "
+                           "it was changed outside azkm",
+                           v->name, (long long)sqlite3_column_int64(st, 0));
+        else
+            rc = azkm_rotation_policy_read(v, sqlite3_column_int64(st, 0), name, &text);
+        OPENSSL_free(text);
+    }
+    if (rc == AZKM_OK && r != SQLITE_DONE)
+        rc = azkm_db_fail(v, "checking rotation policies");
+    sqlite3_finalize(st);
+    return rc;
+}
 
 azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
 {
@@ -56,5 +95,7 @@ azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
         keys = NULL;
         nkeys = 0;
     }
+    if (rc == AZKM_OK)
+        rc = verify_policies(v);
     return rc;
 }

@@ -181,8 +181,11 @@ const cli_command cli_rotation_policy_commands[] = {
     {"rotation-policy set", "Set or clear a key's rotation policy",
      "Lifetime actions: Rotate after a time since the current version was created (timeAfterCreate) or before it\n"
      "expires (timeBeforeExpiry); Notify before it expires (timeBeforeExpiry). attributes.expiryTime is the\n"
-     "expiry given to versions made by `azkm rotation run`. Durations are ISO-8601 (P90D, P1Y, P2M, PT12H; a year\n"
-     "is 365 days, a month 30). The policy is authenticated with the vault's MAC key.",
+     "lifetime of every new version a rotation makes, by `azkm key rotate` or `azkm rotation run`. Durations are\n"
+     "ISO-8601 (P90D, P1Y, P2M, PT12H; compared with a year as 365 days and a month as 30). Azure's limits are\n"
+     "enforced: expiryTime at least 28 days, timeAfterCreate and timeBeforeExpiry at least 7 days,\n"
+     "timeBeforeExpiry shorter than expiryTime, at most one Rotate and one Notify action. The policy is\n"
+     "authenticated with the vault's MAC key, and carried by the key's backup.",
      set_flags,
      "  azkm key rotation-policy set --vault-name prod --name web-tls --value '{\"lifetimeActions\":[\n"
      "      {\"trigger\":{\"timeAfterCreate\":\"P90D\"},\"action\":{\"type\":\"Rotate\"}},\n"

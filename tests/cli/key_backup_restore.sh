@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Backup and restore: the blob holds every version encrypted (no key material in the clear), restores into the
-# same vault after a purge with signatures still verifying, and is refused when tampered or when the key exists.
+# Backup and restore: the blob holds every version encrypted (no key material in the clear) and the key's rotation
+# policy, restores into the same vault after a purge with signatures still verifying and the policy in force, and
+# is refused when tampered or when the key exists.
 . "$(dirname "$0")/lib.sh"
 
 ok vault_create --name kv1 >/dev/null
@@ -26,6 +27,9 @@ ok azkm key rotate --vault-name kv1 --name app >/dev/null
 printf 'payload' >msg
 ok azkm key sign --vault-name kv1 --name app --algorithm RS256 --data-file msg --signature-file sig >/dev/null
 ok azkm key download --vault-name kv1 --name app --file pub.pem
+ok azkm key rotation-policy set --vault-name kv1 --name app --value '{"lifetimeActions":[
+    {"trigger":{"timeAfterCreate":"P60D"},"action":{"type":"Rotate"}}],"attributes":{"expiryTime":"P1Y"}}' >/dev/null
+policy=$(ok azkm key rotation-policy show --vault-name kv1 --name app --output json)
 
 step "backup"
 ok azkm key backup --vault-name kv1 --name app --file app.bak
@@ -47,6 +51,12 @@ expect_eq "$(jqr .tags.a "$j")" 1 "tags restored"
 expect_eq "$(azkm key list-versions --vault-name kv1 --name app --output json | jq length)" 2 "versions restored"
 ok azkm key verify --vault-name kv1 --name app --algorithm RS256 --data-file msg --signature-file sig >/dev/null
 openssl dgst -sha256 -verify pub.pem -signature sig msg >/dev/null || fail "old signature no longer verifies"
+expect_eq "$(ok azkm key rotation-policy show --vault-name kv1 --name app --output json)" "$policy" \
+    "rotation policy restored"
+j=$(ok azkm key rotate --vault-name kv1 --name app --output json)
+expect_eq "$(($(jqr .attributes.exp "$j") - $(jqr .attributes.created "$j")))" $((365 * 86400)) \
+    "the restored policy's expiryTime applies"
+ok azkm vault verify --name kv1 >/dev/null
 
 step "a tampered blob is refused"
 ok azkm key delete --vault-name kv1 --name app >/dev/null

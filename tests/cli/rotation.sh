@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Rotation policies from the CLI: set and show in Azure's shape, refusals for bad policies, `azkm rotation run`
-# rotates a key that is near its expiry and notifies about another once, a second run does nothing, an edited
-# policy is reported, and the shipped systemd timer and service verify and run.
+# Rotation policies from the CLI: set and show in Azure's shape, refusals for bad policies and for durations below
+# Azure's minimums, `azkm rotation run` rotates a key that is near its expiry and notifies about another once, a
+# second run does nothing, a rotation by hand gives the new version the policy's expiryTime, an edited policy is
+# reported (by the run and by `vault verify`), and the shipped systemd timer and service verify and run.
 CONF_DIR="$(cd "$(dirname "$0")/../../conf" && pwd)"
 . "$(dirname "$0")/lib.sh"
 
@@ -36,6 +37,20 @@ should_fail 2 "ISO-8601 duration" azkm key rotation-policy set --vault-name rot 
 should_fail 2 "Rotate or Notify" azkm key rotation-policy set --vault-name rot --name steady \
     --value '{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P9D"},"action":{"type":"Purge"}}]}'
 should_fail 2 "--value: give the policy" azkm key rotation-policy set --vault-name rot --name steady
+should_fail 2 "BadParameter: .*expiryTime P7D is shorter than Azure's minimum of 28 days" \
+    azkm key rotation-policy set --vault-name rot --name steady --value '{"attributes":{"expiryTime":"P7D"}}'
+should_fail 2 "BadParameter: .*Rotate timeAfterCreate P1D is shorter than Azure's minimum of 7 days" \
+    azkm key rotation-policy set --vault-name rot --name steady \
+    --value '{"lifetimeActions":[{"trigger":{"timeAfterCreate":"P1D"},"action":{"type":"Rotate"}}]}'
+should_fail 2 "BadParameter: .*Notify timeBeforeExpiry PT48H is shorter than Azure's minimum of 7 days" \
+    azkm key rotation-policy set --vault-name rot --name steady \
+    --value '{"lifetimeActions":[{"trigger":{"timeBeforeExpiry":"PT48H"},"action":{"type":"Notify"}}]}'
+should_fail 2 "BadParameter: .*timeBeforeExpiry P1M must be shorter than expiryTime P30D" \
+    azkm key rotation-policy set --vault-name rot --name steady \
+    --value '{"lifetimeActions":[{"trigger":{"timeBeforeExpiry":"P1M"},"action":{"type":"Rotate"}}],
+              "attributes":{"expiryTime":"P30D"}}'
+expect_eq "$(jqr '.lifetimeActions[0].trigger.timeAfterCreate' \
+    "$(ok azkm key rotation-policy show --vault-name rot --name steady)")" P90D "refused policies changed nothing"
 should_fail 3 "not found" azkm key rotation-policy show --vault-name rot --name nope
 
 step "rotation run: web-tls (5 days left) rotates, signer (20 days left) gets a notice, steady is not due"
@@ -61,6 +76,17 @@ step "a second run does nothing"
 expect_eq "$(ok azkm rotation run --vault-name rot)" "rot: nothing due" "idempotent run"
 expect_eq "$(ok azkm rotation run --output json)" "[]" "idempotent run, json"
 
+step "a rotation by hand gives the new version the policy's expiryTime"
+t=$(date +%s)
+j=$(ok azkm key rotate --vault-name rot --name web-tls --output json)
+exp=$(jqr .attributes.exp "$j")
+created=$(jqr .attributes.created "$j")
+expect_eq "$((exp - created))" $((90 * 86400)) "expiry of a version rotated by hand"
+[ "$created" -ge "$t" ] || fail "created $created before the rotation"
+j=$(ok azkm key rotate --vault-name rot --name steady --output json)
+expect_eq "$(jqr .attributes.exp "$j")" null "no expiryTime in the policy, no expiry"
+expect_eq "$(ok azkm rotation run --vault-name rot)" "rot: nothing due" "nothing due after rotations by hand"
+
 step "an edited policy is reported by name"
 sqlite3 "$AZKM_KEYSTORE_DIR/rot/vault.db" "UPDATE rotation_policies SET policy = replace(policy, 'P90D', 'P1D') \
     WHERE key_id = (SELECT id FROM keys WHERE name_lc = 'steady')"
@@ -70,7 +96,12 @@ rc=0
 azkm rotation run >run.out 2>run.err || rc=$?
 expect_eq "$rc" 6 "run exit code"
 expect_match "$(cat run.out)" "rot/steady: failed: vault rot: integrity check failed" "failure line"
+should_fail 6 "IntegrityCheckFailed: vault rot: integrity check failed for the rotation policy of key steady" \
+    azkm vault verify --name rot
+should_fail 6 "integrity check failed for the rotation policy of key steady" \
+    azkm key rotate --vault-name rot --name steady
 ok azkm key rotation-policy set --vault-name rot --name steady --clear >/dev/null
+expect_match "$(ok azkm vault verify --name rot)" "vault rot: ok" "verify after the policy was cleared"
 
 step "the shipped systemd timer and service"
 mkdir units

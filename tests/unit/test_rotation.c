@@ -1,7 +1,8 @@
-/* Rotation policies with an injected clock: policies in Azure's shape are stored and read back, invalid ones are
- * refused, `rotation run` rotates what is due (after creation or before expiry) and notifies once per version, a
- * second run at the same time does nothing, an edited policy is an integrity error, and vaults made before
- * rotation policies existed get the table when opened. */
+/* Rotation policies with an injected clock: policies in Azure's shape are stored and read back, invalid ones and
+ * those below Azure's minimum durations are refused, `rotation run` rotates what is due (after creation or before
+ * expiry) and notifies once per version, a second run at the same time does nothing, every rotation (by hand too)
+ * gives the new version the policy's expiryTime, backups carry the policy, an edited policy is an integrity error
+ * that `vault verify` reports, and vaults made before rotation policies existed get the table when opened. */
 #include <openssl/crypto.h>
 
 #include "testutil.h"
@@ -227,7 +228,7 @@ static void edited_policy_is_an_integrity_error(void **state)
                                        "\"action\":{\"type\":\"Rotate\"}}]}",
                                        NULL));
     assert_ok(azkm_rotation_policy_set(f->v, "b-key",
-                                       "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P1D\"},"
+                                       "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P7D\"},"
                                        "\"action\":{\"type\":\"Rotate\"}}]}",
                                        NULL));
     /* someone shortens a-key's period in the database */
@@ -236,7 +237,7 @@ static void edited_policy_is_an_integrity_error(void **state)
                         f->dir),
                      0);
     assert_rc(azkm_rotation_policy_get(f->v, "a-key", &got), AZKM_E_INTEGRITY, "rotation policy of key a-key");
-    f->now += 2 * DAY;
+    f->now += 8 * DAY;
     /* the run reports a-key and still rotates b-key */
     assert_rc(azkm_rotation_run(f->v, &ev, &n), AZKM_E_INTEGRITY, "a-key");
     assert_int_equal(n, 2);
@@ -255,6 +256,223 @@ static void edited_policy_is_an_integrity_error(void **state)
     assert_rc(azkm_rotation_policy_get(f->v, "a-key", &got), AZKM_E_INTEGRITY, "changed outside azkm");
 }
 
+static void azure_minimum_durations_are_enforced(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *json, *why;
+    } bad[] = {
+        {"{\"attributes\":{\"expiryTime\":\"P7D\"}}",
+         "rotation policy: expiryTime P7D is shorter than Azure's minimum of 28 days"},
+        {"{\"attributes\":{\"expiryTime\":\"P27DT23H\"}}",
+         "expiryTime P27DT23H is shorter than Azure's minimum of 28"},
+        {"{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P6D\"},\"action\":{\"type\":\"Rotate\"}}]}",
+         "rotation policy: Rotate timeAfterCreate P6D is shorter than Azure's minimum of 7 days"},
+        {"{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"PT144H\"},\"action\":{\"type\":\"Rotate\"}}],"
+         "\"attributes\":{\"expiryTime\":\"P90D\"}}",
+         "Rotate timeBeforeExpiry PT144H is shorter than Azure's minimum of 7 days"},
+        {"{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P1D\"},\"action\":{\"type\":\"Notify\"}}]}",
+         "Notify timeBeforeExpiry P1D is shorter than Azure's minimum of 7 days"},
+        /* no time left between a new version and its action; a month counts 30 days, a year 365 */
+        {"{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P1M\"},\"action\":{\"type\":\"Rotate\"}}],"
+         "\"attributes\":{\"expiryTime\":\"P30D\"}}",
+         "timeBeforeExpiry P1M must be shorter than expiryTime P30D"},
+        {"{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P1Y\"},\"action\":{\"type\":\"Notify\"}}],"
+         "\"attributes\":{\"expiryTime\":\"P12M\"}}",
+         "timeBeforeExpiry P1Y must be shorter than expiryTime P12M"},
+        {"{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P30D\"},\"action\":{\"type\":\"Notify\"}},"
+         "{\"trigger\":{\"timeBeforeExpiry\":\"P10D\"},\"action\":{\"type\":\"Notify\"}}]}",
+         "at most one Rotate and one Notify"},
+    };
+    static const char *const good[] = {
+        "{\"attributes\":{\"expiryTime\":\"P28D\"}}",
+        "{\"attributes\":{\"expiryTime\":\"P4W\"}}",
+        "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P7D\"},\"action\":{\"type\":\"Rotate\"}}]}",
+        "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P1W\"},\"action\":{\"type\":\"Rotate\"}}]}",
+        "{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P7D\"},\"action\":{\"type\":\"Rotate\"}},"
+        "{\"trigger\":{\"timeBeforeExpiry\":\"PT168H\"},\"action\":{\"type\":\"Notify\"}}],"
+        "\"attributes\":{\"expiryTime\":\"P28D\"}}",
+        "{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P1M\"},\"action\":{\"type\":\"Notify\"}}],"
+        "\"attributes\":{\"expiryTime\":\"P31D\"}}",
+    };
+    char *got = NULL;
+
+    make_key(f, "k", 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_rc(azkm_rotation_policy_set(f->v, "k", bad[i].json, NULL), AZKM_E_INVALID, bad[i].why);
+    /* a refused policy leaves none behind */
+    assert_ok(azkm_rotation_policy_get(f->v, "k", &got));
+    assert_null(got);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_ok(azkm_rotation_policy_set(f->v, "k", good[i], NULL));
+}
+
+static void manual_rotation_gives_the_new_version_the_policy_expiry(void **state)
+{
+    fixture *f = *state;
+    azkm_key_info made, shown;
+    azkm_rotation_event *ev = NULL;
+    int64_t t0 = f->now;
+
+    make_key(f, "web-tls", t0 + 10 * DAY);
+    make_key(f, "no-policy", t0 + 10 * DAY);
+    /* an expiryTime without lifetime actions: only rotations by hand, as in Key Vault */
+    assert_ok(azkm_rotation_policy_set(f->v, "web-tls", "{\"attributes\":{\"expiryTime\":\"P90D\"}}", NULL));
+    f->now = t0 + 3 * DAY;
+    assert_ok(azkm_key_rotate(f->v, "web-tls", &made));
+    assert_int_equal(made.attrs.created, f->now);
+    assert_int_equal(made.attrs.expires, f->now + 90 * DAY);
+    assert_ok(azkm_key_show(f->v, "web-tls", NULL, &shown));
+    assert_string_equal(shown.version, made.version);
+    assert_int_equal(shown.attrs.expires, f->now + 90 * DAY);
+    azkm_key_info_clear(&made);
+    azkm_key_info_clear(&shown);
+    /* without a policy the new version has no expiry, whatever the old one had */
+    assert_ok(azkm_key_rotate(f->v, "no-policy", &made));
+    assert_int_equal(made.attrs.expires, 0);
+    azkm_key_info_clear(&made);
+    expect_nothing_due(f);
+
+    /* `rotation run` takes the same path: its event reports the expiry the version got */
+    assert_ok(
+        azkm_rotation_policy_set(f->v, "web-tls",
+                                 "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P30D\"},"
+                                 "\"action\":{\"type\":\"Rotate\"}}],\"attributes\":{\"expiryTime\":\"P1Y\"}}",
+                                 NULL));
+    f->now = t0 + 33 * DAY;
+    assert_int_equal(run(f, &ev), 1);
+    assert_int_equal(ev[0].action, AZKM_ROTATION_ROTATED);
+    assert_int_equal(ev[0].expires, f->now + 365 * DAY);
+    assert_ok(azkm_key_show(f->v, "web-tls", NULL, &shown));
+    assert_string_equal(shown.version, ev[0].new_version);
+    assert_int_equal(shown.attrs.expires, ev[0].expires);
+    azkm_key_info_clear(&shown);
+    OPENSSL_free(ev);
+
+    /* a policy edited in the database stops a rotation by hand instead of being ignored */
+    assert_int_equal(sh("sqlite3 '%s/vault1/vault.db' \"UPDATE rotation_policies SET policy = "
+                        "replace(policy, 'P1Y', 'P9Y')\"",
+                        f->dir),
+                     0);
+    assert_rc(azkm_key_rotate(f->v, "web-tls", NULL), AZKM_E_INTEGRITY, "rotation policy of key web-tls");
+}
+
+static void backup_carries_the_rotation_policy(void **state)
+{
+    fixture *f = *state;
+    static const char policy[] = "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P90D\"},\"action\":{"
+                                 "\"type\":\"Rotate\"}},{\"trigger\":{\"timeBeforeExpiry\":\"P30D\"},\"action\":{"
+                                 "\"type\":\"Notify\"}}],\"attributes\":{\"expiryTime\":\"P1Y\"}}";
+    unsigned char *blob = NULL, *plain_blob = NULL;
+    size_t len = 0, plain_len = 0;
+    azkm_key_info made;
+    char *got = NULL;
+
+    make_key(f, "web-tls", 0);
+    make_key(f, "plain", 0);
+    assert_ok(azkm_rotation_policy_set(f->v, "web-tls", policy, NULL));
+    assert_ok(azkm_key_backup(f->v, "web-tls", &blob, &len));
+    assert_ok(azkm_key_backup(f->v, "plain", &plain_blob, &plain_len));
+    assert_ok(azkm_key_delete(f->v, "web-tls", NULL));
+    assert_ok(azkm_key_purge(f->v, "web-tls"));
+    assert_ok(azkm_key_delete(f->v, "plain", NULL));
+    assert_ok(azkm_key_purge(f->v, "plain"));
+
+    assert_ok(azkm_key_restore(f->v, blob, len, NULL));
+    assert_ok(azkm_rotation_policy_get(f->v, "web-tls", &got));
+    assert_non_null(got);
+    assert_string_equal(got, policy);
+    OPENSSL_free(got);
+    /* the restored policy is authenticated under the restored key's identity, and in force */
+    assert_ok(azkm_key_rotate(f->v, "web-tls", &made));
+    assert_int_equal(made.attrs.expires, f->now + 365 * DAY);
+    azkm_key_info_clear(&made);
+    {
+        size_t checked = 0;
+
+        assert_ok(azkm_vault_verify(f->v, &checked));
+    }
+    /* a blob without a policy (as every blob made before policies were backed up) restores without one */
+    assert_ok(azkm_key_restore(f->v, plain_blob, plain_len, NULL));
+    assert_ok(azkm_rotation_policy_get(f->v, "plain", &got));
+    assert_null(got);
+
+    /* a tampered policy is not carried into a backup */
+    OPENSSL_free(blob);
+    blob = NULL;
+    assert_int_equal(sh("sqlite3 '%s/vault1/vault.db' \"UPDATE rotation_policies SET policy = "
+                        "replace(policy, 'P90D', 'P9D')\"",
+                        f->dir),
+                     0);
+    assert_rc(azkm_key_backup(f->v, "web-tls", &blob, &len), AZKM_E_INTEGRITY, "rotation policy of key web-tls");
+    assert_null(blob);
+    OPENSSL_free(plain_blob);
+}
+
+static int sql(fixture *f, const char *stmt)
+{
+    return sh("sqlite3 '%s/vault1/vault.db' \"%s\"", f->dir, stmt);
+}
+
+static void vault_verify_reports_a_tampered_policy_by_key(void **state)
+{
+    fixture *f = *state;
+    static const char policy[] =
+        "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P300D\"},\"action\":{\"type\":\"Rotate\"}}]}";
+    size_t checked = 0;
+
+    make_key(f, "a-key", 0);
+    make_key(f, "b-key", 0);
+    make_key(f, "gone", 0);
+    assert_ok(azkm_rotation_policy_set(f->v, "a-key", policy, NULL));
+    assert_ok(azkm_rotation_policy_set(f->v, "b-key", policy, NULL));
+    assert_ok(azkm_rotation_policy_set(f->v, "gone", policy, NULL));
+    assert_ok(azkm_key_delete(f->v, "gone", NULL));
+    assert_ok(azkm_vault_verify(f->v, &checked));
+    assert_int_equal(checked, 3);
+
+    /* b-key's rotation period shortened in the database, then put back */
+    assert_int_equal(sql(f, "UPDATE rotation_policies SET policy = replace(policy, 'P300D', 'P7D') WHERE key_id = "
+                            "(SELECT id FROM keys WHERE name_lc = 'b-key')"),
+                     0);
+    assert_rc(azkm_vault_verify(f->v, &checked), AZKM_E_INTEGRITY,
+              "vault vault1: integrity check failed for the rotation policy of key b-key");
+    assert_int_equal(sql(f, "UPDATE rotation_policies SET policy = replace(policy, 'P7D', 'P300D') WHERE key_id = "
+                            "(SELECT id FROM keys WHERE name_lc = 'b-key')"),
+                     0);
+    assert_ok(azkm_vault_verify(f->v, &checked));
+
+    /* a soft-deleted key's policy is checked too: it comes back on recovery */
+    assert_int_equal(sql(f,
+                         "UPDATE rotation_policies SET updated = updated - 1 WHERE key_id = (SELECT id FROM keys "
+                         "WHERE name_lc = 'gone')"),
+                     0);
+    assert_rc(azkm_vault_verify(f->v, &checked), AZKM_E_INTEGRITY, "rotation policy of key gone");
+    assert_int_equal(sql(f,
+                         "UPDATE rotation_policies SET updated = updated + 1 WHERE key_id = (SELECT id FROM keys "
+                         "WHERE name_lc = 'gone')"),
+                     0);
+    assert_ok(azkm_vault_verify(f->v, &checked));
+
+    /* a policy moved to no key at all */
+    assert_int_equal(sql(f, "UPDATE rotation_policies SET key_id = 4242 WHERE key_id = (SELECT id FROM keys WHERE "
+                            "name_lc = 'a-key')"),
+                     0);
+    assert_rc(azkm_vault_verify(f->v, &checked), AZKM_E_INTEGRITY, "a rotation policy belongs to no key");
+    assert_int_equal(
+        sql(f, "UPDATE rotation_policies SET key_id = (SELECT id FROM keys WHERE name_lc = 'a-key') WHERE key_id = "
+               "4242"),
+        0);
+    assert_ok(azkm_vault_verify(f->v, &checked));
+
+    /* a policy moved from one key to another names the key it now claims to belong to */
+    assert_int_equal(sql(f, "DELETE FROM rotation_policies WHERE key_id = (SELECT id FROM keys WHERE name_lc = "
+                            "'a-key'); UPDATE rotation_policies SET key_id = (SELECT id FROM keys WHERE name_lc = "
+                            "'a-key') WHERE key_id = (SELECT id FROM keys WHERE name_lc = 'b-key')"),
+                     0);
+    assert_rc(azkm_vault_verify(f->v, &checked), AZKM_E_INTEGRITY, "rotation policy of key a-key");
+}
+
 static void deleted_keys_are_skipped_and_purge_removes_the_policy(void **state)
 {
     fixture *f = *state;
@@ -262,11 +480,11 @@ static void deleted_keys_are_skipped_and_purge_removes_the_policy(void **state)
 
     make_key(f, "old", 0);
     assert_ok(azkm_rotation_policy_set(f->v, "old",
-                                       "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P1D\"},"
+                                       "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P7D\"},"
                                        "\"action\":{\"type\":\"Rotate\"}}]}",
                                        NULL));
     assert_ok(azkm_key_delete(f->v, "old", NULL));
-    f->now += 2 * DAY;
+    f->now += 8 * DAY;
     expect_nothing_due(f);
     assert_ok(azkm_key_purge(f->v, "old"));
     assert_int_equal(
@@ -286,7 +504,7 @@ static void vaults_made_before_policies_get_the_table_when_opened(void **state)
     assert_ok(azkm_vault_open(f->ks, "vault1", &again));
     f->v = again;
     assert_ok(azkm_rotation_policy_set(f->v, "k",
-                                       "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P1D\"},"
+                                       "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P7D\"},"
                                        "\"action\":{\"type\":\"Rotate\"}}]}",
                                        NULL));
 }
@@ -300,6 +518,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(rotates_after_creation_once_per_period, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(notifies_once_then_rotates_before_expiry, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(edited_policy_is_an_integrity_error, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(azure_minimum_durations_are_enforced, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(manual_rotation_gives_the_new_version_the_policy_expiry, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(backup_carries_the_rotation_policy, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(vault_verify_reports_a_tampered_policy_by_key, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(deleted_keys_are_skipped_and_purge_removes_the_policy, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(vaults_made_before_policies_get_the_table_when_opened, fixture_setup,

@@ -241,8 +241,8 @@ azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding);
 /* Turns purge protection on (one-way). */
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
 const char *azkm_vault_name(const azkm_vault *v);
-/* Full check: database integrity, every version's attribute MAC and sealed material. The error names the first
- * damaged key; *checked counts the versions that passed. */
+/* Full check: database integrity, every version's attribute MAC and sealed material, every rotation policy's MAC.
+ * The error names the first damaged key; *checked counts the versions that passed. */
 azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked);
 
 /* ---- Key management (control plane) ---------------------------------------------------------------------- */
@@ -277,12 +277,14 @@ azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n
 azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n);
 azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
                                 const azkm_attributes *attrs, azkm_key_info *out);
-/* Makes a new version of the same type and size, with the current version's key_ops and tags. */
+/* Makes a new version of the same type and size, with the current version's key_ops and tags; when the key's
+ * rotation policy has an expiryTime, the new version expires that long after its creation. */
 azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out);
 azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out);
 azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out);
 azkm_rc azkm_key_purge(azkm_vault *v, const char *name);
-/* An encrypted, authenticated blob holding every version; restorable into the same vault only. */
+/* An encrypted, authenticated blob holding every version and the rotation policy; restorable into the same vault
+ * only. */
 azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len);
 azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out);
 
@@ -418,7 +420,9 @@ azkm_rc azkm_envelope_rewrap(azkm_keystore *ks, FILE *in, FILE *out, int *change
  * MAC key (an edited policy is an integrity error). */
 /* *policy: the stored policy as JSON (OPENSSL_free it), or NULL when the key has none. */
 azkm_rc azkm_rotation_policy_get(azkm_vault *v, const char *name, char **policy);
-/* Validates and stores a policy (NULL or "" removes it); *stored (optional) receives the normalised JSON.
+/* Validates and stores a policy (NULL or "" removes it); *stored (optional) receives the normalised JSON. Refuses
+ * (AZKM_E_INVALID) what Azure Key Vault refuses: expiryTime under 28 days, timeAfterCreate or timeBeforeExpiry
+ * under 7 days, timeBeforeExpiry not shorter than expiryTime, Notify by timeAfterCreate, two actions of a type.
  * Audited as KeyRotationPolicyUpdate. */
 azkm_rc azkm_rotation_policy_set(azkm_vault *v, const char *name, const char *policy, char **stored);
 /* Parses an ISO-8601 duration (PnYnMnWnDTnHnMnS; a year is 365 days, a month 30) into seconds. */
@@ -439,10 +443,10 @@ typedef struct {
     char message[512];                      /* why: "created 2027-01-01T00:00:00Z, timeAfterCreate P90D" */
 } azkm_rotation_event;
 
-/* Applies every key's policy at the keystore's clock: rotates the keys that are due (new versions get the
- * policy's expiryTime) and records a notification for the keys near expiry, once per version. Idempotent: a
- * second run at the same time does nothing. *events (OPENSSL_free) lists what was done, including keys whose
- * policy could not be applied (the run goes on; the first failure's class is returned). Each rotation is
+/* Applies every key's policy at the keystore's clock: rotates the keys that are due (as azkm_key_rotate: new
+ * versions get the policy's expiryTime) and records a notification for the keys near expiry, once per version.
+ * Idempotent: a second run at the same time does nothing. *events (OPENSSL_free) lists what was done, including
+ * keys whose policy could not be applied (the run goes on; the first failure's class is returned). Each rotation is
  * audited as KeyRotate, each notification as KeyNearExpiry. */
 azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n);
 
