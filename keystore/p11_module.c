@@ -65,17 +65,37 @@ static void after_fork_in_child(void)
     pthread_mutex_init(&lock, NULL);
 }
 
-static void wipe_pins(void)
+/* When this library is unloaded or the process ends (destructors run after the atexit handlers, so after
+ * OPENSSL_cleanup has freed the keys): PINs are wiped and what the registry allocated is freed, since no pointer
+ * to it survives an unload. The token and module records stay as they are, modules loaded and initialised, in
+ * case some code still holds a key: only the strings and lists go, and the registry forgets its entries. */
+__attribute__((destructor)) static void release_registry(void)
 {
-    for (size_t i = 0; i < n_tokens; i++)
-        if (tokens[i].pin != NULL)
-            OPENSSL_cleanse(tokens[i].pin, strlen(tokens[i].pin));
+    for (size_t i = 0; i < n_tokens; i++) {
+        azkm_p11_token *t = &tokens[i];
+
+        if (t->pin != NULL)
+            OPENSSL_clear_free(t->pin, strlen(t->pin));
+        t->pin = NULL;
+        free(t->spec);
+        t->spec = NULL;
+        free(t->pin_source);
+        t->pin_source = NULL;
+        free(t->mechs);
+        t->mechs = NULL;
+        t->n_mechs = 0;
+    }
+    n_tokens = 0;
+    for (size_t i = 0; i < n_modules; i++) {
+        free(modules[i].path);
+        modules[i].path = NULL;
+    }
+    n_modules = 0;
 }
 
 static void setup_once(void)
 {
     pthread_atfork(NULL, NULL, after_fork_in_child);
-    atexit(wipe_pins);
 }
 
 const char *azkm_p11_rv_name(CK_RV rv)

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -175,13 +176,31 @@ static azkm_rc meta_write_all(azkm_vault *v)
     return rc;
 }
 
+/* Catalog connections inherited through fork. They belong to the parent: closing one in the child could
+ * checkpoint and remove the WAL the parent still uses. The child keeps them here, open and untouched, so that
+ * they stay reachable (valgrind's "still reachable", not a leak) until the process ends. */
+#define INHERITED_MAX 64
+/* volatile: the array is only written, and must not be optimised away. */
+static sqlite3 *volatile inherited[INHERITED_MAX];
+static size_t n_inherited;
+static pthread_mutex_t inherited_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void park_inherited(sqlite3 *db)
+{
+    pthread_mutex_lock(&inherited_lock);
+    if (n_inherited < INHERITED_MAX)
+        inherited[n_inherited++] = db;
+    pthread_mutex_unlock(&inherited_lock);
+}
+
 static void vault_free(azkm_vault *v)
 {
     if (v == NULL)
         return;
-    /* A catalog connection inherited through fork belongs to the parent: the child leaves it alone. */
-    if (v->pid != 0 && v->pid != getpid())
+    if (v->pid != 0 && v->pid != getpid()) {
+        park_inherited(v->db);
         v->db = NULL;
+    }
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
             v->tiers[i]->ops->tier_free(v->tiers[i]);

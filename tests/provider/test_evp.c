@@ -321,6 +321,17 @@ static void digest_sign_context_survives_duplication(void **state)
     }
 }
 
+/* A forked child ends here: it frees its copies of the keys (memcheck checks every process at exit) and exits
+ * without running the parent's atexit handlers or cmocka's. */
+static void child_exit(int code, EVP_PKEY *k1, EVP_PKEY *k2, EVP_PKEY *k3, EVP_PKEY *k4)
+{
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(k3);
+    EVP_PKEY_free(k4);
+    _exit(code);
+}
+
 /* In a child: sign with keys loaded by an ancestor; depth > 1 forks again first. Returns the exit status. */
 static int sign_in_child(EVP_PKEY *rsa, EVP_PKEY *rsa_pub, EVP_PKEY *ec, EVP_PKEY *ec_pub, int depth)
 {
@@ -332,12 +343,12 @@ static int sign_in_child(EVP_PKEY *rsa, EVP_PKEY *rsa_pub, EVP_PKEY *ec, EVP_PKE
         int ok;
 
         if (depth > 1)
-            _exit(sign_in_child(rsa, rsa_pub, ec, ec_pub, depth - 1) == 0 ? 0 : 1);
+            child_exit(sign_in_child(rsa, rsa_pub, ec, ec_pub, depth - 1) == 0 ? 0 : 1, rsa, rsa_pub, ec, ec_pub);
         ok = sign_and_check(rsa, rsa_pub, "SHA256", 0) && sign_and_check(rsa, rsa_pub, "SHA256", 1) &&
              sign_and_check(ec, ec_pub, "SHA256", 0);
         if (!ok)
             ERR_print_errors_fp(stderr);
-        _exit(ok ? 0 : 1);
+        child_exit(ok ? 0 : 1, rsa, rsa_pub, ec, ec_pub);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
@@ -379,12 +390,12 @@ static void keys_work_in_a_child_that_dropped_privileges(void **state)
         int ok;
 
         if (setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0 || geteuid() != nobody->pw_uid)
-            _exit(2);
+            child_exit(2, rsa, rsa_pub, ec, ec_pub);
         ok = sign_and_check(ec, ec_pub, "SHA256", 0) && sign_and_check(rsa, rsa_pub, "SHA256", 1) &&
              sign_in_child(rsa, rsa_pub, ec, ec_pub, 1) == 0;
         if (!ok)
             ERR_print_errors_fp(stderr);
-        _exit(ok ? 0 : 1);
+        child_exit(ok ? 0 : 1, rsa, rsa_pub, ec, ec_pub);
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
@@ -426,13 +437,13 @@ static void unreadable_token_store_in_an_unprivileged_child_is_a_clear_error(voi
 
         close(fds[0]);
         if (setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0)
-            _exit(2);
+            child_exit(2, ec, ec_pub, NULL, NULL);
         if (sign(ec, "SHA256", 0, msg, sizeof(msg), sig, &siglen))
-            _exit(3);
+            child_exit(3, ec, ec_pub, NULL, NULL);
         e = errors();
         if (write(fds[1], e, strlen(e)) < 0)
-            _exit(4);
-        _exit(0);
+            child_exit(4, ec, ec_pub, NULL, NULL);
+        child_exit(0, ec, ec_pub, NULL, NULL);
     }
     close(fds[1]);
     {

@@ -16,15 +16,17 @@ else
 fi
 
 openssl s_server -accept 127.0.0.1:0 -naccept 1 -key "$server_key" -cert server.crt -www >server.log 2>&1 &
+# Up to 60 s for s_server to listen and 120 s for the handshake: scripts/valgrind.sh runs both under memcheck,
+# which makes each start take seconds. Passing runs do not wait longer for it.
 port=
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     port=$(grep -o 'ACCEPT 127.0.0.1:[0-9]*' server.log | cut -d: -f2 || true)
     [ -n "$port" ] && break
     sleep 0.1
 done
 [ -n "$port" ] || fail "s_server did not start: $(cat server.log)"
 
-out=$(printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=/dev/null timeout 20 openssl s_client \
+out=$(printf 'GET / HTTP/1.0\r\n\r\n' | OPENSSL_CONF=/dev/null timeout 120 openssl s_client \
     -connect "127.0.0.1:$port" -servername localhost -verify_hostname localhost -CAfile ca.crt \
     -verify_return_error -ign_eof "$@" 2>&1) || fail "s_client failed: $out / server: $(cat server.log)"
 grep -q "Verify return code: 0 (ok)" <<<"$out" || fail "chain not verified: $out"
