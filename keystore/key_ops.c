@@ -204,6 +204,7 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
                              unsigned char *sig, size_t *siglen)
 {
     azkm_rc rc = azkm_key_check(k, AZKM_OP_SIGN);
+    size_t dlen = p->digest != NULL ? azkm_digest_size(p->digest) : 0;
 
     if (rc == AZKM_OK)
         rc = check_scheme(k, p->scheme);
@@ -211,9 +212,9 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
         return rc;
     if (p->scheme == AZKM_SIG_RSA_PSS && p->digest == NULL)
         return azkm_fail(AZKM_E_INVALID, "key %s: RSA-PSS needs a digest algorithm", k->uri);
-    if (p->digest != NULL && azkm_digest_size(p->digest) != 0 && azkm_digest_size(p->digest) != inlen)
-        return azkm_fail(AZKM_E_INVALID, "key %s: a %s digest is %zu bytes, not %zu", k->uri, p->digest,
-                         azkm_digest_size(p->digest), inlen);
+    if (dlen != 0 && dlen != inlen)
+        return azkm_fail(AZKM_E_INVALID, "key %s: a %s digest is %zu bytes, not %zu", k->uri, p->digest, dlen,
+                         inlen);
     rc = k->tier->sign(k->tk, p, in, inlen, sig, siglen);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());

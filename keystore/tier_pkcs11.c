@@ -4,11 +4,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/objects.h>
 #include <openssl/rand.h>
-#include <openssl/x509.h>
 
 #include "p11_tier.h"
 
@@ -25,18 +21,27 @@ struct azkm_tier_key {
     char name[AZKM_URI_MAX];
 };
 
+/* di: the DER DigestInfo header that precedes the digest in a PKCS#1 v1.5 signature (RFC 8017 section 9.2,
+ * note 1), fixed for each digest. */
+#define DI(bytes) (const unsigned char *)(bytes), sizeof(bytes) - 1
+
 static const struct {
     const char *name;
     CK_MECHANISM_TYPE hash;
     CK_RSA_PKCS_MGF_TYPE mgf;
     size_t len;
-    int nid;
+    const unsigned char *di;
+    size_t di_len;
 } digests[] = {
-    {"SHA1", CKM_SHA_1, CKG_MGF1_SHA1, 20, NID_sha1},
-    {"SHA224", CKM_SHA224, CKG_MGF1_SHA224, 28, NID_sha224},
-    {"SHA256", CKM_SHA256, CKG_MGF1_SHA256, 32, NID_sha256},
-    {"SHA384", CKM_SHA384, CKG_MGF1_SHA384, 48, NID_sha384},
-    {"SHA512", CKM_SHA512, CKG_MGF1_SHA512, 64, NID_sha512},
+    {"SHA1", CKM_SHA_1, CKG_MGF1_SHA1, 20, DI("\x30\x21\x30\x09\x06\x05\x2b\x0e\x03\x02\x1a\x05\x00\x04\x14")},
+    {"SHA224", CKM_SHA224, CKG_MGF1_SHA224, 28,
+     DI("\x30\x2d\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x04\x05\x00\x04\x1c")},
+    {"SHA256", CKM_SHA256, CKG_MGF1_SHA256, 32,
+     DI("\x30\x31\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x01\x05\x00\x04\x20")},
+    {"SHA384", CKM_SHA384, CKG_MGF1_SHA384, 48,
+     DI("\x30\x41\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x02\x05\x00\x04\x30")},
+    {"SHA512", CKM_SHA512, CKG_MGF1_SHA512, 64,
+     DI("\x30\x51\x30\x0d\x06\x09\x60\x86\x48\x01\x65\x03\x04\x02\x03\x05\x00\x04\x40")},
 };
 
 static int digest_index(const char *name)
@@ -152,21 +157,39 @@ static CK_RV do_crypt(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *
     return rv;
 }
 
-/* DigestInfo encoding for CKM_RSA_PKCS signatures over a digest (RFC 8017 section 9.2), via libcrypto's ASN.1. */
-static int digest_info(int nid, const unsigned char *dgst, size_t len, unsigned char **out)
+/* Appends a DER INTEGER holding the unsigned big-endian v; returns its length. At most 2 + 1 + len bytes. */
+static size_t der_uint(unsigned char *out, const unsigned char *v, size_t len)
 {
-    X509_SIG *sig = X509_SIG_new();
-    X509_ALGOR *alg;
-    ASN1_OCTET_STRING *os;
-    int n = -1;
+    size_t pad, n = 0;
 
-    if (sig == NULL)
-        return -1;
-    X509_SIG_getm(sig, &alg, &os);
-    if (X509_ALGOR_set0(alg, OBJ_nid2obj(nid), V_ASN1_NULL, NULL) && ASN1_OCTET_STRING_set(os, dgst, (int)len))
-        n = i2d_X509_SIG(sig, out);
-    X509_SIG_free(sig);
-    return n;
+    while (len > 1 && v[0] == 0) {
+        v++;
+        len--;
+    }
+    pad = (v[0] & 0x80) != 0;
+    out[n++] = 0x02;
+    out[n++] = (unsigned char)(len + pad);
+    if (pad)
+        out[n++] = 0;
+    memcpy(out + n, v, len);
+    return n + len;
+}
+
+/* The token gives r || s; OpenSSL and X.509 want DER, SEQUENCE { INTEGER r, INTEGER s }. Encoded directly, as
+ * ECDSA_SIG and two BIGNUMs would cost five allocations per signature. half is at most 66 (P-521), so each
+ * INTEGER is under 128 bytes and the SEQUENCE under 256. */
+static size_t ecdsa_der(const unsigned char *raw, size_t half, unsigned char *out)
+{
+    unsigned char body[2 * (3 + 66)];
+    size_t len = der_uint(body, raw, half), n = 0;
+
+    len += der_uint(body + len, raw + half, half);
+    out[n++] = 0x30;
+    if (len >= 128)
+        out[n++] = 0x81;
+    out[n++] = (unsigned char)len;
+    memcpy(out + n, body, len);
+    return n + len;
 }
 
 static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
@@ -174,7 +197,7 @@ static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsig
 {
     crypt_args a;
     int di = digest_index(p->digest);
-    unsigned char *encoded = NULL, raw[132];
+    unsigned char encoded[19 + 64], raw[132];
     CK_RSA_PKCS_PSS_PARAMS pss;
     azkm_rc rc;
 
@@ -193,12 +216,10 @@ static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsig
     case AZKM_SIG_RSA_PKCS1:
         a.mech.mechanism = CKM_RSA_PKCS;
         if (di >= 0) {
-            int n = digest_info(digests[di].nid, in, inlen, &encoded);
-
-            if (n <= 0)
-                return azkm_fail_ossl(AZKM_E_CRYPTO, "key %s: cannot encode the DigestInfo", k->name);
+            memcpy(encoded, digests[di].di, digests[di].di_len);
+            memcpy(encoded + digests[di].di_len, in, inlen);
             a.in = encoded;
-            a.inlen = (size_t)n;
+            a.inlen = digests[di].di_len + inlen;
         }
         break;
     case AZKM_SIG_RSA_PSS: {
@@ -231,28 +252,12 @@ static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsig
         break;
     }
     rc = with_session(k, do_sign, &a, "signing");
-    OPENSSL_free(encoded);
     if (rc != AZKM_OK)
         return rc;
     if (p->scheme == AZKM_SIG_ECDSA) {
-        /* The token gives r || s; OpenSSL and X.509 want DER. */
-        ECDSA_SIG *es = ECDSA_SIG_new();
-        BIGNUM *r = BN_bin2bn(raw, (int)(a.outlen / 2), NULL),
-               *s = BN_bin2bn(raw + a.outlen / 2, (int)(a.outlen / 2), NULL);
-        unsigned char *p_out = sig;
-        int n;
-
-        if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
-            BN_free(r);
-            BN_free(s);
-            ECDSA_SIG_free(es);
-            return azkm_fail(AZKM_E_CRYPTO, "key %s: cannot encode the ECDSA signature", k->name);
-        }
-        n = i2d_ECDSA_SIG(es, &p_out);
-        ECDSA_SIG_free(es);
-        if (n <= 0)
-            return azkm_fail(AZKM_E_CRYPTO, "key %s: cannot encode the ECDSA signature", k->name);
-        *siglen = (size_t)n;
+        if (a.outlen == 0 || a.outlen % 2 != 0 || a.outlen > sizeof(raw))
+            return azkm_fail(AZKM_E_CRYPTO, "key %s: the token returned a malformed ECDSA signature", k->name);
+        *siglen = ecdsa_der(raw, a.outlen / 2, sig);
         return AZKM_OK;
     }
     *siglen = a.outlen;
