@@ -83,7 +83,7 @@ static int set_md(CIPHER_CTX *ctx, EVP_MD **slot, const OSSL_PARAM *p)
 
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
         return 0;
-    if ((md = EVP_MD_fetch(ctx->provctx->libctx, name, NULL)) == NULL) {
+    if ((md = azkm_prov_md_fetch(ctx->provctx, name)) == NULL) {
         AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "digest %s is not available", name);
         return 0;
     }

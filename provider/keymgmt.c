@@ -406,14 +406,14 @@ static const OSSL_PARAM *ec_import_types(int selection)
 
 static const char *rsa_query_operation_name(int operation_id)
 {
-    return "RSA";
+    return AZKM_OP_NAME_RSA;
 }
 
 static const char *ec_query_operation_name(int operation_id)
 {
     switch (operation_id) {
     case OSSL_OP_SIGNATURE:
-        return "ECDSA";
+        return AZKM_OP_NAME_ECDSA;
     case OSSL_OP_KEYEXCH:
         return "ECDH";
     default:

@@ -2,6 +2,7 @@
  * context with its private library context, and the static table of every algorithm it offers. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -28,11 +29,14 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
 static const OSSL_ALGORITHM signature_algs[] = {
     {AZKM_NAMES_RSA, AZKM_PROPS, azkm_rsa_signature_functions, "azkm RSA signature (PKCS#1 v1.5, PSS)"},
     {AZKM_NAMES_ECDSA, AZKM_PROPS, azkm_ecdsa_signature_functions, "azkm ECDSA signature"},
+    {AZKM_OP_NAME_RSA, AZKM_PROPS, azkm_rsa_signature_functions, "azkm RSA signature, for azkm keys"},
+    {AZKM_OP_NAME_ECDSA, AZKM_PROPS, azkm_ecdsa_signature_functions, "azkm ECDSA signature, for azkm keys"},
     {NULL, NULL, NULL, NULL},
 };
 
 static const OSSL_ALGORITHM asym_cipher_algs[] = {
     {AZKM_NAMES_RSA, AZKM_PROPS, azkm_rsa_asym_cipher_functions, "azkm RSA decryption (PKCS#1 v1.5, OAEP)"},
+    {AZKM_OP_NAME_RSA, AZKM_PROPS, azkm_rsa_asym_cipher_functions, "azkm RSA decryption, for azkm keys"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -145,6 +149,8 @@ static void azkm_teardown(void *provctx)
     if (__atomic_load_n(&pctx->live_keys, __ATOMIC_ACQUIRE) > 0)
         return;
     azkm_keystore_free(pctx->ks);
+    for (size_t i = 0; i < AZKM_MD_CACHED; i++)
+        EVP_MD_free(pctx->md_cache[i]);
     if (pctx->deflt != NULL)
         OSSL_PROVIDER_unload(pctx->deflt);
     OSSL_LIB_CTX_free(pctx->libctx);
@@ -176,6 +182,44 @@ azkm_keystore *azkm_prov_keystore(AZKM_PROVCTX *pctx)
     ks = pctx->ks;
     pthread_mutex_unlock(&pctx->ks_lock);
     return ks;
+}
+
+/* The spellings applications and libssl use: EVP_MD_get0_name() gives "SHA2-256", people write "SHA256". */
+static const struct {
+    const char *names[3];
+} cached_mds[AZKM_MD_CACHED] = {
+    [AZKM_MD_SHA1] = {{"SHA1", "SHA-1", NULL}},
+    [AZKM_MD_SHA224] = {{"SHA2-224", "SHA224", "SHA-224"}},
+    [AZKM_MD_SHA256] = {{"SHA2-256", "SHA256", "SHA-256"}},
+    [AZKM_MD_SHA384] = {{"SHA2-384", "SHA384", "SHA-384"}},
+    [AZKM_MD_SHA512] = {{"SHA2-512", "SHA512", "SHA-512"}},
+};
+
+EVP_MD *azkm_prov_md_fetch(AZKM_PROVCTX *pctx, const char *name)
+{
+    EVP_MD *md, *seen = NULL;
+    int slot = -1;
+
+    if (name == NULL)
+        return NULL;
+    for (int i = 0; i < AZKM_MD_CACHED && slot < 0; i++)
+        for (int j = 0; j < 3 && cached_mds[i].names[j] != NULL; j++)
+            if (strcasecmp(name, cached_mds[i].names[j]) == 0)
+                slot = i;
+    if (slot < 0)
+        return EVP_MD_fetch(pctx->libctx, name, NULL);
+    md = __atomic_load_n(&pctx->md_cache[slot], __ATOMIC_ACQUIRE);
+    if (md == NULL) {
+        md = EVP_MD_fetch(pctx->libctx, cached_mds[slot].names[0], NULL);
+        if (md == NULL)
+            return NULL;
+        /* The cache keeps the fetched reference; another thread may have stored its own first. */
+        if (!__atomic_compare_exchange_n(&pctx->md_cache[slot], &seen, md, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            EVP_MD_free(md);
+            md = seen;
+        }
+    }
+    return EVP_MD_up_ref(md) ? md : NULL;
 }
 
 /* A setting: the environment overrides the provider's openssl.cnf section. */

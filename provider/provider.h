@@ -21,6 +21,11 @@
 #define AZKM_NAMES_RSA_PSS "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10"
 #define AZKM_NAMES_EC "EC:id-ecPublicKey:1.2.840.10045.2.1"
 #define AZKM_NAMES_ECDSA "ECDSA"
+/* What our key managers answer to query_operation_name: names only azkm offers, so that OpenSSL 3.0's operation
+ * init finds azkm's implementation on its first try instead of first fetching the default provider's, trying to
+ * export the key there (refused: it is private) and then fetching again from the key's provider. */
+#define AZKM_OP_NAME_RSA "AZKM-RSA"
+#define AZKM_OP_NAME_ECDSA "AZKM-ECDSA"
 
 /* Data structure name of the DER body of a key reference file, passed between our decoders. */
 #define AZKM_REF_STRUCTURE "azkm-ref"
@@ -29,6 +34,10 @@
 #define AZKM_GEN_PARAM_URI "azkm-uri"
 #define AZKM_GEN_PARAM_VAULT "azkm-vault"
 #define AZKM_GEN_PARAM_NAME "azkm-name"
+
+/* Digests fetched once per provider context: an EVP_MD_fetch costs about 2k instructions, and the signature code
+ * needs one at every digest-sign init. Indexes into azkm_provctx.md_cache. */
+enum { AZKM_MD_SHA1, AZKM_MD_SHA224, AZKM_MD_SHA256, AZKM_MD_SHA384, AZKM_MD_SHA512, AZKM_MD_CACHED };
 
 typedef struct azkm_provctx {
     const OSSL_CORE_HANDLE *handle;
@@ -40,6 +49,8 @@ typedef struct azkm_provctx {
     pthread_mutex_t ks_lock; /* guards the lazy keystore open */
     int live_keys;           /* key objects alive; teardown leaves shared state alone while any remain */
     azkm_keystore *ks;
+    /* Filled on first use, each slot once (compare-and-swap); freed at teardown. */
+    EVP_MD *md_cache[AZKM_MD_CACHED];
     /* core upcalls */
     OSSL_FUNC_core_new_error_fn *core_new_error;
     OSSL_FUNC_core_set_error_debug_fn *core_set_error_debug;
@@ -68,6 +79,9 @@ typedef struct azkm_pkey {
 
 /* provider.c */
 azkm_keystore *azkm_prov_keystore(AZKM_PROVCTX *pctx);
+/* A new reference to the digest called name in our library context (the cached one for SHA-1 and SHA-2 under
+ * their usual names, else a fresh fetch), or NULL when there is none. Free it with EVP_MD_free. */
+EVP_MD *azkm_prov_md_fetch(AZKM_PROVCTX *pctx, const char *name);
 
 /* keymgmt.c */
 AZKM_PKEY *azkm_pkey_new(AZKM_PROVCTX *pctx, azkm_pkey_type type);

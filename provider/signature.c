@@ -21,6 +21,7 @@ static OSSL_FUNC_signature_verify_fn sig_verify;
 static OSSL_FUNC_signature_digest_sign_init_fn sig_digest_sign_init;
 static OSSL_FUNC_signature_digest_sign_update_fn sig_digest_update;
 static OSSL_FUNC_signature_digest_sign_final_fn sig_digest_sign_final;
+static OSSL_FUNC_signature_digest_sign_fn sig_digest_sign;
 static OSSL_FUNC_signature_digest_verify_init_fn sig_digest_verify_init;
 static OSSL_FUNC_signature_digest_verify_final_fn sig_digest_verify_final;
 static OSSL_FUNC_signature_get_ctx_params_fn sig_get_ctx_params;
@@ -104,7 +105,7 @@ static void *sig_dupctx(void *vctx)
 
 static int set_md(SIG_CTX *ctx, EVP_MD **slot, const char *name)
 {
-    EVP_MD *md = EVP_MD_fetch(ctx->provctx->libctx, name, NULL);
+    EVP_MD *md = azkm_prov_md_fetch(ctx->provctx, name);
 
     if (md == NULL) {
         AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "digest %s is not available", name);
@@ -594,6 +595,33 @@ static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen,
     return sig_sign(ctx, sig, siglen, sigsize, dgst, dlen);
 }
 
+/* One-shot EVP_DigestSign: without it OpenSSL 3.0 runs update and then EVP_DigestSignFinal, which duplicates
+ * the whole EVP_PKEY_CTX (and this context with its digest state) to finalise the copy. The digest context is
+ * used up: a signature context signs once per init, as libssl and X.509 signing use it. */
+static int sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize, const unsigned char *tbs,
+                           size_t tbslen)
+{
+    SIG_CTX *ctx = vctx;
+    unsigned char dgst[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    int ok;
+
+    if (ctx->mdctx == NULL || ctx->key == NULL)
+        return 0;
+    if (sig == NULL) {
+        *siglen = (size_t)ctx->key->max_size;
+        return 1;
+    }
+    if (sigsize < (size_t)ctx->key->max_size) { /* before the digest is used up: the caller may retry */
+        AZKM_RAISE(ctx->provctx, AZKM_R_BUFFER_TOO_SMALL, "a signature needs %d bytes", ctx->key->max_size);
+        return 0;
+    }
+    ok = EVP_DigestUpdate(ctx->mdctx, tbs, tbslen) && EVP_DigestFinal_ex(ctx->mdctx, dgst, &dlen);
+    EVP_MD_CTX_free(ctx->mdctx);
+    ctx->mdctx = NULL;
+    return ok && sig_sign(ctx, sig, siglen, sigsize, dgst, dlen);
+}
+
 static int sig_digest_verify_final(void *vctx, const unsigned char *sig, size_t siglen)
 {
     SIG_CTX *ctx = vctx;
@@ -620,6 +648,7 @@ const OSSL_DISPATCH azkm_rsa_signature_functions[] = {
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))sig_digest_sign_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_digest_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_digest_sign_final},
+    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN, (void (*)(void))sig_digest_sign},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))sig_digest_verify_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, (void (*)(void))sig_digest_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, (void (*)(void))sig_digest_verify_final},
@@ -641,6 +670,7 @@ const OSSL_DISPATCH azkm_ecdsa_signature_functions[] = {
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))sig_digest_sign_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_digest_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_digest_sign_final},
+    {OSSL_FUNC_SIGNATURE_DIGEST_SIGN, (void (*)(void))sig_digest_sign},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT, (void (*)(void))sig_digest_verify_init},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE, (void (*)(void))sig_digest_update},
     {OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL, (void (*)(void))sig_digest_verify_final},
