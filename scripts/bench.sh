@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # Reproduces docs/performance.md in one command: installs the peers (pkcs11-provider from bookworm-backports, for
 # benchmarks only) and gnuplot, builds, then runs the private-key operation benchmark (five paths), the nginx TLS
-# handshake benchmark and the keystore scale benchmark, and writes the raw results and the plot.
+# handshake benchmark, the keystore scale benchmark and the envelope encryption throughput, and writes the raw
+# results and the plot.
 #
 #   bash scripts/bench.sh                 # everything (30-40 minutes on 2 vCPUs, half of it the 100k-key fill)
-#   BENCH_PARTS="ops tls" bash scripts/bench.sh    # a subset: ops, tls, scale, instr, tlsinstr
+#   BENCH_PARTS="ops tls" bash scripts/bench.sh    # a subset: ops, tls, scale, instr, tlsinstr, envelope
 #
 # Knobs: BENCH_RUNS (5), BENCH_SECONDS (1, per run and cell), BENCH_TLS_RUNS (3), BENCH_TLS_SECONDS (6),
-# BENCH_SCALE_SIZES (1000,10000,100000), BENCH_BUILD (build/), BENCH_OUT (bench/results/).
+# BENCH_SCALE_SIZES (1000,10000,100000), BENCH_ENVELOPE_MB (256), BENCH_BUILD (build/), BENCH_OUT (bench/results/).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build}
 OUT=${BENCH_OUT:-$ROOT/bench/results}
-PARTS=${BENCH_PARTS:-ops tls scale instr tlsinstr}
+PARTS=${BENCH_PARTS:-ops tls scale instr tlsinstr envelope}
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECONDS:-1}
 TLS_RUNS=${BENCH_TLS_RUNS:-3}
 TLS_SECS=${BENCH_TLS_SECONDS:-6}
 SCALE_SIZES=${BENCH_SCALE_SIZES:-1000,10000,100000}
+ENVELOPE_MB=${BENCH_ENVELOPE_MB:-256}
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -257,6 +259,7 @@ if [[ " $PARTS " == *" instr "* ]]; then
     CG=$T/callgrind
     mkdir -p "$CG"
     echo -e "op\tpath\tops\tinstructions_per_op" >"$OUT/instr.tsv"
+    echo -e "op\tpath\tops\tinstructions_per_op\tprimitive_per_op\toverhead_per_op" >"$OUT/instr-overhead.tsv"
     for op in "RSA-2048 PKCS#1" "RSA-2048 PSS" "RSA-3072 PKCS#1" "RSA-2048 OAEP" "ECDSA P-256" "ECDSA P-384"; do
         rm -f "$CG"/cg.*
         valgrind --tool=callgrind --toggle-collect=worker_main --callgrind-out-file="$CG/cg.%p" \
@@ -267,7 +270,10 @@ if [[ " $PARTS " == *" instr "* ]]; then
         i=0
         for f in $(ls "$CG"/cg.* | sort -t. -k2 -n | tail -n +2); do
             p=(default azkm-sw azkm-hsm p11-token p11-session pkcs11-prov)
-            echo -e "$op\t${p[$i]}\t$(python3 "$ROOT/bench/callgrind_per_op.py" "$f" | tr ' ' '\t')" >>"$OUT/instr.tsv"
+            # ops, instructions/op, the private-key operation proper, everything around it (bench/callgrind_overhead.py)
+            read -r n per prim over < <(python3 "$ROOT/bench/callgrind_overhead.py" "$f")
+            echo -e "$op\t${p[$i]}\t$n\t$per" >>"$OUT/instr.tsv"
+            echo -e "$op\t${p[$i]}\t$n\t$per\t$prim\t$over" >>"$OUT/instr-overhead.tsv"
             i=$((i + 1))
         done
     done
@@ -279,6 +285,14 @@ if [[ " $PARTS " == *" instr "* ]]; then
                       v[k, "azkm-hsm"], v[k, "p11-token"], v[k, "p11-session"], v[k, "pkcs11-prov"],
                       v[k, "default"] / v[k, "azkm-sw"], v[k, "p11-session"] / v[k, "azkm-hsm"],
                       v[k, "pkcs11-prov"] / v[k, "azkm-hsm"] } }' "$OUT/instr.tsv" | tee "$OUT/instr.txt"
+    echo "instructions/op outside the private-key operation proper (EVP, provider, keystore, hashing, sessions):"
+    awk -F'\t' 'NR > 1 { v[$1, $2] = $6; if (!($1 in s)) { s[$1] = 1; o[++n] = $1 } }
+        END { printf "%-18s %10s %10s %10s %10s %10s %10s\n", "overhead/op", "default", "azkm-sw", "azkm-hsm",
+                  "p11-token", "p11-sess", "p11-prov"
+              for (i = 1; i <= n; i++) { k = o[i]
+                  printf "%-18s %10d %10d %10d %10d %10d %10d\n", k, v[k, "default"], v[k, "azkm-sw"], v[k, "azkm-hsm"],
+                      v[k, "p11-token"], v[k, "p11-session"], v[k, "pkcs11-prov"] } }' "$OUT/instr-overhead.tsv" |
+        tee -a "$OUT/instr.txt"
 fi
 
 if [[ " $PARTS " == *" tlsinstr "* ]]; then
@@ -294,6 +308,13 @@ if [[ " $PARTS " == *" tlsinstr "* ]]; then
     awk -F'\t' 'NR > 1 { if ($2 == "file") base = $4
         printf "%-8s %-12s %14d instructions/handshake  %6.3fx the key file\n", $1, $2, $4, base / $4 }' \
         "$OUT/tls-instr.tsv" | tee "$OUT/tls-instr.txt"
+fi
+
+# ---- 5. envelope encryption throughput ------------------------------------------------------------------------
+if [[ " $PARTS " == *" envelope "* ]]; then
+    echo "== envelope encryption: azkm encrypt/decrypt vs openssl enc, $ENVELOPE_MB MB from the page cache"
+    # its own throwaway keystore and vault (bench/envelope.sh sets AZKM_KEYSTORE_DIR under its temp dir)
+    TMPDIR=$T bash "$ROOT/bench/envelope.sh" "$AZKM" "$ENVELOPE_MB" | tee "$OUT/envelope.txt"
 fi
 
 # ---- plot ----------------------------------------------------------------------------------------------------
