@@ -235,7 +235,7 @@ static void byok_wrap_round_trips_rsa_ec_and_aes(void **state)
         PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pk); /* PKCS#8, as Azure wants it */
         int len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der), publen = i2d_PUBKEY(pk, &pub);
         azkm_material m;
-        char name[16];
+        char name[32];
 
         PKCS8_PRIV_KEY_INFO_free(p8);
         m.kty = i == 0 ? AZKM_KTY_RSA : AZKM_KTY_EC;
