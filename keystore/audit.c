@@ -64,7 +64,7 @@ static void correlation_id(char out[33])
         snprintf(out + 2 * i, 3, "%02x", rnd[i]);
 }
 
-static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version)
+static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version, const char *description)
 {
     struct timespec end, wall;
     struct tm tm;
@@ -82,8 +82,8 @@ static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version)
     json_object_set_new(rec, "operationName", json_string(a->op));
     json_object_set_new(rec, "resultType", json_string(rc == AZKM_OK ? "Success" : "Failure"));
     json_object_set_new(rec, "resultSignature", json_string(azkm_rc_name(rc)));
-    if (rc != AZKM_OK)
-        json_object_set_new(rec, "resultDescription", json_string(azkm_last_error()));
+    if (description != NULL)
+        json_object_set_new(rec, "resultDescription", json_string(description));
     json_object_set_new(
         rec, "durationMs",
         json_real((double)(end.tv_sec - a->start.tv_sec) * 1e3 + (double)(end.tv_nsec - a->start.tv_nsec) / 1e6));
@@ -126,9 +126,27 @@ azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version)
 
         /* Logging must not disturb the caller's view of the error. */
         snprintf(msg, sizeof(msg), "%s", azkm_last_error());
-        write_record(a, rc, version);
+        write_record(a, rc, version, rc != AZKM_OK ? msg : NULL);
         if (rc != AZKM_OK)
             azkm_fail(rc, "%s", msg);
     }
     return rc;
+}
+
+void azkm_audit_note(azkm_keystore *ks, const char *op, azkm_rc rc, const char *description)
+{
+    azkm_audit_op a;
+
+    if (ks->audit_fd < 0)
+        return;
+    if (ks->audit_pid != getpid()) {
+        azkm_audit_close(ks);
+        if (azkm_audit_open(ks) != AZKM_OK)
+            return;
+    }
+    memset(&a, 0, sizeof(a));
+    a.ks = ks;
+    a.op = op;
+    clock_gettime(CLOCK_MONOTONIC, &a.start);
+    write_record(&a, rc, NULL, description);
 }

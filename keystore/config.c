@@ -1,5 +1,6 @@
 /* Keystore settings: where the keystore lives (explicit option, then AZKM_KEYSTORE_DIR, then the config file,
- * then the default) and where the audit log goes (option, AZKM_AUDIT_LOG, config file, none). */
+ * then the default), where the audit log goes (option, AZKM_AUDIT_LOG, config file, none) and the size of the
+ * secure heap for secrets (AZKM_SECURE_HEAP_SIZE, config file, default). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "secmem.h"
 
 static azkm_rc copy_path(char *dir, size_t len, const char *a, const char *b)
 {
@@ -40,6 +42,29 @@ static int parse_bool(const char *v, int *out)
         return 0;
     return 1;
 }
+
+/* A byte count with an optional K or M suffix (powers of 1024): 0, or a power of two the secure heap accepts. */
+static int parse_heap_size(const char *v, size_t *out)
+{
+    char *end;
+    unsigned long long n;
+
+    if (!isdigit((unsigned char)v[0]))
+        return 0;
+    n = strtoull(v, &end, 10);
+    if ((*end == 'K' || *end == 'k') && end[1] == '\0' && n <= AZKM_SECURE_HEAP_MAX >> 10)
+        n <<= 10;
+    else if ((*end == 'M' || *end == 'm') && end[1] == '\0' && n <= AZKM_SECURE_HEAP_MAX >> 20)
+        n <<= 20;
+    else if (*end != '\0')
+        return 0;
+    if (n != 0 && (n < AZKM_SECURE_HEAP_MIN || n > AZKM_SECURE_HEAP_MAX || (n & (n - 1)) != 0))
+        return 0;
+    *out = (size_t)n;
+    return 1;
+}
+
+#define HEAP_SIZE_RULE "0 (no secure heap) or a power of two from 64K to 256M"
 
 /* Reads a "name = value" config file into cfg; *found says whether keystore_dir was set. */
 static azkm_rc read_config(const char *path, int must_exist, azkm_config *cfg, int *found)
@@ -93,11 +118,17 @@ static azkm_rc read_config(const char *path, int must_exist, azkm_config *cfg, i
                                  "config file %s line %d: audit_key_operations must be true or false", path,
                                  lineno);
             }
+        } else if (strcmp(line, "secure_heap_size") == 0) {
+            if (!parse_heap_size(eq + 1, &cfg->secure_heap_size)) {
+                fclose(f);
+                return azkm_fail(AZKM_E_INVALID, "config file %s line %d: secure_heap_size must be " HEAP_SIZE_RULE,
+                                 path, lineno);
+            }
         } else {
             fclose(f);
             return azkm_fail(AZKM_E_INVALID,
                              "config file %s line %d: unknown setting '%s' (known: keystore_dir, audit_log, "
-                             "audit_key_operations)",
+                             "audit_key_operations, secure_heap_size)",
                              path, lineno, line);
         }
     }
@@ -139,11 +170,13 @@ azkm_rc azkm_config_load(const azkm_options *opt, azkm_config *cfg)
     const char *env = getenv("AZKM_KEYSTORE_DIR");
     const char *conf = opt ? opt->config_file : NULL;
     const char *audit = getenv("AZKM_AUDIT_LOG"), *audit_ops = getenv("AZKM_AUDIT_KEY_OPERATIONS");
+    const char *heap = getenv("AZKM_SECURE_HEAP_SIZE");
     char conf_path[4096];
     int found = 0;
     azkm_rc rc;
 
     memset(cfg, 0, sizeof(*cfg));
+    cfg->secure_heap_size = AZKM_SECURE_HEAP_DEFAULT;
     /* The file is always read, so that its other settings apply whatever chose the directory. */
     if (conf == NULL || *conf == '\0')
         conf = getenv("AZKM_CONF");
@@ -162,6 +195,8 @@ azkm_rc azkm_config_load(const azkm_options *opt, azkm_config *cfg)
         snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s", audit);
     if (audit_ops && *audit_ops && !parse_bool(audit_ops, &cfg->audit_key_operations))
         return azkm_fail(AZKM_E_INVALID, "AZKM_AUDIT_KEY_OPERATIONS must be true or false, not '%s'", audit_ops);
+    if (heap && *heap && !parse_heap_size(heap, &cfg->secure_heap_size))
+        return azkm_fail(AZKM_E_INVALID, "AZKM_SECURE_HEAP_SIZE must be " HEAP_SIZE_RULE ", not '%.40s'", heap);
     if (opt && opt->audit_key_operations)
         cfg->audit_key_operations = 1;
     if (opt && opt->keystore_dir && *opt->keystore_dir)

@@ -47,17 +47,78 @@ const char *azkm_rc_name(azkm_rc rc)
     return names[rc];
 }
 
-static void set_msg(azkm_rc rc, const char *fmt, va_list ap)
+/* Length of the UTF-8 sequence at s if it is valid and prints, else 0: C1 controls, line and paragraph separators
+ * and bidirectional overrides (which can make a log line read backwards) do not. */
+static size_t utf8_printable(const unsigned char *s)
+{
+    size_t n;
+    unsigned cp;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2, cp = s[0] & 0x1f;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3, cp = s[0] & 0x0f;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff) ||
+        cp < 0xa0 || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+        return 0;
+    return n;
+}
+
+/* Messages quote what users typed and what files hold (names, URIs, paths): a control character or a broken byte
+ * in them is written as \xNN, so that an error cannot move the cursor, clear a line or forge another line on the
+ * terminal or in a log that shows it. This is the one place every keystore and CLI error goes through. */
+static void escape(char *out, size_t outlen, const char *in)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0, n;
+
+    while (*s != '\0' && o + 1 < outlen) {
+        if (*s >= 0x20 && *s < 0x7f) {
+            out[o++] = (char)*s++;
+        } else if (*s >= 0x80 && (n = utf8_printable(s)) != 0 && o + n < outlen) {
+            memcpy(out + o, s, n);
+            o += n;
+            s += n;
+        } else if (o + 4 < outlen) {
+            snprintf(out + o, 5, "\\x%02x", *s++);
+            o += 4;
+        } else {
+            break;
+        }
+    }
+    out[o] = '\0';
+}
+
+__attribute__((format(printf, 2, 0))) static void set_msg(azkm_rc rc, const char *fmt, va_list ap)
 {
     char buf[sizeof(last_msg)];
 
     /* Callers may pass azkm_last_error() itself as an argument to add context to it. */
     vsnprintf(buf, sizeof(buf), fmt, ap);
-    memcpy(last_msg, buf, sizeof(buf));
+    escape(last_msg, sizeof(last_msg), buf);
     last_rc = rc;
 }
 
 azkm_rc azkm_fail(azkm_rc rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    set_msg(rc, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+azkm_rc azkm_set_error(azkm_rc rc, const char *fmt, ...)
 {
     va_list ap;
 

@@ -11,12 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
-
-void azkm_secure_free(void *p, size_t len)
-{
-    if (p != NULL)
-        OPENSSL_clear_free(p, len);
-}
+#include "secmem.h"
 
 azkm_rc azkm_mkdir_private(const char *path)
 {
@@ -117,7 +112,7 @@ azkm_rc azkm_write_file_atomic(const char *path, const unsigned char *data, size
     return fsync_dir_of(path);
 }
 
-azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size_t max)
+static azkm_rc read_file(const char *path, unsigned char **data, size_t *len, size_t max, int secret)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not hang us before fstat says so */
     struct stat st;
@@ -138,7 +133,7 @@ azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size
         close(fd);
         return azkm_fail(AZKM_E_CORRUPT, "%s is larger than %zu bytes", path, max);
     }
-    buf = OPENSSL_malloc((size_t)st.st_size + 1);
+    buf = secret ? azkm_secret_zalloc((size_t)st.st_size + 1) : OPENSSL_malloc((size_t)st.st_size + 1);
     if (buf == NULL) {
         close(fd);
         return azkm_fail(AZKM_E_NOMEM, "out of memory reading %s", path);
@@ -157,4 +152,14 @@ azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size
     *data = buf;
     *len = off;
     return AZKM_OK;
+}
+
+azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size_t max)
+{
+    return read_file(path, data, len, max, 0);
+}
+
+azkm_rc azkm_read_secret_file(const char *path, unsigned char **data, size_t *len, size_t max)
+{
+    return read_file(path, data, len, max, 1);
 }

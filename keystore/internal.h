@@ -32,6 +32,7 @@ struct azkm_keystore {
     int audit_key_operations;
     int audit_fd;
     pid_t audit_pid;
+    size_t secure_heap_size;
 };
 
 struct azkm_vault {
@@ -42,9 +43,10 @@ struct azkm_vault {
     char dir[4096];
     sqlite3 *db;
     unsigned char vault_id[AZKM_VAULT_ID_LEN];
-    unsigned char seal_key[32]; /* AES-256-GCM key for key material, derived from the master key */
-    unsigned char mac_key[32];  /* HMAC-SHA256 key for attribute records */
-    unsigned char backup_key[32];
+    /* Keys derived from the master key, in one block of secret memory (secmem.c): */
+    unsigned char *seal_key;   /* AES-256-GCM key for key material */
+    unsigned char *mac_key;    /* HMAC-SHA256 key for attribute records */
+    unsigned char *backup_key; /* AES-256-GCM key for backup blobs */
     int retention_days;
     int purge_protection;
     azkm_protector protector;
@@ -76,13 +78,15 @@ azkm_rc azkm_check_private(const char *path, int secret, const char *what);
 /* Writes data to path atomically (temp file, fsync, rename, fsync dir) with mode 0600. */
 azkm_rc azkm_write_file_atomic(const char *path, const unsigned char *data, size_t len);
 azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size_t max);
-void azkm_secure_free(void *p, size_t len);
+/* The same into secret memory (secmem.h), for key and passphrase files: free it with azkm_secret_free. */
+azkm_rc azkm_read_secret_file(const char *path, unsigned char **data, size_t *len, size_t max);
 
 /* ---- configuration (config.c) */
 typedef struct {
     char dir[4096];
     char audit_log[4096]; /* "" = no audit log */
     int audit_key_operations;
+    size_t secure_heap_size; /* bytes of OpenSSL secure heap to set up (secmem.c), 0 for none */
 } azkm_config;
 
 azkm_rc azkm_config_load(const azkm_options *opt, azkm_config *cfg);
@@ -110,6 +114,8 @@ azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
         rc_ = (impl);                                                                                              \
         return azkm_audit_end(&audit_, rc_, rc_ == AZKM_OK ? (version) : NULL);                                    \
     } while (0)
+/* Logs one record that is not an API call (operationName op), such as how secrets are kept out of core dumps. */
+void azkm_audit_note(azkm_keystore *ks, const char *op, azkm_rc rc, const char *description);
 azkm_rc azkm_audit_open(azkm_keystore *ks);
 void azkm_audit_close(azkm_keystore *ks);
 
@@ -124,9 +130,15 @@ azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_L
 #define AZKM_SEAL_OVERHEAD 28
 azkm_rc azkm_seal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
                   const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen);
-/* Returns AZKM_E_INTEGRITY (without a message) when authentication fails. */
+/* Returns AZKM_E_INTEGRITY (without a message) when authentication fails. *out is NUL-terminated, from
+ * OPENSSL_malloc (free with OPENSSL_clear_free). */
 azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
                     const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen);
+/* The same, with *out in memory kept out of core dumps (secmem.h): free it with azkm_secret_free. For anything
+ * that outlives the call or holds key material. */
+azkm_rc azkm_unseal_secret(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad,
+                           size_t aadlen, const unsigned char *in, size_t inlen, unsigned char **out,
+                           size_t *outlen);
 void azkm_hmac(const unsigned char key[32], const unsigned char *data, size_t len, unsigned char mac[32]);
 /* Associated data binding a version's material to vault, name, version and type. */
 size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *version, azkm_kty kty,

@@ -13,6 +13,7 @@
 #include <openssl/sha.h>
 
 #include "internal.h"
+#include "secmem.h"
 
 #define MK_MAGIC "AZKM-MK1"
 #define MK_MAGIC_LEN 8
@@ -31,6 +32,13 @@
 #define PLATFORM_LEN (MK_MAGIC_LEN + 1 + AZKM_MASTER_KEY_LEN + MK_CHECK_LEN)
 #define PASS_HDR_LEN (MK_MAGIC_LEN + 1 + 3 + SALT_LEN)
 #define PASS_LEN (PASS_HDR_LEN + AZKM_SEAL_OVERHEAD + AZKM_MASTER_KEY_LEN)
+#define FILE_MAX 600 /* the largest master key file azkm writes (hsm: a token reference of up to 255 bytes) */
+
+/* What a passphrase-protected master key is sealed and opened with, kept in secret memory (secmem.h). */
+typedef struct {
+    char pass[PASS_MAX];
+    unsigned char kek[32];
+} pass_secrets;
 
 static void mk_path(const char *vault_dir, char *buf, size_t len)
 {
@@ -58,19 +66,19 @@ static azkm_rc get_passphrase(azkm_keystore *ks, const char *purpose, char *buf,
     if (file && *file) {
         unsigned char *data = NULL;
         size_t n = 0;
-        azkm_rc rc = azkm_read_file(file, &data, &n, PASS_MAX);
+        azkm_rc rc = azkm_read_secret_file(file, &data, &n, PASS_MAX);
 
         if (rc != AZKM_OK)
             return azkm_fail(rc, "%s: passphrase file (AZKM_PASSPHRASE_FILE): %s", purpose, azkm_last_error());
         while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
             n--;
         if (n >= len) {
-            azkm_secure_free(data, n);
+            azkm_secret_free(data, n);
             return azkm_fail(AZKM_E_INVALID, "%s: passphrase file is too long", purpose);
         }
         memcpy(buf, data, n);
         buf[n] = '\0';
-        azkm_secure_free(data, n);
+        azkm_secret_free(data, n);
         return AZKM_OK;
     }
     if (env && *env) {
@@ -248,58 +256,63 @@ azkm_rc azkm_masterkey_create(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LE
     const char *vault_dir = v->dir, *vault_name = v->name;
     azkm_protector protector = v->protector;
     char path[4200], purpose[128];
-    unsigned char buf[600];
+    unsigned char *buf = azkm_secret_zalloc(FILE_MAX); /* the platform kind holds the key in the clear */
+    pass_secrets *ps = NULL;
     size_t len = 0;
-    azkm_rc rc;
+    azkm_rc rc = AZKM_OK;
 
     mk_path(vault_dir, path, sizeof(path));
-    if (RAND_priv_bytes_ex(ks->libctx, mk, AZKM_MASTER_KEY_LEN, 0) != 1)
-        return azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate a master key", vault_name);
+    if (buf == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    if (RAND_priv_bytes_ex(ks->libctx, mk, AZKM_MASTER_KEY_LEN, 0) != 1) {
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate a master key", vault_name);
+        goto end;
+    }
     memcpy(buf, MK_MAGIC, MK_MAGIC_LEN);
     if (protector == AZKM_PROTECTOR_HSM) {
         rc = hsm_wrap(v, mk, buf, &len);
-        if (rc != AZKM_OK) {
-            OPENSSL_cleanse(mk, AZKM_MASTER_KEY_LEN);
-            return rc;
-        }
     } else if (protector == AZKM_PROTECTOR_PLATFORM) {
         buf[MK_MAGIC_LEN] = MK_KIND_PLATFORM;
         memcpy(buf + MK_MAGIC_LEN + 1, mk, AZKM_MASTER_KEY_LEN);
         check_value(mk, buf + MK_MAGIC_LEN + 1 + AZKM_MASTER_KEY_LEN);
         len = PLATFORM_LEN;
     } else {
-        char pass[PASS_MAX];
-        unsigned char kek[32], *sealed = NULL;
+        unsigned char *sealed = NULL;
         size_t sealed_len = 0;
 
         buf[MK_MAGIC_LEN] = MK_KIND_PASSPHRASE;
         buf[MK_MAGIC_LEN + 1] = SCRYPT_LOG_N;
         buf[MK_MAGIC_LEN + 2] = SCRYPT_R;
         buf[MK_MAGIC_LEN + 3] = SCRYPT_P;
-        if (RAND_bytes_ex(ks->libctx, buf + MK_MAGIC_LEN + 4, SALT_LEN, 0) != 1)
-            return azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate a salt", vault_name);
+        if ((ps = azkm_secret_zalloc(sizeof(*ps))) == NULL) {
+            rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
+            goto end;
+        }
+        if (RAND_bytes_ex(ks->libctx, buf + MK_MAGIC_LEN + 4, SALT_LEN, 0) != 1) {
+            rc = azkm_fail_ossl(AZKM_E_CRYPTO, "vault %s: cannot generate a salt", vault_name);
+            goto end;
+        }
         snprintf(purpose, sizeof(purpose), "new passphrase for vault %s", vault_name);
-        rc = get_passphrase(ks, purpose, pass, sizeof(pass));
-        if (rc == AZKM_OK && strlen(pass) < 8)
+        rc = get_passphrase(ks, purpose, ps->pass, sizeof(ps->pass));
+        if (rc == AZKM_OK && strlen(ps->pass) < 8)
             rc = azkm_fail(AZKM_E_INVALID, "vault %s: the passphrase must have at least 8 characters", vault_name);
         if (rc == AZKM_OK)
-            rc = scrypt_kek(ks, pass, buf, kek);
-        OPENSSL_cleanse(pass, sizeof(pass));
+            rc = scrypt_kek(ks, ps->pass, buf, ps->kek);
         if (rc == AZKM_OK)
-            rc = azkm_seal(ks->libctx, kek, buf, PASS_HDR_LEN, mk, AZKM_MASTER_KEY_LEN, &sealed, &sealed_len);
-        OPENSSL_cleanse(kek, sizeof(kek));
-        if (rc != AZKM_OK) {
-            OPENSSL_cleanse(mk, AZKM_MASTER_KEY_LEN);
-            return rc;
+            rc = azkm_seal(ks->libctx, ps->kek, buf, PASS_HDR_LEN, mk, AZKM_MASTER_KEY_LEN, &sealed, &sealed_len);
+        if (rc == AZKM_OK) {
+            memcpy(buf + PASS_HDR_LEN, sealed, sealed_len);
+            OPENSSL_free(sealed);
+            len = PASS_LEN;
         }
-        memcpy(buf + PASS_HDR_LEN, sealed, sealed_len);
-        OPENSSL_free(sealed);
-        len = PASS_LEN;
     }
-    rc = azkm_write_file_atomic(path, buf, len);
-    OPENSSL_cleanse(buf, sizeof(buf));
+    if (rc == AZKM_OK)
+        rc = azkm_write_file_atomic(path, buf, len);
+end:
     if (rc != AZKM_OK)
         OPENSSL_cleanse(mk, AZKM_MASTER_KEY_LEN);
+    azkm_secret_free(ps, sizeof(*ps));
+    azkm_secret_free(buf, FILE_MAX);
     return rc;
 }
 
@@ -317,7 +330,7 @@ azkm_rc azkm_masterkey_load(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]
     rc = azkm_check_private(path, 1, "master key file");
     if (rc != AZKM_OK)
         return azkm_fail(rc, "vault %s: %s", vault_name, azkm_last_error());
-    rc = azkm_read_file(path, &data, &len, 4096);
+    rc = azkm_read_secret_file(path, &data, &len, 4096);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "vault %s: %s", vault_name, azkm_last_error());
     if (len < MK_MAGIC_LEN + 1 || memcmp(data, MK_MAGIC, MK_MAGIC_LEN) != 0) {
@@ -337,36 +350,37 @@ azkm_rc azkm_masterkey_load(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]
                 memcpy(mk, data + MK_MAGIC_LEN + 1, AZKM_MASTER_KEY_LEN);
         }
     } else if (data[MK_MAGIC_LEN] == MK_KIND_PASSPHRASE && protector == AZKM_PROTECTOR_PASSPHRASE) {
-        char pass[PASS_MAX];
-        unsigned char kek[32], *plain = NULL;
+        pass_secrets *ps = NULL;
+        unsigned char *plain = NULL;
         size_t plain_len = 0;
 
         if (len != PASS_LEN) {
             rc =
                 azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s is truncated or damaged", vault_name, path);
+        } else if ((ps = azkm_secret_zalloc(sizeof(*ps))) == NULL) {
+            rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
         } else {
             snprintf(purpose, sizeof(purpose), "unlock vault %s", vault_name);
-            rc = get_passphrase(ks, purpose, pass, sizeof(pass));
+            rc = get_passphrase(ks, purpose, ps->pass, sizeof(ps->pass));
             if (rc == AZKM_OK)
-                rc = scrypt_kek(ks, pass, data, kek);
-            OPENSSL_cleanse(pass, sizeof(pass));
+                rc = scrypt_kek(ks, ps->pass, data, ps->kek);
             if (rc == AZKM_OK) {
-                rc = azkm_unseal(ks->libctx, kek, data, PASS_HDR_LEN, data + PASS_HDR_LEN, len - PASS_HDR_LEN,
-                                 &plain, &plain_len);
+                rc = azkm_unseal_secret(ks->libctx, ps->kek, data, PASS_HDR_LEN, data + PASS_HDR_LEN,
+                                        len - PASS_HDR_LEN, &plain, &plain_len);
                 if (rc == AZKM_E_INTEGRITY)
                     rc = azkm_fail(AZKM_E_AUTH, "vault %s: wrong passphrase (or damaged master key file)",
                                    vault_name);
                 else if (rc == AZKM_OK && plain_len == AZKM_MASTER_KEY_LEN)
                     memcpy(mk, plain, AZKM_MASTER_KEY_LEN);
-                azkm_secure_free(plain, plain_len);
+                azkm_secret_free(plain, plain_len);
             }
-            OPENSSL_cleanse(kek, sizeof(kek));
+            azkm_secret_free(ps, sizeof(*ps));
         }
     } else {
         rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: master key file %s does not match the vault's protector",
                        vault_name, path);
     }
-    azkm_secure_free(data, len);
+    azkm_secret_free(data, len);
     return rc;
 }
 

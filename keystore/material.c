@@ -2,15 +2,20 @@
  * public keys as SubjectPublicKeyInfo DER. Every libcrypto fetch uses the keystore's library context. */
 #include <string.h>
 
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #include "internal.h"
+#include "secmem.h"
 
 void azkm_material_clear(azkm_material *m)
 {
@@ -88,6 +93,105 @@ azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const
     return AZKM_OK;
 }
 
+/* Zeroes the contents of every string in a decoded SEQUENCE before freeing it: they may be key material. */
+static void seq_clear_free(STACK_OF(ASN1_TYPE) * seq)
+{
+    for (int i = 0; i < sk_ASN1_TYPE_num(seq); i++) {
+        ASN1_TYPE *t = sk_ASN1_TYPE_value(seq, i);
+
+        if (t->type != V_ASN1_BOOLEAN && t->type != V_ASN1_NULL && t->type != V_ASN1_OBJECT &&
+            t->value.asn1_string != NULL)
+            OPENSSL_cleanse((void *)ASN1_STRING_get0_data(t->value.asn1_string),
+                            (size_t)ASN1_STRING_length(t->value.asn1_string));
+    }
+    sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+}
+
+/* The publicKey [1] of an ECPrivateKey, kept by ASN1_ANY as its whole encoding: the point's octets, or NULL. */
+static const unsigned char *ec_public_point(const ASN1_TYPE *t, ASN1_BIT_STRING **bits)
+{
+    const unsigned char *p;
+    long len;
+    int tag, xclass;
+
+    if (t->type != V_ASN1_OTHER || t->value.asn1_string == NULL)
+        return NULL;
+    p = ASN1_STRING_get0_data(t->value.asn1_string);
+    if ((ASN1_get_object(&p, &len, &tag, &xclass, ASN1_STRING_length(t->value.asn1_string)) & 0x80) != 0 ||
+        xclass != V_ASN1_CONTEXT_SPECIFIC || tag != 1)
+        return NULL;
+    *bits = d2i_ASN1_BIT_STRING(NULL, &p, len);
+    return *bits != NULL && ASN1_STRING_length(*bits) > 0 ? ASN1_STRING_get0_data(*bits) : NULL;
+}
+
+/* An EC key from its PKCS#8 form, rebuilt from its numbers instead of through OpenSSL's DER decoder: the decoder
+ * frees its copy of the input without clearing it (der2key_decode in OpenSSL 3.0), which would leave the private
+ * scalar in the ordinary heap. Here every copy made on the way is cleared, and the scalar ends up where
+ * EC_KEY_set_private_key puts it: a secure BIGNUM, in the secure heap when there is one. NULL for a form this
+ * does not expect (explicit parameters, no public key), which the decoder then handles. */
+static EVP_PKEY *ec_from_pkcs8(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der, *pk = NULL, *point = NULL;
+    int pklen = 0, ptype = 0;
+    const void *pval = NULL;
+    const ASN1_OBJECT *alg_oid = NULL;
+    const X509_ALGOR *alg = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+    STACK_OF(ASN1_TYPE) *seq = NULL;
+    ASN1_BIT_STRING *bits = NULL;
+    BIGNUM *priv = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    const char *curve;
+
+    if (p8 == NULL || p != der + len || !PKCS8_pkey_get0(&alg_oid, &pk, &pklen, &alg, p8) ||
+        OBJ_obj2nid(alg_oid) != NID_X9_62_id_ecPublicKey)
+        goto end;
+    X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+    if (ptype != V_ASN1_OBJECT || (curve = OBJ_nid2sn(OBJ_obj2nid(pval))) == NULL)
+        goto end;
+    /* ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] parameters OPTIONAL, [1] publicKey } */
+    p = pk;
+    seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, pklen);
+    if (seq == NULL || p != pk + pklen || sk_ASN1_TYPE_num(seq) < 3 ||
+        sk_ASN1_TYPE_value(seq, 0)->type != V_ASN1_INTEGER ||
+        ASN1_INTEGER_get(sk_ASN1_TYPE_value(seq, 0)->value.integer) != 1 ||
+        sk_ASN1_TYPE_value(seq, 1)->type != V_ASN1_OCTET_STRING)
+        goto end;
+    for (int i = 2; point == NULL && i < sk_ASN1_TYPE_num(seq); i++)
+        point = ec_public_point(sk_ASN1_TYPE_value(seq, i), &bits);
+    if (point == NULL)
+        goto end;
+    priv = BN_secure_new();
+    if (priv == NULL || BN_bin2bn(ASN1_STRING_get0_data(sk_ASN1_TYPE_value(seq, 1)->value.octet_string),
+                                  ASN1_STRING_length(sk_ASN1_TYPE_value(seq, 1)->value.octet_string), priv) == NULL)
+        goto end;
+    /* A secure BIGNUM puts the parameter block holding it in the secure heap too (freed cleared). */
+    if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) ||
+        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) ||
+        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, (size_t)ASN1_STRING_length(bits)) ||
+        (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+        goto end;
+    ctx = EVP_PKEY_CTX_new_from_name(libctx, "EC", propq);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+end:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(priv);
+    ASN1_BIT_STRING_free(bits);
+    seq_clear_free(seq);
+    PKCS8_PRIV_KEY_INFO_free(p8); /* clears the private key octets itself */
+    return pkey;
+}
+
 azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kty kty, const unsigned char *der,
                                 size_t len, EVP_PKEY **out)
 {
@@ -97,6 +201,20 @@ azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kt
     size_t left = len;
     azkm_rc rc = AZKM_OK;
 
+    if (kty == AZKM_KTY_EC) {
+        ERR_set_mark();
+        pkey = ec_from_pkcs8(libctx, propq, der, len);
+        ERR_pop_to_mark();
+        if (pkey != NULL) {
+            *out = pkey;
+            azkm_stack_scrub();
+            return AZKM_OK;
+        }
+    }
+    /* RSA goes through the decoder: its private numbers are decoded straight into secure BIGNUMs (CBIGNUM), which
+     * no other public route in OpenSSL 3.0 gives (EVP_PKEY_fromdata copies them into ordinary ones). The price
+     * is the decoder's uncleared copy of the DER, freed into the heap (docs/security.md, "Secrets in memory: core
+     * dumps"). */
     dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "PrivateKeyInfo", kty == AZKM_KTY_RSA ? "RSA" : "EC",
                                          EVP_PKEY_KEYPAIR, libctx, propq);
     if (dctx == NULL || !OSSL_DECODER_from_data(dctx, &p, &left) || pkey == NULL || left != 0) {
@@ -107,6 +225,7 @@ azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kt
     }
     OSSL_DECODER_CTX_free(dctx);
     *out = pkey;
+    azkm_stack_scrub();
     return rc;
 }
 
@@ -124,14 +243,43 @@ static int looks_like_pkcs12(const unsigned char *in, size_t len)
     return hdr + 3 <= len && in[hdr] == 0x02 && in[hdr + 1] == 0x01 && in[hdr + 2] == 0x03;
 }
 
+/* Header plus content length of the DER object at in (definite lengths only), 0 if the header is unreadable. */
+static size_t der_object_len(const unsigned char *in, size_t len)
+{
+    size_t n, hdr, content = 0;
+
+    if (len < 2)
+        return 0;
+    if (in[1] < 0x80)
+        return 2 + (size_t)in[1];
+    n = in[1] & 0x7f;
+    hdr = 2 + n;
+    if (n == 0 || n > sizeof(size_t) - 1 || hdr > len)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        content = content << 8 | in[2 + i];
+    return hdr + content;
+}
+
 static azkm_rc parse_pkcs12(const unsigned char *in, size_t len, const char *pass, EVP_PKEY **pkey)
 {
     const unsigned char *p = in;
     PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
+    size_t want = der_object_len(in, len);
     azkm_rc rc = AZKM_OK;
 
+    /* OpenSSL's reason for a cut file is ASN.1's "too long" (the header promises more than there is): say what
+     * it means instead. */
+    if (p12 == NULL && want > len)
+        return azkm_fail(AZKM_E_INVALID,
+                         "import: truncated or not a PKCS#12 file (%zu of the %zu bytes it declares)", len, want);
     if (p12 == NULL)
-        return azkm_fail_ossl(AZKM_E_INVALID, "import: input is not a valid PKCS#12 file");
+        return azkm_fail(AZKM_E_INVALID, "import: truncated or not a PKCS#12 file");
+    if (p != in + len) {
+        PKCS12_free(p12);
+        return azkm_fail(AZKM_E_INVALID, "import: %zu trailing bytes after the PKCS#12 file",
+                         (size_t)(in + len - p));
+    }
     if (!PKCS12_verify_mac(p12, pass ? pass : "", -1) && !PKCS12_verify_mac(p12, NULL, 0))
         rc = azkm_fail(AZKM_E_AUTH,
                        pass ? "import: wrong passphrase for the PKCS#12 file (MAC check failed)"
@@ -194,6 +342,10 @@ azkm_rc azkm_material_parse(OSSL_LIB_CTX *libctx, const unsigned char *in, size_
                     rc = azkm_fail(AZKM_E_INVALID,
                                    "import: no private key found (expected PEM or DER: PKCS#8, encrypted PKCS#8, "
                                    "traditional RSA or EC, or PKCS#12)");
+            } else if (left != 0 && in[0] == 0x30) {
+                /* A PEM file may go on with a certificate; a DER key is one object, and bytes after it mean that
+                 * the file is not what the user takes it for. */
+                rc = azkm_fail(AZKM_E_INVALID, "import: %zu trailing bytes after the DER key", left);
             }
         }
         OSSL_DECODER_CTX_free(dctx);

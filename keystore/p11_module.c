@@ -15,6 +15,7 @@
 #include <p11-kit/uri.h>
 
 #include "p11.h"
+#include "secmem.h"
 
 #define MAX_TOKENS 64
 #define POOL_MAX 64
@@ -75,7 +76,7 @@ __attribute__((destructor)) static void release_registry(void)
         azkm_p11_token *t = &tokens[i];
 
         if (t->pin != NULL)
-            OPENSSL_clear_free(t->pin, strlen(t->pin));
+            azkm_secret_free(t->pin, strlen(t->pin) + 1);
         t->pin = NULL;
         free(t->spec);
         t->spec = NULL;
@@ -324,14 +325,14 @@ static azkm_rc read_pin(azkm_p11_token *t)
 
         rc = azkm_check_private(src + 5, 1, "PIN file");
         if (rc == AZKM_OK)
-            rc = azkm_read_file(src + 5, &data, &len, PIN_MAX - 1);
+            rc = azkm_read_secret_file(src + 5, &data, &len, PIN_MAX - 1);
         if (rc != AZKM_OK)
             return azkm_fail(rc, "token %s: %s", t->label, azkm_last_error());
         while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
             len--;
         memcpy(buf, data, len);
         buf[len] = '\0';
-        OPENSSL_clear_free(data, len);
+        azkm_secret_free(data, len);
     } else if (strcmp(src, "prompt") == 0 || *src == '\0') {
         char purpose[128];
 
@@ -343,7 +344,9 @@ static azkm_rc read_pin(azkm_p11_token *t)
         return azkm_fail(AZKM_E_INVALID, "token %s: PIN source '%s' is not file:PATH, env:NAME or prompt", t->label,
                          src);
     }
-    t->pin = OPENSSL_strdup(buf);
+    t->pin = azkm_secret_zalloc(strlen(buf) + 1);
+    if (t->pin != NULL)
+        memcpy(t->pin, buf, strlen(buf) + 1);
     OPENSSL_cleanse(buf, sizeof(buf));
     return t->pin ? AZKM_OK : azkm_fail(AZKM_E_NOMEM, "out of memory");
 }
@@ -385,7 +388,7 @@ static azkm_rc token_login(azkm_p11_token *t, CK_SESSION_HANDLE s)
     }
     if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_INVALID || rv == CKR_PIN_LEN_RANGE) {
         t->pin_rejected = 1;
-        OPENSSL_clear_free(t->pin, strlen(t->pin));
+        azkm_secret_free(t->pin, strlen(t->pin) + 1);
         t->pin = NULL;
         return azkm_fail(AZKM_E_AUTH, "token %s rejected the PIN (%s); azkm will not retry it", t->label,
                          azkm_p11_rv_name(rv));

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "secmem.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16
@@ -63,8 +64,8 @@ azkm_rc azkm_seal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsig
     return AZKM_OK;
 }
 
-azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
-                    const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen)
+static azkm_rc unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
+                      const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen, int secret)
 {
     size_t n;
     unsigned char *buf, tag[TAG_LEN];
@@ -73,19 +74,36 @@ azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const uns
     if (inlen < AZKM_SEAL_OVERHEAD)
         return AZKM_E_INTEGRITY;
     n = inlen - AZKM_SEAL_OVERHEAD;
-    buf = OPENSSL_malloc(n + 1);
+    buf = secret ? azkm_secret_zalloc(n + 1) : OPENSSL_malloc(n + 1);
     if (buf == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory opening a record");
     memcpy(tag, in + NONCE_LEN + n, TAG_LEN);
     rc = gcm(libctx, 0, key, in, aad, aadlen, in + NONCE_LEN, n, buf, tag);
     if (rc != AZKM_OK) {
-        OPENSSL_clear_free(buf, n + 1);
+        if (secret)
+            azkm_secret_free(buf, n + 1);
+        else
+            OPENSSL_clear_free(buf, n + 1);
         return rc;
     }
     buf[n] = '\0';
     *out = buf;
     *outlen = n;
+    azkm_stack_scrub();
     return AZKM_OK;
+}
+
+azkm_rc azkm_unseal(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad, size_t aadlen,
+                    const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen)
+{
+    return unseal(libctx, key, aad, aadlen, in, inlen, out, outlen, 0);
+}
+
+azkm_rc azkm_unseal_secret(OSSL_LIB_CTX *libctx, const unsigned char key[32], const unsigned char *aad,
+                           size_t aadlen, const unsigned char *in, size_t inlen, unsigned char **out,
+                           size_t *outlen)
+{
+    return unseal(libctx, key, aad, aadlen, in, inlen, out, outlen, 1);
 }
 
 void azkm_hmac(const unsigned char key[32], const unsigned char *data, size_t len, unsigned char mac[32])

@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 
 #include "internal.h"
+#include "secmem.h"
 
 /* A signing context for one set of signature parameters, initialised once (EVP_PKEY_CTX_new_from_pkey and
  * EVP_PKEY_sign_init_ex cost OpenSSL 3.0 about 23k instructions, a tenth of a P-256 signature) and from then on
@@ -72,13 +73,13 @@ static azkm_rc sw_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_ke
     memset(out, 0, sizeof(*out));
     if (spec->kty == AZKM_KTY_OCT) {
         plain_len = spec->size / 8;
-        plain = OPENSSL_malloc(plain_len);
+        plain = azkm_secret_zalloc(plain_len);
         if (plain == NULL || RAND_priv_bytes_ex(t->libctx, plain, plain_len, 0) != 1)
             rc = azkm_fail_ossl(AZKM_E_CRYPTO, "key %s/%s: cannot generate an AES key", ref->vault, ref->name);
         if (rc == AZKM_OK)
             rc = seal_output(t, ref, plain, plain_len, NULL, out);
         out->size = spec->size;
-        OPENSSL_clear_free(plain, plain_len);
+        azkm_secret_free(plain, plain_len);
         return rc;
     }
     ctx = EVP_PKEY_CTX_new_from_name(t->libctx, spec->kty == AZKM_KTY_RSA ? "RSA" : "EC", t->propq);
@@ -159,8 +160,7 @@ static void sw_key_free(azkm_tier_key *k)
     for (size_t i = 0; i < SIGN_TEMPLATES; i++)
         sign_template_free(k->templates[i]);
     EVP_PKEY_free(k->pkey);
-    if (k->secret != NULL)
-        OPENSSL_clear_free(k->secret, k->secret_len);
+    azkm_secret_free(k->secret, k->secret_len);
     OPENSSL_free(k);
 }
 
@@ -177,7 +177,7 @@ static azkm_rc sw_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned ch
     k->kty = ref->kty;
     k->libctx = t->libctx;
     k->propq = t->propq;
-    rc = azkm_unseal(t->libctx, t->seal_key, ref->aad, ref->aad_len, material, len, &plain, &plain_len);
+    rc = azkm_unseal_secret(t->libctx, t->seal_key, ref->aad, ref->aad_len, material, len, &plain, &plain_len);
     if (rc == AZKM_E_INTEGRITY)
         rc = azkm_fail(AZKM_E_INTEGRITY,
                        "vault %s: integrity check failed for key %s version %s: its key material was altered, "
@@ -192,8 +192,7 @@ static azkm_rc sw_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned ch
             rc = azkm_pkey_from_material(t->libctx, t->propq, ref->kty, plain, plain_len, &k->pkey);
         }
     }
-    if (plain != NULL)
-        OPENSSL_clear_free(plain, plain_len);
+    azkm_secret_free(plain, plain_len);
     if (rc != AZKM_OK) {
         sw_key_free(k);
         return rc;

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "secmem.h"
 
 #define SCHEMA_VERSION "1"
 
@@ -33,6 +34,7 @@ azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out)
     if (rc == AZKM_OK) {
         memcpy(ks->dir, cfg->dir, sizeof(ks->dir));
         ks->audit_key_operations = cfg->audit_key_operations;
+        ks->secure_heap_size = cfg->secure_heap_size;
         if (cfg->audit_log[0] && (ks->audit_path = OPENSSL_strdup(cfg->audit_log)) == NULL)
             rc = azkm_fail(AZKM_E_NOMEM, "out of memory opening the keystore");
     }
@@ -176,6 +178,34 @@ static azkm_rc meta_write_all(azkm_vault *v)
     return rc;
 }
 
+/* Before the first secret of the process is unsealed: the secure heap, and a note in the audit log when it could
+ * not be set up as configured (once per process, in the log of the keystore that set it up). */
+static void secmem_setup(azkm_keystore *ks)
+{
+    char note[512];
+
+    if (azkm_secmem_init(ks->secure_heap_size, note, sizeof(note)) && note[0] != '\0')
+        azkm_audit_note(ks, "SecureMemory", AZKM_OK, note);
+}
+
+/* The derived keys live in secret memory, the rest of the vault in the ordinary heap. */
+static azkm_vault *vault_new(azkm_keystore *ks)
+{
+    azkm_vault *v = OPENSSL_zalloc(sizeof(*v));
+    unsigned char *keys = azkm_secret_zalloc(3 * 32);
+
+    if (v == NULL || keys == NULL) {
+        OPENSSL_free(v);
+        azkm_secret_free(keys, 3 * 32);
+        return NULL;
+    }
+    v->ks = ks;
+    v->seal_key = keys;
+    v->mac_key = keys + 32;
+    v->backup_key = keys + 64;
+    return v;
+}
+
 /* Catalog connections inherited through fork. They belong to the parent: closing one in the child could
  * checkpoint and remove the WAL the parent still uses. The child keeps them here, open and untouched, so that
  * they stay reachable (valgrind's "still reachable", not a leak) until the process ends. */
@@ -208,6 +238,7 @@ static void vault_free(azkm_vault *v)
     free(v->hsm_module);
     free(v->hsm_token);
     free(v->hsm_pin_source);
+    azkm_secret_free(v->seal_key, 3 * 32);
     OPENSSL_clear_free(v, sizeof(*v));
 }
 
@@ -329,7 +360,7 @@ azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection)
 static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
 {
     azkm_vault *v;
-    unsigned char mk[AZKM_MASTER_KEY_LEN];
+    unsigned char *mk;
     char path[4200];
     struct stat st;
     azkm_rc rc;
@@ -338,10 +369,14 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
     if (retention < 7 || retention > 90)
         return azkm_fail(AZKM_E_INVALID, "vault %s: retention must be 7 to 90 days, not %d", name ? name : "",
                          retention);
-    v = OPENSSL_zalloc(sizeof(*v));
-    if (v == NULL)
+    secmem_setup(ks);
+    v = vault_new(ks);
+    mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
+    if (v == NULL || mk == NULL) {
+        vault_free(v);
+        azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    v->ks = ks;
+    }
     rc = vault_dir(ks, name, v->dir, sizeof(v->dir));
     if (rc != AZKM_OK)
         goto done;
@@ -384,7 +419,7 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
         rc = azkm_masterkey_create(v, mk);
     if (rc == AZKM_OK)
         rc = azkm_derive_keys(v, mk);
-    OPENSSL_cleanse(mk, sizeof(mk));
+    OPENSSL_cleanse(mk, AZKM_MASTER_KEY_LEN);
     snprintf(path, sizeof(path), "%s/vault.db", v->dir);
     if (rc == AZKM_OK) {
         mode_t old = umask(077);
@@ -421,7 +456,9 @@ undo:
         rc = azkm_fail(keep, "%s", msg);
     }
 done:
+    azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
     vault_free(v);
+    azkm_stack_scrub();
     return rc;
 }
 
@@ -507,17 +544,44 @@ static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
     return AZKM_OK;
 }
 
+/* SQLite opens the WAL and shared-memory files beside the database on its own: a directory or a device there
+ * would surface later as a misleading "cannot open database", and a file others can read holds recent pages. */
+static azkm_rc check_companions(const char *name, const char *db_path)
+{
+    static const char *const suffix[] = {"-wal", "-shm"};
+    static const char *const what[] = {"vault database WAL file", "vault database shared-memory file"};
+    char path[4300];
+    struct stat st;
+    azkm_rc rc;
+
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s%s", db_path, suffix[i]);
+        if (stat(path, &st) != 0)
+            continue;
+        if (!S_ISREG(st.st_mode))
+            return azkm_fail(AZKM_E_CORRUPT, "vault %s: %s is not a regular file", name, path);
+        if ((rc = azkm_check_private(path, 0, what[i])) != AZKM_OK)
+            return azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
+    }
+    return AZKM_OK;
+}
+
 azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
 {
-    azkm_vault *v = OPENSSL_zalloc(sizeof(*v));
-    unsigned char mk[AZKM_MASTER_KEY_LEN], stored_mac[32], mac[32];
+    azkm_vault *v;
+    unsigned char *mk, stored_mac[32], mac[32];
     char path[4200];
     struct stat st;
     azkm_rc rc;
 
-    if (v == NULL)
+    secmem_setup(ks);
+    v = vault_new(ks);
+    mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
+    if (v == NULL || mk == NULL) {
+        vault_free(v);
+        azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    v->ks = ks;
+    }
     rc = vault_dir(ks, name, v->dir, sizeof(v->dir));
     if (rc != AZKM_OK)
         goto fail;
@@ -536,6 +600,8 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
         rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: %s is not a regular file", name, path);
         goto fail;
     }
+    if ((rc = check_companions(name, path)) != AZKM_OK)
+        goto fail;
     /* An empty file would be turned into a fresh database by merely opening it. */
     if (stat(path, &st) == 0 && st.st_size < 512) {
         rc = azkm_fail(AZKM_E_CORRUPT,
@@ -558,7 +624,8 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
         rc = azkm_masterkey_load(v, mk);
     if (rc == AZKM_OK)
         rc = azkm_derive_keys(v, mk);
-    OPENSSL_cleanse(mk, sizeof(mk));
+    azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
+    mk = NULL;
     if (rc != AZKM_OK)
         goto fail;
     {
@@ -585,9 +652,12 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
     v->refs = 1;
     v->pid = getpid();
     *out = v;
+    azkm_stack_scrub();
     return AZKM_OK;
 fail:
+    azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
     vault_free(v);
+    azkm_stack_scrub();
     return rc;
 }
 

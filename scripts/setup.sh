@@ -13,6 +13,7 @@ PACKAGES=(
   procps psmisc
   jq
   clang-14 libclang-rt-14-dev valgrind
+  gdb
 )
 
 SUDO=""

@@ -14,14 +14,14 @@
 int args_usage(const char *flag, const char *fmt, ...)
 {
     va_list ap;
+    char msg[1024];
 
-    fprintf(stderr, "azkm: error: %s: ", azkm_rc_name(AZKM_E_INVALID));
-    if (flag != NULL)
-        fprintf(stderr, "%s: ", flag);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* Through the keystore's error buffer, which escapes control characters quoted from the command line. */
+    azkm_set_error(AZKM_E_INVALID, "%s%s%s", flag ? flag : "", flag ? ": " : "", msg);
+    fprintf(stderr, "azkm: error: %s: %s\n", azkm_rc_name(AZKM_E_INVALID), azkm_last_error());
     return CLI_EXIT_USAGE;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -67,12 +68,14 @@ int cli_exit_code(azkm_rc rc)
 int cli_failf(azkm_rc rc, const char *fmt, ...)
 {
     va_list ap;
+    char msg[1024];
 
-    fprintf(stderr, "azkm: error: %s: ", azkm_rc_name(rc));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* Through the keystore's error buffer, which escapes control characters quoted from the user's input. */
+    azkm_set_error(rc, "%s", msg);
+    fprintf(stderr, "azkm: error: %s: %s\n", azkm_rc_name(rc), azkm_last_error());
     return cli_exit_code(rc);
 }
 
@@ -405,6 +408,9 @@ int main(int argc, char **argv)
     cli_ctx ctx;
     int ret;
 
+    /* The CLI holds passphrases, PINs and decrypted keys: no core dump of it, and no ptrace or /proc/PID/mem
+     * reading by other processes of the same user. Done before anything secret is read. */
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     memset(&ctx, 0, sizeof(ctx));
     ret = dispatch(&ctx, argc, argv);
     azkm_keystore_free(ctx.ks);

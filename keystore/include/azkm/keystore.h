@@ -45,6 +45,9 @@ azkm_rc azkm_last_rc(void);
 const char *azkm_rc_name(azkm_rc rc);
 /* Clears the thread's last error. */
 void azkm_clear_error(void);
+/* Sets the thread's last error the way the keystore does, control characters and invalid UTF-8 in it written as
+ * \xNN: for front ends (the CLI) that report their own errors like the keystore's. Returns rc. */
+azkm_rc azkm_set_error(azkm_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- Names and identifiers ------------------------------------------------------------------------------- */
 #define AZKM_NAME_MAX 127      /* key names: 1-127 of [0-9a-zA-Z-], compared case-insensitively */
