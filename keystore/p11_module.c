@@ -20,6 +20,7 @@
 #define MAX_TOKENS 64
 #define POOL_MAX 64
 #define PIN_MAX 256
+#define TOKEN_INFO_ATTEMPTS 5
 
 typedef struct {
     char *path;
@@ -260,6 +261,20 @@ static void trim_label(const unsigned char *in, char out[33])
     out[n] = '\0';
 }
 
+/* C_GetTokenInfo, asked again a moment later when it fails with CKR_GENERAL_ERROR: SoftHSM's file store does that
+ * now and then while another process writes the token's files (seen in hardening_concurrency). */
+static CK_RV token_info(p11_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *info)
+{
+    CK_RV rv;
+
+    for (int attempt = 0;; attempt++) {
+        rv = m->fn->C_GetTokenInfo(slot, info);
+        if (rv != CKR_GENERAL_ERROR || attempt == TOKEN_INFO_ATTEMPTS - 1)
+            return rv;
+        usleep(2000);
+    }
+}
+
 /* Finds the token's slot. Called with the lock held, after module_init. */
 static azkm_rc token_find(azkm_p11_token *t)
 {
@@ -286,7 +301,7 @@ static azkm_rc token_find(azkm_p11_token *t)
         char label[33];
         int match;
 
-        if (t->mod->fn->C_GetTokenInfo(slots[i], &info) != CKR_OK)
+        if (token_info(t->mod, slots[i], &info) != CKR_OK)
             continue;
         trim_label(info.label, label);
         match = uri ? p11_kit_uri_match_token_info(uri, &info) : strcmp(label, t->spec) == 0;
@@ -365,7 +380,7 @@ static azkm_rc token_login(azkm_p11_token *t, CK_SESSION_HANDLE s)
                          "token %s rejected the PIN earlier in this process; azkm does not retry a "
                          "rejected PIN (fix the PIN source and restart)",
                          t->label);
-    rv = t->mod->fn->C_GetTokenInfo(t->slot, &info);
+    rv = token_info(t->mod, t->slot, &info);
     if (rv != CKR_OK)
         return azkm_p11_fail(t, rv, "C_GetTokenInfo");
     if (!(info.flags & CKF_LOGIN_REQUIRED)) {
@@ -554,6 +569,40 @@ int azkm_p11_has_mechanism(azkm_p11_token *t, CK_MECHANISM_TYPE m)
     return t->n_mechs == 0; /* a token that lists nothing is given the benefit of the doubt */
 }
 
+/* SoftHSM's file store, while other processes add objects to the token, can list one token object under two
+ * handles (seen in hardening_concurrency: same id, label and modulus; one handle may go invalid a moment later).
+ * Two matches are taken for one key, found[0] made a valid handle of it, when they are of the same key type and
+ * either the same RSA modulus or, for other types, a full azkm label (vault, name and version: a second object
+ * with it can only be a copy put there on purpose by someone holding the PIN). Anything else is a conflict. */
+static int same_key(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE found[2], int labelled)
+{
+    CK_KEY_TYPE kt[2];
+    unsigned char mod[2][1024];
+    CK_ATTRIBUTE a[2][2];
+    CK_RV rv[2];
+
+    for (int i = 0; i < 2; i++) {
+        a[i][0] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt[i], sizeof(kt[i])};
+        a[i][1] = (CK_ATTRIBUTE){CKA_MODULUS, mod[i], sizeof(mod[i])};
+        rv[i] = fn->C_GetAttributeValue(s, found[i], a[i], 1);
+    }
+    /* One of the two is already gone: the other is the key. */
+    if (rv[0] == CKR_OBJECT_HANDLE_INVALID && rv[1] == CKR_OK) {
+        found[0] = found[1];
+        return 1;
+    }
+    if (rv[1] == CKR_OBJECT_HANDLE_INVALID && rv[0] == CKR_OK)
+        return 1;
+    if (rv[0] != CKR_OK || rv[1] != CKR_OK || kt[0] != kt[1])
+        return 0;
+    if (kt[0] != CKK_RSA)
+        return labelled;
+    for (int i = 0; i < 2; i++)
+        if (fn->C_GetAttributeValue(s, found[i], &a[i][1], 1) != CKR_OK)
+            return 0;
+    return a[0][1].ulValueLen == a[1][1].ulValueLen && memcmp(mod[0], mod[1], a[0][1].ulValueLen) == 0;
+}
+
 azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const unsigned char *id,
                       size_t idlen, const char *label, CK_OBJECT_HANDLE *out)
 {
@@ -581,7 +630,7 @@ azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cl
                          "token %s: the key object is missing (destroyed outside azkm, or the "
                          "wrong token?)",
                          azkm_p11_token_label(t));
-    if (n > 1)
+    if (n > 1 && !same_key(fn, s, found, label != NULL))
         return azkm_fail(AZKM_E_CONFLICT, "token %s: more than one object has the key's id",
                          azkm_p11_token_label(t));
     *out = found[0];

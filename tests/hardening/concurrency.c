@@ -40,10 +40,10 @@
 
 #define MAX_KEYS 8
 
-/* Known issue (see docs/security.md, "Open findings"): loading an HSM key by name can fail with this Conflict when
- * another thread of the process holds a session copy of the key object, or (rarely, seen with SoftHSM's file store
- * while another process generates keys) transiently. The checker tolerates it on at most DUP_ID_MAX_PERMILLE of the
- * per-op loads of a key, and reports every occurrence; more than that fails the test. */
+/* Known issue (see docs/security.md, "Open findings"): SoftHSM's file store can list one token object under two
+ * handles while another process adds objects to the token. azkm takes such twins for one key when it can tell
+ * (azkm_p11_find); the rare load where it cannot fails with this Conflict. The checker tolerates it on at most
+ * DUP_ID_MAX_PERMILLE of the per-op loads of a key, and reports every occurrence; more than that fails the test. */
 #define DUP_ID_TEXT "more than one object has the key's id"
 #define DUP_ID_MAX_PERMILLE 10
 
