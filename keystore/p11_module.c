@@ -21,6 +21,7 @@
 #define POOL_MAX 64
 #define PIN_MAX 256
 #define TOKEN_INFO_ATTEMPTS 5
+#define REINIT_ATTEMPTS 3
 
 typedef struct {
     char *path;
@@ -28,6 +29,7 @@ typedef struct {
     CK_FUNCTION_LIST *fn;
     unsigned long fork_gen; /* value of fork_generation when initialised; differs in a child */
     int initialised;
+    int owned; /* our C_Initialize made it (not another library of the process) */
 } p11_module;
 
 struct azkm_p11_token {
@@ -241,6 +243,7 @@ static azkm_rc module_init(p11_module *m)
         rv = m->fn->C_Initialize(&args);
     }
     ERR_pop_to_mark();
+    m->owned = rv == CKR_OK;
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
         return azkm_fail(rv == CKR_GENERAL_ERROR ? AZKM_E_PERMISSION : AZKM_E_IO,
                          "PKCS#11 module %s: C_Initialize failed: %s (uid %u: is the token store readable, e.g. "
@@ -454,6 +457,18 @@ azkm_rc azkm_p11_token_get(const char *module, const char *token, const char *pi
 }
 
 /* Brings module, slot and login up to date for this process. Called with the lock held. */
+/* True when this process's azkm initialised the module and has no session or login on any of its tokens, so
+ * that finalising it disturbs nothing. Called with the lock held. */
+static int module_idle(p11_module *m)
+{
+    if (!m->owned)
+        return 0;
+    for (size_t i = 0; i < n_tokens; i++)
+        if (tokens[i].mod == m && (tokens[i].logged_in || tokens[i].has_owner || tokens[i].n_pool > 0))
+            return 0;
+    return 1;
+}
+
 static azkm_rc token_ready(azkm_p11_token *t)
 {
     azkm_rc rc;
@@ -469,6 +484,20 @@ static azkm_rc token_ready(azkm_p11_token *t)
     rc = module_init(t->mod);
     if (rc == AZKM_OK && !t->found)
         rc = token_find(t);
+    for (int attempt = 0; rc == AZKM_E_NOT_FOUND && attempt < REINIT_ATTEMPTS && module_idle(t->mod); attempt++) {
+        /* SoftHSM reads its tokens once, in C_Initialize, and leaves out one whose token.object another process
+         * was rewriting at that moment (every C_Login rewrites it): initialise the module again, if nothing of
+         * this process uses it, and look again. */
+        t->mod->fn->C_Finalize(NULL);
+        t->mod->initialised = 0;
+        for (size_t i = 0; i < n_tokens; i++)
+            if (tokens[i].mod == t->mod)
+                tokens[i].found = 0;
+        usleep(20000);
+        rc = module_init(t->mod);
+        if (rc == AZKM_OK)
+            rc = token_find(t);
+    }
     if (rc == AZKM_OK && t->mechs == NULL) {
         CK_ULONG n = 0;
 
