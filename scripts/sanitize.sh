@@ -21,7 +21,9 @@ libasan=$(ldd "$build/provider/azkm.so" 2>/dev/null | awk '/libasan/ {print $3; 
 [ -n "$libasan" ] || { echo "sanitize.sh: $build/provider/azkm.so is not linked with ASan" >&2; exit 1; }
 shims=$build/sanitize-shims
 mkdir -p "$shims"
-for prog in openssl apache2 nginx; do
+# softhsm2-util and pkcs11-tool link libcrypto too, and read OPENSSL_CONF: with the keyless-TLS environment
+# (conf/azkm-server.env) they load azkm.so as well.
+for prog in openssl apache2 nginx softhsm2-util pkcs11-tool; do
     real=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$prog" || true)
     [ -n "$real" ] || continue
     leaks=1
@@ -35,4 +37,6 @@ SHIM
 done
 export PATH="$shims:$PATH"
 
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
+# bench_smoke is left out: its pkcs11-provider path dlopen()s SoftHSM with RTLD_DEEPBIND, which ASan cannot
+# run (google/sanitizers#611), and the benchmark's other paths are the provider tests' code paths.
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^bench_smoke$' "$@"

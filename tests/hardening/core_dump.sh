@@ -16,7 +16,8 @@ set -euo pipefail
 GCORE=${GCORE:-gcore}
 # Under AddressSanitizer the process maps terabytes of shadow and allocator space: gcore cannot dump it, and the
 # allocator is ASan's, not the one whose leftovers this test looks for.
-if ldd "$CORE_DUMP" 2>/dev/null | grep -q libasan; then
+# (grep without -q: with pipefail, grep -q quitting early would make ldd's SIGPIPE the pipeline's status)
+if ldd "$CORE_DUMP" 2>/dev/null | grep libasan >/dev/null; then
     echo "SKIP: $CORE_DUMP is built with AddressSanitizer"
     exit 77
 fi
