@@ -89,7 +89,8 @@ make_vault() {
         printf 'directories.tokendir = %s/softhsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$T" \
             >"$SOFTHSM2_CONF"
         chmod 644 "$SOFTHSM2_CONF"
-        softhsm2-util --init-token --free --label web-hsm --pin 4711 --so-pin 87654321 >/dev/null
+        # The token tool needs no provider (azkm-server.env points OPENSSL_CONF at azkm's configuration).
+        OPENSSL_CONF=/dev/null softhsm2-util --init-token --free --label web-hsm --pin 4711 --so-pin 87654321 >/dev/null
         printf '4711\n' >"$T/etc/azkm/web-hsm.pin"
         chmod 600 "$T/etc/azkm/web-hsm.pin"
         azkm vault create --name web --hsm-module "$SOFTHSM_MODULE" --hsm-token web-hsm \
