@@ -189,7 +189,7 @@ static void secmem_setup(azkm_keystore *ks)
 }
 
 /* The derived keys live in secret memory, the rest of the vault in the ordinary heap. */
-static azkm_vault *vault_new(azkm_keystore *ks)
+static azkm_vault *vault_alloc(azkm_keystore *ks)
 {
     azkm_vault *v = OPENSSL_zalloc(sizeof(*v));
     unsigned char *keys = azkm_secret_zalloc(3 * 32);
@@ -204,6 +204,22 @@ static azkm_vault *vault_new(azkm_keystore *ks)
     v->mac_key = keys + 32;
     v->backup_key = keys + 64;
     return v;
+}
+
+static void vault_free(azkm_vault *v);
+
+/* A new vault object and a buffer in secret memory for its master key (azkm_secret_free), for create and open. */
+static azkm_rc vault_new(azkm_keystore *ks, azkm_vault **v, unsigned char **mk)
+{
+    secmem_setup(ks);
+    *v = vault_alloc(ks);
+    *mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
+    if (*v == NULL || *mk == NULL) {
+        vault_free(*v);
+        azkm_secret_free(*mk, AZKM_MASTER_KEY_LEN);
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    return AZKM_OK;
 }
 
 /* Catalog connections inherited through fork. They belong to the parent: closing one in the child could
@@ -369,14 +385,8 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
     if (retention < 7 || retention > 90)
         return azkm_fail(AZKM_E_INVALID, "vault %s: retention must be 7 to 90 days, not %d", name ? name : "",
                          retention);
-    secmem_setup(ks);
-    v = vault_new(ks);
-    mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
-    if (v == NULL || mk == NULL) {
-        vault_free(v);
-        azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
-        return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    }
+    if ((rc = vault_new(ks, &v, &mk)) != AZKM_OK)
+        return rc;
     rc = vault_dir(ks, name, v->dir, sizeof(v->dir));
     if (rc != AZKM_OK)
         goto done;
@@ -574,14 +584,8 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
     struct stat st;
     azkm_rc rc;
 
-    secmem_setup(ks);
-    v = vault_new(ks);
-    mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
-    if (v == NULL || mk == NULL) {
-        vault_free(v);
-        azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
-        return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    }
+    if ((rc = vault_new(ks, &v, &mk)) != AZKM_OK)
+        return rc;
     rc = vault_dir(ks, name, v->dir, sizeof(v->dir));
     if (rc != AZKM_OK)
         goto fail;
