@@ -70,8 +70,8 @@ o ecparam -name prime256v1 -genkey -noout -param_enc explicit -out "$m/refused-e
 o pkey -in "$tmp/ec256.pem" -pubout -out "$m/refused-public-only.pem"
 chmod 644 "$m"/* # test keys, committed: no reason to keep them private
 
-# The CLI's base64/base64url values.
-e=$c/fuzz_cli_base64
+# base64/base64url values (blobs, headers, CLI flags).
+e=$c/fuzz_base64
 mkdir -p "$e"
 printf 'aGVsbG8gd29ybGQ=' >"$e/std-padded.txt"
 printf 'aGVsbG8gd29ybGQ' >"$e/url-unpadded.txt"

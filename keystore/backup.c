@@ -8,7 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "b64url.h"
+#include "base64.h"
 #include "internal.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"
@@ -16,7 +16,7 @@
 #define BACKUP_HDR_LEN (BACKUP_MAGIC_LEN + AZKM_VAULT_ID_LEN)
 #define BACKUP_MAX (64u << 20)
 
-/* Binary fields of the backup document, in base64url (keystore/b64url.c). */
+/* Binary fields of the backup document, in base64url (keystore/base64.c). */
 static json_t *b64(const unsigned char *data, size_t len)
 {
     char *text = azkm_b64url_encode(data, len);
@@ -30,7 +30,7 @@ static unsigned char *unb64(const char *text, size_t *len)
 {
     unsigned char *out = NULL;
 
-    return azkm_b64url_decode(text, &out, len) == 0 ? out : NULL;
+    return azkm_b64_decode(text, &out, len) == 0 ? out : NULL;
 }
 
 static void backup_header(const azkm_vault *v, unsigned char hdr[BACKUP_HDR_LEN])

@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "b64url.h"
+#include "base64.h"
 #include "internal.h"
 
 #define BYOK_SCHEMA "1.0.0"
@@ -109,7 +109,7 @@ static azkm_rc parse_blob(const azkm_vault *v, const unsigned char *in, size_t l
         rc = azkm_fail(AZKM_E_INVALID, "the BYOK blob has no ciphertext");
     else if (strlen(kid) >= sizeof(b->kid))
         rc = azkm_fail(AZKM_E_INVALID, "the BYOK blob's header.kid is too long");
-    else if (azkm_b64url_decode(ct, &b->ct, &b->ct_len) != 0)
+    else if (azkm_b64_decode(ct, &b->ct, &b->ct_len) != 0)
         rc = azkm_fail(AZKM_E_INVALID, "the BYOK blob's ciphertext is not base64url");
     if (rc == AZKM_OK) {
         snprintf(b->kid, sizeof(b->kid), "%s", kid);

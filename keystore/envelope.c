@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "b64url.h"
+#include "base64.h"
 #include "internal.h"
 
 #define ENV_MAGIC "AZKMENV1"
@@ -179,7 +179,7 @@ static azkm_rc read_header(FILE *in, env_header *h)
         rc = azkm_fail(AZKM_E_CORRUPT, "envelope: chunk size %lld is out of range", (long long)chunk);
     else if (strlen(kid) >= sizeof(h->kid) || strlen(alg) >= sizeof(h->alg))
         rc = azkm_fail(AZKM_E_CORRUPT, "envelope: the header's kid or alg is too long");
-    else if (azkm_b64url_decode(wrapped, &h->wrapped, &h->wrapped_len) != 0)
+    else if (azkm_b64_decode(wrapped, &h->wrapped, &h->wrapped_len) != 0)
         rc = azkm_fail(AZKM_E_CORRUPT, "envelope: the header's wrapped_key is not base64url");
     if (rc == AZKM_OK) {
         snprintf(h->kid, sizeof(h->kid), "%s", kid);

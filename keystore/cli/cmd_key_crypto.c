@@ -31,7 +31,7 @@ static int get_bytes(const cli_args *a, const char *b64flag, const char *filefla
     if (file != NULL)
         return cli_read_file(file, fileflag, out, len);
     if (b64 != NULL) {
-        if (b64_decode(b64, out, len) != 0)
+        if (azkm_b64_decode(b64, out, len) != 0)
             return args_usage(b64flag, "is not valid base64");
         return 0;
     }
@@ -83,7 +83,7 @@ static int print_result(const cli_ctx *ctx, const azkm_key *k, const char *alg, 
 
         if (vals[i] == NULL)
             continue;
-        if ((txt = b64_encode(vals[i], lens[i])) == NULL) {
+        if ((txt = azkm_b64_encode(vals[i], lens[i])) == NULL) {
             json_decref(doc);
             return cli_failf(AZKM_E_NOMEM, "out of memory");
         }
@@ -91,8 +91,7 @@ static int print_result(const cli_ctx *ctx, const azkm_key *k, const char *alg, 
             json_object_set_new(doc, names[i], json_string(txt));
         else
             out_row(labels[i], "%s", txt);
-        OPENSSL_cleanse(txt, strlen(txt));
-        free(txt);
+        OPENSSL_clear_free(txt, strlen(txt));
     }
     return ctx->json ? out_json(doc) : 0;
 }

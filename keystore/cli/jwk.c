@@ -44,11 +44,11 @@ static int set_bn(json_t *obj, const char *field, const EVP_PKEY *pk, const char
     n = width > 0 ? width : BN_num_bytes(bn);
     if ((bin = OPENSSL_malloc(n > 0 ? n : 1)) == NULL || BN_bn2binpad(bn, bin, n) != n)
         goto end;
-    if ((txt = b64url_encode(bin, (size_t)n)) == NULL)
+    if ((txt = azkm_b64url_encode(bin, (size_t)n)) == NULL)
         goto end;
     ok = json_object_set_new(obj, field, json_string(txt)) == 0;
 end:
-    free(txt);
+    OPENSSL_free(txt);
     OPENSSL_free(bin);
     BN_free(bn);
     return ok;

@@ -1,5 +1,6 @@
-/* Fuzzes the CLI's base64/base64url decoder (keystore/cli/base64.c), which reads --value, signature and JWK text
- * from the command line and files: decoding never overruns, and what it accepts re-encodes and decodes back. */
+/* Fuzzes the base64/base64url decoder (keystore/base64.c), which reads backup and BYOK blobs, envelope headers and
+ * the CLI's --value, signature and JWK text: decoding never overruns, and what it accepts re-encodes and decodes
+ * back. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +19,11 @@ static void roundtrip(const unsigned char *bytes, size_t len, char *(*encode)(co
     size_t again_len = 0;
 
     FUZZ_CHECK(text != NULL, "%s of %zu bytes failed", what, len);
-    FUZZ_CHECK(b64_decode(text, &again, &again_len) == 0, "%s output '%.80s' does not decode", what, text);
+    FUZZ_CHECK(azkm_b64_decode(text, &again, &again_len) == 0, "%s output '%.80s' does not decode", what, text);
     FUZZ_CHECK(again_len == len && memcmp(again, bytes, len) == 0, "%s round trip of %zu bytes gave %zu", what, len,
                again_len);
     OPENSSL_clear_free(again, again_len);
-    free(text);
+    OPENSSL_free(text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,10 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(text, data, size);
     text[size] = '\0';
-    if (b64_decode(text, &out, &outlen) == 0) {
+    if (azkm_b64_decode(text, &out, &outlen) == 0) {
         FUZZ_CHECK(outlen <= strlen(text) / 4 * 3 + 3, "%zu characters decoded to %zu bytes", strlen(text), outlen);
-        roundtrip(out, outlen, b64_encode, "b64_encode");
-        roundtrip(out, outlen, b64url_encode, "b64url_encode");
+        roundtrip(out, outlen, azkm_b64_encode, "azkm_b64_encode");
+        roundtrip(out, outlen, azkm_b64url_encode, "azkm_b64url_encode");
         OPENSSL_clear_free(out, outlen);
     }
     free(text);

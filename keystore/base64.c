@@ -1,19 +1,27 @@
-/* base64url on top of OpenSSL's base64 block coder (see b64url.h). */
+/* Base64 and base64url on top of OpenSSL's base64 block coder (see base64.h). */
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "b64url.h"
+#include "base64.h"
+
+char *azkm_b64_encode(const unsigned char *in, size_t len)
+{
+    char *out = OPENSSL_malloc(4 * ((len + 2) / 3) + 1);
+
+    if (out != NULL)
+        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
+}
 
 char *azkm_b64url_encode(const unsigned char *in, size_t len)
 {
-    char *out = OPENSSL_malloc(4 * ((len + 2) / 3) + 1);
+    char *out = azkm_b64_encode(in, len);
     size_t n;
 
     if (out == NULL)
         return NULL;
-    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
     for (n = 0; out[n] != '\0'; n++) {
         if (out[n] == '+')
             out[n] = '-';
@@ -25,7 +33,7 @@ char *azkm_b64url_encode(const unsigned char *in, size_t len)
     return out;
 }
 
-int azkm_b64url_decode(const char *text, unsigned char **out, size_t *outlen)
+int azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen)
 {
     size_t len = strlen(text), n = 0, pad = 0;
     char *norm = OPENSSL_malloc(len + 4);
@@ -37,6 +45,8 @@ int azkm_b64url_decode(const char *text, unsigned char **out, size_t *outlen)
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
 
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+            continue;
         if (c == '-')
             c = '+';
         else if (c == '_')
@@ -62,10 +72,10 @@ int azkm_b64url_decode(const char *text, unsigned char **out, size_t *outlen)
         goto err;
     *outlen = (size_t)dec - pad;
     *out = buf;
-    OPENSSL_free(norm);
+    OPENSSL_clear_free(norm, len + 4);
     return 0;
 err:
-    OPENSSL_free(norm);
+    OPENSSL_clear_free(norm, len + 4);
     OPENSSL_free(buf);
     return -1;
 }
