@@ -47,6 +47,10 @@ static void check_restored(const azkm_key_info *info)
     default:
         FUZZ_CHECK(0, "restored key %s has key type %d", info->name, (int)info->kty);
     }
+    /* key_ops as create and update allow them: those of the key type, and import only alone (a KEK) */
+    FUZZ_CHECK((info->attrs.key_ops & ~azkm_ops_allowed(info->kty, info->protection)) == 0 &&
+                   (!(info->attrs.key_ops & AZKM_OP_IMPORT) || info->attrs.key_ops == AZKM_OP_IMPORT),
+               "restored key %s has key_ops %#x", info->name, info->attrs.key_ops);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

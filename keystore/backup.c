@@ -206,6 +206,11 @@ static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const uns
     azkm_curve curve = AZKM_CURVE_NONE;
     azkm_rc rc;
 
+    /* What create and update would refuse, a restore refuses too: the key_ops must apply to the key's type. */
+    if (azkm_attrs_validate(v, info->name, info->kty, info->protection, AZKM_ATTR_KEY_OPS | AZKM_ATTR_TAGS,
+                            &info->attrs) != AZKM_OK)
+        return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: version %s: %s", info->name, info->version,
+                         azkm_last_error());
     aad_len = azkm_material_aad(v, info->name, info->version, info->kty, info->protection, aad, sizeof(aad));
     rc = azkm_unseal(v->ks->libctx, v->seal_key, aad, aad_len, material, len, &plain, &plain_len);
     if (rc != AZKM_OK)

@@ -192,6 +192,11 @@ azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm
                              unsigned fields, const azkm_attributes *attrs, azkm_version_maker make, void *arg,
                              azkm_key_info *out);
 
+/* Checks the attributes named in `fields` as create, import and update do (key_ops that apply to the key type and
+ * protection, an import-only key exchange key, the tag count, times not negative); a restore checks a backup's. */
+azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
+                            unsigned fields, const azkm_attributes *a);
+
 /* ---- rotation policies (rotation_policy.c): the table, created with the catalog and on every open */
 azkm_rc azkm_rotation_policy_migrate(sqlite3 *db);
 /* The key's stored policy as JSON, authenticated by its MAC: *text is NULL when it has none (OPENSSL_free). */

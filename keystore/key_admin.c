@@ -9,8 +9,8 @@
 
 #define DAY 86400
 
-static azkm_rc validate_attrs(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
-                              unsigned fields, const azkm_attributes *a)
+azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
+                            unsigned fields, const azkm_attributes *a)
 {
     unsigned allowed = azkm_ops_allowed(kty, protection);
 
@@ -245,7 +245,7 @@ static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keysp
     azkm_rc rc = check_spec(v, name, &spec);
 
     if (rc == AZKM_OK)
-        rc = validate_attrs(v, name, spec.kty, spec.protection, spec.fields, &spec.attrs);
+        rc = azkm_attrs_validate(v, name, spec.kty, spec.protection, spec.fields, &spec.attrs);
     if (rc == AZKM_OK)
         rc = check_name_free(v, name, 0, &rowid);
     if (rc == AZKM_OK)
@@ -272,7 +272,7 @@ static azkm_rc import_checked(azkm_vault *v, const char *name, azkm_kty kty, azk
         spec.size = (unsigned)m->der_len * 8;
     rc = check_spec(v, name, &spec);
     if (rc == AZKM_OK)
-        rc = validate_attrs(v, name, spec.kty, protection, fields, &spec.attrs);
+        rc = azkm_attrs_validate(v, name, spec.kty, protection, fields, &spec.attrs);
     if (rc == AZKM_OK)
         rc = check_name_free(v, name, 1, &rowid);
     if (rc == AZKM_OK && rowid != 0) {
@@ -413,7 +413,7 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
             rc = azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
     }
     if (rc == AZKM_OK)
-        rc = validate_attrs(v, name, info.kty, info.protection, fields, attrs);
+        rc = azkm_attrs_validate(v, name, info.kty, info.protection, fields, attrs);
     if (rc == AZKM_OK) {
         apply_attrs(&info.attrs, fields, attrs);
         info.attrs.updated = azkm_now(v->ks);
@@ -665,7 +665,7 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
     info.attrs.enabled = 1;
     info.attrs.key_ops = azkm_ops_default(info.kty);
     if (attrs != NULL) {
-        rc = validate_attrs(v, name, info.kty, AZKM_PROTECTION_HSM, fields, attrs);
+        rc = azkm_attrs_validate(v, name, info.kty, AZKM_PROTECTION_HSM, fields, attrs);
         apply_attrs(&info.attrs, fields, attrs);
     }
     info.attrs.created = info.attrs.updated = azkm_now(v->ks);
