@@ -22,6 +22,7 @@
 #define PIN_MAX 256
 #define TOKEN_INFO_ATTEMPTS 5
 #define REINIT_ATTEMPTS 3
+#define FIND_ATTEMPTS 4
 
 typedef struct {
     char *path;
@@ -644,24 +645,36 @@ azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cl
         {CKA_ID, (void *)id, idlen},
         {CKA_LABEL, (void *)label, label ? strlen(label) : 0},
     };
+    /* SoftHSM's file store, while another process writes the token's files, can also list the key under two
+     * handles of which same_key cannot tell that they are one, or not list it at all (both seen in
+     * hardening_concurrency): the search is made again a moment later before either is reported. A key that is
+     * really missing costs FIND_ATTEMPTS searches and about 60 ms. */
+    static const useconds_t pause_us[FIND_ATTEMPTS - 1] = {2000, 10000, 50000};
     CK_OBJECT_HANDLE found[2];
     CK_ULONG n = 0;
-    CK_RV rv = fn->C_FindObjectsInit(s, tmpl, label ? 4 : 3);
+    CK_RV rv;
 
-    if (rv == CKR_OK) {
-        rv = fn->C_FindObjects(s, found, 2, &n);
-        fn->C_FindObjectsFinal(s);
+    for (int attempt = 0;; attempt++) {
+        n = 0;
+        rv = fn->C_FindObjectsInit(s, tmpl, label ? 4 : 3);
+        if (rv == CKR_OK) {
+            rv = fn->C_FindObjects(s, found, 2, &n);
+            fn->C_FindObjectsFinal(s);
+        }
+        if (rv != CKR_OK)
+            return azkm_p11_fail(t, rv, "finding a key object");
+        if (n == 1 || (n > 1 && same_key(fn, s, found, label != NULL))) {
+            *out = found[0];
+            return AZKM_OK;
+        }
+        if (attempt == FIND_ATTEMPTS - 1)
+            break;
+        usleep(pause_us[attempt]);
     }
-    if (rv != CKR_OK)
-        return azkm_p11_fail(t, rv, "finding a key object");
     if (n == 0)
         return azkm_fail(AZKM_E_NOT_FOUND,
                          "token %s: the key object is missing (destroyed outside azkm, or the "
                          "wrong token?)",
                          azkm_p11_token_label(t));
-    if (n > 1 && !same_key(fn, s, found, label != NULL))
-        return azkm_fail(AZKM_E_CONFLICT, "token %s: more than one object has the key's id",
-                         azkm_p11_token_label(t));
-    *out = found[0];
-    return AZKM_OK;
+    return azkm_fail(AZKM_E_CONFLICT, "token %s: more than one object has the key's id", azkm_p11_token_label(t));
 }
