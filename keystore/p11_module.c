@@ -457,7 +457,6 @@ azkm_rc azkm_p11_token_get(const char *module, const char *token, const char *pi
     return rc;
 }
 
-/* Brings module, slot and login up to date for this process. Called with the lock held. */
 /* True when this process's azkm initialised the module and has no session or login on any of its tokens, so
  * that finalising it disturbs nothing. Called with the lock held. */
 static int module_idle(p11_module *m)
@@ -470,6 +469,7 @@ static int module_idle(p11_module *m)
     return 1;
 }
 
+/* Brings module, slot and login up to date for this process. Called with the lock held. */
 static azkm_rc token_ready(azkm_p11_token *t)
 {
     azkm_rc rc;

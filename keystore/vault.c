@@ -188,37 +188,29 @@ static void secmem_setup(azkm_keystore *ks)
         azkm_audit_note(ks, "SecureMemory", AZKM_OK, note);
 }
 
-/* The derived keys live in secret memory, the rest of the vault in the ordinary heap. */
-static azkm_vault *vault_alloc(azkm_keystore *ks)
+/* A new vault object for create and open, its derived keys in secret memory (the rest of the vault lives in the
+ * ordinary heap), and a buffer in secret memory for its master key (azkm_secret_free). */
+static azkm_rc vault_new(azkm_keystore *ks, azkm_vault **out, unsigned char **mk)
 {
-    azkm_vault *v = OPENSSL_zalloc(sizeof(*v));
-    unsigned char *keys = azkm_secret_zalloc(3 * 32);
+    azkm_vault *v;
+    unsigned char *keys;
 
-    if (v == NULL || keys == NULL) {
+    secmem_setup(ks);
+    v = OPENSSL_zalloc(sizeof(*v));
+    keys = azkm_secret_zalloc(3 * 32);
+    *mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
+    if (v == NULL || keys == NULL || *mk == NULL) {
         OPENSSL_free(v);
         azkm_secret_free(keys, 3 * 32);
-        return NULL;
+        azkm_secret_free(*mk, AZKM_MASTER_KEY_LEN);
+        *mk = NULL;
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
     }
     v->ks = ks;
     v->seal_key = keys;
     v->mac_key = keys + 32;
     v->backup_key = keys + 64;
-    return v;
-}
-
-static void vault_free(azkm_vault *v);
-
-/* A new vault object and a buffer in secret memory for its master key (azkm_secret_free), for create and open. */
-static azkm_rc vault_new(azkm_keystore *ks, azkm_vault **v, unsigned char **mk)
-{
-    secmem_setup(ks);
-    *v = vault_alloc(ks);
-    *mk = azkm_secret_zalloc(AZKM_MASTER_KEY_LEN);
-    if (*v == NULL || *mk == NULL) {
-        vault_free(*v);
-        azkm_secret_free(*mk, AZKM_MASTER_KEY_LEN);
-        return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    }
+    *out = v;
     return AZKM_OK;
 }
 

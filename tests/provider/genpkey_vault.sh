@@ -12,7 +12,8 @@ openssl pkey -in azkm://vault1/keys/gen-ec -pubout -out b.pub
 cmp a.pub b.pub || fail "reference and URI give different keys"
 plain pkey -pubin -in a.pub -text -noout | grep -q "NIST CURVE: P-384" || fail "not a P-384 key"
 if hsm_tier; then
-    OPENSSL_CONF=/dev/null p11tool "$HSM_TOKEN" --list-objects --type privkey 2>/dev/null | grep -q "label: *azkm:vault1/gen-ec/" ||
+    OPENSSL_CONF=/dev/null p11tool "$HSM_TOKEN" --list-objects --type privkey 2>/dev/null |
+        grep -q "label: *azkm:vault1/gen-ec/" ||
         fail "azkm-hsm:1 did not put gen-ec on the token"
 fi
 

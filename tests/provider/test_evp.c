@@ -925,8 +925,7 @@ static void wrong_pin_is_refused_clearly_never_retried_and_locks_nothing(void **
             0);
     /* the token is not locked: its user PIN still logs in, and its flags show no PIN trouble */
     assert_int_equal(run("OPENSSL_CONF=/dev/null pkcs11-tool --module %s --token-label azkm-badpin --login --pin "
-                         "%s --list-objects "
-                         ">/dev/null 2>&1",
+                         "%s --list-objects >/dev/null 2>&1",
                          module, pin),
                      0);
     assert_int_not_equal(run("OPENSSL_CONF=/dev/null pkcs11-tool --module %s --list-token-slots 2>/dev/null | "
