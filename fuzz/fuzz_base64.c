@@ -6,7 +6,7 @@
 
 #include <openssl/crypto.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -13,7 +13,7 @@
 #include <openssl/provider.h>
 
 #include "fuzz_util.h"
-#include "keyref.h"
+#include "azkm/keyref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

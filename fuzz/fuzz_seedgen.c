@@ -17,7 +17,7 @@
 #include "fuzz_util.h"
 #include "internal.h"
 #ifdef AZKM_FUZZ_HAVE_KEYREF
-#include "keyref.h"
+#include "azkm/keyref.h"
 #endif
 
 static const char *out_dir; /* the fuzz/ source directory */

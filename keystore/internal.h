@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "azkm/keystore.h"
-#include "tier.h"
+#include "tiers/tier.h"
 
 #define AZKM_MASTER_KEY_LEN 32
 #define AZKM_VAULT_ID_LEN 16

@@ -12,7 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "keyref.h"
+#include "azkm/keyref.h"
 #include "provider.h"
 
 static OSSL_FUNC_decoder_newctx_fn dec_newctx;

@@ -6,7 +6,7 @@
 #include <openssl/buffer.h>
 #include <openssl/core_names.h>
 
-#include "keyref.h"
+#include "azkm/keyref.h"
 #include "provider.h"
 
 static OSSL_FUNC_encoder_newctx_fn enc_newctx;

@@ -64,7 +64,7 @@ cleanup() {
     rm -rf "$T" /dev/shm/azkm-bench-scale.$$
 }
 trap cleanup EXIT
-AZKM=$BUILD/keystore/cli/azkm
+AZKM=$BUILD/cli/azkm
 export OPENSSL_MODULES=$BUILD/provider
 AZKM_CNF=$ROOT/conf/azkm-provider.cnf
 bench_setup "$T" "$AZKM"

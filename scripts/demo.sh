@@ -47,7 +47,7 @@ if [ "${AZKM_DEMO_SKIP_SETUP:-0}" != 1 ]; then
     bash "$top/scripts/setup.sh"
     AZKM_BUILD_DIR=$build bash "$top/scripts/build.sh"
 fi
-azkm_bin=$build/keystore/cli/azkm
+azkm_bin=$build/cli/azkm
 [ -x "$azkm_bin" ] && [ -f "$build/provider/azkm.so" ] || die "azkm is not built in $build (run scripts/build.sh)"
 
 say "a fresh demo machine in $demo"

@@ -31,7 +31,7 @@
 #include <openssl/store.h>
 #include <openssl/x509.h>
 
-#include "keyref.h"
+#include "azkm/keyref.h"
 
 static OSSL_LIB_CTX *plain; /* the default provider alone: the independent cross-check */
 static int hsm;             /* AZKM_TEST_TIER=hsm: vault1's keys are on a SoftHSM token */

@@ -6,7 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "p11_tier.h"
+#include "tiers/pkcs11/p11_tier.h"
 
 struct azkm_tier_key {
     p11_tier *pt;

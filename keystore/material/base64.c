@@ -4,7 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 
 char *azkm_b64_encode(const unsigned char *in, size_t len)
 {

@@ -15,7 +15,7 @@
 #include <openssl/x509.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 void azkm_material_clear(azkm_material *m)
 {

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 #include "internal.h"
 
 #define ENV_MAGIC "AZKMENV1"

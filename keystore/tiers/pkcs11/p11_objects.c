@@ -10,7 +10,7 @@
 #include <openssl/x509.h>
 #include <p11-kit/uri.h>
 
-#include "p11_tier.h"
+#include "tiers/pkcs11/p11_tier.h"
 
 static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 

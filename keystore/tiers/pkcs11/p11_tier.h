@@ -2,7 +2,7 @@
 #ifndef AZKM_P11_TIER_H
 #define AZKM_P11_TIER_H
 
-#include "p11.h"
+#include "tiers/pkcs11/p11.h"
 
 #define P11_MATERIAL_VERSION 1
 

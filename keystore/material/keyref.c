@@ -5,7 +5,7 @@
 #include <openssl/asn1t.h>
 #include <openssl/pem.h>
 
-#include "keyref.h"
+#include "azkm/keyref.h"
 
 typedef struct {
     ASN1_INTEGER *version;

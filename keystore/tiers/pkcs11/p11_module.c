@@ -14,8 +14,8 @@
 #include <openssl/err.h>
 #include <p11-kit/uri.h>
 
-#include "p11.h"
-#include "secmem.h"
+#include "tiers/pkcs11/p11.h"
+#include "base/secmem.h"
 
 #define MAX_TOKENS 64
 #define POOL_MAX 64

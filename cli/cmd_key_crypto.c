@@ -9,7 +9,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 #include "cli.h"
 #include "key_flags.h"
 #include "output.h"

@@ -10,7 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
-#include "secmem.h"
+#include "base/secmem.h"
 
 /* Smallest block the secure heap hands out: a P-256 scalar or an AES-256 key fills one. */
 #define SECURE_HEAP_MINSIZE 32

@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 #include "jwk.h"
 
 int jwk_kid(const azkm_key_info *info, char *buf, size_t len)

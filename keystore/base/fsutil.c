@@ -11,7 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 azkm_rc azkm_mkdir_private(const char *path)
 {

@@ -9,7 +9,7 @@
 #include <openssl/pem.h>
 
 #include "cli.h"
-#include "keyref.h"
+#include "azkm/keyref.h"
 #include "jwk.h"
 #include "key_flags.h"
 #include "output.h"

@@ -8,7 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 #include "internal.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"

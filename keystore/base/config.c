@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 static azkm_rc copy_path(char *dir, size_t len, const char *a, const char *b)
 {

@@ -7,7 +7,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16

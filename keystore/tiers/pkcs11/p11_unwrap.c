@@ -12,7 +12,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 
-#include "p11_tier.h"
+#include "tiers/pkcs11/p11_tier.h"
 
 static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 

@@ -14,7 +14,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 #define SCHEMA_VERSION "1"
 

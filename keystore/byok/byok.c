@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "base64.h"
+#include "azkm/base64.h"
 #include "internal.h"
 
 #define BYOK_SCHEMA "1.0.0"

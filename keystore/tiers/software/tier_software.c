@@ -10,7 +10,7 @@
 #include <openssl/rsa.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 /* A signing context for one set of signature parameters, initialised once (EVP_PKEY_CTX_new_from_pkey and
  * EVP_PKEY_sign_init_ex cost OpenSSL 3.0 about 23k instructions, a tenth of a P-256 signature) and from then on

@@ -13,7 +13,7 @@
 #include <openssl/sha.h>
 
 #include "internal.h"
-#include "secmem.h"
+#include "base/secmem.h"
 
 #define MK_MAGIC "AZKM-MK1"
 #define MK_MAGIC_LEN 8
