@@ -130,8 +130,8 @@ typedef struct {
 static azkm_rc unwrap_in_token(azkm_tier *t, const azkm_tier_ref *ref, void *arg, azkm_tier_output *out)
 {
     byok_unwrap_arg *a = arg;
-    azkm_rc rc = azkm_tier_pkcs11_unwrap_import(t, ref, a->kek_material, a->kek_material_len, a->blob->ct,
-                                                a->blob->ct_len, out);
+    azkm_rc rc =
+        azkm_tier_unwrap_import(t, ref, a->kek_material, a->kek_material_len, a->blob->ct, a->blob->ct_len, out);
 
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s/%s: BYOK import with key exchange key %s: %s", ref->vault, ref->name,

@@ -657,7 +657,7 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
     ref.kty = 0;
     ref.aad = NULL;
     ref.aad_len = 0;
-    rc = azkm_tier_pkcs11_adopt(tier, &ref, pkcs11_uri, &info.kty, &o);
+    rc = azkm_tier_adopt(tier, &ref, pkcs11_uri, &info.kty, &o);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
     info.size = o.size;

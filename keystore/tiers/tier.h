@@ -1,5 +1,5 @@
-/* The protection tier interface: where key material lives and where private-key operations run.
- * Software today (tier_software.c), PKCS#11 next, a remote key server later: each is one table of these. */
+/* The protection tier interface: where key material lives and where private-key operations run. Each tier is a
+ * folder under tiers/ (software/, pkcs11/) that fills one table of these, made through one factory (tier.c). */
 #ifndef AZKM_TIER_H
 #define AZKM_TIER_H
 
@@ -31,6 +31,22 @@ typedef struct {
 
 void azkm_tier_output_clear(azkm_tier_output *o);
 
+/* The function table of a tier: the only door into it. Every slot takes the tier (or a key it loaded) first; the
+ * optional slots (marked) are NULL in tiers that lack the capability, and their callers get AZKM_E_UNSUPPORTED
+ * through the azkm_tier_* wrappers below.
+ *
+ * Contract, for every tier:
+ * - Blocking: any call may block (a token, a file, a socket); none takes a lock of the caller's. Calls that may
+ *   cross a process boundary (a token daemon, a remote key server) are generate, import, adopt, unwrap_import,
+ *   load, sign, decrypt, encrypt, destroy and check; key_free and tier_free never block on I/O beyond closing.
+ * - Threads: a tier and the keys it loaded may be used by several threads at once; each tier serialises what
+ *   its backend needs serialised.
+ * - Fork: a tier and its loaded keys stay usable in a forked child without any call from the caller: the tier
+ *   notices the new process (getpid) and re-opens what it holds (sessions, connections) on first use there; it
+ *   never uses a descriptor, session or connection opened by the parent for an operation in the child.
+ * - Secrets: key material leaves a tier only sealed (the material reference) or never; outputs hold no secret
+ *   except the plaintext of decrypt, which the caller owns.
+ * - Errors: AZKM_E_* with azkm_fail's message naming the tier's object and action. */
 typedef struct {
     const char *name;
     azkm_rc (*generate)(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out);
@@ -49,43 +65,59 @@ typedef struct {
     azkm_rc (*destroy)(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
     void (*key_free)(azkm_tier_key *k);
     void (*tier_free)(azkm_tier *t);
+    /* Optional: proves the tier usable now (a token found and logged in to), so that a binding fails when it is
+     * made rather than at the first key operation. */
+    azkm_rc (*check)(azkm_tier *t);
+    /* Optional: adds a version whose material is an object the tier already holds, named by text (an RFC 7512
+     * URI for PKCS#11), not copied; *kty receives its type. */
+    azkm_rc (*adopt)(azkm_tier *t, const azkm_tier_ref *ref, const char *name, azkm_kty *kty,
+                     azkm_tier_output *out);
+    /* Optional, BYOK: imports the target key of an Azure transfer blob by unwrapping it inside the tier, so that
+     * its material never exists outside it. wrapped is the blob's ciphertext: RSA-OAEP (SHA-1, MGF1-SHA-1) of an
+     * ephemeral AES-256 key under the KEK (the private key of the version whose material reference is
+     * kek_material), then that AES key's key wrap with padding (RFC 5649) of the target (PKCS#8 DER for RSA and
+     * EC, raw for oct). AZKM_E_INTEGRITY when either unwrap fails authentication. */
+    azkm_rc (*unwrap_import)(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
+                             size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
+                             azkm_tier_output *out);
 } azkm_tier_ops;
 
 struct azkm_tier {
     const azkm_tier_ops *ops;
     OSSL_LIB_CTX *libctx;
     const char *propq;
-    const unsigned char *seal_key; /* the vault's, for tiers that store sealed material */
-    void *impl;                    /* the tier's own state */
+    void *impl; /* the tier's own state */
 };
 
+/* The kinds of tier, and the settings each is made from. A new tier adds a kind, its settings, a folder under
+ * tiers/ and one line in the factory's table (tiers/tier.c). */
+typedef enum { AZKM_TIER_SOFTWARE = 0, AZKM_TIER_PKCS11 = 1 } azkm_tier_kind;
+
+/* AZKM_TIER_SOFTWARE: material sealed with the vault's key (32 bytes, owned by the vault, outliving the tier). */
+typedef struct {
+    const unsigned char *seal_key;
+} azkm_tier_software_settings;
+
+/* AZKM_TIER_PKCS11: a token of a PKCS#11 module. */
 typedef struct {
     const char *module;
     const char *token;
     const char *pin_source;
     azkm_passphrase_cb pin_cb;
     void *pin_arg;
-} azkm_tier_p11_config;
+} azkm_tier_pkcs11_settings;
 
-azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const azkm_tier_p11_config *cfg,
-                             azkm_tier **out);
-/* Finds the token and logs in, to prove a binding. */
-azkm_rc azkm_tier_pkcs11_check(azkm_tier *t);
-/* Adds a version whose material is an existing token object named by an RFC 7512 URI (not copied). */
-azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *uri, azkm_kty *kty,
-                               azkm_tier_output *out);
+/* The factory: makes a tier of kind from its settings (the struct for that kind above). */
+azkm_rc azkm_tier_new(azkm_tier_kind kind, OSSL_LIB_CTX *libctx, const char *propq, const void *settings,
+                      azkm_tier **out);
+void azkm_tier_free(azkm_tier *t);
 
-/* BYOK (p11_unwrap.c): imports the target key of an Azure transfer blob by unwrapping it inside the token, so that
- * its material never exists outside it. wrapped is the blob's ciphertext: RSA-OAEP (SHA-1, MGF1-SHA-1) of an
- * ephemeral AES-256 key under the KEK (the private key of the version whose material reference is kek_material),
- * then that AES key's key wrap with padding (RFC 5649) of the target (PKCS#8 DER for RSA and EC, raw for oct).
- * Two C_UnwrapKey calls: the AES key as a session object, destroyed before return, then the target as a token
- * object, CKA_SENSITIVE and not CKA_EXTRACTABLE. AZKM_E_INTEGRITY when either unwrap fails authentication. */
-azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
-                                       size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
-                                       azkm_tier_output *out);
-
-azkm_rc azkm_tier_software_new(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char seal_key[32],
-                               azkm_tier **out);
+/* The optional slots, AZKM_E_UNSUPPORTED (with a message naming the tier) where a tier lacks them. */
+azkm_rc azkm_tier_check(azkm_tier *t);
+azkm_rc azkm_tier_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *name, azkm_kty *kty,
+                        azkm_tier_output *out);
+azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
+                                size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
+                                azkm_tier_output *out);
 
 #endif

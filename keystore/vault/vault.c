@@ -241,7 +241,7 @@ static void vault_free(azkm_vault *v)
     }
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
-            v->tiers[i]->ops->tier_free(v->tiers[i]);
+            azkm_tier_free(v->tiers[i]);
     sqlite3_close(v->db);
     free(v->hsm_module);
     free(v->hsm_token);
@@ -253,8 +253,8 @@ static void vault_free(azkm_vault *v)
 static azkm_rc hsm_tier(azkm_vault *v, const char *module, const char *token, const char *pin_source,
                         azkm_tier **out)
 {
-    azkm_tier_p11_config cfg = {module, token, pin_source, v->ks->pin_cb, v->ks->pin_arg};
-    azkm_rc rc = azkm_tier_pkcs11_new(v->ks->libctx, v->ks->propq, &cfg, out);
+    azkm_tier_pkcs11_settings cfg = {module, token, pin_source, v->ks->pin_cb, v->ks->pin_arg};
+    azkm_rc rc = azkm_tier_new(AZKM_TIER_PKCS11, v->ks->libctx, v->ks->propq, &cfg, out);
 
     if (rc != AZKM_OK)
         return azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
@@ -263,8 +263,9 @@ static azkm_rc hsm_tier(azkm_vault *v, const char *module, const char *token, co
 
 static azkm_rc vault_tiers(azkm_vault *v)
 {
+    azkm_tier_software_settings sw = {v->seal_key};
     azkm_rc rc =
-        azkm_tier_software_new(v->ks->libctx, v->ks->propq, v->seal_key, &v->tiers[AZKM_PROTECTION_SOFTWARE]);
+        azkm_tier_new(AZKM_TIER_SOFTWARE, v->ks->libctx, v->ks->propq, &sw, &v->tiers[AZKM_PROTECTION_SOFTWARE]);
 
     /* The token is set up now but only initialised and logged in to when a key needs it. */
     if (rc == AZKM_OK && v->hsm_module != NULL)
@@ -320,13 +321,13 @@ static azkm_rc vault_bind_hsm_impl(azkm_vault *v, const azkm_hsm_binding *b)
     if (rc == AZKM_OK)
         rc = hsm_tier(v, b->module, b->token, pin, &t);
     /* Prove the binding now (module, token, PIN), not at the first key operation. */
-    if (rc == AZKM_OK && (rc = azkm_tier_pkcs11_check(t)) != AZKM_OK)
+    if (rc == AZKM_OK && (rc = azkm_tier_check(t)) != AZKM_OK)
         rc = azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
     if (rc == AZKM_OK)
         rc = azkm_catalog_begin(v);
     if (rc != AZKM_OK) {
         if (t != NULL)
-            t->ops->tier_free(t);
+            azkm_tier_free(t);
         return rc;
     }
     v->hsm_module = strdup(b->module);
@@ -343,14 +344,14 @@ static azkm_rc vault_bind_hsm_impl(azkm_vault *v, const azkm_hsm_binding *b)
         v->hsm_module = old[0];
         v->hsm_token = old[1];
         v->hsm_pin_source = old[2];
-        t->ops->tier_free(t);
+        azkm_tier_free(t);
         return rc;
     }
     free(old[0]);
     free(old[1]);
     free(old[2]);
     if (v->tiers[AZKM_PROTECTION_HSM] != NULL)
-        v->tiers[AZKM_PROTECTION_HSM]->ops->tier_free(v->tiers[AZKM_PROTECTION_HSM]);
+        azkm_tier_free(v->tiers[AZKM_PROTECTION_HSM]);
     v->tiers[AZKM_PROTECTION_HSM] = t;
     return AZKM_OK;
 }
@@ -411,7 +412,7 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
         rc = check_binding(v, b);
         if (rc == AZKM_OK)
             rc = hsm_tier(v, v->hsm_module, v->hsm_token, v->hsm_pin_source, &v->tiers[AZKM_PROTECTION_HSM]);
-        if (rc == AZKM_OK && (rc = azkm_tier_pkcs11_check(v->tiers[AZKM_PROTECTION_HSM])) != AZKM_OK)
+        if (rc == AZKM_OK && (rc = azkm_tier_check(v->tiers[AZKM_PROTECTION_HSM])) != AZKM_OK)
             rc = azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
     } else if (v->protector == AZKM_PROTECTOR_HSM) {
         rc = azkm_fail(AZKM_E_INVALID, "vault %s: the HSM protector needs a token binding (module, token, PIN)",

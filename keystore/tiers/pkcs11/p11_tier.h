@@ -20,6 +20,14 @@ typedef struct {
     char label[256];
 } p11_ref;
 
+/* The optional slots of the table (tier_pkcs11.c): adopting an existing token key (p11_objects.c) and BYOK's
+ * unwrap inside the token (p11_unwrap.c: two C_UnwrapKey calls, the AES key as a session object destroyed before
+ * return, then the target as a token object, CKA_SENSITIVE and not CKA_EXTRACTABLE). */
+azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *uri, azkm_kty *kty,
+                               azkm_tier_output *out);
+azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
+                                       size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
+                                       azkm_tier_output *out);
 azkm_rc p11_parse_material(const unsigned char *m, size_t len, p11_ref *ref);
 azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out);
 azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *m, azkm_tier_output *out);

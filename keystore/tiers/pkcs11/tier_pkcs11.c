@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include "tiers/pkcs11/p11_tier.h"
+#include "tiers/pkcs11/pkcs11.h"
 
 struct azkm_tier_key {
     p11_tier *pt;
@@ -602,7 +603,7 @@ static void p11_tier_free(azkm_tier *t)
     OPENSSL_free(t);
 }
 
-azkm_rc azkm_tier_pkcs11_check(azkm_tier *t)
+static azkm_rc p11_check(azkm_tier *t)
 {
     p11_tier *pt = t->impl;
     CK_SESSION_HANDLE s;
@@ -624,11 +625,14 @@ static const azkm_tier_ops pkcs11_ops = {
     .destroy = p11_destroy,
     .key_free = p11_key_free,
     .tier_free = p11_tier_free,
+    .check = p11_check,
+    .adopt = azkm_tier_pkcs11_adopt,
+    .unwrap_import = azkm_tier_pkcs11_unwrap_import,
 };
 
-azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const azkm_tier_p11_config *cfg,
-                             azkm_tier **out)
+azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
 {
+    const azkm_tier_pkcs11_settings *cfg = settings;
     azkm_tier *t = OPENSSL_zalloc(sizeof(*t));
     p11_tier *pt = OPENSSL_zalloc(sizeof(*pt));
     azkm_rc rc;

@@ -11,6 +11,12 @@
 
 #include "internal.h"
 #include "base/secmem.h"
+#include "tiers/software/software.h"
+
+/* The tier's own state: the vault's sealing key (owned by the vault, which outlives its tiers). */
+typedef struct {
+    const unsigned char *seal_key;
+} sw_tier;
 
 /* A signing context for one set of signature parameters, initialised once (EVP_PKEY_CTX_new_from_pkey and
  * EVP_PKEY_sign_init_ex cost OpenSSL 3.0 about 23k instructions, a tenth of a P-256 signature) and from then on
@@ -36,19 +42,12 @@ struct azkm_tier_key {
     sign_template *templates[SIGN_TEMPLATES];
 };
 
-void azkm_tier_output_clear(azkm_tier_output *o)
-{
-    OPENSSL_free(o->material);
-    OPENSSL_free(o->public_der);
-    memset(o, 0, sizeof(*o));
-}
-
 /* Seals plaintext material and fills the public part of out. */
 static azkm_rc seal_output(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *plain, size_t plain_len,
                            const EVP_PKEY *pkey, azkm_tier_output *out)
 {
-    azkm_rc rc = azkm_seal(t->libctx, t->seal_key, ref->aad, ref->aad_len, plain, plain_len, &out->material,
-                           &out->material_len);
+    azkm_rc rc = azkm_seal(t->libctx, ((const sw_tier *)t->impl)->seal_key, ref->aad, ref->aad_len, plain,
+                           plain_len, &out->material, &out->material_len);
 
     if (rc == AZKM_OK && pkey != NULL) {
         azkm_kty kty;
@@ -177,7 +176,8 @@ static azkm_rc sw_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned ch
     k->kty = ref->kty;
     k->libctx = t->libctx;
     k->propq = t->propq;
-    rc = azkm_unseal_secret(t->libctx, t->seal_key, ref->aad, ref->aad_len, material, len, &plain, &plain_len);
+    rc = azkm_unseal_secret(t->libctx, ((const sw_tier *)t->impl)->seal_key, ref->aad, ref->aad_len, material, len,
+                            &plain, &plain_len);
     if (rc == AZKM_E_INTEGRITY)
         rc = azkm_fail(AZKM_E_INTEGRITY,
                        "vault %s: integrity check failed for key %s version %s: its key material was altered, "
@@ -470,6 +470,7 @@ static azkm_rc sw_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned
 
 static void sw_tier_free(azkm_tier *t)
 {
+    OPENSSL_free(t->impl);
     OPENSSL_free(t);
 }
 
@@ -486,17 +487,22 @@ static const azkm_tier_ops software_ops = {
     .tier_free = sw_tier_free,
 };
 
-azkm_rc azkm_tier_software_new(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char seal_key[32],
-                               azkm_tier **out)
+azkm_rc azkm_tier_software_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
 {
+    const azkm_tier_software_settings *cfg = settings;
     azkm_tier *t = OPENSSL_zalloc(sizeof(*t));
+    sw_tier *st = OPENSSL_zalloc(sizeof(*st));
 
-    if (t == NULL)
+    if (t == NULL || st == NULL) {
+        OPENSSL_free(t);
+        OPENSSL_free(st);
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    st->seal_key = cfg->seal_key;
     t->ops = &software_ops;
     t->libctx = libctx;
     t->propq = propq;
-    t->seal_key = seal_key;
+    t->impl = st;
     *out = t;
     return AZKM_OK;
 }

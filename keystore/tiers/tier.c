@@ -1,0 +1,66 @@
+/* The tier factory and the wrappers of the optional slots: the only place that knows which tiers exist. */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "internal.h"
+#include "tiers/pkcs11/pkcs11.h"
+#include "tiers/software/software.h"
+
+typedef azkm_rc (*tier_maker)(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out);
+
+/* Indexed by azkm_tier_kind: a new tier is one line here. */
+static const tier_maker makers[] = {
+    [AZKM_TIER_SOFTWARE] = azkm_tier_software_new,
+    [AZKM_TIER_PKCS11] = azkm_tier_pkcs11_new,
+};
+
+azkm_rc azkm_tier_new(azkm_tier_kind kind, OSSL_LIB_CTX *libctx, const char *propq, const void *settings,
+                      azkm_tier **out)
+{
+    *out = NULL;
+    if ((size_t)kind >= sizeof(makers) / sizeof(makers[0]) || makers[kind] == NULL || settings == NULL)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "protection tier %d is not known to this build", (int)kind);
+    return makers[kind](libctx, propq, settings, out);
+}
+
+void azkm_tier_free(azkm_tier *t)
+{
+    if (t != NULL)
+        t->ops->tier_free(t);
+}
+
+void azkm_tier_output_clear(azkm_tier_output *o)
+{
+    OPENSSL_free(o->material);
+    OPENSSL_free(o->public_der);
+    memset(o, 0, sizeof(*o));
+}
+
+static azkm_rc unsupported(const azkm_tier *t, const char *what)
+{
+    return azkm_fail(AZKM_E_UNSUPPORTED, "the %s tier cannot %s", t->ops->name, what);
+}
+
+azkm_rc azkm_tier_check(azkm_tier *t)
+{
+    /* A tier without a check has nothing to prove before its first key operation. */
+    return t->ops->check != NULL ? t->ops->check(t) : AZKM_OK;
+}
+
+azkm_rc azkm_tier_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *name, azkm_kty *kty,
+                        azkm_tier_output *out)
+{
+    if (t->ops->adopt == NULL)
+        return unsupported(t, "adopt an existing object");
+    return t->ops->adopt(t, ref, name, kty, out);
+}
+
+azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
+                                size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
+                                azkm_tier_output *out)
+{
+    if (t->ops->unwrap_import == NULL)
+        return unsupported(t, "unwrap a transfer blob inside itself");
+    return t->ops->unwrap_import(t, ref, kek_material, kek_material_len, wrapped, wrapped_len, out);
+}
