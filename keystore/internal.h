@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "azkm/keystore.h"
+#include "catalog/catalog.h"
 #include "tiers/tier.h"
 
 #define AZKM_MASTER_KEY_LEN 32
@@ -38,10 +39,9 @@ struct azkm_keystore {
 struct azkm_vault {
     azkm_keystore *ks;
     int refs;  /* the opener's handle plus one per loaded key */
-    pid_t pid; /* the process that opened the catalog */
     char name[AZKM_VAULT_NAME_MAX + 1];
     char dir[4096];
-    sqlite3 *db;
+    azkm_catalog *cat; /* the vault's catalog connection (catalog/) */
     unsigned char vault_id[AZKM_VAULT_ID_LEN];
     /* Keys derived from the master key, in one block of secret memory (secmem.c): */
     unsigned char *seal_key;   /* AES-256-GCM key for key material */
@@ -144,15 +144,6 @@ void azkm_hmac(const unsigned char key[32], const unsigned char *data, size_t le
 size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *version, azkm_kty kty,
                          azkm_protection protection, unsigned char *buf, size_t len);
 
-/* ---- catalog (catalog.c) */
-azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **db);
-azkm_rc azkm_catalog_begin(azkm_vault *v); /* BEGIN IMMEDIATE */
-azkm_rc azkm_catalog_commit(azkm_vault *v);
-void azkm_catalog_rollback(azkm_vault *v);
-azkm_rc azkm_db_fail(azkm_vault *v, const char *action);
-azkm_rc azkm_catalog_meta_get(sqlite3 *db, const char *k, const void **val, int *len, sqlite3_stmt **st);
-int64_t azkm_catalog_data_version(azkm_vault *v);
-
 /* ---- key rows (keyinfo.c) */
 typedef struct {
     int64_t key_rowid;
@@ -197,8 +188,7 @@ azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm
 azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
                             unsigned fields, const azkm_attributes *a);
 
-/* ---- rotation policies (rotation_policy.c): the table, created with the catalog and on every open */
-azkm_rc azkm_rotation_policy_migrate(sqlite3 *db);
+/* ---- rotation policies (rotation_policy.c) */
 /* The key's stored policy as JSON, authenticated by its MAC: *text is NULL when it has none (OPENSSL_free). */
 azkm_rc azkm_rotation_policy_read(azkm_vault *v, int64_t rowid, const char *name, char **text);
 /* Stores a policy from a backup for a key, inside the caller's write transaction. Its shape is checked but not

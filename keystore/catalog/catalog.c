@@ -2,7 +2,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 /* Every write looks for soft-deleted keys whose retention ended: without this index that is a scan of all keys. */
 #define DELETED_INDEX "CREATE INDEX IF NOT EXISTS keys_deleted ON keys(scheduled_purge) WHERE deleted_on != 0;"
@@ -39,6 +45,14 @@ static const char schema[] =
     "  PRIMARY KEY(key_id, version));"
     "CREATE UNIQUE INDEX IF NOT EXISTS versions_by_seq ON versions(key_id, seq);" DELETED_INDEX;
 
+/* Rotation policies came after the first catalogs: created with the catalog and on every open. */
+static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policies("
+                                    "  key_id INTEGER PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE,"
+                                    "  policy TEXT NOT NULL,"
+                                    "  updated INTEGER NOT NULL,"
+                                    "  notified_version TEXT NOT NULL DEFAULT '',"
+                                    "  mac BLOB NOT NULL);";
+
 static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)
 {
     int primary = code & 0xff;
@@ -56,7 +70,15 @@ static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *
                      db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
 }
 
-azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **out)
+static int migrate(sqlite3 *db)
+{
+    int rc = sqlite3_exec(db, policy_schema, NULL, NULL, NULL);
+
+    /* A catalog this process may only read keeps working; policies then fail when used. */
+    return (rc & 0xff) == SQLITE_READONLY ? SQLITE_OK : rc;
+}
+
+static azkm_rc connect(const char *path, int create, sqlite3 **out)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -76,7 +98,7 @@ azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **out)
     if (rc == SQLITE_OK && create)
         rc = sqlite3_exec(db, schema, NULL, NULL, &err);
     sqlite3_free(err);
-    if (rc == SQLITE_OK && azkm_rotation_policy_migrate(db) != AZKM_OK)
+    if (rc == SQLITE_OK && migrate(db) != SQLITE_OK)
         rc = sqlite3_extended_errcode(db);
     if (rc == SQLITE_OK && !create)
         sqlite3_exec(db, DELETED_INDEX, NULL, NULL, NULL); /* an optimisation: a read-only opener goes without */
@@ -90,41 +112,83 @@ azkm_rc azkm_catalog_open(const char *path, int create, sqlite3 **out)
     return AZKM_OK;
 }
 
-azkm_rc azkm_db_fail(azkm_vault *v, const char *action)
+azkm_rc azkm_catalog_open(const char *path, int create, azkm_catalog **out)
 {
-    char path[4200];
+    azkm_catalog *c = OPENSSL_zalloc(sizeof(*c));
+    azkm_rc rc;
 
-    snprintf(path, sizeof(path), "%s/vault.db", v->dir);
-    return sqlite_fail(v->db, sqlite3_extended_errcode(v->db), path, action);
-}
-
-azkm_rc azkm_catalog_begin(azkm_vault *v)
-{
-    if (sqlite3_exec(v->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return azkm_db_fail(v, "starting a write");
+    if (c == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    c->pid = getpid();
+    rc = connect(path, create, &c->db);
+    if (rc != AZKM_OK) {
+        OPENSSL_free(c);
+        return rc;
+    }
+    *out = c;
     return AZKM_OK;
 }
 
-azkm_rc azkm_catalog_commit(azkm_vault *v)
-{
-    if (sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        azkm_rc rc = azkm_db_fail(v, "committing a write");
+/* Connections inherited through fork belong to the parent. The child keeps them here, open and untouched, so that
+ * they stay reachable (valgrind's "still reachable", not a leak) until the process ends. */
+#define INHERITED_MAX 64
+/* volatile: the array is only written, and must not be optimised away. */
+static sqlite3 *volatile inherited[INHERITED_MAX];
+static size_t n_inherited;
+static pthread_mutex_t inherited_lock = PTHREAD_MUTEX_INITIALIZER;
 
-        sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+static void park_inherited(sqlite3 *db)
+{
+    pthread_mutex_lock(&inherited_lock);
+    if (n_inherited < INHERITED_MAX)
+        inherited[n_inherited++] = db;
+    pthread_mutex_unlock(&inherited_lock);
+}
+
+void azkm_catalog_close(azkm_catalog *c)
+{
+    if (c == NULL)
+        return;
+    if (c->pid != getpid())
+        park_inherited(c->db);
+    else
+        sqlite3_close(c->db);
+    OPENSSL_free(c);
+}
+
+azkm_rc azkm_catalog_fail(azkm_catalog *c, const char *action)
+{
+    return sqlite_fail(c->db, sqlite3_extended_errcode(c->db), c->path, action);
+}
+
+azkm_rc azkm_catalog_begin(azkm_catalog *c)
+{
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return azkm_catalog_fail(c, "starting a write");
+    return AZKM_OK;
+}
+
+azkm_rc azkm_catalog_commit(azkm_catalog *c)
+{
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        azkm_rc rc = azkm_catalog_fail(c, "committing a write");
+
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
     return AZKM_OK;
 }
 
-void azkm_catalog_rollback(azkm_vault *v)
+void azkm_catalog_rollback(azkm_catalog *c)
 {
-    if (!sqlite3_get_autocommit(v->db))
-        sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(c->db))
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-azkm_rc azkm_catalog_meta_get(sqlite3 *db, const char *k, const void **val, int *len, sqlite3_stmt **st)
+azkm_rc azkm_catalog_meta_get(azkm_catalog *c, const char *k, const void **val, int *len, sqlite3_stmt **st)
 {
-    int rc = sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = ?", -1, st, NULL);
+    int rc = sqlite3_prepare_v2(c->db, "SELECT v FROM meta WHERE k = ?", -1, st, NULL);
 
     if (rc != SQLITE_OK)
         return AZKM_E_CORRUPT;
@@ -140,16 +204,16 @@ azkm_rc azkm_catalog_meta_get(sqlite3 *db, const char *k, const void **val, int 
     return AZKM_OK;
 }
 
-int64_t azkm_catalog_data_version(azkm_vault *v)
+int64_t azkm_catalog_data_version(azkm_catalog *c)
 {
     sqlite3_stmt *st = NULL;
     int64_t dv = -1;
 
-    if (sqlite3_prepare_v2(v->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(c->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         dv = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     /* data_version moves with other connections' commits, total_changes with this one's: the sum moves with
      * either. */
-    return dv + (int64_t)sqlite3_total_changes64(v->db);
+    return dv + (int64_t)sqlite3_total_changes64(c->db);
 }

@@ -10,6 +10,7 @@
 
 #include "azkm/base64.h"
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"
 #define BACKUP_MAGIC_LEN 8
@@ -98,12 +99,12 @@ static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **
     if (rc == AZKM_OK && policy != NULL && !json_is_object(policy_doc))
         rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: the rotation policy of key %s is not a JSON object", v->name,
                        canon);
-    if (rc == AZKM_OK && sqlite3_prepare_v2(v->db,
+    if (rc == AZKM_OK && sqlite3_prepare_v2(v->cat->db,
                                             "SELECT version, seq, size, curve, public_der, material, enabled, nbf, "
                                             "exp, key_ops, tags, created, updated FROM versions WHERE key_id = ? "
                                             "ORDER BY seq",
                                             -1, &st, NULL) != SQLITE_OK)
-        rc = azkm_db_fail(v, "backing up a key");
+        rc = azkm_catalog_fail(v->cat, "backing up a key");
     if (rc == AZKM_OK) {
         doc = json_object();
         arr = json_array();
@@ -287,9 +288,10 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     azkm_clear_error();
     for (size_t j = 0, n = strlen(name_out); j <= n; j++)
         lname[j] = (char)((name_out[j] >= 'A' && name_out[j] <= 'Z') ? name_out[j] + 32 : name_out[j]);
-    if (sqlite3_prepare_v2(v->db, "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return azkm_db_fail(v, "restoring a key");
+    if (sqlite3_prepare_v2(v->cat->db,
+                           "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)", -1,
+                           &st, NULL) != SQLITE_OK)
+        return azkm_catalog_fail(v->cat, "restoring a key");
     sqlite3_bind_text(st, 1, name_out, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, lname, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, (int)kty);
@@ -297,10 +299,10 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     sqlite3_bind_int64(st, 5, azkm_now(v->ks));
     if (sqlite3_step(st) != SQLITE_DONE) {
         sqlite3_finalize(st);
-        return azkm_db_fail(v, "restoring a key");
+        return azkm_catalog_fail(v->cat, "restoring a key");
     }
     sqlite3_finalize(st);
-    rowid = sqlite3_last_insert_rowid(v->db);
+    rowid = sqlite3_last_insert_rowid(v->cat->db);
     json_array_foreach(versions, i, o)
     {
         azkm_key_info info;
@@ -351,15 +353,15 @@ static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t
     OPENSSL_clear_free(plain, plain_len);
     if (doc == NULL)
         return azkm_fail(AZKM_E_CORRUPT, "backup blob: its content is not valid");
-    rc = azkm_catalog_begin(v);
+    rc = azkm_catalog_begin(v->cat);
     if (rc == AZKM_OK) {
         rc = azkm_vault_expire_deleted(v);
         if (rc == AZKM_OK)
             rc = restore_doc(v, doc, name);
         if (rc == AZKM_OK)
-            rc = azkm_catalog_commit(v);
+            rc = azkm_catalog_commit(v->cat);
         else
-            azkm_catalog_rollback(v);
+            azkm_catalog_rollback(v->cat);
     }
     json_decref(doc);
     if (rc == AZKM_OK && out != NULL)

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 #define DAY 86400
 
@@ -126,8 +127,9 @@ static azkm_rc insert_key_row(azkm_vault *v, const char *name, azkm_kty kty, azk
 
     for (size_t i = 0, n = strlen(name); i <= n; i++)
         lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-    rc = sqlite3_prepare_v2(
-        v->db, "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)", -1, &st, NULL);
+    rc = sqlite3_prepare_v2(v->cat->db,
+                            "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)", -1,
+                            &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, lname, -1, SQLITE_STATIC);
@@ -138,8 +140,8 @@ static azkm_rc insert_key_row(azkm_vault *v, const char *name, azkm_kty kty, azk
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return azkm_db_fail(v, "creating a key");
-    *rowid = sqlite3_last_insert_rowid(v->db);
+        return azkm_catalog_fail(v->cat, "creating a key");
+    *rowid = sqlite3_last_insert_rowid(v->cat->db);
     return AZKM_OK;
 }
 
@@ -148,7 +150,7 @@ static azkm_rc insert_key_row(azkm_vault *v, const char *name, azkm_kty kty, azk
 static azkm_rc store_version(azkm_vault *v, const char *name, int64_t key_rowid, int allow_existing,
                              azkm_key_info *info, const azkm_tier_output *o)
 {
-    azkm_rc rc = azkm_catalog_begin(v);
+    azkm_rc rc = azkm_catalog_begin(v->cat);
     int64_t existing = 0;
 
     if (rc != AZKM_OK)
@@ -169,9 +171,9 @@ static azkm_rc store_version(azkm_vault *v, const char *name, int64_t key_rowid,
         info->public_der_len = 0;
     }
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     else
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
     return rc;
 }
 
@@ -360,7 +362,7 @@ static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     azkm_attr_mac(v, info, mac);
     rc =
-        sqlite3_prepare_v2(v->db,
+        sqlite3_prepare_v2(v->cat->db,
                            "UPDATE versions SET enabled = ?, nbf = ?, exp = ?, key_ops = ?, tags = ?, updated = ?, "
                            "mac = ? WHERE key_id = ? AND version = ?",
                            -1, &st, NULL);
@@ -378,7 +380,8 @@ static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key
     }
     sqlite3_finalize(st);
     free(tags);
-    return rc == SQLITE_DONE ? azkm_key_state_update(v, rowid) : azkm_db_fail(v, "updating key attributes");
+    return rc == SQLITE_DONE ? azkm_key_state_update(v, rowid)
+                             : azkm_catalog_fail(v->cat, "updating key attributes");
 }
 
 static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const char *version, unsigned fields,
@@ -387,7 +390,7 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
     azkm_key_info info;
     int64_t rowid;
     char ver[AZKM_VERSION_LEN + 1] = "";
-    azkm_rc rc = azkm_catalog_begin(v);
+    azkm_rc rc = azkm_catalog_begin(v->cat);
 
     if (rc != AZKM_OK)
         return rc;
@@ -422,9 +425,9 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
     if (rc == AZKM_OK)
         rc = update_version_attrs(v, rowid, &info);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     else
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
     if (rc == AZKM_OK) {
         snprintf(ver, sizeof(ver), "%s", info.version);
         rc = finish(v, name, ver, out);
@@ -481,8 +484,8 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
 static azkm_rc set_deleted(azkm_vault *v, int64_t rowid, int64_t deleted_on, int64_t purge_at)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(v->db, "UPDATE keys SET deleted_on = ?, scheduled_purge = ? WHERE id = ?", -1, &st,
-                                NULL);
+    int rc = sqlite3_prepare_v2(v->cat->db, "UPDATE keys SET deleted_on = ?, scheduled_purge = ? WHERE id = ?", -1,
+                                &st, NULL);
 
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, deleted_on);
@@ -491,7 +494,7 @@ static azkm_rc set_deleted(azkm_vault *v, int64_t rowid, int64_t deleted_on, int
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? azkm_key_state_update(v, rowid) : azkm_db_fail(v, "updating a key");
+    return rc == SQLITE_DONE ? azkm_key_state_update(v, rowid) : azkm_catalog_fail(v->cat, "updating a key");
 }
 
 static azkm_rc show_any(azkm_vault *v, int64_t rowid, azkm_key_info *out)
@@ -502,7 +505,7 @@ static azkm_rc show_any(azkm_vault *v, int64_t rowid, azkm_key_info *out)
 static azkm_rc key_delete_impl(azkm_vault *v, const char *name, azkm_key_info *out)
 {
     int64_t rowid, now = azkm_now(v->ks);
-    azkm_rc rc = azkm_catalog_begin(v);
+    azkm_rc rc = azkm_catalog_begin(v->cat);
 
     if (rc != AZKM_OK)
         return rc;
@@ -512,16 +515,16 @@ static azkm_rc key_delete_impl(azkm_vault *v, const char *name, azkm_key_info *o
     if (rc == AZKM_OK)
         rc = show_any(v, rowid, out);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     else
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
     return rc;
 }
 
 static azkm_rc key_recover_impl(azkm_vault *v, const char *name, azkm_key_info *out)
 {
     int64_t rowid;
-    azkm_rc rc = azkm_catalog_begin(v);
+    azkm_rc rc = azkm_catalog_begin(v->cat);
 
     if (rc != AZKM_OK)
         return rc;
@@ -531,9 +534,9 @@ static azkm_rc key_recover_impl(azkm_vault *v, const char *name, azkm_key_info *
     if (rc == AZKM_OK)
         rc = show_any(v, rowid, out);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     else
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
     return rc;
 }
 
@@ -543,12 +546,12 @@ static azkm_rc purge_rows(azkm_vault *v, int64_t rowid)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sqlite3_prepare_v2(v->db,
+    rc = sqlite3_prepare_v2(v->cat->db,
                             "SELECT v.version, v.material, k.name, k.kty, k.protection FROM versions v JOIN keys k "
                             "ON k.id = v.key_id WHERE k.id = ?",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return azkm_db_fail(v, "purging a key");
+        return azkm_catalog_fail(v->cat, "purging a key");
     sqlite3_bind_int64(st, 1, rowid);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         azkm_protection prot = (azkm_protection)sqlite3_column_int(st, 4);
@@ -573,20 +576,20 @@ static azkm_rc purge_rows(azkm_vault *v, int64_t rowid)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return azkm_db_fail(v, "purging a key");
-    rc = sqlite3_prepare_v2(v->db, "DELETE FROM keys WHERE id = ?", -1, &st, NULL);
+        return azkm_catalog_fail(v->cat, "purging a key");
+    rc = sqlite3_prepare_v2(v->cat->db, "DELETE FROM keys WHERE id = ?", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, rowid);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "purging a key");
+    return rc == SQLITE_DONE ? AZKM_OK : azkm_catalog_fail(v->cat, "purging a key");
 }
 
 static azkm_rc key_purge_impl(azkm_vault *v, const char *name)
 {
     int64_t rowid, purge_at = 0;
-    azkm_rc rc = azkm_catalog_begin(v);
+    azkm_rc rc = azkm_catalog_begin(v->cat);
 
     if (rc != AZKM_OK)
         return rc;
@@ -599,9 +602,9 @@ static azkm_rc key_purge_impl(azkm_vault *v, const char *name)
     if (rc == AZKM_OK)
         rc = purge_rows(v, rowid);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     else
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
     return rc;
 }
 
@@ -611,10 +614,10 @@ azkm_rc azkm_vault_expire_deleted(azkm_vault *v)
     int64_t ids[64];
     size_t n = 0;
     int rc = sqlite3_prepare_v2(
-        v->db, "SELECT id FROM keys WHERE deleted_on != 0 AND scheduled_purge <= ? LIMIT 64", -1, &st, NULL);
+        v->cat->db, "SELECT id FROM keys WHERE deleted_on != 0 AND scheduled_purge <= ? LIMIT 64", -1, &st, NULL);
 
     if (rc != SQLITE_OK)
-        return azkm_db_fail(v, "expiring deleted keys");
+        return azkm_catalog_fail(v->cat, "expiring deleted keys");
     sqlite3_bind_int64(st, 1, azkm_now(v->ks));
     while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
         ids[n++] = sqlite3_column_int64(st, 0);

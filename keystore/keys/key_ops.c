@@ -56,7 +56,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         snprintf(uri.name, sizeof(uri.name), "%s", k->info.name);
         snprintf(uri.version, sizeof(uri.version), "%s", k->info.version);
         azkm_uri_format(&uri, k->uri, sizeof(k->uri));
-        k->data_version = azkm_catalog_data_version(v);
+        k->data_version = azkm_catalog_data_version(v->cat);
         k->pid = getpid();
         azkm_vault_ref(v);
         *out = k;
@@ -108,7 +108,7 @@ azkm_rc azkm_key_refresh(azkm_key *k)
 
     if (v == NULL || k->pid != getpid())
         return AZKM_OK; /* no catalog to consult: the attributes stay as loaded */
-    dv = azkm_catalog_data_version(v);
+    dv = azkm_catalog_data_version(v->cat);
     if (dv == k->data_version)
         return AZKM_OK;
     rc = azkm_find_key(v, k->info.name, 0, NULL, NULL, NULL, NULL);

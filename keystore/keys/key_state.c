@@ -9,6 +9,7 @@
 #include <openssl/params.h>
 
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 static int mac_update_i64(EVP_MAC_CTX *m, int64_t x)
 {
@@ -37,8 +38,8 @@ static azkm_rc state_mac(azkm_vault *v, int64_t rowid, unsigned char out[32])
     ok = m != NULL && EVP_MAC_init(m, v->mac_key, 32, params) && mac_update_blob(m, "azkm-keystate-v1", 16) &&
          mac_update_blob(m, v->vault_id, AZKM_VAULT_ID_LEN);
     rc = sqlite3_prepare_v2(
-        v->db, "SELECT name_lc, kty, protection, created, deleted_on, scheduled_purge FROM keys WHERE id = ?", -1,
-        &st, NULL);
+        v->cat->db, "SELECT name_lc, kty, protection, created, deleted_on, scheduled_purge FROM keys WHERE id = ?",
+        -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, rowid);
         rc = sqlite3_step(st);
@@ -47,14 +48,14 @@ static azkm_rc state_mac(azkm_vault *v, int64_t rowid, unsigned char out[32])
         sqlite3_finalize(st);
         EVP_MAC_CTX_free(m);
         EVP_MAC_free(mac);
-        return azkm_db_fail(v, "reading a key's state");
+        return azkm_catalog_fail(v->cat, "reading a key's state");
     }
     ok = ok && mac_update_blob(m, sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
     for (int i = 1; ok && i < 6; i++)
         ok = mac_update_i64(m, sqlite3_column_int64(st, i));
     sqlite3_finalize(st);
-    rc = sqlite3_prepare_v2(v->db, "SELECT version, seq, mac FROM versions WHERE key_id = ? ORDER BY seq", -1, &st,
-                            NULL);
+    rc = sqlite3_prepare_v2(v->cat->db, "SELECT version, seq, mac FROM versions WHERE key_id = ? ORDER BY seq", -1,
+                            &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, rowid);
         while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -80,14 +81,14 @@ azkm_rc azkm_key_state_update(azkm_vault *v, int64_t rowid)
 
     if (r != AZKM_OK)
         return r;
-    rc = sqlite3_prepare_v2(v->db, "UPDATE keys SET state_mac = ? WHERE id = ?", -1, &st, NULL);
+    rc = sqlite3_prepare_v2(v->cat->db, "UPDATE keys SET state_mac = ? WHERE id = ?", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_blob(st, 1, mac, 32, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, rowid);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "updating a key's state");
+    return rc == SQLITE_DONE ? AZKM_OK : azkm_catalog_fail(v->cat, "updating a key's state");
 }
 
 azkm_rc azkm_key_state_check(azkm_vault *v, int64_t rowid, const char *name)
@@ -99,7 +100,7 @@ azkm_rc azkm_key_state_check(azkm_vault *v, int64_t rowid, const char *name)
 
     if (r != AZKM_OK)
         return r;
-    rc = sqlite3_prepare_v2(v->db, "SELECT state_mac FROM keys WHERE id = ?", -1, &st, NULL);
+    rc = sqlite3_prepare_v2(v->cat->db, "SELECT state_mac FROM keys WHERE id = ?", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, rowid);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)

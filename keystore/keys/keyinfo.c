@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 void azkm_key_info_clear(azkm_key_info *info)
 {
@@ -139,16 +140,16 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
                          name ? name : "", name && strlen(name) > 64 ? "..." : "");
     for (size_t i = 0, n = strlen(name); i <= n; i++)
         lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-    rc = sqlite3_prepare_v2(v->db, "SELECT id, name, deleted_on, scheduled_purge FROM keys WHERE name_lc = ?", -1,
-                            &st, NULL);
+    rc = sqlite3_prepare_v2(v->cat->db, "SELECT id, name, deleted_on, scheduled_purge FROM keys WHERE name_lc = ?",
+                            -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return azkm_db_fail(v, "looking up a key");
+        return azkm_catalog_fail(v->cat, "looking up a key");
     sqlite3_bind_text(st, 1, lname, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
-            return azkm_db_fail(v, "looking up a key");
+            return azkm_catalog_fail(v->cat, "looking up a key");
         return azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s not found%s", v->name, name,
                          deleted == 1 ? " among deleted keys" : "");
     }
@@ -275,13 +276,13 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
         for (size_t i = 0; i <= AZKM_VERSION_LEN; i++)
             lver[i] = (char)((version[i] >= 'A' && version[i] <= 'F') ? version[i] + 32 : version[i]);
     }
-    rc = sqlite3_prepare_v2(v->db,
+    rc = sqlite3_prepare_v2(v->cat->db,
                             current ? VERSION_COLUMNS
                                 "WHERE v.key_id = ? ORDER BY v.enabled DESC, v.seq DESC LIMIT 1"
                                     : VERSION_COLUMNS "WHERE v.key_id = ? AND v.version = ?",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return azkm_db_fail(v, "reading a key version");
+        return azkm_catalog_fail(v->cat, "reading a key version");
     sqlite3_bind_int64(st, 1, key_rowid);
     if (!current)
         sqlite3_bind_text(st, 2, lver, -1, SQLITE_STATIC);
@@ -289,7 +290,7 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
     if (rc != SQLITE_ROW) {
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)
-            return azkm_db_fail(v, "reading a key version");
+            return azkm_catalog_fail(v->cat, "reading a key version");
         return azkm_fail(AZKM_E_NOT_FOUND, "version %s not found", current ? "(current)" : lver);
     }
     r = azkm_row_to_info(v, st, info, row);
@@ -312,8 +313,8 @@ azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, 
     azkm_rc r = AZKM_OK;
 
     snprintf(sql, sizeof(sql), "%s%s", VERSION_COLUMNS, where);
-    if (sqlite3_prepare_v2(v->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return azkm_db_fail(v, "listing keys");
+    if (sqlite3_prepare_v2(v->cat->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return azkm_catalog_fail(v->cat, "listing keys");
     if (bind >= 0)
         sqlite3_bind_int64(st, 1, bind);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -339,7 +340,7 @@ azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, 
         count++;
     }
     if (r == AZKM_OK && rc != SQLITE_DONE)
-        r = azkm_db_fail(v, "listing keys");
+        r = azkm_catalog_fail(v->cat, "listing keys");
     sqlite3_finalize(st);
     if (r != AZKM_OK) {
         azkm_key_info_array_free(arr, count);
@@ -362,7 +363,7 @@ azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_inf
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     azkm_attr_mac(v, info, mac);
     rc = sqlite3_prepare_v2(
-        v->db,
+        v->cat->db,
         "INSERT INTO versions(key_id, version, seq, size, curve, public_der, material, enabled, "
         "nbf, exp, key_ops, tags, created, updated, mac) VALUES(?, ?, (SELECT next_seq FROM keys "
         "WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -391,18 +392,18 @@ azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_inf
     sqlite3_finalize(st);
     free(tags);
     if (rc != SQLITE_DONE)
-        return azkm_db_fail(v, "storing a key version");
+        return azkm_catalog_fail(v->cat, "storing a key version");
     {
         sqlite3_stmt *up = NULL;
 
-        rc = sqlite3_prepare_v2(v->db, "UPDATE keys SET next_seq = next_seq + 1 WHERE id = ?", -1, &up, NULL);
+        rc = sqlite3_prepare_v2(v->cat->db, "UPDATE keys SET next_seq = next_seq + 1 WHERE id = ?", -1, &up, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_bind_int64(up, 1, key_rowid);
             rc = sqlite3_step(up);
         }
         sqlite3_finalize(up);
         if (rc != SQLITE_DONE)
-            return azkm_db_fail(v, "storing a key version");
+            return azkm_catalog_fail(v->cat, "storing a key version");
     }
     return azkm_key_state_update(v, key_rowid);
 }

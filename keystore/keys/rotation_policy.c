@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 #define DAY 86400LL
 /* Azure Key Vault's minimums, enforced when a policy is set (not on policies stored before they were). */
@@ -18,23 +19,6 @@
 #define MIN_TRIGGER_DAYS 7
 
 /* Created with the catalog and, for vaults made before rotation policies existed, whenever a vault is opened. */
-static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policies("
-                                    "  key_id INTEGER PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE,"
-                                    "  policy TEXT NOT NULL,"
-                                    "  updated INTEGER NOT NULL,"
-                                    "  notified_version TEXT NOT NULL DEFAULT '',"
-                                    "  mac BLOB NOT NULL);";
-
-azkm_rc azkm_rotation_policy_migrate(sqlite3 *db)
-{
-    int rc = sqlite3_exec(db, policy_schema, NULL, NULL, NULL);
-
-    /* A catalog this process may only read keeps working; policies then fail when used. */
-    if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_READONLY)
-        return AZKM_OK;
-    return AZKM_E_IO;
-}
-
 /* ---- ISO-8601 durations ------------------------------------------------------------------------------------ */
 
 azkm_rc azkm_duration_parse(const char *text, int64_t *seconds)
@@ -242,18 +226,18 @@ static azkm_rc policy_read(azkm_vault *v, int64_t rowid, const char *name, char 
     sqlite3_stmt *st = NULL;
     unsigned char mac[32];
     int rc = sqlite3_prepare_v2(
-        v->db, "SELECT policy, updated, mac, notified_version FROM rotation_policies WHERE key_id = ?", -1, &st,
-        NULL);
+        v->cat->db, "SELECT policy, updated, mac, notified_version FROM rotation_policies WHERE key_id = ?", -1,
+        &st, NULL);
     azkm_rc r = AZKM_OK;
 
     *text = NULL;
     /* A catalog made before rotation policies and opened read-only has no table, hence no policies: rotate,
      * backup and verify keep working on it. */
-    if (rc != SQLITE_OK && sqlite3_table_column_metadata(v->db, NULL, "rotation_policies", "policy", NULL, NULL,
-                                                         NULL, NULL, NULL) != SQLITE_OK)
+    if (rc != SQLITE_OK && sqlite3_table_column_metadata(v->cat->db, NULL, "rotation_policies", "policy", NULL,
+                                                         NULL, NULL, NULL, NULL) != SQLITE_OK)
         return AZKM_OK;
     if (rc != SQLITE_OK)
-        return azkm_db_fail(v, "reading a rotation policy");
+        return azkm_catalog_fail(v->cat, "reading a rotation policy");
     sqlite3_bind_int64(st, 1, rowid);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -272,7 +256,7 @@ static azkm_rc policy_read(azkm_vault *v, int64_t rowid, const char *name, char 
         if (notified != NULL)
             snprintf(notified, AZKM_VERSION_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 3));
     } else if (rc != SQLITE_DONE) {
-        r = azkm_db_fail(v, "reading a rotation policy");
+        r = azkm_catalog_fail(v->cat, "reading a rotation policy");
     }
     sqlite3_finalize(st);
     return r;
@@ -287,12 +271,12 @@ static azkm_rc policy_write(azkm_vault *v, int64_t rowid, const char *name, cons
     int src;
 
     if (norm == NULL) {
-        src = sqlite3_prepare_v2(v->db, "DELETE FROM rotation_policies WHERE key_id = ?", -1, &st, NULL);
+        src = sqlite3_prepare_v2(v->cat->db, "DELETE FROM rotation_policies WHERE key_id = ?", -1, &st, NULL);
         if (src == SQLITE_OK)
             sqlite3_bind_int64(st, 1, rowid);
     } else {
         policy_mac(v, rowid, name, norm, now, mac);
-        src = sqlite3_prepare_v2(v->db,
+        src = sqlite3_prepare_v2(v->cat->db,
                                  "INSERT OR REPLACE INTO rotation_policies(key_id, policy, updated, "
                                  "notified_version, mac) VALUES(?, ?, ?, '', ?)",
                                  -1, &st, NULL);
@@ -306,7 +290,7 @@ static azkm_rc policy_write(azkm_vault *v, int64_t rowid, const char *name, cons
     if (src == SQLITE_OK)
         src = sqlite3_step(st);
     sqlite3_finalize(st);
-    return src == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "storing a rotation policy");
+    return src == SQLITE_DONE ? AZKM_OK : azkm_catalog_fail(v->cat, "storing a rotation policy");
 }
 
 static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text, char **stored)
@@ -320,7 +304,7 @@ static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text
         *stored = NULL;
     if (text != NULL && *text != '\0' && (rc = policy_parse(text, &pol, &norm, 1)) != AZKM_OK)
         return azkm_fail(rc, "key %s/%s: %s", v->name, name ? name : "", azkm_last_error());
-    if ((rc = azkm_catalog_begin(v)) != AZKM_OK) {
+    if ((rc = azkm_catalog_begin(v->cat)) != AZKM_OK) {
         free(norm);
         return rc;
     }
@@ -328,9 +312,9 @@ static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text
     if (rc == AZKM_OK)
         rc = policy_write(v, rowid, canon, norm);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     else
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
     if (rc == AZKM_OK && stored != NULL && norm != NULL && (*stored = OPENSSL_strdup(norm)) == NULL)
         rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
     free(norm);
@@ -447,8 +431,8 @@ static void fmt_time(int64_t t, char *buf, size_t len)
 static azkm_rc set_notified(azkm_vault *v, int64_t rowid, const char *version)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(v->db, "UPDATE rotation_policies SET notified_version = ? WHERE key_id = ?", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(v->cat->db, "UPDATE rotation_policies SET notified_version = ? WHERE key_id = ?",
+                                -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
@@ -456,7 +440,7 @@ static azkm_rc set_notified(azkm_vault *v, int64_t rowid, const char *version)
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "recording a notification");
+    return rc == SQLITE_DONE ? AZKM_OK : azkm_catalog_fail(v->cat, "recording a notification");
 }
 
 /* Applies one key's policy at `now`. */
@@ -533,12 +517,12 @@ azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n
     memset(&l, 0, sizeof(l));
     *events = NULL;
     *n = 0;
-    rc = sqlite3_prepare_v2(v->db,
+    rc = sqlite3_prepare_v2(v->cat->db,
                             "SELECT k.id, k.name FROM rotation_policies p JOIN keys k ON k.id = p.key_id "
                             "WHERE k.deleted_on = 0 ORDER BY k.name_lc",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return azkm_db_fail(v, "listing rotation policies");
+        return azkm_catalog_fail(v->cat, "listing rotation policies");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (count == cap) {
             size_t nc = cap ? cap * 2 : 16;
@@ -565,7 +549,7 @@ azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n
         OPENSSL_free(names);
         OPENSSL_free(ids);
         return rc == SQLITE_ROW ? azkm_fail(AZKM_E_NOMEM, "out of memory")
-                                : azkm_db_fail(v, "listing rotation policies");
+                                : azkm_catalog_fail(v->cat, "listing rotation policies");
     }
     for (size_t i = 0; i < count; i++) {
         apply_policy(v, ids[i], names[i], now, &l);

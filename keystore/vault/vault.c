@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "catalog/sqlite.h"
 #include "base/secmem.h"
 
 #define SCHEMA_VERSION "1"
@@ -130,7 +131,7 @@ static void meta_mac(const azkm_vault *v, unsigned char mac[32])
 static azkm_rc meta_put(azkm_vault *v, const char *k, const void *val, int len)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(v->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(v->cat->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
@@ -138,7 +139,7 @@ static azkm_rc meta_put(azkm_vault *v, const char *k, const void *val, int len)
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? AZKM_OK : azkm_db_fail(v, "writing vault settings");
+    return rc == SQLITE_DONE ? AZKM_OK : azkm_catalog_fail(v->cat, "writing vault settings");
 }
 
 static azkm_rc meta_put_int(azkm_vault *v, const char *k, long long val)
@@ -214,35 +215,14 @@ static azkm_rc vault_new(azkm_keystore *ks, azkm_vault **out, unsigned char **mk
     return AZKM_OK;
 }
 
-/* Catalog connections inherited through fork. They belong to the parent: closing one in the child could
- * checkpoint and remove the WAL the parent still uses. The child keeps them here, open and untouched, so that
- * they stay reachable (valgrind's "still reachable", not a leak) until the process ends. */
-#define INHERITED_MAX 64
-/* volatile: the array is only written, and must not be optimised away. */
-static sqlite3 *volatile inherited[INHERITED_MAX];
-static size_t n_inherited;
-static pthread_mutex_t inherited_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void park_inherited(sqlite3 *db)
-{
-    pthread_mutex_lock(&inherited_lock);
-    if (n_inherited < INHERITED_MAX)
-        inherited[n_inherited++] = db;
-    pthread_mutex_unlock(&inherited_lock);
-}
-
 static void vault_free(azkm_vault *v)
 {
     if (v == NULL)
         return;
-    if (v->pid != 0 && v->pid != getpid()) {
-        park_inherited(v->db);
-        v->db = NULL;
-    }
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
             azkm_tier_free(v->tiers[i]);
-    sqlite3_close(v->db);
+    azkm_catalog_close(v->cat);
     free(v->hsm_module);
     free(v->hsm_token);
     free(v->hsm_pin_source);
@@ -281,7 +261,7 @@ static char *meta_text(azkm_vault *v, const char *k)
     int len;
     char *out = NULL;
 
-    if (azkm_catalog_meta_get(v->db, k, &val, &len, &st) == AZKM_OK && len > 0 && len < 4096) {
+    if (azkm_catalog_meta_get(v->cat, k, &val, &len, &st) == AZKM_OK && len > 0 && len < 4096) {
         out = malloc((size_t)len + 1);
         if (out != NULL) {
             memcpy(out, val, (size_t)len);
@@ -324,7 +304,7 @@ static azkm_rc vault_bind_hsm_impl(azkm_vault *v, const azkm_hsm_binding *b)
     if (rc == AZKM_OK && (rc = azkm_tier_check(t)) != AZKM_OK)
         rc = azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
     if (rc == AZKM_OK)
-        rc = azkm_catalog_begin(v);
+        rc = azkm_catalog_begin(v->cat);
     if (rc != AZKM_OK) {
         if (t != NULL)
             azkm_tier_free(t);
@@ -335,9 +315,9 @@ static azkm_rc vault_bind_hsm_impl(azkm_vault *v, const azkm_hsm_binding *b)
     v->hsm_pin_source = strdup(pin);
     rc = meta_write_all(v);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     if (rc != AZKM_OK) {
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
         free(v->hsm_module);
         free(v->hsm_token);
         free(v->hsm_pin_source);
@@ -427,17 +407,17 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
     if (rc == AZKM_OK) {
         mode_t old = umask(077);
 
-        rc = azkm_catalog_open(path, 1, &v->db);
+        rc = azkm_catalog_open(path, 1, &v->cat);
         umask(old);
     }
     if (rc == AZKM_OK)
-        rc = azkm_catalog_begin(v);
+        rc = azkm_catalog_begin(v->cat);
     if (rc == AZKM_OK) {
         rc = meta_write_all(v);
         if (rc == AZKM_OK)
-            rc = azkm_catalog_commit(v);
+            rc = azkm_catalog_commit(v->cat);
         else
-            azkm_catalog_rollback(v);
+            azkm_catalog_rollback(v->cat);
     }
 undo:
     if (rc != AZKM_OK) {
@@ -445,8 +425,8 @@ undo:
         char msg[1024];
 
         snprintf(msg, sizeof(msg), "%s", azkm_last_error());
-        sqlite3_close(v->db);
-        v->db = NULL;
+        azkm_catalog_close(v->cat);
+        v->cat = NULL;
         snprintf(path, sizeof(path), "%s/vault.db", v->dir);
         unlink(path);
         snprintf(path, sizeof(path), "%s/vault.db-wal", v->dir);
@@ -472,7 +452,7 @@ static azkm_rc meta_int(azkm_vault *v, const char *k, long long *out)
     int len;
     char buf[32];
     char *end;
-    azkm_rc rc = azkm_catalog_meta_get(v->db, k, &val, &len, &st);
+    azkm_rc rc = azkm_catalog_meta_get(v->cat, k, &val, &len, &st);
 
     if (rc == AZKM_OK) {
         if (len <= 0 || len >= (int)sizeof(buf)) {
@@ -497,22 +477,22 @@ static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
     const void *val;
     int len;
     long long n;
-    azkm_rc rc = azkm_catalog_meta_get(v->db, "vault_id", &val, &len, &st);
+    azkm_rc rc = azkm_catalog_meta_get(v->cat, "vault_id", &val, &len, &st);
 
     if (rc != AZKM_OK || len != AZKM_VAULT_ID_LEN) {
         sqlite3_finalize(st);
         if (rc == AZKM_E_CORRUPT) {
             /* The first read is where a damaged file shows. */
-            if ((sqlite3_extended_errcode(v->db) & 0xff) == SQLITE_ERROR)
+            if ((sqlite3_extended_errcode(v->cat->db) & 0xff) == SQLITE_ERROR)
                 return azkm_fail(AZKM_E_CORRUPT, "vault %s: vault.db is not an azkm vault database (%s)", v->name,
-                                 sqlite3_errmsg(v->db));
-            return azkm_db_fail(v, "reading the vault");
+                                 sqlite3_errmsg(v->cat->db));
+            return azkm_catalog_fail(v->cat, "reading the vault");
         }
         return azkm_fail(AZKM_E_CORRUPT, "vault %s: the catalog has no vault id: not an azkm vault", v->name);
     }
     memcpy(v->vault_id, val, AZKM_VAULT_ID_LEN);
     sqlite3_finalize(st);
-    if (azkm_catalog_meta_get(v->db, "schema_version", &val, &len, &st) != AZKM_OK || len != 1 ||
+    if (azkm_catalog_meta_get(v->cat, "schema_version", &val, &len, &st) != AZKM_OK || len != 1 ||
         memcmp(val, SCHEMA_VERSION, 1) != 0) {
         sqlite3_finalize(st);
         return azkm_fail(AZKM_E_CORRUPT,
@@ -532,7 +512,7 @@ static azkm_rc meta_read(azkm_vault *v, unsigned char mac[32])
     if ((rc = meta_int(v, "created", &n)) != AZKM_OK)
         return rc;
     v->created = n;
-    rc = azkm_catalog_meta_get(v->db, "meta_mac", &val, &len, &st);
+    rc = azkm_catalog_meta_get(v->cat, "meta_mac", &val, &len, &st);
     if (rc != AZKM_OK || len != 32) {
         sqlite3_finalize(st);
         return azkm_fail(AZKM_E_CORRUPT, "vault %s: the catalog's settings MAC is missing", v->name);
@@ -606,7 +586,7 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
                        path, (long long)st.st_size);
         goto fail;
     }
-    rc = azkm_catalog_open(path, 0, &v->db);
+    rc = azkm_catalog_open(path, 0, &v->cat);
     if (rc != AZKM_OK) {
         rc = azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
         goto fail;
@@ -631,7 +611,7 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
         const void *val;
         int len;
 
-        if (azkm_catalog_meta_get(v->db, "name", &val, &len, &s) == AZKM_OK && len > 0 &&
+        if (azkm_catalog_meta_get(v->cat, "name", &val, &len, &s) == AZKM_OK && len > 0 &&
             len <= AZKM_VAULT_NAME_MAX) {
             memcpy(v->name, val, (size_t)len);
             v->name[len] = '\0';
@@ -647,7 +627,6 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
         goto fail;
     }
     v->refs = 1;
-    v->pid = getpid();
     *out = v;
     azkm_stack_scrub();
     return AZKM_OK;
@@ -677,7 +656,7 @@ const char *azkm_vault_name(const azkm_vault *v)
 static azkm_rc count_keys(azkm_vault *v, int deleted, size_t *n)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(v->db,
+    int rc = sqlite3_prepare_v2(v->cat->db,
                                 deleted ? "SELECT count(*) FROM keys WHERE deleted_on != 0"
                                         : "SELECT count(*) FROM keys WHERE deleted_on = 0",
                                 -1, &st, NULL);
@@ -688,7 +667,7 @@ static azkm_rc count_keys(azkm_vault *v, int deleted, size_t *n)
         return AZKM_OK;
     }
     sqlite3_finalize(st);
-    return azkm_db_fail(v, "counting keys");
+    return azkm_catalog_fail(v->cat, "counting keys");
 }
 
 azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out)
@@ -717,15 +696,15 @@ static azkm_rc vault_enable_purge_protection_impl(azkm_vault *v)
 
     if (v->purge_protection)
         return AZKM_OK;
-    rc = azkm_catalog_begin(v);
+    rc = azkm_catalog_begin(v->cat);
     if (rc != AZKM_OK)
         return rc;
     v->purge_protection = 1;
     rc = meta_write_all(v);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_commit(v);
+        rc = azkm_catalog_commit(v->cat);
     if (rc != AZKM_OK) {
-        azkm_catalog_rollback(v);
+        azkm_catalog_rollback(v->cat);
         v->purge_protection = 0;
     }
     return rc;

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "internal.h"
+#include "catalog/sqlite.h"
 
 /* Every stored rotation policy, deleted keys' included: a policy edited or moved in the database names its key. */
 static azkm_rc verify_policies(azkm_vault *v)
@@ -13,15 +14,15 @@ static azkm_rc verify_policies(azkm_vault *v)
     azkm_rc rc = AZKM_OK;
     int r = SQLITE_DONE;
 
-    if (sqlite3_prepare_v2(v->db,
+    if (sqlite3_prepare_v2(v->cat->db,
                            "SELECT p.key_id, k.name FROM rotation_policies p LEFT JOIN keys k ON k.id = p.key_id "
                            "ORDER BY k.name_lc",
                            -1, &st, NULL) != SQLITE_OK) {
         /* a catalog made before rotation policies, opened read-only, has none */
-        if (sqlite3_table_column_metadata(v->db, NULL, "rotation_policies", "policy", NULL, NULL, NULL, NULL,
+        if (sqlite3_table_column_metadata(v->cat->db, NULL, "rotation_policies", "policy", NULL, NULL, NULL, NULL,
                                           NULL) != SQLITE_OK)
             return AZKM_OK;
-        return azkm_db_fail(v, "checking rotation policies");
+        return azkm_catalog_fail(v->cat, "checking rotation policies");
     }
     while (rc == AZKM_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -37,7 +38,7 @@ static azkm_rc verify_policies(azkm_vault *v)
         OPENSSL_free(text);
     }
     if (rc == AZKM_OK && r != SQLITE_DONE)
-        rc = azkm_db_fail(v, "checking rotation policies");
+        rc = azkm_catalog_fail(v->cat, "checking rotation policies");
     sqlite3_finalize(st);
     return rc;
 }
@@ -51,14 +52,14 @@ azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
     int r;
 
     *checked = 0;
-    if (sqlite3_prepare_v2(v->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
-        return azkm_db_fail(v, "checking the vault");
+    if (sqlite3_prepare_v2(v->cat->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
+        return azkm_catalog_fail(v->cat, "checking the vault");
     r = sqlite3_step(st);
     if (r != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
         char detail[512];
 
         snprintf(detail, sizeof(detail), "%s",
-                 r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(v->db));
+                 r == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(v->cat->db));
         /* one line: SQLite's report spans several */
         for (char *c = detail; *c; c++)
             if (*c == '\n' || *c == '\r')

@@ -1,0 +1,25 @@
+/* The catalog: the vault database behind one interface (a connection, transactions, rows in and out). All SQL
+ * lives in catalog/; the domain (keys/, vault/) calls this and never the other way round. */
+#ifndef AZKM_CATALOG_H
+#define AZKM_CATALOG_H
+
+#include <stdint.h>
+
+#include "azkm/keystore.h"
+
+typedef struct azkm_catalog azkm_catalog;
+
+/* Opens (create: creates, with the schema) the catalog at path, migrating its schema to the current one. */
+azkm_rc azkm_catalog_open(const char *path, int create, azkm_catalog **out);
+/* Closes the connection; in a forked child the parent's connection is kept open and untouched instead (closing it
+ * could checkpoint and remove the WAL the parent still uses). NULL is ignored. */
+void azkm_catalog_close(azkm_catalog *c);
+/* Records the last database failure as an azkm error naming the action and the database. */
+azkm_rc azkm_catalog_fail(azkm_catalog *c, const char *action);
+azkm_rc azkm_catalog_begin(azkm_catalog *c); /* a write transaction, taken at once */
+azkm_rc azkm_catalog_commit(azkm_catalog *c);
+void azkm_catalog_rollback(azkm_catalog *c);
+/* Moves whenever the catalog changed, by this connection or another. */
+int64_t azkm_catalog_data_version(azkm_catalog *c);
+
+#endif

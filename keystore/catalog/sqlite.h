@@ -1,0 +1,19 @@
+/* The SQLite connection behind azkm_catalog, for the catalog's own files. */
+#ifndef AZKM_CATALOG_SQLITE_H
+#define AZKM_CATALOG_SQLITE_H
+
+#include <sys/types.h>
+
+#include <sqlite3.h>
+
+#include "catalog/catalog.h"
+
+struct azkm_catalog {
+    sqlite3 *db;
+    pid_t pid; /* the process that opened it */
+    char path[4200];
+};
+
+azkm_rc azkm_catalog_meta_get(azkm_catalog *c, const char *k, const void **val, int *len, sqlite3_stmt **st);
+
+#endif
