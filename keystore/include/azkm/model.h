@@ -1,0 +1,138 @@
+/* azkm: names, URIs and the key model (types, curves, key_ops, tags, attributes, key metadata), in Azure Key
+ * Vault's vocabulary. */
+#ifndef AZKM_MODEL_H
+#define AZKM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "azkm/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Names and identifiers ------------------------------------------------------------------------------- */
+#define AZKM_NAME_MAX 127      /* key names: 1-127 of [0-9a-zA-Z-], compared case-insensitively */
+#define AZKM_VAULT_NAME_MAX 24 /* vault names: 3-24 of [0-9a-zA-Z-], start with a letter, no "--" */
+#define AZKM_VERSION_LEN 32    /* versions: 32 lowercase hex characters */
+#define AZKM_MAX_TAGS 15
+#define AZKM_TAG_NAME_MAX 512
+#define AZKM_TAG_VALUE_MAX 256
+#define AZKM_URI_MAX 256
+
+int azkm_key_name_valid(const char *name);
+int azkm_vault_name_valid(const char *name);
+int azkm_version_valid(const char *version);
+
+/* A parsed azkm: URI: azkm://<vault>/keys/<name>[/<version>] (docs/uri.md). version is "" for current. */
+typedef struct {
+    char vault[AZKM_VAULT_NAME_MAX + 1];
+    char name[AZKM_NAME_MAX + 1];
+    char version[AZKM_VERSION_LEN + 1];
+} azkm_uri;
+
+azkm_rc azkm_uri_parse(const char *text, azkm_uri *out);
+/* Writes the canonical URI; returns the length, or -1 if buf is too small. */
+int azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
+
+/* ---- Key model ------------------------------------------------------------------------------------------- */
+typedef enum { AZKM_KTY_RSA = 1, AZKM_KTY_EC = 2, AZKM_KTY_OCT = 3 } azkm_kty;
+typedef enum { AZKM_PROTECTION_SOFTWARE = 0, AZKM_PROTECTION_HSM = 1 } azkm_protection;
+typedef enum { AZKM_CURVE_NONE = 0, AZKM_CURVE_P256 = 1, AZKM_CURVE_P384 = 2, AZKM_CURVE_P521 = 3 } azkm_curve;
+
+/* key_ops, as a bit set */
+enum {
+    AZKM_OP_ENCRYPT = 1u << 0,
+    AZKM_OP_DECRYPT = 1u << 1,
+    AZKM_OP_SIGN = 1u << 2,
+    AZKM_OP_VERIFY = 1u << 3,
+    AZKM_OP_WRAP = 1u << 4,
+    AZKM_OP_UNWRAP = 1u << 5,
+    AZKM_OP_IMPORT = 1u << 6,
+    AZKM_OP_ALL = (1u << 7) - 1,
+};
+
+/* "RSA", "EC", "oct", "RSA-HSM", "EC-HSM", "oct-HSM" */
+const char *azkm_kty_name(azkm_kty kty, azkm_protection protection);
+azkm_rc azkm_kty_parse(const char *text, azkm_kty *kty, azkm_protection *protection);
+const char *azkm_curve_name(azkm_curve curve); /* "P-256", ... */
+azkm_rc azkm_curve_parse(const char *text, azkm_curve *curve);
+int azkm_curve_bits(azkm_curve curve);
+const char *azkm_op_name(unsigned op); /* "sign" for AZKM_OP_SIGN */
+/* Parses a comma- or space-separated list such as "sign,verify" into a bit set. */
+azkm_rc azkm_ops_parse(const char *text, unsigned *ops);
+/* The key_ops a key type may carry at all (RSA: all but import unless HSM; oct: encrypt/decrypt/wrap/unwrap). */
+unsigned azkm_ops_allowed(azkm_kty kty, azkm_protection protection);
+/* The key_ops a new key gets when the caller names none. */
+unsigned azkm_ops_default(azkm_kty kty);
+
+typedef struct {
+    char name[AZKM_TAG_NAME_MAX + 1];
+    char value[AZKM_TAG_VALUE_MAX + 1];
+} azkm_tag;
+
+/* Mutable attributes of one version. Times are seconds since the epoch; 0 means unset. */
+typedef struct {
+    int enabled;
+    int64_t not_before;
+    int64_t expires;
+    unsigned key_ops;
+    size_t n_tags;
+    azkm_tag tags[AZKM_MAX_TAGS];
+    int64_t created; /* read-only */
+    int64_t updated; /* read-only */
+} azkm_attributes;
+
+/* Which fields of azkm_attributes a create or update sets. */
+enum {
+    AZKM_ATTR_ENABLED = 1u << 0,
+    AZKM_ATTR_NOT_BEFORE = 1u << 1,
+    AZKM_ATTR_EXPIRES = 1u << 2,
+    AZKM_ATTR_KEY_OPS = 1u << 3,
+    AZKM_ATTR_TAGS = 1u << 4,
+};
+
+/* Parses "a=1 b=2" or "a=1,b=2" into tags (at most AZKM_MAX_TAGS). */
+azkm_rc azkm_tags_parse(const char *text, azkm_attributes *attrs);
+
+typedef struct {
+    azkm_kty kty;
+    azkm_protection protection;
+    unsigned size;    /* RSA: 2048/3072/4096 (default 2048); oct: 128/192/256 (default 256) */
+    azkm_curve curve; /* EC: default P-256 */
+    unsigned fields;  /* AZKM_ATTR_* set in attrs; unset fields take defaults (enabled, default key_ops) */
+    azkm_attributes attrs;
+} azkm_keyspec;
+
+/* Metadata of one key version, as returned by show / list. public_der is SubjectPublicKeyInfo DER (NULL for oct).
+ */
+typedef struct {
+    char vault[AZKM_VAULT_NAME_MAX + 1];
+    char name[AZKM_NAME_MAX + 1];
+    char version[AZKM_VERSION_LEN + 1];
+    azkm_kty kty;
+    azkm_protection protection;
+    unsigned size; /* RSA modulus bits, EC field bits, oct key bits */
+    azkm_curve curve;
+    azkm_attributes attrs;
+    int current;             /* 1 if this is the key's current version */
+    int64_t deleted_on;      /* 0 unless the key is soft-deleted */
+    int64_t scheduled_purge; /* 0 unless the key is soft-deleted */
+    int recoverable_days;    /* the vault's retention */
+    char recovery_level[64]; /* "Recoverable" or "Recoverable+Purgeable" (Azure's names) */
+    unsigned char *public_der;
+    size_t public_der_len;
+    /* Lists only: 1 when this version failed its integrity check; its attributes are not to be trusted. Single
+     * reads (show, load) fail with AZKM_E_INTEGRITY instead. */
+    int integrity_error;
+} azkm_key_info;
+
+void azkm_key_info_clear(azkm_key_info *info);
+void azkm_key_info_array_free(azkm_key_info *arr, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

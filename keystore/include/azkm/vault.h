@@ -1,0 +1,100 @@
+/* azkm: the keystore, its vaults and their token bindings. */
+#ifndef AZKM_VAULT_H
+#define AZKM_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/types.h>
+
+#include "azkm/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Keystore and vaults --------------------------------------------------------------------------------- */
+typedef struct azkm_keystore azkm_keystore;
+typedef struct azkm_vault azkm_vault;
+typedef struct azkm_key azkm_key;
+
+/* Asks for a passphrase; writes at most len-1 bytes and a NUL into buf. Returns 1 on success, 0 to give up.
+ * purpose is "unlock vault <name>" or "new passphrase for vault <name>". */
+typedef int (*azkm_passphrase_cb)(char *buf, size_t len, const char *purpose, void *arg);
+
+typedef struct {
+    const char *keystore_dir; /* NULL: AZKM_KEYSTORE_DIR, then the config file, then the default */
+    const char *config_file;  /* NULL: AZKM_CONF, then /etc/azkm/azkm.conf (root) or XDG config */
+    OSSL_LIB_CTX *libctx;     /* NULL: the default library context */
+    const char *propq;        /* property query for libcrypto fetches inside the keystore */
+    azkm_passphrase_cb passphrase_cb;
+    void *passphrase_arg;
+    int64_t (*clock)(void *arg); /* NULL: time(NULL). Tests inject a clock. */
+    void *clock_arg;
+    azkm_passphrase_cb pin_cb; /* asked for a token PIN when a vault's PIN source is "prompt" */
+    void *pin_arg;
+    const char *audit_log;    /* NULL: AZKM_AUDIT_LOG, then the config file's audit_log; unset means no log */
+    int audit_key_operations; /* 1: also log every private-key operation (else AZKM_AUDIT_KEY_OPERATIONS / config)
+                               */
+} azkm_options;
+
+azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out);
+void azkm_keystore_free(azkm_keystore *ks);
+const char *azkm_keystore_dir(const azkm_keystore *ks);
+int64_t azkm_keystore_now(const azkm_keystore *ks);
+
+/* How the vault master key is protected: a 0600 key file (platform-managed), a passphrase (scrypt), or an AES key
+ * inside the vault's PKCS#11 token (customer-managed, HSM-held: the keystore is useless without the token). */
+typedef enum { AZKM_PROTECTOR_PLATFORM = 0, AZKM_PROTECTOR_PASSPHRASE = 1, AZKM_PROTECTOR_HSM = 2 } azkm_protector;
+
+/* A vault's PKCS#11 token, for HSM keys (RSA-HSM, EC-HSM, oct-HSM). */
+typedef struct {
+    const char *module;     /* path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so */
+    const char *token;      /* token label, or an RFC 7512 pkcs11: URI selecting the token */
+    const char *pin_source; /* "file:/path" (0600), "env:NAME", or "prompt" (the keystore's pin_cb) */
+} azkm_hsm_binding;
+
+typedef struct {
+    int retention_days;   /* 7-90, 0 = default 90 */
+    int purge_protection; /* one-way: once set, purge waits for the retention to end */
+    azkm_protector protector;
+    const azkm_hsm_binding *hsm; /* optional token binding; required for AZKM_PROTECTOR_HSM */
+} azkm_vault_params;
+
+typedef struct {
+    char name[AZKM_VAULT_NAME_MAX + 1];
+    char path[4096];
+    int retention_days;
+    int purge_protection;
+    azkm_protector protector;
+    int64_t created;
+    size_t n_keys;         /* active keys */
+    size_t n_deleted;      /* soft-deleted keys */
+    char hsm_module[1024]; /* "" unless the vault is bound to a PKCS#11 token */
+    char hsm_token[256];
+    char hsm_pin_source[1024];
+} azkm_vault_info;
+
+azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
+azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out);
+void azkm_vault_close(azkm_vault *v);
+azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out);
+/* Names of the vaults in the keystore, sorted. Free with azkm_strv_free. */
+azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n);
+void azkm_strv_free(char **v, size_t n);
+/* Deletes a vault and all its keys. Refused while it holds keys under purge protection. */
+azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name);
+/* Binds the vault to a token after checking that azkm can log in to it. */
+azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding);
+/* Turns purge protection on (one-way). */
+azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
+const char *azkm_vault_name(const azkm_vault *v);
+/* Full check: database integrity, every version's attribute MAC and sealed material, every rotation policy's MAC.
+ * The error names the first damaged key; *checked counts the versions that passed. */
+azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
