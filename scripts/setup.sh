@@ -11,7 +11,7 @@ PACKAGES=(
   softhsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
   nginx-light apache2 curl
   procps psmisc
-  jq
+  jq python3
   clang-14 libclang-rt-14-dev valgrind
   gdb
 )
