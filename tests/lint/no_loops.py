@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 # keystore/'s folders from the bottom up. A file may use files of its own folder and of the rows before its own in
-# this list, never of a row after it (a folder "above" its own). Folders on one row are side by side: neither may use the other (the tiers know nothing of each
-# other; what they share lives in tiers/ itself, below both). A file's folder is the longest entry its path starts
+# this list, never of a row after it (a folder "above" its own). Folders on one row are side by side: neither may
+# use the other (the tiers know nothing of each other; what they share lives in tiers/ itself, below both). A file's folder is the longest entry its path starts
 # with (tiers/pkcs11/p11_module.c is in tiers/pkcs11, tiers/tier.c would be in tiers); a file in no entry is
 # reported. To let the two tiers use each other, replace their row by ["tiers"] and drop the row above it.
 LAYERS = [
@@ -23,8 +23,8 @@ LAYERS = [
     ["catalog"],
     ["tiers"],
     ["tiers/software", "tiers/pkcs11"],
-    ["keys"],
     ["vault"],
+    ["keys"],
     ["byok"],
     ["envelope"],
 ]
