@@ -1,4 +1,4 @@
-/* `azkm vault create|list|show|update|delete`: vaults, their soft-delete retention, purge protection and the
+/* `azkm vault create|list|show|update|verify|delete`: vaults, their soft-delete retention, purge protection and the
  * protector of their master key. */
 #include <stdlib.h>
 #include <string.h>
