@@ -9,7 +9,7 @@
 #include <azkm/keystore.h>
 
 #include "args.h"
-#include "cli.h"
+#include "report.h"
 
 int args_usage(const char *flag, const char *fmt, ...)
 {
@@ -21,8 +21,7 @@ int args_usage(const char *flag, const char *fmt, ...)
     va_end(ap);
     /* Through the keystore's error buffer, which escapes control characters quoted from the command line. */
     azkm_set_error(AZKM_E_INVALID, "%s%s%s", flag ? flag : "", flag ? ": " : "", msg);
-    fprintf(stderr, "azkm: error: %s: %s\n", azkm_rc_name(AZKM_E_INVALID), azkm_last_error());
-    return CLI_EXIT_USAGE;
+    return cli_report(AZKM_E_INVALID);
 }
 
 static int is_flag(const char *s)

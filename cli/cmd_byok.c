@@ -9,8 +9,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "cli.h"
+#include "command.h"
+#include "fileio.h"
 #include "key_flags.h"
+#include "keyfile.h"
+#include "report.h"
 
 /* The KEK's SubjectPublicKeyInfo DER from a PEM or DER public key file. */
 static int kek_from_file(const char *path, unsigned char **der, size_t *der_len)
@@ -76,62 +79,32 @@ static int kek_from_keystore(cli_ctx *ctx, const char *kid, unsigned char **der,
 
 static int byok_wrap(cli_ctx *ctx, const cli_args *a)
 {
-    const char *file = args_get(a, "--file"), *kty_text = args_get(a, "--kty"), *kid = args_get(a, "--kek-id");
-    const char *kek_file = args_get(a, "--kek-public-key"), *pfile = args_get(a, "--import-passphrase-file");
-    const char *out = args_get(a, "--out-file");
-    unsigned char *buf = NULL, *kek = NULL;
-    size_t len = 0, kek_len = 0;
+    const char *kty_text = args_get(a, "--kty"), *kid = args_get(a, "--kek-id");
+    const char *kek_file = args_get(a, "--kek-public-key"), *out = args_get(a, "--out-file");
+    unsigned char *kek = NULL;
+    size_t kek_len = 0;
     azkm_kty kty = 0;
     azkm_protection prot;
-    azkm_material m;
-    char pass[1024], *blob = NULL;
-    int ret, parsed = 0;
+    cli_key_file kf;
+    char *blob = NULL;
+    int ret;
     azkm_rc rc;
 
-    memset(&m, 0, sizeof(m));
-    pass[0] = '\0';
     if (kty_text != NULL && azkm_kty_parse(kty_text, &kty, &prot) != AZKM_OK)
         return args_usage("--kty", "must be RSA, EC or oct (got '%s')", kty_text);
     ret = kek_file ? kek_from_file(kek_file, &kek, &kek_len) : kek_from_keystore(ctx, kid, &kek, &kek_len);
     if (ret != 0)
         return ret;
-    if ((ret = cli_read_file(file, "--file", &buf, &len)) != 0)
-        goto end;
-    if (kty == AZKM_KTY_OCT) {
-        m.kty = AZKM_KTY_OCT;
-        m.der = buf;
-        m.der_len = len;
-    } else {
-        if (pfile != NULL &&
-            (ret = cli_passphrase_from_file(pfile, "--import-passphrase-file", pass, sizeof(pass))) != 0)
-            goto end;
-        rc = azkm_material_parse(NULL, buf, len, pfile ? pass : NULL, &m);
-        if (rc == AZKM_E_AUTH && pfile == NULL &&
-            cli_passphrase_prompt("passphrase of the key file to wrap", pass, sizeof(pass)))
-            rc = azkm_material_parse(NULL, buf, len, pass, &m);
-        if (rc != AZKM_OK) {
-            ret = cli_fail(rc);
-            goto end;
-        }
-        parsed = 1;
-        if (kty != 0 && m.kty != kty) {
-            ret = args_usage("--kty", "%s holds an %s key, not %s", file, azkm_kty_name(m.kty, 0), kty_text);
-            goto end;
-        }
+    ret = cli_key_file_read(a, args_get(a, "--file"), kty, kty_text, "passphrase of the key file to wrap", &kf);
+    if (ret == 0) {
+        rc = azkm_byok_wrap(NULL, &kf.m, kek, kek_len, kid, args_get(a, "--generator"), &blob);
+        ret = rc == AZKM_OK ? 0 : cli_fail(rc);
     }
-    rc = azkm_byok_wrap(NULL, &m, kek, kek_len, kid, args_get(a, "--generator"), &blob);
-    if (rc != AZKM_OK) {
-        ret = cli_fail(rc);
-        goto end;
-    }
-    ret = cli_write_file(out ? out : "-", "--out-file", (const unsigned char *)blob, strlen(blob), 0600);
+    if (ret == 0)
+        ret = cli_write_file(out ? out : "-", "--out-file", (const unsigned char *)blob, strlen(blob), 0600);
     if (ret == 0 && out == NULL)
         ret = cli_write_file("-", "--out-file", (const unsigned char *)"\n", 1, 0600);
-end:
-    OPENSSL_cleanse(pass, sizeof(pass));
-    if (parsed)
-        azkm_material_clear(&m);
-    OPENSSL_clear_free(buf, len);
+    cli_key_file_clear(&kf);
     OPENSSL_free(kek);
     OPENSSL_free(blob);
     return ret;

@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "command.h"
 #include "key_flags.h"
+#include "report.h"
 
 /* A progress bar on stderr, only when stderr is a terminal. */
 typedef struct {

@@ -8,9 +8,11 @@
 
 #include <openssl/crypto.h>
 
-#include "cli.h"
+#include "command.h"
+#include "fileio.h"
 #include "key_flags.h"
 #include "output.h"
+#include "report.h"
 
 static int policy_show(cli_ctx *ctx, const cli_args *a)
 {
@@ -78,45 +80,50 @@ static const char *action_name(azkm_rotation_action a)
     return a == AZKM_ROTATION_ROTATED ? "rotated" : a == AZKM_ROTATION_NOTIFIED ? "notified" : "failed";
 }
 
+/* One event: a JSON object appended to all with --output json, a line of text otherwise. */
+static void print_event(const char *vault, const azkm_rotation_event *ev, json_t *all)
+{
+    char when[32];
+
+    if (all != NULL) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "vault", vault, "key", ev->name, "action",
+                              action_name(ev->action), "message", ev->message);
+
+        if (ev->version[0])
+            json_object_set_new(e, "version", json_string(ev->version));
+        if (ev->new_version[0])
+            json_object_set_new(e, "newVersion", json_string(ev->new_version));
+        if (ev->expires)
+            json_object_set_new(e, "expires", json_integer((json_int_t)ev->expires));
+        json_array_append_new(all, e);
+    } else if (ev->action == AZKM_ROTATION_ROTATED) {
+        printf("%s/%s: rotated %s -> %s (%s)%s%s\n", vault, ev->name, ev->version, ev->new_version, ev->message,
+               ev->expires ? ", new version expires " : "",
+               ev->expires ? out_time(ev->expires, when, sizeof(when)) : "");
+    } else if (ev->action == AZKM_ROTATION_NOTIFIED) {
+        printf("%s/%s: near expiry: version %s %s\n", vault, ev->name, ev->version, ev->message);
+    } else {
+        printf("%s/%s: failed: %s\n", vault, ev->name, ev->message);
+    }
+}
+
 /* Runs the policies of one vault, printing each event; returns the vault's first failure or AZKM_OK. */
-static azkm_rc run_vault(cli_ctx *ctx, const char *vault, json_t *all)
+static azkm_rc run_vault(azkm_keystore *ks, const char *vault, json_t *all)
 {
     azkm_rotation_event *ev = NULL;
     azkm_vault *v = NULL;
     size_t n = 0;
     azkm_rc rc;
 
-    if ((rc = azkm_vault_open(ctx->ks, vault, &v)) != AZKM_OK) {
-        fprintf(stderr, "azkm: error: %s: %s\n", azkm_rc_name(rc), azkm_last_error());
+    if ((rc = azkm_vault_open(ks, vault, &v)) != AZKM_OK) {
+        cli_report(rc);
         return rc;
     }
     rc = azkm_rotation_run(v, &ev, &n);
-    for (size_t i = 0; i < n; i++) {
-        char when[32];
-
-        if (all != NULL) {
-            json_t *e = json_pack("{s:s, s:s, s:s, s:s}", "vault", vault, "key", ev[i].name, "action",
-                                  action_name(ev[i].action), "message", ev[i].message);
-
-            if (ev[i].version[0])
-                json_object_set_new(e, "version", json_string(ev[i].version));
-            if (ev[i].new_version[0])
-                json_object_set_new(e, "newVersion", json_string(ev[i].new_version));
-            if (ev[i].expires)
-                json_object_set_new(e, "expires", json_integer((json_int_t)ev[i].expires));
-            json_array_append_new(all, e);
-        } else if (ev[i].action == AZKM_ROTATION_ROTATED) {
-            printf("%s/%s: rotated %s -> %s (%s)%s%s\n", vault, ev[i].name, ev[i].version, ev[i].new_version,
-                   ev[i].message, ev[i].expires ? ", new version expires " : "",
-                   ev[i].expires ? out_time(ev[i].expires, when, sizeof(when)) : "");
-        } else if (ev[i].action == AZKM_ROTATION_NOTIFIED) {
-            printf("%s/%s: near expiry: version %s %s\n", vault, ev[i].name, ev[i].version, ev[i].message);
-        } else {
-            printf("%s/%s: failed: %s\n", vault, ev[i].name, ev[i].message);
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        print_event(vault, &ev[i], all);
     if (rc != AZKM_OK)
-        fprintf(stderr, "azkm: error: %s: %s\n", azkm_rc_name(rc), azkm_last_error());
+        cli_report(rc);
     if (all == NULL && n == 0)
         printf("%s: nothing due\n", vault);
     OPENSSL_free(ev);
@@ -135,17 +142,17 @@ static int rotation_run(cli_ctx *ctx, const cli_args *a)
     int ret;
 
     /* unattended (cron, systemd): a passphrase vault without a passphrase source fails instead of prompting */
-    ctx->no_prompt = 1;
+    ctx->pass.no_prompt = 1;
     if ((ret = cli_keystore(ctx, &ks)) != 0)
         return ret;
     if (vault != NULL) {
-        first = run_vault(ctx, vault, all);
+        first = run_vault(ks, vault, all);
     } else if ((rc = azkm_vault_list(ks, &names, &n)) != AZKM_OK) {
         json_decref(all);
         return cli_fail(rc);
     } else {
         for (size_t i = 0; i < n; i++) {
-            rc = run_vault(ctx, names[i], all);
+            rc = run_vault(ks, names[i], all);
             if (first == AZKM_OK)
                 first = rc;
         }

@@ -1,12 +1,13 @@
-/* `azkm vault create|list|show|update|delete`: vaults, their soft-delete retention, purge protection and the
+/* `azkm vault create|list|show|update|verify|delete`: vaults, their soft-delete retention, purge protection and the
  * protector of their master key. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "command.h"
 #include "output.h"
+#include "report.h"
 
 static int show_vault(cli_ctx *ctx, const char *name)
 {
@@ -18,7 +19,7 @@ static int show_vault(cli_ctx *ctx, const char *name)
     if ((ret = cli_vault_open(ctx, name, &v)) != 0)
         return ret;
     rc = azkm_vault_info_get(v, &info);
-    ret = rc == AZKM_OK ? out_vault(ctx, &info) : cli_fail(rc);
+    ret = rc == AZKM_OK ? out_vault(ctx->json, &info) : cli_fail(rc);
     azkm_vault_close(v);
     return ret;
 }
@@ -100,7 +101,7 @@ static int vault_list(cli_ctx *ctx, const cli_args *a)
         goto end;
     }
     /* Listing never prompts: a vault that cannot be opened shows its name and why. */
-    ctx->no_prompt = 1;
+    ctx->pass.no_prompt = 1;
     for (size_t i = 0; i < n; i++) {
         azkm_vault *v = NULL;
 
@@ -112,9 +113,9 @@ static int vault_list(cli_ctx *ctx, const cli_args *a)
         if (rc != AZKM_OK && asprintf(&errors[i], "%s: %s", azkm_rc_name(rc), azkm_last_error()) < 0)
             errors[i] = NULL;
     }
-    ctx->no_prompt = 0;
+    ctx->pass.no_prompt = 0;
     azkm_clear_error();
-    ret = out_vault_list(ctx, infos, errors, n);
+    ret = out_vault_list(ctx->json, infos, errors, n);
 end:
     for (size_t i = 0; errors != NULL && i < n; i++)
         free(errors[i]);

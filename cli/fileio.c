@@ -1,5 +1,5 @@
-/* Reading and writing the files named by CLI flags (--file, --in-file, --out-file, ...), with errors that name
- * the flag and the path. "-" means standard input or output. */
+/* Reading and writing the files named by CLI flags, and binary values given as base64 or a file (see
+ * fileio.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,10 @@
 
 #include <openssl/crypto.h>
 
-#include "cli.h"
+#include <azkm/base64.h>
+
+#include "fileio.h"
+#include "report.h"
 
 static int file_error(const char *flag, const char *action, const char *path, int err)
 {
@@ -97,4 +100,28 @@ int cli_write_file(const char *path, const char *flag, const unsigned char *buf,
     if (fd != STDOUT_FILENO && close(fd) != 0)
         return file_error(flag, "write", path, errno);
     return 0;
+}
+
+int cli_read_bytes(const cli_args *a, const char *b64flag, const char *fileflag, int optional, unsigned char **out,
+                   size_t *len)
+{
+    const char *b64 = args_get(a, b64flag), *file = fileflag ? args_get(a, fileflag) : NULL;
+    int ret;
+
+    *out = NULL;
+    *len = 0;
+    if (fileflag != NULL && (ret = args_exclusive(a, b64flag, fileflag, NULL)) != 0)
+        return ret;
+    if (file != NULL)
+        return cli_read_file(file, fileflag, out, len);
+    if (b64 != NULL) {
+        if (azkm_b64_decode(b64, out, len) != 0)
+            return args_usage(b64flag, "is not valid base64");
+        return 0;
+    }
+    if (optional)
+        return 0;
+    if (fileflag != NULL)
+        return args_usage(NULL, "give %s or %s", b64flag, fileflag);
+    return args_usage(b64flag, "required");
 }

@@ -7,7 +7,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "azkm/base64.h"
+#include <azkm/base64.h>
+
 #include "jwk.h"
 
 int jwk_kid(const azkm_key_info *info, char *buf, size_t len)
@@ -21,7 +22,8 @@ int jwk_kid(const azkm_key_info *info, char *buf, size_t len)
     return azkm_uri_format(&uri, buf, len) < 0 ? -1 : 0;
 }
 
-json_t *jwk_ops(unsigned ops)
+/* key_ops as a JSON array of Azure names. */
+static json_t *jwk_ops(unsigned ops)
 {
     json_t *arr = json_array();
 

@@ -11,7 +11,5 @@
 int jwk_kid(const azkm_key_info *info, char *buf, size_t len);
 /* {"kid","kty","key_ops", n/e or crv/x/y}. plain_kty drops "-HSM" from kty for interop. NULL on failure. */
 json_t *jwk_from_info(const azkm_key_info *info, int plain_kty);
-/* key_ops as a JSON array of Azure names. */
-json_t *jwk_ops(unsigned ops);
 
 #endif

@@ -1,6 +1,11 @@
-/* Flag table entries shared by the `azkm key` commands, so every command words them the same way. */
+/* Flag table entries shared by the `azkm key` commands, so every command words them the same way, and the
+ * reader of the attribute flags (--enabled, --not-before, --expires, --ops, --tags). */
 #ifndef AZKM_CLI_KEY_FLAGS_H
 #define AZKM_CLI_KEY_FLAGS_H
+
+#include <azkm/keystore.h>
+
+#include "args.h"
 
 #define FLAG_END                                                                                                   \
     {                                                                                                              \
@@ -56,5 +61,9 @@
         "--tags", ARG_LIST, "K=V...", "Tags, space or comma separated, at most 15 (\"\" clears). Default: none.",  \
             0                                                                                                      \
     }
+
+/* Reads --enabled, --not-before, --expires, --ops and --tags into attrs, setting the AZKM_ATTR_* bits of the
+ * flags given in fields. Returns 0 or the usage exit code after printing the error. */
+int cli_attrs_from_flags(const cli_args *a, unsigned *fields, azkm_attributes *attrs);
 
 #endif

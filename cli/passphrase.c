@@ -1,5 +1,5 @@
-/* Where the CLI gets vault passphrases: --passphrase-file F, then $AZKM_PASSPHRASE_FILE, then $AZKM_PASSPHRASE,
- * then an interactive prompt with echo off when stdin is a terminal. Never a plain command-line argument. */
+/* Vault passphrases and token PINs for the keystore's callbacks, from files, the environment or the terminal (see
+ * passphrase.h). Why a callback gave up goes to cli_auth_reason_set, for the error it leads to. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,16 +9,12 @@
 
 #include <openssl/crypto.h>
 
-#include "cli.h"
+#include "args.h"
+#include "fileio.h"
+#include "passphrase.h"
+#include "report.h"
 
-static char why[512];
-
-const char *cli_passphrase_error(void)
-{
-    return why;
-}
-
-/* First line of a file into buf. Returns 0, or -1 with the reason in why. */
+/* First line of a file into buf. Returns 0, or -1 with the reason in cli_auth_reason. */
 static int first_line(const char *path, const char *flag, char *buf, size_t len)
 {
     unsigned char *data = NULL;
@@ -26,14 +22,13 @@ static int first_line(const char *path, const char *flag, char *buf, size_t len)
     int err = cli_slurp(path, &data, &n);
 
     if (err != 0) {
-        snprintf(why, sizeof(why), "%s: cannot read %s: %s", flag, path, strerror(err));
+        cli_auth_reason_set("%s: cannot read %s: %s", flag, path, strerror(err));
         return -1;
     }
     for (line = 0; line < n && data[line] != '\n' && data[line] != '\r'; line++)
         ;
     if (line == 0 || line >= len || memchr(data, '\0', line) != NULL) {
-        snprintf(why, sizeof(why), "%s: %s must hold a passphrase of 1-%zu bytes on its first line", flag, path,
-                 len - 1);
+        cli_auth_reason_set("%s: %s must hold a passphrase of 1-%zu bytes on its first line", flag, path, len - 1);
         OPENSSL_clear_free(data, n);
         return -1;
     }
@@ -47,7 +42,7 @@ int cli_passphrase_from_file(const char *path, const char *flag, char *buf, size
 {
     if (first_line(path, flag, buf, len) == 0)
         return 0;
-    return args_usage(NULL, "%s", why);
+    return args_usage(NULL, "%s", cli_auth_reason());
 }
 
 /* Reads one line from the terminal with read(2), not stdio, so that no copy stays in a stdio buffer. A line
@@ -102,7 +97,7 @@ int cli_passphrase_prompt(const char *prompt, char *buf, size_t len)
     n = read_line(buf, len);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     if (n == -1)
-        snprintf(why, sizeof(why), "no passphrase typed, or longer than %zu bytes", len - 1);
+        cli_auth_reason_set("no passphrase typed, or longer than %zu bytes", len - 1);
     return n > 0;
 }
 
@@ -120,33 +115,31 @@ static int prompt_new(const char *purpose, char *buf, size_t len)
     same = strcmp(buf, again) == 0;
     OPENSSL_cleanse(again, sizeof(again));
     if (!same) {
-        snprintf(why, sizeof(why), "the two passphrases typed differ");
+        cli_auth_reason_set("the two passphrases typed differ");
         OPENSSL_cleanse(buf, len);
     }
     return same;
 }
 
-/* The keystore's PIN callback, used when a vault's PIN source is "prompt": a terminal prompt, never cached. */
 int cli_pin_cb(char *buf, size_t len, const char *purpose, void *arg)
 {
-    const cli_ctx *ctx = arg;
+    const cli_passphrases *src = arg;
 
-    why[0] = '\0';
-    if (ctx->no_prompt)
+    cli_auth_reason_clear();
+    if (src->no_prompt)
         return 0;
     return cli_passphrase_prompt(purpose, buf, len);
 }
 
-/* The keystore's passphrase callback: purpose is "unlock vault <name>" or "new passphrase for vault <name>". */
 int cli_passphrase_cb(char *buf, size_t len, const char *purpose, void *arg)
 {
-    cli_ctx *ctx = arg;
-    const char *file = ctx->passphrase_file;
+    cli_passphrases *src = arg;
+    const char *file = src->file;
     const char *flag = "--passphrase-file";
     const char *env;
     char prompt[256];
 
-    why[0] = '\0';
+    cli_auth_reason_clear();
     if (file == NULL) {
         file = getenv("AZKM_PASSPHRASE_FILE");
         flag = "AZKM_PASSPHRASE_FILE";
@@ -155,30 +148,29 @@ int cli_passphrase_cb(char *buf, size_t len, const char *purpose, void *arg)
         return first_line(file, flag, buf, len) == 0;
     if ((env = getenv("AZKM_PASSPHRASE")) != NULL && env[0] != '\0') {
         if (strlen(env) >= len) {
-            snprintf(why, sizeof(why), "AZKM_PASSPHRASE is longer than %zu bytes", len - 1);
+            cli_auth_reason_set("AZKM_PASSPHRASE is longer than %zu bytes", len - 1);
             return 0;
         }
         strcpy(buf, env);
         return 1;
     }
-    if (ctx->typed_pass[0] != '\0' && strlen(ctx->typed_pass) < len) {
-        strcpy(buf, ctx->typed_pass);
+    if (src->typed[0] != '\0' && strlen(src->typed) < len) {
+        strcpy(buf, src->typed);
         return 1;
     }
-    if (ctx->no_prompt) {
-        snprintf(why, sizeof(why), "not prompting for a passphrase here");
+    if (src->no_prompt) {
+        cli_auth_reason_set("not prompting for a passphrase here");
         return 0;
     }
     snprintf(prompt, sizeof(prompt), "%s%s", strncmp(purpose, "new ", 4) == 0 ? "" : "passphrase to ", purpose);
     if (strncmp(purpose, "new ", 4) == 0 ? prompt_new(prompt, buf, len) : cli_passphrase_prompt(prompt, buf, len)) {
         /* Remembered so that `vault create` does not ask again when it opens the vault it made. */
-        if (strlen(buf) < sizeof(ctx->typed_pass))
-            strcpy(ctx->typed_pass, buf);
+        if (strlen(buf) < sizeof(src->typed))
+            strcpy(src->typed, buf);
         return 1;
     }
-    if (why[0] == '\0')
-        snprintf(
-            why, sizeof(why),
+    if (cli_auth_reason()[0] == '\0')
+        cli_auth_reason_set(
             "no passphrase: use --passphrase-file, AZKM_PASSPHRASE_FILE or AZKM_PASSPHRASE, or run on a terminal");
     return 0;
 }
