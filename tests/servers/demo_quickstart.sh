@@ -7,7 +7,7 @@ set -euo pipefail
 export AZKM_DEMO_DIR
 AZKM_DEMO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/azkm-demo-test.XXXXXX")
 trap 'bash "$AZKM_TOP/scripts/demo.sh" --stop >/dev/null 2>&1 || true; rm -rf "$AZKM_DEMO_DIR"' EXIT
-build=$(cd "$(dirname "$AZKM")/../.." && pwd)
+build=$(cd "$(dirname "$AZKM")/.." && pwd)
 for run in 1 2; do
     out=$(AZKM_DEMO_SKIP_SETUP=1 AZKM_BUILD_DIR=$build AZKM_DEMO_PORT=0 bash "$AZKM_TOP/scripts/demo.sh" 2>&1) ||
         { echo "FAIL: demo run $run: $out" >&2; exit 1; }
