@@ -15,6 +15,7 @@
 #include <p11-kit/uri.h>
 
 #include "tiers/pkcs11/p11.h"
+#include "tiers/pkcs11/p11_template.h"
 #include "base/secmem.h"
 
 #define MAX_TOKENS 64
@@ -637,14 +638,7 @@ azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cl
                       size_t idlen, const char *label, CK_OBJECT_HANDLE *out)
 {
     CK_FUNCTION_LIST *fn = t->mod->fn;
-    CK_BBOOL token = CK_TRUE;
-    /* Token objects only: session copies of a key share its id. */
-    CK_ATTRIBUTE tmpl[4] = {
-        {CKA_CLASS, &cls, sizeof(cls)},
-        {CKA_TOKEN, &token, sizeof(token)},
-        {CKA_ID, (void *)id, idlen},
-        {CKA_LABEL, (void *)label, label ? strlen(label) : 0},
-    };
+    p11_template tmpl;
     /* SoftHSM's file store, while another process writes the token's files, can also list the key under two
      * handles of which same_key cannot tell that they are one, or not list it at all (both seen in
      * hardening_concurrency): the search is made again a moment later before either is reported. A key that is
@@ -653,10 +647,15 @@ azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cl
     CK_OBJECT_HANDLE found[2];
     CK_ULONG n = 0;
     CK_RV rv;
+    azkm_rc rc;
 
+    p11_tmpl_init(&tmpl);
+    p11_tmpl_token_search(&tmpl, cls, id, idlen, label);
+    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK)
+        return rc;
     for (int attempt = 0;; attempt++) {
         n = 0;
-        rv = fn->C_FindObjectsInit(s, tmpl, label ? 4 : 3);
+        rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
         if (rv == CKR_OK) {
             rv = fn->C_FindObjects(s, found, 2, &n);
             fn->C_FindObjectsFinal(s);

@@ -3,6 +3,7 @@
 #define AZKM_P11_TIER_H
 
 #include "tiers/pkcs11/p11.h"
+#include "tiers/pkcs11/p11_template.h"
 
 #define P11_MATERIAL_VERSION 1
 
@@ -32,13 +33,14 @@ azkm_rc p11_parse_material(const unsigned char *m, size_t len, p11_ref *ref);
 azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out);
 azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *m, azkm_tier_output *out);
 azkm_rc p11_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
-/* Shared by p11_objects.c and p11_unwrap.c: the public key read back from a key object, the catalog's material
- * reference, and the CKA_ID / CKA_LABEL azkm gives a version's objects. */
+/* Shared by p11_objects.c, p11_import.c and p11_unwrap.c: the public key read back from a key object, the catalog's
+ * material reference, the CKA_ID / CKA_LABEL azkm gives a version's objects, and a curve's CKA_EC_PARAMS. */
 azkm_rc p11_public_from_token(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty,
                               azkm_tier_output *out);
 azkm_rc p11_make_material(const unsigned char *id, size_t idlen, const char *label, int adopted,
                           azkm_tier_output *out);
 void p11_version_id(const char *version, unsigned char id[16]);
 void p11_object_label(const azkm_tier_ref *ref, char *buf, size_t len);
+void p11_curve_oid(azkm_curve c, const unsigned char **oid, size_t *len);
 
 #endif

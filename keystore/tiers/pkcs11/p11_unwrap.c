@@ -14,8 +14,6 @@
 
 #include "tiers/pkcs11/p11_tier.h"
 
-static const CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-
 /* Return values that mean "these bytes do not decrypt with this key": a blob for another KEK, or damaged. */
 static int unwrap_rejected(CK_RV rv)
 {
@@ -140,17 +138,17 @@ end:
 static azkm_rc find_token_key(p11_tier *pt, CK_SESSION_HANDLE s, const p11_ref *r, CK_OBJECT_HANDLE *out)
 {
     CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    CK_ATTRIBUTE tmpl[] = {
-        {CKA_CLASS, &cls, sizeof(cls)},
-        {CKA_TOKEN, (void *)&yes, 1},
-        {CKA_ID, (void *)r->id, r->idlen},
-        {CKA_LABEL, (void *)r->label, strlen(r->label)},
-    };
+    p11_template tmpl;
     CK_OBJECT_HANDLE found[2];
     CK_ULONG n = 0;
-    CK_RV rv = fn->C_FindObjectsInit(s, tmpl, r->label[0] ? 4 : 3);
+    CK_RV rv;
+    azkm_rc rc;
 
+    p11_tmpl_init(&tmpl);
+    p11_tmpl_token_search(&tmpl, CKO_PRIVATE_KEY, r->id, r->idlen, r->label[0] ? r->label : NULL);
+    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK)
+        return rc;
+    rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
     if (rv == CKR_OK) {
         rv = fn->C_FindObjects(s, found, 2, &n);
         fn->C_FindObjectsFinal(s);
@@ -165,6 +163,112 @@ static azkm_rc find_token_key(p11_tier *pt, CK_SESSION_HANDLE s, const p11_ref *
     return AZKM_OK;
 }
 
+/* The blob's two parts: the RSA-OAEP ciphertext of the transfer key is as long as the KEK's modulus (*oaep_len),
+ * the rest is the target wrapped with the transfer key. For an AES target, *aes_len is the target's length. */
+static azkm_rc split_ciphertext(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, azkm_kty kty,
+                                size_t wrapped_len, CK_ULONG *oaep_len, CK_ULONG *aes_len)
+{
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
+    CK_ATTRIBUTE mod = {CKA_MODULUS, NULL, 0};
+
+    if (fn->C_GetAttributeValue(s, kek, &mod, 1) != CKR_OK || mod.ulValueLen == 0 ||
+        mod.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+        return azkm_fail(AZKM_E_INVALID, "token %s: the key exchange key is not an RSA key",
+                         azkm_p11_token_label(pt->tok));
+    if (wrapped_len < mod.ulValueLen + 16)
+        return azkm_fail(AZKM_E_INVALID,
+                         "the ciphertext is %zu bytes: too short for a %lu-bit key exchange key (the RSA-OAEP "
+                         "part alone is %lu bytes)",
+                         wrapped_len, mod.ulValueLen * 8, mod.ulValueLen);
+    *oaep_len = mod.ulValueLen;
+    *aes_len = 0;
+    if (kty == AZKM_KTY_OCT) {
+        /* RFC 5649 adds exactly 8 bytes to a key whose length is a multiple of 8, as every AES key length is */
+        *aes_len = (CK_ULONG)(wrapped_len - mod.ulValueLen - 8);
+        if (*aes_len != 16 && *aes_len != 24 && *aes_len != 32)
+            return azkm_fail(AZKM_E_INVALID, "the wrapped target is %lu bytes: not an AES-128, -192 or -256 key",
+                             wrapped_len - mod.ulValueLen);
+    }
+    return AZKM_OK;
+}
+
+/* The transfer key, unwrapped with the KEK (RSA-OAEP with SHA-1) into a session object that can only unwrap. */
+static azkm_rc unwrap_transfer_key(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, const unsigned char *ct,
+                                   CK_ULONG len, CK_OBJECT_HANDLE *aes, CK_RV *rv)
+{
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM rsa_oaep = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+    p11_template tmpl;
+    azkm_rc rc;
+
+    p11_tmpl_init(&tmpl);
+    p11_tmpl_add_class(&tmpl, CKO_SECRET_KEY, CKK_AES);
+    p11_tmpl_key_policy(&tmpl, P11_SESSION_OBJECT, P11_USE_UNWRAP, 0);
+    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK)
+        return rc;
+    *rv = fn->C_UnwrapKey(s, &rsa_oaep, kek, (CK_BYTE *)ct, len, tmpl.attr, tmpl.n, aes);
+    if (*rv == CKR_OK)
+        return AZKM_OK;
+    return unwrap_rejected(*rv) ? azkm_fail(AZKM_E_INTEGRITY,
+                                            "the transfer key does not decrypt with the key exchange key (%s): the "
+                                            "blob was made for another KEK, or it is damaged",
+                                            azkm_p11_rv_name(*rv))
+                                : azkm_p11_fail(pt->tok, *rv, "unwrapping the transfer key (RSA-OAEP)");
+}
+
+/* The target key's token object: azkm's key policy and usage for its type, and the version's id and label. */
+static azkm_rc target_template(p11_template *t, azkm_kty kty, const unsigned char id[16], const char *label)
+{
+    CK_KEY_TYPE kt = kty == AZKM_KTY_OCT ? CKK_AES : kty == AZKM_KTY_RSA ? CKK_RSA : CKK_EC;
+
+    p11_tmpl_init(t);
+    p11_tmpl_add_class(t, kt == CKK_AES ? CKO_SECRET_KEY : CKO_PRIVATE_KEY, kt);
+    p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, p11_private_usage(kt), 0);
+    p11_tmpl_add_ref(t, id, 16, label);
+    return p11_tmpl_check(t);
+}
+
+/* The target key, unwrapped with the transfer key (AES key wrap with padding) into an object made by tmpl. The
+ * transfer key is destroyed, whatever the outcome. */
+static azkm_rc unwrap_target(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE aes, azkm_kty kty,
+                             p11_template *tmpl, const unsigned char *ct, CK_ULONG len, CK_OBJECT_HANDLE *target,
+                             CK_RV *rv)
+{
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
+    CK_MECHANISM kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+
+    *rv = fn->C_UnwrapKey(s, &kwp, aes, (CK_BYTE *)ct, len, tmpl->attr, tmpl->n, target);
+    fn->C_DestroyObject(s, aes);
+    if (*rv == CKR_OK)
+        return AZKM_OK;
+    return unwrap_rejected(*rv) || *rv == CKR_TEMPLATE_INCONSISTENT || *rv == CKR_ATTRIBUTE_VALUE_INVALID
+               ? azkm_fail(AZKM_E_INTEGRITY,
+                           "the target key does not unwrap as an %s key (%s): the ciphertext is damaged, or the "
+                           "key is of another type",
+                           azkm_kty_name(kty, AZKM_PROTECTION_HSM), azkm_p11_rv_name(*rv))
+               : azkm_p11_fail(pt->tok, *rv, "unwrapping the target key (AES key wrap with padding)");
+}
+
+/* What the catalog keeps of the unwrapped target besides its reference: an AES key's size, or the public key. */
+static azkm_rc target_public(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE target, azkm_kty kty,
+                             CK_ULONG aes_len, azkm_tier_output *out)
+{
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
+    CK_ULONG vlen = 0;
+    CK_ATTRIBUTE a = {CKA_VALUE_LEN, &vlen, sizeof(vlen)};
+
+    if (kty == AZKM_KTY_RSA)
+        return p11_public_from_token(pt, s, target, AZKM_KTY_RSA, out);
+    if (kty != AZKM_KTY_OCT)
+        return ec_public_key(pt, s, target, out);
+    out->size = (unsigned)aes_len * 8;
+    /* a token that sets CKA_VALUE_LEN must agree; SoftHSM 2.6 leaves it 0 on unwrapped keys (and read-only) */
+    if (fn->C_GetAttributeValue(s, target, &a, 1) == CKR_OK && vlen != 0 && vlen != aes_len)
+        return azkm_fail(AZKM_E_INTEGRITY, "the target key is not an AES-%lu key", aes_len * 8);
+    return AZKM_OK;
+}
+
 azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
                                        size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                                        azkm_tier_output *out)
@@ -173,114 +277,39 @@ azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, c
     CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
     CK_SESSION_HANDLE s;
     CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE, aes = CK_INVALID_HANDLE, target = CK_INVALID_HANDLE;
-    CK_ATTRIBUTE mod = {CKA_MODULUS, NULL, 0};
-    CK_OBJECT_CLASS secret = CKO_SECRET_KEY, priv = CKO_PRIVATE_KEY;
-    CK_KEY_TYPE aes_type = CKK_AES, kt;
-    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
-    CK_MECHANISM rsa_oaep = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)}, kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
-    CK_ATTRIBUTE aes_tmpl[] = {
-        {CKA_CLASS, &secret, sizeof(secret)}, {CKA_KEY_TYPE, &aes_type, sizeof(aes_type)},
-        {CKA_TOKEN, (void *)&no, 1},          {CKA_SENSITIVE, (void *)&yes, 1},
-        {CKA_EXTRACTABLE, (void *)&no, 1},    {CKA_UNWRAP, (void *)&yes, 1},
-    };
+    CK_ULONG oaep_len = 0, aes_len = 0;
+    CK_RV rv = CKR_OK;
     unsigned char id[16];
     char label[256];
-    int is_secret = ref->kty == AZKM_KTY_OCT, is_rsa = ref->kty == AZKM_KTY_RSA;
-    CK_ULONG aes_len = 0;
-    CK_ATTRIBUTE target_tmpl[] = {
-        {CKA_CLASS, is_secret ? &secret : &priv, sizeof(CK_OBJECT_CLASS)},
-        {CKA_KEY_TYPE, &kt, sizeof(kt)},
-        {CKA_TOKEN, (void *)&yes, 1},
-        {CKA_PRIVATE, (void *)&yes, 1},
-        {CKA_SENSITIVE, (void *)&yes, 1},
-        {CKA_EXTRACTABLE, (void *)&no, 1},
-        {CKA_ID, id, sizeof(id)},
-        {CKA_LABEL, label, 0},
-        /* by type: RSA sign decrypt unwrap; EC sign; AES encrypt decrypt wrap unwrap */
-        {is_secret ? CKA_ENCRYPT : CKA_SIGN, (void *)&yes, 1},
-        {CKA_DECRYPT, (void *)&yes, 1},
-        {CKA_UNWRAP, (void *)&yes, 1},
-        {CKA_WRAP, (void *)&yes, 1},
-    };
-    CK_ULONG n_target = is_secret ? 12 : is_rsa ? 11 : 9;
+    p11_template tmpl;
     p11_ref kr;
-    CK_RV rv;
     azkm_rc rc;
 
     memset(out, 0, sizeof(*out));
-    kt = is_secret ? CKK_AES : is_rsa ? CKK_RSA : CKK_EC;
     p11_version_id(ref->version, id);
     p11_object_label(ref, label, sizeof(label));
-    target_tmpl[7].ulValueLen = strlen(label);
+    if ((rc = target_template(&tmpl, ref->kty, id, label)) != AZKM_OK)
+        return rc;
     if ((rc = p11_parse_material(kek_material, kek_material_len, &kr)) != AZKM_OK)
         return rc;
     if ((rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
         return rc;
     rc = find_token_key(pt, s, &kr, &kek);
-    if (rc == AZKM_OK && (fn->C_GetAttributeValue(s, kek, &mod, 1) != CKR_OK || mod.ulValueLen == 0 ||
-                          mod.ulValueLen == CK_UNAVAILABLE_INFORMATION))
-        rc = azkm_fail(AZKM_E_INVALID, "token %s: the key exchange key is not an RSA key",
-                       azkm_p11_token_label(pt->tok));
-    if (rc == AZKM_OK && wrapped_len < mod.ulValueLen + 16)
-        rc = azkm_fail(AZKM_E_INVALID,
-                       "the ciphertext is %zu bytes: too short for a %lu-bit key exchange key (the RSA-OAEP "
-                       "part alone is %lu bytes)",
-                       wrapped_len, mod.ulValueLen * 8, mod.ulValueLen);
-    if (rc == AZKM_OK && is_secret) {
-        /* RFC 5649 adds exactly 8 bytes to a key whose length is a multiple of 8, as every AES key length is */
-        aes_len = (CK_ULONG)(wrapped_len - mod.ulValueLen - 8);
-        if (aes_len != 16 && aes_len != 24 && aes_len != 32)
-            rc = azkm_fail(AZKM_E_INVALID, "the wrapped target is %lu bytes: not an AES-128, -192 or -256 key",
-                           wrapped_len - mod.ulValueLen);
-    }
-    if (rc != AZKM_OK)
-        goto end;
-    rv = fn->C_UnwrapKey(s, &rsa_oaep, kek, (CK_BYTE *)wrapped, mod.ulValueLen, aes_tmpl,
-                         sizeof(aes_tmpl) / sizeof(aes_tmpl[0]), &aes);
-    if (rv != CKR_OK) {
-        rc = unwrap_rejected(rv)
-                 ? azkm_fail(AZKM_E_INTEGRITY,
-                             "the transfer key does not decrypt with the key exchange key (%s): the "
-                             "blob was made for another KEK, or it is damaged",
-                             azkm_p11_rv_name(rv))
-                 : azkm_p11_fail(pt->tok, rv, "unwrapping the transfer key (RSA-OAEP)");
-        azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
-        return rc;
-    }
-    rv = fn->C_UnwrapKey(s, &kwp, aes, (CK_BYTE *)wrapped + mod.ulValueLen, wrapped_len - mod.ulValueLen,
-                         target_tmpl, n_target, &target);
-    fn->C_DestroyObject(s, aes);
-    if (rv != CKR_OK) {
-        rc = unwrap_rejected(rv) || rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_ATTRIBUTE_VALUE_INVALID
-                 ? azkm_fail(AZKM_E_INTEGRITY,
-                             "the target key does not unwrap as an %s key (%s): the ciphertext is damaged, or the "
-                             "key is of another type",
-                             azkm_kty_name(ref->kty, AZKM_PROTECTION_HSM), azkm_p11_rv_name(rv))
-                 : azkm_p11_fail(pt->tok, rv, "unwrapping the target key (AES key wrap with padding)");
-        azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
-        return rc;
-    }
-    if (is_secret) {
-        CK_ULONG vlen = 0;
-        CK_ATTRIBUTE a = {CKA_VALUE_LEN, &vlen, sizeof(vlen)};
-
-        /* a token that sets CKA_VALUE_LEN must agree; SoftHSM 2.6 leaves it 0 on unwrapped keys (and read-only) */
-        if (fn->C_GetAttributeValue(s, target, &a, 1) == CKR_OK && vlen != 0 && vlen != aes_len)
-            rc = azkm_fail(AZKM_E_INTEGRITY, "the target key is not an AES-%lu key", aes_len * 8);
-        out->size = (unsigned)aes_len * 8;
-    } else if (is_rsa) {
-        rc = p11_public_from_token(pt, s, target, AZKM_KTY_RSA, out);
-    } else {
-        rc = ec_public_key(pt, s, target, out);
-    }
+    if (rc == AZKM_OK)
+        rc = split_ciphertext(pt, s, kek, ref->kty, wrapped_len, &oaep_len, &aes_len);
+    if (rc == AZKM_OK)
+        rc = unwrap_transfer_key(pt, s, kek, wrapped, oaep_len, &aes, &rv);
+    if (rc == AZKM_OK)
+        rc = unwrap_target(pt, s, aes, ref->kty, &tmpl, wrapped + oaep_len, wrapped_len - oaep_len, &target, &rv);
+    if (rc == AZKM_OK)
+        rc = target_public(pt, s, target, ref->kty, aes_len, out);
     if (rc == AZKM_OK)
         rc = p11_make_material(id, sizeof(id), label, 0, out);
-end:
     if (rc != AZKM_OK) {
         if (target != CK_INVALID_HANDLE)
             fn->C_DestroyObject(s, target);
         azkm_tier_output_clear(out);
     }
-    azkm_p11_session_put(pt->tok, s, 0);
+    azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
     return rc;
 }

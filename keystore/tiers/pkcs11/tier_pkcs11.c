@@ -358,33 +358,32 @@ typedef struct {
     int unwrap;
 } wrap_args;
 
-/* AES key wrap through C_WrapKey / C_UnwrapKey: the bytes travel as a short-lived session secret object. */
+/* AES key wrap through C_WrapKey / C_UnwrapKey: the bytes travel as a short-lived session secret object. It holds
+ * only what the caller passed in or gets back, so it is neither sensitive nor unextractable. */
 static CK_RV do_wrap(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k, void *arg)
 {
     wrap_args *a = arg;
-    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
-    CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
-    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    p11_template tmpl;
     CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
     CK_RV rv;
 
+    p11_tmpl_init(&tmpl);
+    p11_tmpl_add_class(&tmpl, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    p11_tmpl_add_bool(&tmpl, CKA_TOKEN, 0);
+    p11_tmpl_add_bool(&tmpl, CKA_SENSITIVE, 0);
+    p11_tmpl_add_bool(&tmpl, CKA_EXTRACTABLE, 1);
+    if (!a->unwrap)
+        p11_tmpl_add_bytes(&tmpl, CKA_VALUE, a->in, a->inlen);
+    if (tmpl.overflow) /* an operation reports a CK_RV; six attributes always fit */
+        return CKR_TEMPLATE_INCOMPLETE;
     if (!a->unwrap) {
-        CK_ATTRIBUTE tmpl[] = {
-            {CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)}, {CKA_TOKEN, &no, 1},
-            {CKA_SENSITIVE, &no, 1},        {CKA_EXTRACTABLE, &yes, 1},      {CKA_VALUE, (void *)a->in, a->inlen},
-        };
-
-        rv = fn->C_CreateObject(s, tmpl, 6, &obj);
+        rv = fn->C_CreateObject(s, tmpl.attr, tmpl.n, &obj);
         if (rv == CKR_OK)
             rv = fn->C_WrapKey(s, &a->mech, k->handle, obj, a->out, &a->outlen);
     } else {
-        CK_ATTRIBUTE tmpl[] = {
-            {CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)}, {CKA_TOKEN, &no, 1},
-            {CKA_SENSITIVE, &no, 1},        {CKA_EXTRACTABLE, &yes, 1},
-        };
         CK_ATTRIBUTE val = {CKA_VALUE, a->out, a->outlen};
 
-        rv = fn->C_UnwrapKey(s, &a->mech, k->handle, (CK_BYTE *)a->in, a->inlen, tmpl, 5, &obj);
+        rv = fn->C_UnwrapKey(s, &a->mech, k->handle, (CK_BYTE *)a->in, a->inlen, tmpl.attr, tmpl.n, &obj);
         if (rv == CKR_OK)
             rv = fn->C_GetAttributeValue(s, obj, &val, 1);
         if (rv == CKR_OK)

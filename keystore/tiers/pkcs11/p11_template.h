@@ -1,0 +1,65 @@
+/* PKCS#11 attribute templates for the HSM tier: a fixed-capacity attribute list that refuses to overflow, and the
+ * one statement of which attributes azkm's key objects get (token, private, sensitive, never extractable, usage).
+ */
+#ifndef AZKM_P11_TEMPLATE_H
+#define AZKM_P11_TEMPLATE_H
+
+#include <stddef.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "internal.h"
+
+#define P11_TEMPLATE_MAX 24
+
+/* Byte values are given by pointer and must outlive the template's use; booleans and numbers are held in the
+ * template itself, so a template is used where it was built and never copied by value. */
+typedef struct {
+    CK_ATTRIBUTE attr[P11_TEMPLATE_MAX];
+    CK_ULONG num[P11_TEMPLATE_MAX];
+    CK_ULONG n;
+    int overflow; /* an attribute did not fit: the template is incomplete, and p11_tmpl_check says so */
+} p11_template;
+
+/* Usage flags of a key object (CKA_SIGN ... CKA_UNWRAP). */
+#define P11_USE_SIGN 0x01u
+#define P11_USE_VERIFY 0x02u
+#define P11_USE_ENCRYPT 0x04u
+#define P11_USE_DECRYPT 0x08u
+#define P11_USE_WRAP 0x10u
+#define P11_USE_UNWRAP 0x20u
+/* The flags a key pair generation template states for each half, true or false. */
+#define P11_PRIVATE_USES (P11_USE_SIGN | P11_USE_DECRYPT | P11_USE_UNWRAP)
+#define P11_PUBLIC_USES (P11_USE_VERIFY | P11_USE_ENCRYPT | P11_USE_WRAP)
+
+/* Where a key object lives: on the token, or only in the session that made it (BYOK's transfer key). */
+typedef enum { P11_TOKEN_OBJECT, P11_SESSION_OBJECT } p11_lifetime;
+
+void p11_tmpl_init(p11_template *t);
+/* Each adds one attribute, or marks the template overflowed when it is full (nothing is written past its end). */
+void p11_tmpl_add_bool(p11_template *t, CK_ATTRIBUTE_TYPE type, int value);
+void p11_tmpl_add_ulong(p11_template *t, CK_ATTRIBUTE_TYPE type, CK_ULONG value);
+void p11_tmpl_add_bytes(p11_template *t, CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
+/* CKA_CLASS and CKA_KEY_TYPE. */
+void p11_tmpl_add_class(p11_template *t, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt);
+/* CKA_ID, and CKA_LABEL unless label is NULL. */
+void p11_tmpl_add_ref(p11_template *t, const unsigned char *id, size_t idlen, const char *label);
+/* AZKM_OK, or the error to report for a template that overflowed. */
+azkm_rc p11_tmpl_check(const p11_template *t);
+
+/* What azkm's key objects may do, by key type (CKK_RSA, CKK_EC, CKK_AES), for generated, imported and BYOK keys
+ * alike: of a private or secret key, and of a public key. */
+unsigned p11_private_usage(CK_KEY_TYPE kt);
+unsigned p11_public_usage(CK_KEY_TYPE kt);
+/* The policy of every private and secret key object azkm makes: on the token it is private (invisible without
+ * login), and wherever it lives sensitive and not extractable, so that the token never hands out its value. The
+ * usage flags in `allow` are set true, those in `deny` false, and the others left to the token's default. */
+void p11_tmpl_key_policy(p11_template *t, p11_lifetime lifetime, unsigned allow, unsigned deny);
+/* The policy of azkm's public key objects: token objects, readable without login. */
+void p11_tmpl_public_policy(p11_template *t, unsigned allow, unsigned deny);
+/* A search for token objects only (session copies of a key share its id) of class cls with this CKA_ID, and this
+ * CKA_LABEL unless label is NULL. */
+void p11_tmpl_token_search(p11_template *t, CK_OBJECT_CLASS cls, const unsigned char *id, size_t idlen,
+                           const char *label);
+
+#endif
