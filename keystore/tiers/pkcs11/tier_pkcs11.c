@@ -394,6 +394,123 @@ static CK_RV do_wrap(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k
     return rv;
 }
 
+/* AES key wrap (RFC 3394) and with padding (RFC 5649) through C_WrapKey / C_UnwrapKey. */
+static azkm_rc aes_key_wrap(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const unsigned char *in,
+                            size_t inlen, unsigned char *out, size_t *outlen)
+{
+    wrap_args a;
+    azkm_rc rc;
+
+    if (p->scheme == AZKM_ENC_AES_KW && (inlen < (enc ? 16u : 24u) || inlen % 8 != 0))
+        return azkm_fail(AZKM_E_INVALID, "AES key wrap (RFC 3394) needs a multiple of 8 bytes, at least %d",
+                         enc ? 16 : 24);
+    /* SoftHSM 2.6 zero-pads before CKM_AES_KEY_WRAP_PAD instead of following RFC 5649: its output for such
+     * lengths would not unwrap anywhere else. Refuse rather than return wrong data. */
+    if (p->scheme == AZKM_ENC_AES_KWP && enc && inlen % 8 != 0)
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "token %s: AES key wrap with padding of %zu bytes (not a multiple of 8) is not supported "
+                         "on the HSM tier: the token does not pad as RFC 5649 requires",
+                         azkm_p11_token_label(k->pt->tok), inlen);
+    memset(&a, 0, sizeof(a));
+    a.mech.mechanism = p->scheme == AZKM_ENC_AES_KW ? CKM_AES_KEY_WRAP : CKM_AES_KEY_WRAP_PAD;
+    a.in = in;
+    a.inlen = inlen;
+    a.out = out;
+    a.outlen = enc ? inlen + 16 : inlen;
+    a.unwrap = !enc;
+    rc = with_session(k, do_wrap, &a, enc ? "wrapping (C_WrapKey)" : "unwrapping (C_UnwrapKey)");
+    if (rc == AZKM_OK)
+        *outlen = a.outlen;
+    return rc;
+}
+
+/* The IV of an AES-GCM operation: the caller's, or a fresh one on encryption. */
+static azkm_rc gcm_iv(int enc, const azkm_cipher_params *p, unsigned char iv[12])
+{
+    if (p->tag == NULL)
+        return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a buffer for the 16-byte tag");
+    if (p->iv != NULL && p->iv_len != 12)
+        return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a 12-byte IV, not %zu bytes", p->iv_len);
+    if (p->iv == NULL && !enc)
+        return azkm_fail(AZKM_E_INVALID, "AES-GCM decryption needs the IV");
+    if (p->iv != NULL)
+        memcpy(iv, p->iv, 12);
+    else if (RAND_bytes(iv, 12) != 1)
+        return azkm_fail(AZKM_E_CRYPTO, "cannot generate an IV");
+    return AZKM_OK;
+}
+
+/* Runs C_Encrypt / C_Decrypt with CKM_AES_GCM into buf (inlen + 16 bytes: ciphertext || tag on encryption). */
+static azkm_rc gcm_run(azkm_tier_key *k, int enc, const azkm_cipher_params *p, unsigned char iv[12],
+                       const unsigned char *in, size_t inlen, unsigned char *buf, size_t *buflen)
+{
+    CK_GCM_PARAMS gcm;
+    crypt_args a;
+    unsigned char *joined = NULL;
+    azkm_rc rc;
+
+    memset(&gcm, 0, sizeof(gcm));
+    gcm.pIv = iv;
+    gcm.ulIvLen = 12;
+    gcm.ulIvBits = 96;
+    gcm.pAAD = (CK_BYTE *)p->aad;
+    gcm.ulAADLen = p->aad_len;
+    gcm.ulTagBits = 128;
+    memset(&a, 0, sizeof(a));
+    a.mech.mechanism = CKM_AES_GCM;
+    a.mech.pParameter = &gcm;
+    a.mech.ulParameterLen = sizeof(gcm);
+    a.decrypt = !enc;
+    a.out = buf;
+    a.outlen = inlen + 16;
+    a.in = in;
+    a.inlen = inlen;
+    if (!enc) {
+        /* the token takes ciphertext || tag */
+        if ((joined = OPENSSL_malloc(inlen + 16)) == NULL)
+            return azkm_fail(AZKM_E_NOMEM, "out of memory");
+        memcpy(joined, in, inlen);
+        memcpy(joined + inlen, p->tag, 16);
+        a.in = joined;
+        a.inlen = inlen + 16;
+    }
+    rc = with_session(k, do_crypt, &a, enc ? "AES-GCM encryption" : "AES-GCM decryption");
+    if (rc != AZKM_OK && !enc && strstr(azkm_last_error(), "AES-GCM decryption failed: CKR_") != NULL)
+        /* tokens answer a bad tag with various codes (SoftHSM: CKR_GENERAL_ERROR) */
+        rc = azkm_fail(AZKM_E_INTEGRITY,
+                       "AES-GCM decryption failed: wrong key, or the data, AAD or tag was altered (%s)",
+                       azkm_last_error());
+    OPENSSL_free(joined);
+    *buflen = a.outlen;
+    return rc;
+}
+
+static azkm_rc aes_gcm(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const unsigned char *in,
+                       size_t inlen, unsigned char *out, size_t *outlen)
+{
+    unsigned char iv[12], *buf;
+    size_t buflen = 0;
+    azkm_rc rc = gcm_iv(enc, p, iv);
+
+    if (rc != AZKM_OK)
+        return rc;
+    if ((buf = OPENSSL_malloc(inlen + 16)) == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    rc = gcm_run(k, enc, p, iv, in, inlen, buf, &buflen);
+    if (rc == AZKM_OK && enc) {
+        memcpy(out, buf, inlen);
+        memcpy(p->tag, buf + inlen, 16);
+        if (p->iv == NULL && p->iv_out != NULL)
+            memcpy(p->iv_out, iv, 12);
+        *outlen = inlen;
+    } else if (rc == AZKM_OK) {
+        memcpy(out, buf, buflen);
+        *outlen = buflen;
+    }
+    OPENSSL_clear_free(buf, inlen + 16);
+    return rc;
+}
+
 static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                    unsigned char *out, size_t *outlen)
 {
@@ -401,104 +518,10 @@ static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const
     if (p->key_bits != 0 && k->key_bits != 0 && p->key_bits != k->key_bits)
         return azkm_fail(AZKM_E_INVALID, "key %s: the algorithm needs a %u-bit key, this key has %u bits", k->name,
                          p->key_bits, k->key_bits);
-    if (p->scheme == AZKM_ENC_AES_KW || p->scheme == AZKM_ENC_AES_KWP) {
-        wrap_args a;
-        azkm_rc rc;
-
-        if (p->scheme == AZKM_ENC_AES_KW && (inlen < (enc ? 16u : 24u) || inlen % 8 != 0))
-            return azkm_fail(AZKM_E_INVALID, "AES key wrap (RFC 3394) needs a multiple of 8 bytes, at least %d",
-                             enc ? 16 : 24);
-        /* SoftHSM 2.6 zero-pads before CKM_AES_KEY_WRAP_PAD instead of following RFC 5649: its output for such
-         * lengths would not unwrap anywhere else. Refuse rather than return wrong data. */
-        if (p->scheme == AZKM_ENC_AES_KWP && enc && inlen % 8 != 0)
-            return azkm_fail(
-                AZKM_E_UNSUPPORTED,
-                "token %s: AES key wrap with padding of %zu bytes (not a multiple of 8) is not supported "
-                "on the HSM tier: the token does not pad as RFC 5649 requires",
-                azkm_p11_token_label(k->pt->tok), inlen);
-        memset(&a, 0, sizeof(a));
-        a.mech.mechanism = p->scheme == AZKM_ENC_AES_KW ? CKM_AES_KEY_WRAP : CKM_AES_KEY_WRAP_PAD;
-        a.in = in;
-        a.inlen = inlen;
-        a.out = out;
-        a.outlen = enc ? inlen + 16 : inlen;
-        a.unwrap = !enc;
-        rc = with_session(k, do_wrap, &a, enc ? "wrapping (C_WrapKey)" : "unwrapping (C_UnwrapKey)");
-        if (rc == AZKM_OK)
-            *outlen = a.outlen;
-        return rc;
-    }
-    if (p->scheme == AZKM_ENC_AES_GCM) {
-        CK_GCM_PARAMS gcm;
-        crypt_args a;
-        unsigned char iv[12], *buf;
-        azkm_rc rc;
-
-        if (p->tag == NULL)
-            return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a buffer for the 16-byte tag");
-        if (p->iv != NULL && p->iv_len != 12)
-            return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a 12-byte IV, not %zu bytes", p->iv_len);
-        if (p->iv == NULL && !enc)
-            return azkm_fail(AZKM_E_INVALID, "AES-GCM decryption needs the IV");
-        if (p->iv != NULL)
-            memcpy(iv, p->iv, 12);
-        else if (RAND_bytes(iv, 12) != 1)
-            return azkm_fail(AZKM_E_CRYPTO, "cannot generate an IV");
-        buf = OPENSSL_malloc(inlen + 16);
-        if (buf == NULL)
-            return azkm_fail(AZKM_E_NOMEM, "out of memory");
-        memset(&gcm, 0, sizeof(gcm));
-        gcm.pIv = iv;
-        gcm.ulIvLen = 12;
-        gcm.ulIvBits = 96;
-        gcm.pAAD = (CK_BYTE *)p->aad;
-        gcm.ulAADLen = p->aad_len;
-        gcm.ulTagBits = 128;
-        memset(&a, 0, sizeof(a));
-        a.mech.mechanism = CKM_AES_GCM;
-        a.mech.pParameter = &gcm;
-        a.mech.ulParameterLen = sizeof(gcm);
-        a.decrypt = !enc;
-        a.out = buf;
-        a.outlen = inlen + 16;
-        if (enc) {
-            a.in = in;
-            a.inlen = inlen;
-        } else {
-            /* the token takes ciphertext || tag */
-            unsigned char *joined = OPENSSL_malloc(inlen + 16);
-
-            if (joined == NULL) {
-                OPENSSL_free(buf);
-                return azkm_fail(AZKM_E_NOMEM, "out of memory");
-            }
-            memcpy(joined, in, inlen);
-            memcpy(joined + inlen, p->tag, 16);
-            a.in = joined;
-            a.inlen = inlen + 16;
-        }
-        rc = with_session(k, do_crypt, &a, enc ? "AES-GCM encryption" : "AES-GCM decryption");
-        if (rc != AZKM_OK && !enc && strstr(azkm_last_error(), "AES-GCM decryption failed: CKR_") != NULL)
-            /* tokens answer a bad tag with various codes (SoftHSM: CKR_GENERAL_ERROR) */
-            rc = azkm_fail(AZKM_E_INTEGRITY,
-                           "AES-GCM decryption failed: wrong key, or the data, AAD or tag was "
-                           "altered (%s)",
-                           azkm_last_error());
-        if (!enc)
-            OPENSSL_free((void *)a.in);
-        if (rc == AZKM_OK && enc) {
-            memcpy(out, buf, inlen);
-            memcpy(p->tag, buf + inlen, 16);
-            if (p->iv == NULL && p->iv_out != NULL)
-                memcpy(p->iv_out, iv, 12);
-            *outlen = inlen;
-        } else if (rc == AZKM_OK) {
-            memcpy(out, buf, a.outlen);
-            *outlen = a.outlen;
-        }
-        OPENSSL_clear_free(buf, inlen + 16);
-        return rc;
-    }
+    if (p->scheme == AZKM_ENC_AES_KW || p->scheme == AZKM_ENC_AES_KWP)
+        return aes_key_wrap(k, enc, p, in, inlen, out, outlen);
+    if (p->scheme == AZKM_ENC_AES_GCM)
+        return aes_gcm(k, enc, p, in, inlen, out, outlen);
     return azkm_fail(AZKM_E_INVALID, "key %s: this algorithm does not apply to an oct key", k->name);
 }
 
