@@ -37,7 +37,7 @@ struct azkm_keystore {
 
 struct azkm_vault {
     azkm_keystore *ks;
-    int refs; /* the opener's handle plus one per loaded key */
+    int refs;  /* the opener's handle plus one per loaded key */
     char name[AZKM_VAULT_NAME_MAX + 1];
     char dir[4096];
     azkm_catalog *cat; /* the vault's catalog connection (catalog/) */
