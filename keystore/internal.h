@@ -2,7 +2,6 @@
 #ifndef AZKM_KEYSTORE_INTERNAL_H
 #define AZKM_KEYSTORE_INTERNAL_H
 
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/types.h>
 #include <time.h>
@@ -159,10 +158,6 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
 /* Fills info for (key, version); version NULL/"" = current. row (optional) receives the material. */
 azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version, azkm_key_info *info,
                           azkm_version_row *row);
-/* Fills info (and row) from a statement positioned on a version row; checks the attribute MAC. */
-azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, azkm_version_row *row);
-/* Lists versions selected by a WHERE/ORDER clause binding one integer (none when bind < 0). */
-azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, azkm_key_info **out, size_t *n);
 /* The key state MAC (key_state.c): recomputed inside every write to a key, checked whenever a key is found. */
 azkm_rc azkm_key_state_update(azkm_vault *v, int64_t rowid);
 azkm_rc azkm_key_state_check(azkm_vault *v, int64_t rowid, const char *name);
@@ -175,7 +170,7 @@ void azkm_new_version(char out[AZKM_VERSION_LEN + 1]);
 int64_t azkm_now(const azkm_keystore *ks);
 void azkm_fill_recovery(const azkm_vault *v, azkm_key_info *info);
 
-/* ---- versions made by a caller-supplied tier call (key_admin.c), for BYOK import (byok.c) */
+/* ---- versions made by a caller-supplied tier call (key_create.c), for BYOK import (byok.c) */
 typedef azkm_rc (*azkm_version_maker)(azkm_tier *t, const azkm_tier_ref *ref, void *arg, azkm_tier_output *out);
 /* Checks the name, type and attributes as an import does, makes the version with `make` and stores it: a new key,
  * or a new version of an existing key of the same type. Not audited: the caller's public function is. */
@@ -183,6 +178,7 @@ azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm
                              unsigned fields, const azkm_attributes *attrs, azkm_version_maker make, void *arg,
                              azkm_key_info *out);
 
+/* ---- attribute rules (key_attrs.c) */
 /* Checks the attributes named in `fields` as create, import and update do (key_ops that apply to the key type and
  * protection, an import-only key exchange key, the tag count, times not negative); a restore checks a backup's. */
 azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
@@ -214,9 +210,9 @@ size_t azkm_digest_size(const char *name);
 /* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
 void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
-/* Purges soft-deleted keys whose retention has ended (inside a write transaction). */
+/* Purges soft-deleted keys whose retention has ended (inside a write transaction): keys/key_delete.c. */
 azkm_rc azkm_vault_expire_deleted(azkm_vault *v);
-/* Inserts one version row; used by create, import, rotate and restore. */
+/* Inserts one version row; used by create, import, rotate and restore: keys/keyinfo.c. */
 azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info,
                             const unsigned char *material, size_t material_len);
 

@@ -10,7 +10,7 @@
 
 #include "azkm/base64.h"
 #include "internal.h"
-#include "catalog/sqlite.h"
+#include "keys/keys.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"
 #define BACKUP_MAGIC_LEN 8
@@ -40,46 +40,35 @@ static void backup_header(const azkm_vault *v, unsigned char hdr[BACKUP_HDR_LEN]
     memcpy(hdr + BACKUP_MAGIC_LEN, v->vault_id, AZKM_VAULT_ID_LEN);
 }
 
-static json_t *version_json(sqlite3_stmt *st)
+static json_t *version_json(const azkm_catalog_version_row *r)
 {
     json_t *o = json_object();
 
-    json_object_set_new(o, "version", json_string((const char *)sqlite3_column_text(st, 0)));
-    json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(st, 1)));
-    json_object_set_new(o, "size", json_integer(sqlite3_column_int64(st, 2)));
-    json_object_set_new(o, "curve", json_integer(sqlite3_column_int64(st, 3)));
-    if (sqlite3_column_bytes(st, 4) > 0)
-        json_object_set_new(o, "public_der", b64(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)));
-    json_object_set_new(o, "material", b64(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5)));
-    json_object_set_new(o, "enabled", json_integer(sqlite3_column_int64(st, 6)));
-    json_object_set_new(o, "nbf", json_integer(sqlite3_column_int64(st, 7)));
-    json_object_set_new(o, "exp", json_integer(sqlite3_column_int64(st, 8)));
-    json_object_set_new(o, "key_ops", json_integer(sqlite3_column_int64(st, 9)));
-    json_object_set_new(o, "tags", json_string((const char *)sqlite3_column_text(st, 10)));
-    json_object_set_new(o, "created", json_integer(sqlite3_column_int64(st, 11)));
-    json_object_set_new(o, "updated", json_integer(sqlite3_column_int64(st, 12)));
+    json_object_set_new(o, "version", json_string(r->version));
+    json_object_set_new(o, "seq", json_integer(r->seq));
+    json_object_set_new(o, "size", json_integer(r->size));
+    json_object_set_new(o, "curve", json_integer(r->curve));
+    if (r->public_der != NULL)
+        json_object_set_new(o, "public_der", b64(r->public_der, r->public_der_len));
+    json_object_set_new(o, "material", b64(r->material, r->material_len));
+    json_object_set_new(o, "enabled", json_integer(r->enabled));
+    json_object_set_new(o, "nbf", json_integer(r->nbf));
+    json_object_set_new(o, "exp", json_integer(r->exp));
+    json_object_set_new(o, "key_ops", json_integer(r->key_ops));
+    json_object_set_new(o, "tags", json_string(r->tags));
+    json_object_set_new(o, "created", json_integer(r->created));
+    json_object_set_new(o, "updated", json_integer(r->updated));
     return o;
 }
 
-static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
+/* Checks that the key can be backed up: every version's record intact (listing checks each MAC: a tampered record
+ * is not carried into a backup), and software-held. *kty and *protection receive its type. */
+static azkm_rc check_backupable(azkm_vault *v, const char *name, azkm_kty *kty, azkm_protection *protection)
 {
     azkm_key_info *versions = NULL;
     size_t n = 0;
-    int64_t rowid;
-    char canon[AZKM_NAME_MAX + 1];
-    sqlite3_stmt *st = NULL;
-    json_t *doc = NULL, *arr, *policy_doc = NULL;
-    char *text = NULL, *policy = NULL;
-    unsigned char hdr[BACKUP_HDR_LEN], *sealed = NULL;
-    size_t sealed_len = 0;
-    azkm_rc rc;
+    azkm_rc rc = azkm_key_list_versions(v, name, &versions, &n);
 
-    *blob = NULL;
-    *len = 0;
-    rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
-    /* Listing checks every version's MAC: a tampered record is not carried into a backup. */
-    if (rc == AZKM_OK)
-        rc = azkm_key_list_versions(v, name, &versions, &n);
     for (size_t i = 0; rc == AZKM_OK && i < n; i++)
         if (versions[i].integrity_error)
             rc = azkm_fail(
@@ -91,43 +80,81 @@ static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **
                        "key %s/%s is an HSM key: its material cannot leave the token, so it has "
                        "no backup (back up the token instead)",
                        v->name, name);
-    /* The rotation policy travels with the key, as in Key Vault; a tampered one is not backed up either. */
-    if (rc == AZKM_OK)
-        rc = azkm_rotation_policy_read(v, rowid, canon, &policy);
+    if (rc == AZKM_OK && n > 0) {
+        *kty = versions[0].kty;
+        *protection = versions[0].protection;
+    }
+    azkm_key_info_array_free(versions, n);
+    return rc;
+}
+
+/* The rotation policy travels with the key, as in Key Vault; a tampered one is not backed up either. *doc is
+ * NULL when the key has none. */
+static azkm_rc policy_json(azkm_vault *v, int64_t rowid, const char *canon, json_t **doc)
+{
+    char *policy = NULL;
+    azkm_rc rc = azkm_rotation_policy_read(v, rowid, canon, &policy);
+
+    *doc = NULL;
     if (rc == AZKM_OK && policy != NULL)
-        policy_doc = json_loads(policy, 0, NULL);
-    if (rc == AZKM_OK && policy != NULL && !json_is_object(policy_doc))
+        *doc = json_loads(policy, 0, NULL);
+    if (rc == AZKM_OK && policy != NULL && !json_is_object(*doc))
         rc = azkm_fail(AZKM_E_CORRUPT, "vault %s: the rotation policy of key %s is not a JSON object", v->name,
                        canon);
-    if (rc == AZKM_OK && sqlite3_prepare_v2(v->cat->db,
-                                            "SELECT version, seq, size, curve, public_der, material, enabled, nbf, "
-                                            "exp, key_ops, tags, created, updated FROM versions WHERE key_id = ? "
-                                            "ORDER BY seq",
-                                            -1, &st, NULL) != SQLITE_OK)
-        rc = azkm_catalog_fail(v->cat, "backing up a key");
-    if (rc == AZKM_OK) {
-        doc = json_object();
-        arr = json_array();
-        json_object_set_new(doc, "format", json_string("azkm-key-backup-1"));
-        json_object_set_new(doc, "name", json_string(canon));
-        json_object_set_new(doc, "kty", json_integer(versions[0].kty));
-        json_object_set_new(doc, "protection", json_integer(versions[0].protection));
-        sqlite3_bind_int64(st, 1, rowid);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            json_array_append_new(arr, version_json(st));
-        json_object_set_new(doc, "versions", arr);
-        /* optional: blobs made before policies were backed up have none */
-        if (policy_doc != NULL)
-            json_object_set(doc, "rotation_policy", policy_doc);
-        text = json_dumps(doc, JSON_COMPACT);
-        if (text == NULL)
-            rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
-    }
-    sqlite3_finalize(st);
-    json_decref(doc);
-    json_decref(policy_doc);
     OPENSSL_free(policy);
-    azkm_key_info_array_free(versions, n);
+    return rc;
+}
+
+/* The backup document of a key as JSON text (free), before sealing. */
+static azkm_rc backup_text(azkm_vault *v, const char *name, char **text)
+{
+    azkm_catalog_version_row *rows = NULL;
+    size_t n = 0;
+    int64_t rowid;
+    char canon[AZKM_NAME_MAX + 1];
+    azkm_kty kty = 0;
+    azkm_protection protection = 0;
+    json_t *doc, *arr, *policy_doc = NULL;
+    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
+
+    if (rc == AZKM_OK)
+        rc = check_backupable(v, name, &kty, &protection);
+    if (rc == AZKM_OK)
+        rc = policy_json(v, rowid, canon, &policy_doc);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_versions_of_key(v->cat, rowid, &rows, &n);
+    if (rc != AZKM_OK) {
+        json_decref(policy_doc);
+        return rc;
+    }
+    doc = json_object();
+    arr = json_array();
+    json_object_set_new(doc, "format", json_string("azkm-key-backup-1"));
+    json_object_set_new(doc, "name", json_string(canon));
+    json_object_set_new(doc, "kty", json_integer(kty));
+    json_object_set_new(doc, "protection", json_integer(protection));
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, version_json(&rows[i]));
+    json_object_set_new(doc, "versions", arr);
+    /* optional: blobs made before policies were backed up have none */
+    if (policy_doc != NULL)
+        json_object_set_new(doc, "rotation_policy", policy_doc);
+    *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    azkm_catalog_version_rows_free(rows, n);
+    return *text != NULL ? AZKM_OK : azkm_fail(AZKM_E_NOMEM, "out of memory");
+}
+
+static azkm_rc key_backup_impl(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
+{
+    char *text = NULL;
+    unsigned char hdr[BACKUP_HDR_LEN], *sealed = NULL;
+    size_t sealed_len = 0;
+    azkm_rc rc;
+
+    *blob = NULL;
+    *len = 0;
+    rc = backup_text(v, name, &text);
     if (rc == AZKM_OK) {
         backup_header(v, hdr);
         rc = azkm_seal(v->ks->libctx, v->backup_key, hdr, sizeof(hdr), (unsigned char *)text, strlen(text), &sealed,
@@ -261,14 +288,42 @@ static azkm_rc restore_policy(azkm_vault *v, json_t *doc, int64_t rowid, const c
     return rc;
 }
 
+/* Restores the blob's versions into the new key row rowid: each is checked before it becomes a row. */
+static azkm_rc restore_versions(azkm_vault *v, json_t *versions, int64_t rowid, const char *name, azkm_kty kty,
+                                azkm_protection protection)
+{
+    size_t i;
+    json_t *o;
+    azkm_rc rc = AZKM_OK;
+
+    json_array_foreach(versions, i, o)
+    {
+        azkm_key_info info;
+        unsigned char *material = NULL;
+        size_t material_len = 0;
+
+        memset(&info, 0, sizeof(info));
+        info.kty = kty;
+        info.protection = protection;
+        rc = parse_version(v, o, name, &info, &material, &material_len);
+        if (rc == AZKM_OK)
+            rc = check_version(v, &info, material, material_len);
+        if (rc == AZKM_OK)
+            rc = azkm_insert_version(v, rowid, &info, material, material_len);
+        OPENSSL_free(material);
+        azkm_key_info_clear(&info);
+        if (rc != AZKM_OK)
+            return rc;
+    }
+    return AZKM_OK;
+}
+
 static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
 {
-    json_t *name = json_object_get(doc, "name"), *versions = json_object_get(doc, "versions"), *o;
+    json_t *name = json_object_get(doc, "name"), *versions = json_object_get(doc, "versions");
     int64_t kty, protection, rowid = 0;
-    size_t i;
-    azkm_rc rc;
-    sqlite3_stmt *st = NULL;
     char lname[AZKM_NAME_MAX + 1];
+    azkm_rc rc;
 
     if (!json_is_string(name) || !azkm_key_name_valid(json_string_value(name)) || !json_is_array(versions) ||
         json_array_size(versions) == 0 || !get_int(doc, "kty", &kty) || !get_int(doc, "protection", &protection))
@@ -286,43 +341,13 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     if (rc != AZKM_E_NOT_FOUND)
         return rc;
     azkm_clear_error();
-    for (size_t j = 0, n = strlen(name_out); j <= n; j++)
-        lname[j] = (char)((name_out[j] >= 'A' && name_out[j] <= 'Z') ? name_out[j] + 32 : name_out[j]);
-    if (sqlite3_prepare_v2(v->cat->db,
-                           "INSERT INTO keys(name, name_lc, kty, protection, created) VALUES(?, ?, ?, ?, ?)", -1,
-                           &st, NULL) != SQLITE_OK)
-        return azkm_catalog_fail(v->cat, "restoring a key");
-    sqlite3_bind_text(st, 1, name_out, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, lname, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, (int)kty);
-    sqlite3_bind_int(st, 4, (int)protection);
-    sqlite3_bind_int64(st, 5, azkm_now(v->ks));
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        sqlite3_finalize(st);
-        return azkm_catalog_fail(v->cat, "restoring a key");
-    }
-    sqlite3_finalize(st);
-    rowid = sqlite3_last_insert_rowid(v->cat->db);
-    json_array_foreach(versions, i, o)
-    {
-        azkm_key_info info;
-        unsigned char *material = NULL;
-        size_t material_len = 0;
-
-        memset(&info, 0, sizeof(info));
-        info.kty = (azkm_kty)kty;
-        info.protection = (azkm_protection)protection;
-        rc = parse_version(v, o, name_out, &info, &material, &material_len);
-        if (rc == AZKM_OK)
-            rc = check_version(v, &info, material, material_len);
-        if (rc == AZKM_OK)
-            rc = azkm_insert_version(v, rowid, &info, material, material_len);
-        OPENSSL_free(material);
-        azkm_key_info_clear(&info);
-        if (rc != AZKM_OK)
-            return rc;
-    }
-    return restore_policy(v, doc, rowid, name_out);
+    azkm_key_name_lc(name_out, lname);
+    rc = azkm_catalog_key_insert(v->cat, name_out, lname, kty, protection, azkm_now(v->ks), &rowid);
+    if (rc == AZKM_OK)
+        rc = restore_versions(v, versions, rowid, name_out, (azkm_kty)kty, (azkm_protection)protection);
+    if (rc == AZKM_OK)
+        rc = restore_policy(v, doc, rowid, name_out);
+    return rc;
 }
 
 static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)

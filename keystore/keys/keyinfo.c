@@ -1,4 +1,5 @@
-/* Reading and writing key and version rows, with the attribute MAC that detects edits made outside azkm. */
+/* Key and version records: catalog rows (catalog/keys.h, catalog/versions.h) to and from azkm_key_info, with the
+ * attribute MAC that detects edits made outside azkm, and the key state MAC checked whenever a key is found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 #include <openssl/sha.h>
 
 #include "internal.h"
-#include "catalog/sqlite.h"
+#include "keys/keys.h"
 
 void azkm_key_info_clear(azkm_key_info *info)
 {
@@ -52,6 +53,15 @@ void azkm_fill_recovery(const azkm_vault *v, azkm_key_info *info)
     info->recoverable_days = v->retention_days;
     snprintf(info->recovery_level, sizeof(info->recovery_level), "%s",
              v->purge_protection ? "Recoverable" : "Recoverable+Purgeable");
+}
+
+void azkm_key_name_lc(const char *name, char out[AZKM_NAME_MAX + 1])
+{
+    size_t n = strnlen(name, AZKM_NAME_MAX);
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    out[n] = '\0';
 }
 
 char *azkm_tags_to_json(const azkm_attributes *a)
@@ -98,11 +108,10 @@ void azkm_attr_mac(const azkm_vault *v, const azkm_key_info *info, unsigned char
     unsigned char pubhash[32] = {0};
     char *tags = azkm_tags_to_json(&info->attrs);
     char lname[AZKM_NAME_MAX + 1];
-    size_t n = strlen(info->name), len;
+    size_t len;
     char *buf;
 
-    for (size_t i = 0; i <= n; i++)
-        lname[i] = (char)((info->name[i] >= 'A' && info->name[i] <= 'Z') ? info->name[i] + 32 : info->name[i]);
+    azkm_key_name_lc(info->name, lname);
     if (info->public_der != NULL)
         SHA256(info->public_der, info->public_der_len, pubhash);
     len = 512 + strlen(tags ? tags : "") + AZKM_VAULT_ID_LEN * 2 + 64;
@@ -127,117 +136,92 @@ void azkm_attr_mac(const azkm_vault *v, const azkm_key_info *info, unsigned char
     free(tags);
 }
 
-azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *rowid, char *canon_name,
-                      int64_t *deleted_on, int64_t *scheduled_purge)
+/* Refuses a key found in the wrong deletion state for the caller (deleted: 0 active only, 1 deleted only). */
+static azkm_rc check_deleted(azkm_vault *v, const char *name, int deleted, int64_t deleted_on)
 {
-    char lname[AZKM_NAME_MAX + 1];
-    sqlite3_stmt *st = NULL;
-    int rc;
-    int64_t del;
-
-    if (!azkm_key_name_valid(name))
-        return azkm_fail(AZKM_E_INVALID, "key name '%.64s%s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
-                         name ? name : "", name && strlen(name) > 64 ? "..." : "");
-    for (size_t i = 0, n = strlen(name); i <= n; i++)
-        lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-    rc = sqlite3_prepare_v2(v->cat->db, "SELECT id, name, deleted_on, scheduled_purge FROM keys WHERE name_lc = ?",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return azkm_catalog_fail(v->cat, "looking up a key");
-    sqlite3_bind_text(st, 1, lname, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            return azkm_catalog_fail(v->cat, "looking up a key");
-        return azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s not found%s", v->name, name,
-                         deleted == 1 ? " among deleted keys" : "");
-    }
-    del = sqlite3_column_int64(st, 2);
-    if (deleted == 0 && del != 0) {
-        sqlite3_finalize(st);
+    if (deleted == 0 && deleted_on != 0)
         return azkm_fail(
             AZKM_E_NOT_FOUND,
             "key %s/%s is deleted (it can be recovered or purged; its name cannot be used until purged)", v->name,
             name);
-    }
-    if (deleted == 1 && del == 0) {
-        sqlite3_finalize(st);
+    if (deleted == 1 && deleted_on == 0)
         return azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s is not deleted", v->name, name);
-    }
-    {
-        int64_t id = sqlite3_column_int64(st, 0);
-        char canon[AZKM_NAME_MAX + 1];
-        azkm_rc r;
-
-        snprintf(canon, sizeof(canon), "%s", (const char *)sqlite3_column_text(st, 1));
-        r = azkm_key_state_check(v, id, canon);
-        if (r != AZKM_OK) {
-            sqlite3_finalize(st);
-            return r;
-        }
-    }
-    if (rowid)
-        *rowid = sqlite3_column_int64(st, 0);
-    if (canon_name)
-        snprintf(canon_name, AZKM_NAME_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 1));
-    if (deleted_on)
-        *deleted_on = del;
-    if (scheduled_purge)
-        *scheduled_purge = sqlite3_column_int64(st, 3);
-    sqlite3_finalize(st);
     return AZKM_OK;
 }
 
-/* Columns: 0 version 1 seq 2 size 3 curve 4 public_der 5 material 6 enabled 7 nbf 8 exp 9 key_ops 10 tags
- * 11 created 12 updated 13 mac 14 name 15 kty 16 protection 17 deleted_on 18 scheduled_purge 19 current */
-#define VERSION_COLUMNS                                                                                            \
-    "SELECT v.version, v.seq, v.size, v.curve, v.public_der, v.material, v.enabled, v.nbf, v.exp, v.key_ops, "     \
-    "v.tags, v.created, v.updated, v.mac, k.name, k.kty, k.protection, k.deleted_on, k.scheduled_purge, "          \
-    "(SELECT c.version FROM versions c WHERE c.key_id = k.id AND c.enabled = 1 ORDER BY c.seq DESC LIMIT 1) "      \
-    "FROM versions v JOIN keys k ON k.id = v.key_id "
-
-azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, azkm_version_row *row)
+azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *rowid, char *canon_name,
+                      int64_t *deleted_on, int64_t *scheduled_purge)
 {
-    const void *pub = sqlite3_column_blob(st, 4);
-    int publen = sqlite3_column_bytes(st, 4);
-    const void *mac = sqlite3_column_blob(st, 13);
-    const char *cur = (const char *)sqlite3_column_text(st, 19);
-    unsigned char expect[32];
-    const char *version = (const char *)sqlite3_column_text(st, 0);
-    const char *name = (const char *)sqlite3_column_text(st, 14);
-    const char *tags = (const char *)sqlite3_column_text(st, 10);
+    char lname[AZKM_NAME_MAX + 1];
+    azkm_catalog_key_row r;
+    azkm_rc rc;
 
+    if (!azkm_key_name_valid(name))
+        return azkm_fail(AZKM_E_INVALID, "key name '%.64s%s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
+                         name ? name : "", name && strlen(name) > 64 ? "..." : "");
+    azkm_key_name_lc(name, lname);
+    rc = azkm_catalog_key_find(v->cat, lname, &r);
+    if (rc == AZKM_E_NOT_FOUND)
+        return azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s not found%s", v->name, name,
+                         deleted == 1 ? " among deleted keys" : "");
+    if (rc != AZKM_OK)
+        return rc;
+    rc = check_deleted(v, name, deleted, r.deleted_on);
+    if (rc == AZKM_OK)
+        rc = azkm_key_state_verify(v, &r, r.name);
+    if (rc == AZKM_OK && rowid)
+        *rowid = r.id;
+    if (rc == AZKM_OK && canon_name)
+        snprintf(canon_name, AZKM_NAME_MAX + 1, "%s", r.name);
+    if (rc == AZKM_OK && deleted_on)
+        *deleted_on = r.deleted_on;
+    if (rc == AZKM_OK && scheduled_purge)
+        *scheduled_purge = r.scheduled_purge;
+    azkm_catalog_key_row_clear(&r);
+    return rc;
+}
+
+/* The fields of info a version row gives, before any check. */
+static void fill_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm_key_info *info)
+{
     memset(info, 0, sizeof(*info));
     azkm_fill_recovery(v, info);
-    snprintf(info->name, sizeof(info->name), "%s", name ? name : "");
-    snprintf(info->version, sizeof(info->version), "%s", version ? version : "");
-    info->kty = (azkm_kty)sqlite3_column_int(st, 15);
-    info->protection = (azkm_protection)sqlite3_column_int(st, 16);
-    info->size = (unsigned)sqlite3_column_int(st, 2);
-    info->curve = (azkm_curve)sqlite3_column_int(st, 3);
-    info->attrs.enabled = sqlite3_column_int(st, 6);
-    info->attrs.not_before = sqlite3_column_int64(st, 7);
-    info->attrs.expires = sqlite3_column_int64(st, 8);
-    info->attrs.key_ops = (unsigned)sqlite3_column_int(st, 9);
-    info->attrs.created = sqlite3_column_int64(st, 11);
-    info->attrs.updated = sqlite3_column_int64(st, 12);
-    info->deleted_on = sqlite3_column_int64(st, 17);
-    info->scheduled_purge = sqlite3_column_int64(st, 18);
-    info->current = cur != NULL && version != NULL && strcmp(cur, version) == 0;
-    if (tags == NULL || azkm_tags_from_json(tags, &info->attrs) != AZKM_OK || !azkm_version_valid(info->version)) {
+    snprintf(info->name, sizeof(info->name), "%s", r->name);
+    snprintf(info->version, sizeof(info->version), "%s", r->version ? r->version : "");
+    info->kty = (azkm_kty)(int)r->kty;
+    info->protection = (azkm_protection)(int)r->protection;
+    info->size = (unsigned)(int)r->size;
+    info->curve = (azkm_curve)(int)r->curve;
+    info->attrs.enabled = (int)r->enabled;
+    info->attrs.not_before = r->nbf;
+    info->attrs.expires = r->exp;
+    info->attrs.key_ops = (unsigned)(int)r->key_ops;
+    info->attrs.created = r->created;
+    info->attrs.updated = r->updated;
+    info->deleted_on = r->deleted_on;
+    info->scheduled_purge = r->scheduled_purge;
+    info->current = r->current;
+}
+
+azkm_rc azkm_version_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm_key_info *info)
+{
+    unsigned char expect[32];
+
+    fill_info(v, r, info);
+    if (r->tags == NULL || azkm_tags_from_json(r->tags, &info->attrs) != AZKM_OK ||
+        !azkm_version_valid(info->version)) {
         info->integrity_error = 1;
         return azkm_fail(AZKM_E_INTEGRITY, "vault %s: key %s version %s: the record is damaged", v->name,
                          info->name, info->version);
     }
-    if (pub != NULL && publen > 0) {
-        info->public_der = OPENSSL_memdup(pub, (size_t)publen);
+    if (r->public_der != NULL) {
+        info->public_der = OPENSSL_memdup(r->public_der, r->public_der_len);
         if (info->public_der == NULL)
             return azkm_fail(AZKM_E_NOMEM, "out of memory");
-        info->public_der_len = (size_t)publen;
+        info->public_der_len = r->public_der_len;
     }
     azkm_attr_mac(v, info, expect);
-    if (mac == NULL || sqlite3_column_bytes(st, 13) != 32 || CRYPTO_memcmp(mac, expect, 32) != 0) {
+    if (r->mac == NULL || r->mac_len != 32 || CRYPTO_memcmp(r->mac, expect, 32) != 0) {
         info->integrity_error = 1;
         return azkm_fail(
             AZKM_E_INTEGRITY,
@@ -245,29 +229,40 @@ azkm_rc azkm_row_to_info(azkm_vault *v, sqlite3_stmt *st, azkm_key_info *info, a
             "changed outside azkm",
             v->name, info->name, info->version);
     }
-    if (row != NULL) {
-        const void *mat = sqlite3_column_blob(st, 5);
-        int matlen = sqlite3_column_bytes(st, 5);
+    return AZKM_OK;
+}
 
-        row->seq = sqlite3_column_int64(st, 1);
-        row->material = OPENSSL_memdup(mat, (size_t)(matlen > 0 ? matlen : 0));
-        row->material_len = (size_t)(matlen > 0 ? matlen : 0);
-        if (matlen > 0 && row->material == NULL) {
-            azkm_key_info_clear(info);
-            return azkm_fail(AZKM_E_NOMEM, "out of memory");
+azkm_rc azkm_versions_info(azkm_vault *v, const azkm_catalog_version_row *rows, size_t n, azkm_key_info **out,
+                           size_t *nout)
+{
+    azkm_key_info *arr = n > 0 ? calloc(n, sizeof(*arr)) : NULL;
+
+    *out = NULL;
+    *nout = 0;
+    if (n > 0 && arr == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory listing keys");
+    for (size_t i = 0; i < n; i++) {
+        azkm_rc rc = azkm_version_info(v, &rows[i], &arr[i]);
+
+        /* One tampered record does not hide the others: it is listed, flagged. */
+        if (rc != AZKM_OK && !(rc == AZKM_E_INTEGRITY && arr[i].integrity_error)) {
+            azkm_key_info_clear(&arr[i]);
+            azkm_key_info_array_free(arr, i);
+            return rc;
         }
     }
+    *out = arr;
+    *nout = n;
     return AZKM_OK;
 }
 
 azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version, azkm_key_info *info,
                           azkm_version_row *row)
 {
-    sqlite3_stmt *st = NULL;
+    azkm_catalog_version_row r;
     char lver[AZKM_VERSION_LEN + 1];
-    int rc;
-    azkm_rc r;
     int current = version == NULL || *version == '\0';
+    azkm_rc rc;
 
     if (!current) {
         if (!azkm_version_valid(version))
@@ -276,134 +271,57 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
         for (size_t i = 0; i <= AZKM_VERSION_LEN; i++)
             lver[i] = (char)((version[i] >= 'A' && version[i] <= 'F') ? version[i] + 32 : version[i]);
     }
-    rc = sqlite3_prepare_v2(v->cat->db,
-                            current ? VERSION_COLUMNS
-                                "WHERE v.key_id = ? ORDER BY v.enabled DESC, v.seq DESC LIMIT 1"
-                                    : VERSION_COLUMNS "WHERE v.key_id = ? AND v.version = ?",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return azkm_catalog_fail(v->cat, "reading a key version");
-    sqlite3_bind_int64(st, 1, key_rowid);
-    if (!current)
-        sqlite3_bind_text(st, 2, lver, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            return azkm_catalog_fail(v->cat, "reading a key version");
+    rc = azkm_catalog_version_get(v->cat, key_rowid, current ? NULL : lver, &r);
+    if (rc == AZKM_E_NOT_FOUND)
         return azkm_fail(AZKM_E_NOT_FOUND, "version %s not found", current ? "(current)" : lver);
-    }
-    r = azkm_row_to_info(v, st, info, row);
-    if (r != AZKM_OK)
+    if (rc != AZKM_OK)
+        return rc;
+    rc = azkm_version_info(v, &r, info);
+    if (rc != AZKM_OK) {
         azkm_key_info_clear(info);
+    } else if (row != NULL) {
+        /* the material moves to the caller's row */
+        row->seq = r.seq;
+        row->material = r.material;
+        row->material_len = r.material_len;
+        r.material = NULL;
+    }
     if (row != NULL)
         row->key_rowid = key_rowid;
-    sqlite3_finalize(st);
-    return r;
-}
-
-/* Runs VERSION_COLUMNS with a WHERE/ORDER clause binding one integer (or none when bind < 0). */
-azkm_rc azkm_list_versions_rows(azkm_vault *v, const char *where, int64_t bind, azkm_key_info **out, size_t *n)
-{
-    sqlite3_stmt *st = NULL;
-    char sql[2048];
-    azkm_key_info *arr = NULL;
-    size_t count = 0, cap = 0;
-    int rc;
-    azkm_rc r = AZKM_OK;
-
-    snprintf(sql, sizeof(sql), "%s%s", VERSION_COLUMNS, where);
-    if (sqlite3_prepare_v2(v->cat->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return azkm_catalog_fail(v->cat, "listing keys");
-    if (bind >= 0)
-        sqlite3_bind_int64(st, 1, bind);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            azkm_key_info *grown = realloc(arr, ncap * sizeof(*arr));
-
-            if (grown == NULL) {
-                r = azkm_fail(AZKM_E_NOMEM, "out of memory listing keys");
-                break;
-            }
-            arr = grown;
-            cap = ncap;
-        }
-        r = azkm_row_to_info(v, st, &arr[count], NULL);
-        if (r == AZKM_E_INTEGRITY && arr[count].integrity_error) {
-            /* One tampered record does not hide the others: it is listed, flagged. */
-            r = AZKM_OK;
-        } else if (r != AZKM_OK) {
-            azkm_key_info_clear(&arr[count]);
-            break;
-        }
-        count++;
-    }
-    if (r == AZKM_OK && rc != SQLITE_DONE)
-        r = azkm_catalog_fail(v->cat, "listing keys");
-    sqlite3_finalize(st);
-    if (r != AZKM_OK) {
-        azkm_key_info_array_free(arr, count);
-        return r;
-    }
-    *out = arr;
-    *n = count;
-    return AZKM_OK;
+    azkm_catalog_version_row_clear(&r);
+    return rc;
 }
 
 azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info,
                             const unsigned char *material, size_t material_len)
 {
-    sqlite3_stmt *st = NULL;
+    azkm_catalog_version_row r;
     unsigned char mac[32];
     char *tags = azkm_tags_to_json(&info->attrs);
-    int rc;
+    azkm_rc rc;
 
     if (tags == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     azkm_attr_mac(v, info, mac);
-    rc = sqlite3_prepare_v2(
-        v->cat->db,
-        "INSERT INTO versions(key_id, version, seq, size, curve, public_der, material, enabled, "
-        "nbf, exp, key_ops, tags, created, updated, mac) VALUES(?, ?, (SELECT next_seq FROM keys "
-        "WHERE id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, key_rowid);
-        sqlite3_bind_text(st, 2, info->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, key_rowid);
-        sqlite3_bind_int(st, 4, (int)info->size);
-        sqlite3_bind_int(st, 5, (int)info->curve);
-        if (info->public_der)
-            sqlite3_bind_blob(st, 6, info->public_der, (int)info->public_der_len, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 6);
-        sqlite3_bind_blob(st, 7, material, (int)material_len, SQLITE_STATIC);
-        sqlite3_bind_int(st, 8, info->attrs.enabled);
-        sqlite3_bind_int64(st, 9, info->attrs.not_before);
-        sqlite3_bind_int64(st, 10, info->attrs.expires);
-        sqlite3_bind_int(st, 11, (int)info->attrs.key_ops);
-        sqlite3_bind_text(st, 12, tags, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 13, info->attrs.created);
-        sqlite3_bind_int64(st, 14, info->attrs.updated);
-        sqlite3_bind_blob(st, 15, mac, 32, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
+    memset(&r, 0, sizeof(r));
+    r.key_id = key_rowid;
+    r.version = (char *)info->version;
+    r.size = (int)info->size;
+    r.curve = (int)info->curve;
+    r.public_der = info->public_der;
+    r.public_der_len = info->public_der_len;
+    r.material = (unsigned char *)material; /* only read */
+    r.material_len = material_len;
+    r.enabled = info->attrs.enabled;
+    r.nbf = info->attrs.not_before;
+    r.exp = info->attrs.expires;
+    r.key_ops = (int)info->attrs.key_ops;
+    r.tags = tags;
+    r.created = info->attrs.created;
+    r.updated = info->attrs.updated;
+    r.mac = mac;
+    r.mac_len = sizeof(mac);
+    rc = azkm_catalog_version_insert(v->cat, &r);
     free(tags);
-    if (rc != SQLITE_DONE)
-        return azkm_catalog_fail(v->cat, "storing a key version");
-    {
-        sqlite3_stmt *up = NULL;
-
-        rc = sqlite3_prepare_v2(v->cat->db, "UPDATE keys SET next_seq = next_seq + 1 WHERE id = ?", -1, &up, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_int64(up, 1, key_rowid);
-            rc = sqlite3_step(up);
-        }
-        sqlite3_finalize(up);
-        if (rc != SQLITE_DONE)
-            return azkm_catalog_fail(v->cat, "storing a key version");
-    }
-    return azkm_key_state_update(v, key_rowid);
+    return rc == AZKM_OK ? azkm_key_state_update(v, key_rowid) : rc;
 }

@@ -1,0 +1,77 @@
+/* Reading keys: one version (show), the current version of every live or deleted key (list), and every version of
+ * a key (list versions), each record checked against its attribute MAC. */
+#include <stddef.h>
+
+#include "internal.h"
+#include "keys/keys.h"
+
+static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
+{
+    int64_t rowid;
+    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL);
+
+    if (rc != AZKM_OK)
+        return rc;
+    if (out == NULL) {
+        azkm_key_info scratch;
+
+        rc = azkm_read_version(v, rowid, version, &scratch, NULL);
+        if (rc == AZKM_OK)
+            azkm_key_info_clear(&scratch);
+    } else {
+        rc = azkm_read_version(v, rowid, version, out, NULL);
+    }
+    if (rc == AZKM_E_NOT_FOUND)
+        return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
+    return rc;
+}
+
+static azkm_rc key_list_impl(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n)
+{
+    azkm_catalog_version_row *rows = NULL;
+    size_t nrows = 0;
+    azkm_rc rc = azkm_catalog_versions_current(v->cat, deleted, &rows, &nrows);
+
+    *out = NULL;
+    *n = 0;
+    if (rc == AZKM_OK)
+        rc = azkm_versions_info(v, rows, nrows, out, n);
+    azkm_catalog_version_rows_free(rows, nrows);
+    return rc;
+}
+
+static azkm_rc key_list_versions_impl(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
+{
+    azkm_catalog_version_row *rows = NULL;
+    size_t nrows = 0;
+    int64_t rowid;
+    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL);
+
+    *out = NULL;
+    *n = 0;
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_versions_of_key(v->cat, rowid, &rows, &nrows);
+    if (rc == AZKM_OK)
+        rc = azkm_versions_info(v, rows, nrows, out, n);
+    azkm_catalog_version_rows_free(rows, nrows);
+    return rc;
+}
+
+/* ---- the audited API -------------------------------------------------------------------------------------- */
+
+azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
+{
+    AZKM_AUDITED(v->ks, "KeyGet", v->name, name, key_show_impl(v, name, version, out),
+                 out ? out->version : version);
+}
+
+azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n)
+{
+    AZKM_AUDITED(v->ks, deleted ? "KeyListDeleted" : "KeyList", v->name, NULL, key_list_impl(v, deleted, out, n),
+                 NULL);
+}
+
+azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
+{
+    AZKM_AUDITED(v->ks, "KeyListVersions", v->name, name, key_list_versions_impl(v, name, out, n), NULL);
+}
