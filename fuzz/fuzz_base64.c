@@ -1,6 +1,6 @@
-/* Fuzzes the base64/base64url decoder (keystore/material/base64.c), which reads backup and BYOK blobs, envelope headers and
- * the CLI's --value, signature and JWK text: decoding never overruns, and what it accepts re-encodes and decodes
- * back. */
+/* Fuzzes the base64/base64url decoder (keystore/material/base64.c), which reads backup and BYOK blobs, envelope
+ * headers and the CLI's --value, signature and JWK text: decoding never overruns, and what it accepts re-encodes
+ * and decodes back. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* The protection tier interface: where key material lives and where private-key operations run. Each tier is a
- * folder under tiers/ (software/, pkcs11/) that fills one table of these, made through one factory (tier.c). */
+ * folder under tiers/ (software/, pkcs11/) that fills one table of these, made through one factory (factory.c). */
 #ifndef AZKM_TIER_H
 #define AZKM_TIER_H
 
@@ -90,7 +90,7 @@ struct azkm_tier {
 };
 
 /* The kinds of tier, and the settings each is made from. A new tier adds a kind, its settings, a folder under
- * tiers/ and one line in the factory's table (tiers/tier.c). */
+ * tiers/ and one line in the factory's table (tiers/factory.c). */
 typedef enum { AZKM_TIER_SOFTWARE = 0, AZKM_TIER_PKCS11 = 1 } azkm_tier_kind;
 
 /* AZKM_TIER_SOFTWARE: material sealed with the vault's key (32 bytes, owned by the vault, outliving the tier). */

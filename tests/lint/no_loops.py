@@ -14,15 +14,16 @@ import sys
 
 # keystore/'s folders from the bottom up. A file may use files of its own folder and of the rows before its own in
 # this list, never of a row after it (a folder "above" its own). Folders on one row are side by side: neither may
-# use the other (the tiers know nothing of each other; what they share lives in tiers/ itself, below both). A file's folder is the longest entry its path starts
-# with (tiers/pkcs11/p11_module.c is in tiers/pkcs11, tiers/tier.c would be in tiers); a file in no entry is
-# reported. To let the two tiers use each other, replace their row by ["tiers"] and drop the row above it.
+# use the other (the tiers know nothing of each other; what they share lives in tiers/ itself, below both). A
+# file's folder is the longest entry its path starts with (tiers/pkcs11/p11_module.c is in tiers/pkcs11,
+# tiers/tier.c in tiers); an entry ending in .c is that one file; a file in no entry is reported. To let the two tiers use each other, replace their row by ["tiers"] and drop the row above it.
 LAYERS = [
     ["base"],
     ["material"],
     ["catalog"],
     ["tiers"],
     ["tiers/software", "tiers/pkcs11"],
+    ["tiers/factory.c"],
     ["vault"],
     ["keys"],
     ["byok"],
@@ -115,12 +116,14 @@ def loops(graph):
 
 
 def folder_of(path):
-    """(row in LAYERS, folder) of a keystore/ file, or None when no entry holds it."""
+    """(row in LAYERS, folder) of a keystore/ file, or None when no entry holds it. An entry ending in .c is one
+    file (tiers/factory.c sits above the tiers it makes, in the folder they share)."""
     inner = path[len(LIBRARY):]
     best = None
     for row, folders in enumerate(LAYERS):
         for folder in folders:
-            if inner.startswith(folder + "/") and (best is None or len(folder) > len(best[1])):
+            held = inner == folder if folder.endswith(".c") else inner.startswith(folder + "/")
+            if held and (best is None or len(folder) > len(best[1])):
                 best = (row, folder)
     return best
 
