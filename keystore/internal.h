@@ -210,7 +210,7 @@ azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const
 /* Output size of a SHA-1/SHA-2 digest by name, 0 if unknown. */
 size_t azkm_digest_size(const char *name);
 
-/* ---- vault helpers (vault.c) */
+/* ---- vault helpers (vault/vault_core.c; the last two are defined in keys/) */
 /* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
 void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
