@@ -184,7 +184,7 @@ azkm_rc azkm_key_import_made(azkm_vault *v, const char *name, azkm_kty kty, azkm
 azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,
                             unsigned fields, const azkm_attributes *a);
 
-/* ---- rotation policies (rotation_policy.c) */
+/* ---- rotation policies (keys/rotation_policy.c; the run is keys/rotation_run.c) */
 /* The key's stored policy as JSON, authenticated by its MAC: *text is NULL when it has none (OPENSSL_free). */
 azkm_rc azkm_rotation_policy_read(azkm_vault *v, int64_t rowid, const char *name, char **text);
 /* Stores a policy from a backup for a key, inside the caller's write transaction. Its shape is checked but not
@@ -206,7 +206,7 @@ azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const
 /* Output size of a SHA-1/SHA-2 digest by name, 0 if unknown. */
 size_t azkm_digest_size(const char *name);
 
-/* ---- vault helpers (vault.c) */
+/* ---- vault helpers (vault/vault_core.c; the last two are defined in keys/) */
 /* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
 void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);

@@ -162,6 +162,17 @@ azkm_rc azkm_catalog_fail(azkm_catalog *c, const char *action)
     return sqlite_fail(c->db, sqlite3_extended_errcode(c->db), c->path, action);
 }
 
+int azkm_catalog_failed_on_schema(azkm_catalog *c)
+{
+    /* SQLITE_ERROR is what preparing a statement over a missing table or column gives */
+    return (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_ERROR;
+}
+
+const char *azkm_catalog_errmsg(azkm_catalog *c)
+{
+    return sqlite3_errmsg(c->db);
+}
+
 azkm_rc azkm_catalog_begin(azkm_catalog *c)
 {
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -184,24 +195,6 @@ void azkm_catalog_rollback(azkm_catalog *c)
 {
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-azkm_rc azkm_catalog_meta_get(azkm_catalog *c, const char *k, const void **val, int *len, sqlite3_stmt **st)
-{
-    int rc = sqlite3_prepare_v2(c->db, "SELECT v FROM meta WHERE k = ?", -1, st, NULL);
-
-    if (rc != SQLITE_OK)
-        return AZKM_E_CORRUPT;
-    sqlite3_bind_text(*st, 1, k, -1, SQLITE_STATIC);
-    rc = sqlite3_step(*st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_finalize(*st);
-        *st = NULL;
-        return rc == SQLITE_DONE ? AZKM_E_NOT_FOUND : AZKM_E_CORRUPT;
-    }
-    *val = sqlite3_column_blob(*st, 0);
-    *len = sqlite3_column_bytes(*st, 0);
-    return AZKM_OK;
 }
 
 int64_t azkm_catalog_data_version(azkm_catalog *c)

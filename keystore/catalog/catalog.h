@@ -16,6 +16,11 @@ azkm_rc azkm_catalog_open(const char *path, int create, azkm_catalog **out);
 void azkm_catalog_close(azkm_catalog *c);
 /* Records the last database failure as an azkm error naming the action and the database. */
 azkm_rc azkm_catalog_fail(azkm_catalog *c, const char *action);
+/* Whether the last failure was a statement the database's schema cannot run (a table or column it lacks): the
+ * mark of a database that is not a vault's. */
+int azkm_catalog_failed_on_schema(azkm_catalog *c);
+/* The database's own words for its last failure, for messages that name it without azkm_catalog_fail. */
+const char *azkm_catalog_errmsg(azkm_catalog *c);
 azkm_rc azkm_catalog_begin(azkm_catalog *c); /* a write transaction, taken at once */
 azkm_rc azkm_catalog_commit(azkm_catalog *c);
 void azkm_catalog_rollback(azkm_catalog *c);

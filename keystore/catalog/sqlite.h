@@ -14,6 +14,4 @@ struct azkm_catalog {
     char path[4200];
 };
 
-azkm_rc azkm_catalog_meta_get(azkm_catalog *c, const char *k, const void **val, int *len, sqlite3_stmt **st);
-
 #endif

@@ -19,4 +19,3 @@ azkm_rc azkm_tier_new(azkm_tier_kind kind, OSSL_LIB_CTX *libctx, const char *pro
         return azkm_fail(AZKM_E_UNSUPPORTED, "protection tier %d is not known to this build", (int)kind);
     return makers[kind](libctx, propq, settings, out);
 }
-

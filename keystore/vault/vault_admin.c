@@ -1,0 +1,110 @@
+/* Vaults as a whole: listing a keystore's vaults, describing one, and turning on its purge protection. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "catalog/vault_queries.h"
+#include "vault/vault_internal.h"
+
+azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out)
+{
+    azkm_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "%s", v->name);
+    snprintf(out->path, sizeof(out->path), "%s", v->dir);
+    out->retention_days = v->retention_days;
+    out->purge_protection = v->purge_protection;
+    out->protector = v->protector;
+    out->created = v->created;
+    snprintf(out->hsm_module, sizeof(out->hsm_module), "%s", v->hsm_module ? v->hsm_module : "");
+    snprintf(out->hsm_token, sizeof(out->hsm_token), "%s", v->hsm_token ? v->hsm_token : "");
+    snprintf(out->hsm_pin_source, sizeof(out->hsm_pin_source), "%s", v->hsm_pin_source ? v->hsm_pin_source : "");
+    rc = azkm_catalog_vault_key_count(v->cat, 0, &out->n_keys);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_vault_key_count(v->cat, 1, &out->n_deleted);
+    return rc;
+}
+
+static azkm_rc vault_enable_purge_protection_impl(azkm_vault *v)
+{
+    azkm_rc rc;
+
+    if (v->purge_protection)
+        return AZKM_OK;
+    rc = azkm_catalog_begin(v->cat);
+    if (rc != AZKM_OK)
+        return rc;
+    v->purge_protection = 1;
+    rc = azkm_vault_meta_write(v);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_commit(v->cat);
+    if (rc != AZKM_OK) {
+        azkm_catalog_rollback(v->cat);
+        v->purge_protection = 0;
+    }
+    return rc;
+}
+
+azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v)
+{
+    AZKM_AUDITED(v->ks, "VaultUpdate", v->name, NULL, vault_enable_purge_protection_impl(v), NULL);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void azkm_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
+{
+    DIR *d = opendir(ks->dir);
+    struct dirent *e;
+    char **arr = NULL;
+    size_t count = 0;
+
+    *names = NULL;
+    *n = 0;
+    if (d == NULL) {
+        if (errno == ENOENT)
+            return AZKM_OK;
+        return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "keystore %s: %s", ks->dir,
+                         strerror(errno));
+    }
+    while ((e = readdir(d)) != NULL) {
+        char path[4600];
+        struct stat st;
+        char **grown;
+
+        if (!azkm_vault_name_valid(e->d_name))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/vault.db", ks->dir, e->d_name);
+        if (stat(path, &st) != 0)
+            continue;
+        grown = realloc(arr, (count + 1) * sizeof(*arr));
+        if (grown == NULL || (grown[count] = strdup(e->d_name)) == NULL) {
+            closedir(d);
+            azkm_strv_free(grown ? grown : arr, count);
+            return azkm_fail(AZKM_E_NOMEM, "out of memory listing vaults");
+        }
+        arr = grown;
+        count++;
+    }
+    closedir(d);
+    if (count > 1)
+        qsort(arr, count, sizeof(*arr), cmp_str);
+    *names = arr;
+    *n = count;
+    return AZKM_OK;
+}
