@@ -8,7 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "fuzz_util.h"
-#include "internal.h"
+#include "keys/records.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

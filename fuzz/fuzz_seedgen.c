@@ -15,7 +15,7 @@
 #include <openssl/params.h>
 
 #include "fuzz_util.h"
-#include "internal.h"
+#include "keys/records.h"
 #ifdef AZKM_FUZZ_HAVE_KEYREF
 #include "azkm/keyref.h"
 #endif

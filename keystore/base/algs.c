@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 static const struct {
     const char *alg;

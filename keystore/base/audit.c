@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 static _Thread_local int depth;
 

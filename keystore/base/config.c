@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "base/secmem.h"
 
 static azkm_rc copy_path(char *dir, size_t len, const char *a, const char *b)

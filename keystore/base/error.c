@@ -4,7 +4,7 @@
 
 #include <openssl/err.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 static _Thread_local char last_msg[1024];
 static _Thread_local azkm_rc last_rc;

@@ -10,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "base/secmem.h"
 
 azkm_rc azkm_mkdir_private(const char *path)

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 int azkm_key_name_valid(const char *name)
 {

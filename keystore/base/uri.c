@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include "base/base.h"
 
 static size_t segment(const char *p)
 {

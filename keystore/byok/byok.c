@@ -12,7 +12,7 @@
 #include <openssl/rsa.h>
 
 #include "azkm/base64.h"
-#include "internal.h"
+#include "keys/records.h"
 
 #define BYOK_SCHEMA "1.0.0"
 #define BYOK_ALG "dir"

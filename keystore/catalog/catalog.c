@@ -7,7 +7,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "catalog/sqlite.h"
 
 /* Every write looks for soft-deleted keys whose retention ended: without this index that is a scan of all keys. */

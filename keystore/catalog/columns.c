@@ -4,7 +4,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "catalog/columns.h"
 
 azkm_rc azkm_catalog_column_blob(sqlite3_stmt *st, int col, unsigned char **out, size_t *len)

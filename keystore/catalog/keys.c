@@ -4,7 +4,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "catalog/columns.h"
 #include "catalog/keys.h"
 

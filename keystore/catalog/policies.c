@@ -5,7 +5,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "catalog/policies.h"
 #include "catalog/sqlite.h"
 

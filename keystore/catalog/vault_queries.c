@@ -3,7 +3,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "base/base.h"
 #include "catalog/sqlite.h"
 #include "catalog/vault_queries.h"
 

@@ -10,7 +10,7 @@
 #include <openssl/rand.h>
 
 #include "azkm/base64.h"
-#include "internal.h"
+#include "keys/records.h"
 
 #define ENV_MAGIC "AZKMENV1"
 #define ENV_MAGIC_LEN 8

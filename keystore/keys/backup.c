@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 
 #include "azkm/base64.h"
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"

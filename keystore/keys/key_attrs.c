@@ -2,7 +2,7 @@
  * how many tags, and times that make sense. */
 #include <string.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty, azkm_protection protection,

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keyspec *spec_in, azkm_key_info *out)

@@ -1,6 +1,6 @@
 /* The end of a key: soft-delete (recoverable for the vault's retention), recover, purge (its tier objects destroyed
  * and its rows removed), and the purge of soft-deleted keys whose retention has ended. */
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 #define DAY 86400

@@ -2,7 +2,7 @@
  * a key (list versions), each record checked against its attribute MAC. */
 #include <stddef.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 azkm_rc azkm_key_spec_check(azkm_vault *v, const char *name, azkm_keyspec *s)

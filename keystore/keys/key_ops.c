@@ -11,7 +11,7 @@
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 
-#include "internal.h"
+#include "keys/records.h"
 
 static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *version, azkm_key **out)
 {

@@ -2,7 +2,7 @@
  * key's rotation policy. */
 #include <string.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 /* The spec of the next version from the key's newest one, enabled or not. */

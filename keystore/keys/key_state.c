@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 static int mac_update_i64(EVP_MAC_CTX *m, int64_t x)
@@ -87,16 +87,4 @@ azkm_rc azkm_key_state_verify(azkm_vault *v, const azkm_catalog_key_row *r, cons
                          "version rolled back, added or removed, or its deleted state edited)",
                          v->name, name);
     return AZKM_OK;
-}
-
-azkm_rc azkm_key_state_check(azkm_vault *v, int64_t rowid, const char *name)
-{
-    azkm_catalog_key_row r;
-    azkm_rc rc = read_row(v, rowid, &r);
-
-    if (rc != AZKM_OK)
-        return rc;
-    rc = azkm_key_state_verify(v, &r, name);
-    azkm_catalog_key_row_clear(&r);
-    return rc;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key_info *info)

@@ -9,7 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "keys/keys.h"
 
 void azkm_key_info_clear(azkm_key_info *info)
@@ -324,4 +324,26 @@ azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_inf
     rc = azkm_catalog_version_insert(v->cat, &r);
     free(tags);
     return rc == AZKM_OK ? azkm_key_state_update(v, key_rowid) : rc;
+}
+
+size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *version, azkm_kty kty,
+                         azkm_protection protection, unsigned char *buf, size_t len)
+{
+    char lname[AZKM_NAME_MAX + 1];
+    size_t n = strlen(name), need;
+
+    for (size_t i = 0; i <= n; i++)
+        lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    /* "azkm-key-v1" | vault id | len(name) | lowercase name | version | kty | protection */
+    need = 11 + AZKM_VAULT_ID_LEN + 1 + n + AZKM_VERSION_LEN + 2;
+    if (need > len)
+        return 0;
+    memcpy(buf, "azkm-key-v1", 11);
+    memcpy(buf + 11, v->vault_id, AZKM_VAULT_ID_LEN);
+    buf[11 + AZKM_VAULT_ID_LEN] = (unsigned char)n;
+    memcpy(buf + 12 + AZKM_VAULT_ID_LEN, lname, n);
+    memcpy(buf + 12 + AZKM_VAULT_ID_LEN + n, version, AZKM_VERSION_LEN);
+    buf[need - 2] = (unsigned char)kty;
+    buf[need - 1] = (unsigned char)protection;
+    return need;
 }

@@ -1,9 +1,9 @@
 /* Declarations shared by the files of keys/ only: catalog rows to key records, the state MAC of a row already
- * read, attribute rules, and the making of new versions (the rest of the keystore uses internal.h). */
+ * read, attribute rules, and the making of new versions (byok/ and envelope/ see keys/records.h). */
 #ifndef AZKM_KEYS_KEYS_H
 #define AZKM_KEYS_KEYS_H
 
-#include "internal.h"
+#include "keys/records.h"
 #include "catalog/keys.h"
 #include "catalog/versions.h"
 

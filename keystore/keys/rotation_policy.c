@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "catalog/policies.h"
 #include "keys/rotation_policy.h"
 
@@ -299,7 +299,7 @@ static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text
     return rc;
 }
 
-/* ---- for rotate, backup, restore, verify (internal.h) and the run (rotation_policy.h) ------------------------ */
+/* ---- for rotate, backup, restore, verify (records.h) and the run (rotation_policy.h) ------------------------- */
 
 azkm_rc azkm_rotation_policy_read(azkm_vault *v, int64_t rowid, const char *name, char **text)
 {

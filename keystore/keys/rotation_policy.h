@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "internal.h"
+#include "keys/records.h"
 
 typedef struct {
     int64_t rotate_after_create; /* seconds, 0 = not set */

@@ -6,7 +6,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "catalog/policies.h"
 #include "keys/rotation_policy.h"
 

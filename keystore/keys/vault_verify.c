@@ -4,7 +4,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "keys/records.h"
 #include "catalog/check.h"
 #include "keys/keys.h"
 

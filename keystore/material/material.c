@@ -14,7 +14,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
-#include "internal.h"
+#include "material/material.h"
 #include "base/secmem.h"
 
 void azkm_material_clear(azkm_material *m)

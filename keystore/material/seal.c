@@ -6,7 +6,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "material/material.h"
 #include "base/secmem.h"
 
 #define NONCE_LEN 12
@@ -111,26 +111,4 @@ void azkm_hmac(const unsigned char key[32], const unsigned char *data, size_t le
     unsigned int maclen = 32;
 
     HMAC(EVP_sha256(), key, 32, data, len, mac, &maclen);
-}
-
-size_t azkm_material_aad(const azkm_vault *v, const char *name, const char *version, azkm_kty kty,
-                         azkm_protection protection, unsigned char *buf, size_t len)
-{
-    char lname[AZKM_NAME_MAX + 1];
-    size_t n = strlen(name), need;
-
-    for (size_t i = 0; i <= n; i++)
-        lname[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-    /* "azkm-key-v1" | vault id | len(name) | lowercase name | version | kty | protection */
-    need = 11 + AZKM_VAULT_ID_LEN + 1 + n + AZKM_VERSION_LEN + 2;
-    if (need > len)
-        return 0;
-    memcpy(buf, "azkm-key-v1", 11);
-    memcpy(buf + 11, v->vault_id, AZKM_VAULT_ID_LEN);
-    buf[11 + AZKM_VAULT_ID_LEN] = (unsigned char)n;
-    memcpy(buf + 12 + AZKM_VAULT_ID_LEN, lname, n);
-    memcpy(buf + 12 + AZKM_VAULT_ID_LEN + n, version, AZKM_VERSION_LEN);
-    buf[need - 2] = (unsigned char)kty;
-    buf[need - 1] = (unsigned char)protection;
-    return need;
 }

@@ -1,5 +1,5 @@
 /* The tier factory: the only place that knows which tiers exist. A new tier is one folder and one line here. */
-#include "internal.h"
+#include "tiers/tier.h"
 #include "tiers/pkcs11/pkcs11.h"
 #include "tiers/software/software.h"
 

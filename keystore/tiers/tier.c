@@ -3,7 +3,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "tiers/tier.h"
 
 void azkm_tier_free(azkm_tier *t)
 {

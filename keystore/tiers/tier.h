@@ -3,7 +3,8 @@
 #ifndef AZKM_TIER_H
 #define AZKM_TIER_H
 
-#include "azkm/keystore.h"
+#include "base/base.h"
+#include "material/material.h"
 
 typedef struct azkm_tier azkm_tier;         /* one per open vault and tier */
 typedef struct azkm_tier_key azkm_tier_key; /* a loaded key, ready for operations */

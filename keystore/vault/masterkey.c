@@ -12,7 +12,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "base/secmem.h"
 
 #define MK_MAGIC "AZKM-MK1"

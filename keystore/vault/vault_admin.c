@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "catalog/vault_queries.h"
 #include "vault/vault_internal.h"
 

@@ -5,7 +5,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "base/secmem.h"
 #include "vault/vault_internal.h"
 

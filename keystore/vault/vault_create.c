@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "base/secmem.h"
 #include "vault/vault_internal.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "catalog/vault_queries.h"
 
 /* Keys held by a token are objects outside the catalog: their tier destroys them when they are purged. */

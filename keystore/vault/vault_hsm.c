@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "vault/vault_internal.h"
 
 static azkm_rc hsm_tier(azkm_vault *v, const char *module, const char *token, const char *pin_source,

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 
 /* ---- keystore.c */
 /* Before the first secret of the process is unsealed: the secure heap, once per process. */

@@ -6,7 +6,7 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "catalog/meta.h"
 #include "vault/vault_internal.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "vault/vault.h"
 #include "base/secmem.h"
 #include "vault/vault_internal.h"
 

@@ -5,7 +5,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "internal.h"
+#include "tiers/tier.h"
 
 typedef struct azkm_p11_token azkm_p11_token;
 

@@ -8,7 +8,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "internal.h"
+#include "tiers/tier.h"
 
 #define P11_TEMPLATE_MAX 24
 

@@ -9,7 +9,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
-#include "internal.h"
+#include "tiers/tier.h"
 #include "base/secmem.h"
 #include "tiers/software/software.h"
 

@@ -1,0 +1,51 @@
+/* vault/: the keystore (keystore.c), the vault object with its catalog connection, derived keys and tiers
+ * (vault_core.c), its settings (vault_meta.c), token binding (vault_hsm.c), master key (masterkey.c) and lifecycle
+ * (vault_create.c, vault_open.c, vault_delete.c, vault_admin.c). May use base/, material/, catalog/ and tiers/;
+ * never keys/ or above. */
+#ifndef AZKM_VAULT_VAULT_H
+#define AZKM_VAULT_VAULT_H
+
+#include "base/base.h"
+#include "catalog/catalog.h"
+#include "material/material.h"
+#include "tiers/tier.h"
+
+#define AZKM_MASTER_KEY_LEN 32
+#define AZKM_VAULT_ID_LEN 16
+
+struct azkm_vault {
+    azkm_keystore *ks;
+    int refs; /* the opener's handle plus one per loaded key */
+    char name[AZKM_VAULT_NAME_MAX + 1];
+    char dir[4096];
+    azkm_catalog *cat; /* the vault's catalog connection (catalog/) */
+    unsigned char vault_id[AZKM_VAULT_ID_LEN];
+    /* Keys derived from the master key, in one block of secret memory (secmem.c): */
+    unsigned char *seal_key;   /* AES-256-GCM key for key material */
+    unsigned char *mac_key;    /* HMAC-SHA256 key for attribute records */
+    unsigned char *backup_key; /* AES-256-GCM key for backup blobs */
+    int retention_days;
+    int purge_protection;
+    azkm_protector protector;
+    int64_t created;
+    azkm_tier *tiers[2]; /* by azkm_protection */
+    char *hsm_module;    /* the token binding, NULL when unbound */
+    char *hsm_token;
+    char *hsm_pin_source;
+};
+
+/* ---- master key and derived keys (masterkey.c) */
+azkm_rc azkm_masterkey_create(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+azkm_rc azkm_masterkey_load(azkm_vault *v, unsigned char mk[AZKM_MASTER_KEY_LEN]);
+/* Destroys the token key of an HSM-held master key (vault deletion). */
+azkm_rc azkm_masterkey_destroy(azkm_vault *v);
+azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_LEN]);
+
+/* ---- the vault object (vault_core.c) */
+/* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
+void azkm_vault_ref(azkm_vault *v);
+azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
+/* The keystore's clock (the injected one in tests), seconds since the epoch (keystore.c). */
+int64_t azkm_now(const azkm_keystore *ks);
+
+#endif
