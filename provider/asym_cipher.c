@@ -201,7 +201,7 @@ static const OSSL_PARAM *rsa_gettable_ctx_params(void *vctx, void *provctx)
 
 static int cipher_init(CIPHER_CTX *ctx, void *keydata, int decrypt, const OSSL_PARAM params[])
 {
-    if (!azkm_pkey_hold(ctx->provctx, &ctx->key, keydata, 1, decrypt ? AZKM_OP_DECRYPT : 0))
+    if (!AZKM_PKEY_HOLD(ctx->provctx, &ctx->key, keydata, 1, decrypt ? AZKM_OP_DECRYPT : 0))
         return 0;
     return rsa_set_ctx_params(ctx, params);
 }

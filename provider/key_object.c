@@ -55,7 +55,7 @@ const char *azkm_pkey_type_name(azkm_pkey_type type)
     return "?";
 }
 
-int azkm_pkey_is_rsa(const AZKM_PKEY *pk)
+static int is_rsa(const AZKM_PKEY *pk)
 {
     return pk->type == AZKM_TYPE_RSA || pk->type == AZKM_TYPE_RSA_PSS;
 }
@@ -88,42 +88,24 @@ static char *reference_uri(const char *uri, const azkm_key_info *info)
     return OPENSSL_strdup(canonical);
 }
 
-/* A key object for the loaded key: its type, public half and URIs; the caller still owns key. */
-static AZKM_PKEY *pkey_of(AZKM_PROVCTX *pctx, const char *uri, azkm_key *key)
+/* The public half, from the DER the keystore keeps, into our library context. */
+static int set_pub_der(AZKM_PKEY *pk, const azkm_key_info *info)
 {
-    const azkm_key_info *info = azkm_key_get_info(key);
     const unsigned char *p = info->public_der;
-    AZKM_PKEY *pk;
     EVP_PKEY *pub;
 
-    if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC) {
-        AZKM_RAISE(pctx, AZKM_R_UNSUPPORTED,
-                   "key %s is of type %s: only RSA and EC keys are usable through OpenSSL", azkm_key_uri(key),
-                   azkm_kty_name(info->kty, info->protection));
-        return NULL;
-    }
-    pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_RSA ? AZKM_TYPE_RSA : AZKM_TYPE_EC);
-    if (pk == NULL)
-        return NULL;
-    pub = p != NULL ? d2i_PUBKEY_ex(NULL, &p, (long)info->public_der_len, pctx->libctx, NULL) : NULL;
-    if (pub == NULL || !azkm_pkey_set_pub(pk, pub)) {
-        AZKM_RAISE(pctx, AZKM_R_CORRUPT, "key %s: cannot decode its public key", azkm_key_uri(key));
-        azkm_pkey_free(pk);
-        return NULL;
-    }
-    pk->uri = OPENSSL_strdup(azkm_key_uri(key));
-    pk->ref_uri = reference_uri(uri, info);
-    if (pk->uri == NULL || pk->ref_uri == NULL) {
-        azkm_pkey_free(pk);
-        return NULL;
-    }
-    return pk;
+    if (p == NULL)
+        return 0;
+    pub = d2i_PUBKEY_ex(NULL, &p, (long)info->public_der_len, pk->provctx->libctx, NULL);
+    return pub != NULL && azkm_pkey_set_pub(pk, pub);
 }
 
+/* The errors are raised here, so that the error line names azkm_pkey_load_uri whatever the caller. */
 AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
 {
     azkm_keystore *ks = azkm_prov_keystore(pctx);
-    AZKM_PKEY *pk;
+    const azkm_key_info *info;
+    AZKM_PKEY *pk = NULL;
     azkm_key *key = NULL;
     azkm_rc rc;
 
@@ -137,12 +119,29 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
             AZKM_RAISE_RC_LOADING(pctx, rc, uri);
         return NULL;
     }
-    if ((pk = pkey_of(pctx, uri, key)) == NULL) {
-        azkm_key_free(key);
-        return NULL;
+    info = azkm_key_get_info(key);
+    if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC) {
+        AZKM_RAISE(pctx, AZKM_R_UNSUPPORTED,
+                   "key %s is of type %s: only RSA and EC keys are usable through OpenSSL", azkm_key_uri(key),
+                   azkm_kty_name(info->kty, info->protection));
+        goto err;
     }
+    if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_RSA ? AZKM_TYPE_RSA : AZKM_TYPE_EC)) == NULL)
+        goto err;
+    if (!set_pub_der(pk, info)) {
+        AZKM_RAISE(pctx, AZKM_R_CORRUPT, "key %s: cannot decode its public key", azkm_key_uri(key));
+        goto err;
+    }
+    pk->uri = OPENSSL_strdup(azkm_key_uri(key));
+    pk->ref_uri = reference_uri(uri, info);
+    if (pk->uri == NULL || pk->ref_uri == NULL)
+        goto err;
     pk->key = key;
     return pk;
+err:
+    azkm_key_free(key);
+    azkm_pkey_free(pk);
+    return NULL;
 }
 
 /* ---- checks before private use ------------------------------------------------------------------------- */
@@ -171,24 +170,25 @@ int azkm_pkey_check_private_use(AZKM_PKEY *pk)
     return 0;
 }
 
-int azkm_pkey_hold(AZKM_PROVCTX *pctx, AZKM_PKEY **held, void *keydata, int rsa, unsigned private_op)
+int azkm_pkey_hold(AZKM_PROVCTX *pctx, const char *file, int line, const char *func, AZKM_PKEY **held,
+                   void *keydata, int rsa, unsigned private_op)
 {
     AZKM_PKEY *pk = keydata;
     azkm_rc rc;
 
-    if (pk == NULL || pk->pub == NULL || azkm_pkey_is_rsa(pk) != rsa) {
-        AZKM_RAISE(pctx, AZKM_R_NO_PRIVATE_KEY, "not an azkm %s key", rsa ? "RSA" : "EC");
+    if (pk == NULL || pk->pub == NULL || is_rsa(pk) != rsa) {
+        azkm_raise(pctx, file, line, func, AZKM_R_NO_PRIVATE_KEY, "not an azkm %s key", rsa ? "RSA" : "EC");
         return 0;
     }
     if (private_op != 0) {
         if (pk->key == NULL) {
-            AZKM_RAISE(pctx, AZKM_R_NO_PRIVATE_KEY, "this azkm key has no private half to %s with",
-                       azkm_op_name(private_op));
+            azkm_raise(pctx, file, line, func, AZKM_R_NO_PRIVATE_KEY,
+                       "this azkm key has no private half to %s with", azkm_op_name(private_op));
             return 0;
         }
         /* Refuse early (disabled, not yet valid, expired, the operation not in key_ops), naming the key. */
         if ((rc = azkm_key_check(pk->key, private_op)) != AZKM_OK) {
-            AZKM_RAISE_RC(pctx, rc);
+            azkm_raise_rc(pctx, file, line, func, rc);
             return 0;
         }
     }

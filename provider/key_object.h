@@ -5,6 +5,7 @@
 
 #include <openssl/core.h>
 #include <openssl/evp.h>
+#include <openssl/macros.h>
 
 #include <azkm/keystore.h>
 
@@ -36,15 +37,18 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri);
 /* Takes over pub (an EVP_PKEY of our library context) as the public half and caches its sizes. */
 int azkm_pkey_set_pub(AZKM_PKEY *pk, EVP_PKEY *pub);
 const char *azkm_pkey_type_name(azkm_pkey_type type);
-int azkm_pkey_is_rsa(const AZKM_PKEY *pk);
 
 /* Refuses (raising the keystore's reason) a private key that can neither sign nor decrypt now. */
 int azkm_pkey_check_private_use(AZKM_PKEY *pk);
 /* An operation's init: checks that keydata is an azkm key of the family the operation serves (RSA when rsa is
  * set, else EC) and, for a private operation (private_op AZKM_OP_SIGN or AZKM_OP_DECRYPT; 0 for verify and
  * encrypt), that its private half may do that now, raising an error naming the key if not. Then makes *held a
- * reference to it, dropping the one *held had. */
-int azkm_pkey_hold(AZKM_PROVCTX *pctx, AZKM_PKEY **held, void *keydata, int rsa, unsigned private_op);
+ * reference to it, dropping the one *held had. Through AZKM_PKEY_HOLD, the error names the caller's function
+ * (sig_init, cipher_init), as administrators see it in their logs. */
+int azkm_pkey_hold(AZKM_PROVCTX *pctx, const char *file, int line, const char *func, AZKM_PKEY **held,
+                   void *keydata, int rsa, unsigned private_op);
+#define AZKM_PKEY_HOLD(pctx, held, keydata, rsa, private_op)                                                       \
+    azkm_pkey_hold((pctx), OPENSSL_FILE, OPENSSL_LINE, OPENSSL_FUNC, (held), (keydata), (rsa), (private_op))
 
 /* Hands pk to a store or decoder callback as an OSSL_OBJECT_PKEY passed by reference: the private half only if
  * want_private, and then only a key that can be used now (see azkm_pkey_check_private_use). The callee's key

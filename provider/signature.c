@@ -402,7 +402,7 @@ static int sig_init(SIG_CTX *ctx, void *keydata, int operation, const OSSL_PARAM
 {
     AZKM_PKEY *pk = keydata;
 
-    if (!azkm_pkey_hold(ctx->provctx, &ctx->key, pk, ctx->is_rsa, operation == EVP_PKEY_OP_SIGN ? AZKM_OP_SIGN : 0))
+    if (!AZKM_PKEY_HOLD(ctx->provctx, &ctx->key, pk, ctx->is_rsa, operation == EVP_PKEY_OP_SIGN ? AZKM_OP_SIGN : 0))
         return 0;
     ctx->operation = operation;
     if (pk->type == AZKM_TYPE_RSA_PSS)
