@@ -6,7 +6,10 @@
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
 
-#include "provider.h"
+#include "digest.h"
+#include "errors.h"
+#include "key_object.h"
+#include "params.h"
 
 static OSSL_FUNC_asym_cipher_newctx_fn rsa_newctx;
 static OSSL_FUNC_asym_cipher_freectx_fn rsa_freectx;
@@ -76,19 +79,30 @@ static void *rsa_dupctx(void *vctx)
     return dst;
 }
 
-static int set_md(CIPHER_CTX *ctx, EVP_MD **slot, const OSSL_PARAM *p)
+static int set_pad_mode(CIPHER_CTX *ctx, const OSSL_PARAM *p)
 {
-    const char *name = NULL;
-    EVP_MD *md;
+    int mode;
 
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
+    if (!azkm_param_get_pad_mode(ctx->provctx, p, &mode))
         return 0;
-    if ((md = azkm_prov_md_fetch(ctx->provctx, name)) == NULL) {
-        AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "digest %s is not available", name);
+    if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_OAEP_PADDING && mode != RSA_PKCS1_WITH_TLS_PADDING) {
+        AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "azkm RSA decryption uses PKCS#1 v1.5 or OAEP padding");
         return 0;
     }
-    EVP_MD_free(*slot);
-    *slot = md;
+    ctx->pad_mode = mode;
+    return 1;
+}
+
+static int set_label(CIPHER_CTX *ctx, const OSSL_PARAM *p)
+{
+    void *label = NULL;
+    size_t len = 0;
+
+    if (!azkm_param_get_octets(ctx->provctx, p, &label, &len))
+        return 0;
+    OPENSSL_free(ctx->label);
+    ctx->label = label;
+    ctx->label_len = len;
     return 1;
 }
 
@@ -99,48 +113,20 @@ static int rsa_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 
     if (params == NULL)
         return 1;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL) {
-        int mode = -1;
-
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            const char *s = NULL;
-
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
-                return 0;
-            if (strcmp(s, OSSL_PKEY_RSA_PAD_MODE_PKCSV15) == 0)
-                mode = RSA_PKCS1_PADDING;
-            else if (strcmp(s, OSSL_PKEY_RSA_PAD_MODE_OAEP) == 0)
-                mode = RSA_PKCS1_OAEP_PADDING;
-        } else if (!OSSL_PARAM_get_int(p, &mode)) {
-            return 0;
-        }
-        if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_OAEP_PADDING && mode != RSA_PKCS1_WITH_TLS_PADDING) {
-            AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "azkm RSA decryption uses PKCS#1 v1.5 or OAEP padding");
-            return 0;
-        }
-        ctx->pad_mode = mode;
-    }
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) != NULL &&
-        !set_md(ctx, &ctx->oaep_md, p))
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL && !set_pad_mode(ctx, p))
         return 0;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST)) != NULL &&
-        !set_md(ctx, &ctx->mgf1_md, p))
+    if (!azkm_param_md(ctx->provctx, params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST,
+                       OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST_PROPS, &ctx->oaep_md) ||
+        !azkm_param_md(ctx->provctx, params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST,
+                       OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST_PROPS, &ctx->mgf1_md))
         return 0;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL)) != NULL) {
-        void *label = NULL;
-        size_t len = 0;
-
-        if (!OSSL_PARAM_get_octet_string(p, &label, 0, &len))
-            return 0;
-        OPENSSL_free(ctx->label);
-        ctx->label = label;
-        ctx->label_len = len;
-    }
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL)) != NULL && !set_label(ctx, p))
+        return 0;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION)) != NULL &&
-        !OSSL_PARAM_get_uint(p, &ctx->client_version))
+        !azkm_param_get_uint(ctx->provctx, p, &ctx->client_version))
         return 0;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION)) != NULL &&
-        !OSSL_PARAM_get_uint(p, &ctx->alt_version))
+        !azkm_param_get_uint(ctx->provctx, p, &ctx->alt_version))
         return 0;
     return 1;
 }
@@ -161,37 +147,40 @@ static const OSSL_PARAM *rsa_settable_ctx_params(void *vctx, void *provctx)
     return params;
 }
 
+/* OAEP's digest is SHA-1 unless set; MGF1's is OAEP's unless set. */
+static const char *oaep_md_name(const CIPHER_CTX *ctx)
+{
+    return ctx->oaep_md != NULL ? EVP_MD_get0_name(ctx->oaep_md) : "SHA1";
+}
+
+static const char *mgf1_md_name(const CIPHER_CTX *ctx)
+{
+    return ctx->mgf1_md != NULL ? EVP_MD_get0_name(ctx->mgf1_md) : oaep_md_name(ctx);
+}
+
 static int rsa_get_ctx_params(void *vctx, OSSL_PARAM params[])
 {
     CIPHER_CTX *ctx = vctx;
+    AZKM_PROVCTX *pctx = ctx->provctx;
     OSSL_PARAM *p;
 
-    if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL) {
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            if (!OSSL_PARAM_set_utf8_string(p, ctx->pad_mode == RSA_PKCS1_OAEP_PADDING
-                                                   ? OSSL_PKEY_RSA_PAD_MODE_OAEP
-                                                   : OSSL_PKEY_RSA_PAD_MODE_PKCSV15))
-                return 0;
-        } else if (!OSSL_PARAM_set_int(p, ctx->pad_mode)) {
-            return 0;
-        }
-    }
+    if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_PAD_MODE)) != NULL &&
+        !azkm_param_set_pad_mode(pctx, p, ctx->pad_mode))
+        return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, ctx->oaep_md != NULL ? EVP_MD_get0_name(ctx->oaep_md) : "SHA1"))
+        !azkm_param_set_utf8(pctx, p, oaep_md_name(ctx)))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, ctx->mgf1_md != NULL   ? EVP_MD_get0_name(ctx->mgf1_md)
-                                       : ctx->oaep_md != NULL ? EVP_MD_get0_name(ctx->oaep_md)
-                                                              : "SHA1"))
+        !azkm_param_set_utf8(pctx, p, mgf1_md_name(ctx)))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL)) != NULL &&
-        !OSSL_PARAM_set_octet_ptr(p, ctx->label, ctx->label_len))
+        !azkm_param_set_octet_ptr(pctx, p, ctx->label, ctx->label_len))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION)) != NULL &&
-        !OSSL_PARAM_set_uint(p, ctx->client_version))
+        !azkm_param_set_uint(pctx, p, ctx->client_version))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION)) != NULL &&
-        !OSSL_PARAM_set_uint(p, ctx->alt_version))
+        !azkm_param_set_uint(pctx, p, ctx->alt_version))
         return 0;
     return 1;
 }
@@ -212,29 +201,8 @@ static const OSSL_PARAM *rsa_gettable_ctx_params(void *vctx, void *provctx)
 
 static int cipher_init(CIPHER_CTX *ctx, void *keydata, int decrypt, const OSSL_PARAM params[])
 {
-    AZKM_PKEY *pk = keydata;
-
-    if (pk == NULL || pk->pub == NULL || !azkm_pkey_is_rsa(pk)) {
-        AZKM_RAISE(ctx->provctx, AZKM_R_NO_PRIVATE_KEY, "not an azkm RSA key");
+    if (!AZKM_PKEY_HOLD(ctx->provctx, &ctx->key, keydata, 1, decrypt ? AZKM_OP_DECRYPT : 0))
         return 0;
-    }
-    if (decrypt) {
-        azkm_rc rc;
-
-        if (pk->key == NULL) {
-            AZKM_RAISE(ctx->provctx, AZKM_R_NO_PRIVATE_KEY, "this azkm key has no private half to decrypt with");
-            return 0;
-        }
-        if ((rc = azkm_key_check(pk->key, AZKM_OP_DECRYPT)) != AZKM_OK) {
-            AZKM_RAISE_RC(ctx->provctx, rc);
-            return 0;
-        }
-    }
-    if (ctx->key != pk) {
-        azkm_pkey_free(ctx->key);
-        azkm_pkey_up_ref(pk);
-        ctx->key = pk;
-    }
     return rsa_set_ctx_params(ctx, params);
 }
 
@@ -287,11 +255,6 @@ end:
     return ok;
 }
 
-static const char *md_keystore_name(const EVP_MD *md)
-{
-    return md != NULL ? OBJ_nid2sn(EVP_MD_get_type(md)) : NULL;
-}
-
 static int rsa_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t outsize, const unsigned char *in,
                        size_t inlen)
 {
@@ -325,8 +288,8 @@ static int rsa_decrypt(void *vctx, unsigned char *out, size_t *outlen, size_t ou
         break;
     case RSA_PKCS1_OAEP_PADDING:
         cp.scheme = AZKM_ENC_RSA_OAEP;
-        cp.oaep_digest = ctx->oaep_md != NULL ? md_keystore_name(ctx->oaep_md) : "SHA1";
-        cp.mgf1_digest = ctx->mgf1_md != NULL ? md_keystore_name(ctx->mgf1_md) : NULL;
+        cp.oaep_digest = ctx->oaep_md != NULL ? azkm_md_keystore_name(ctx->oaep_md) : "SHA1";
+        cp.mgf1_digest = ctx->mgf1_md != NULL ? azkm_md_keystore_name(ctx->mgf1_md) : NULL;
         cp.label = ctx->label;
         cp.label_len = ctx->label_len;
         break;

@@ -13,7 +13,9 @@
 #include <openssl/pem.h>
 
 #include "azkm/keyref.h"
-#include "provider.h"
+#include "algorithms.h"
+#include "errors.h"
+#include "key_object.h"
 
 static OSSL_FUNC_decoder_newctx_fn dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn dec_freectx;
@@ -159,23 +161,8 @@ static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int
         ok = 1; /* the other key decoder will take it */
         goto end;
     }
-    if (selection != 0 && (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0) {
-        azkm_key_free(pk->key);
-        pk->key = NULL;
-    } else if (!azkm_pkey_check_private_use(pk)) {
-        goto end;
-    }
-    {
-        int object_type = OSSL_OBJECT_PKEY;
-        OSSL_PARAM params[4];
-
-        params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
-        params[1] =
-            OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)azkm_pkey_type_name(pk->type), 0);
-        params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &pk, sizeof(pk));
-        params[3] = OSSL_PARAM_construct_end();
-        ok = data_cb(params, data_cbarg);
-    }
+    ok = azkm_pkey_hand_out(pk, selection == 0 || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0, data_cb,
+                            data_cbarg);
 end:
     azkm_pkey_free(pk);
     OPENSSL_free(uri);
@@ -204,11 +191,8 @@ static int ref_does_selection(void *provctx, int selection)
 static int ref_export_object(void *vctx, const void *reference, size_t reference_sz, OSSL_CALLBACK *export_cb,
                              void *export_cbarg)
 {
-    AZKM_PKEY *pk;
+    const AZKM_PKEY *pk = azkm_pkey_from_reference(reference, reference_sz);
 
-    if (reference == NULL || reference_sz != sizeof(pk))
-        return 0;
-    memcpy(&pk, reference, sizeof(pk));
     if (pk == NULL || pk->pub == NULL || pk->key != NULL)
         return 0;
     return EVP_PKEY_export(pk->pub, EVP_PKEY_PUBLIC_KEY, export_cb, export_cbarg);

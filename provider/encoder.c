@@ -7,7 +7,8 @@
 #include <openssl/core_names.h>
 
 #include "azkm/keyref.h"
-#include "provider.h"
+#include "errors.h"
+#include "key_object.h"
 
 static OSSL_FUNC_encoder_newctx_fn enc_newctx;
 static OSSL_FUNC_encoder_freectx_fn enc_freectx;

@@ -1,12 +1,13 @@
 /* Provider error reporting: reason strings registered with the core, raised through the core's error upcalls,
  * with the keystore's message (which names vault, key and action) as the error data. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
-#include "provider.h"
+#include "errors.h"
 
 static const OSSL_ITEM reason_strings[] = {
     {AZKM_R_KEYSTORE_OPEN, "cannot open the azkm keystore"},

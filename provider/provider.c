@@ -1,14 +1,14 @@
-/* The azkm OpenSSL provider entry point: configuration from openssl.cnf and the environment, the provider
- * context with its private library context, and the static table of every algorithm it offers. */
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
+/* The azkm OpenSSL provider entry point: OSSL_provider_init, the provider's own parameters, and the static tables
+ * of every algorithm it offers, which point at the operation files' dispatch tables. */
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/provider.h>
+#include <openssl/params.h>
 
-#include "provider.h"
+#include "algorithms.h"
+#include "dispatch.h"
+#include "errors.h"
+#include "params.h"
+#include "provctx.h"
 
 OSSL_provider_init_fn OSSL_provider_init;
 static OSSL_FUNC_provider_teardown_fn azkm_teardown;
@@ -119,16 +119,17 @@ static int azkm_get_params(void *provctx, OSSL_PARAM params[])
     OSSL_PARAM *p;
 
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
-    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "azkm key management provider"))
+    if (p != NULL && !azkm_param_set_utf8_ptr(provctx, p, "azkm key management provider"))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION);
-    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, AZKM_VERSION_STRING))
+    if (p != NULL && !azkm_param_set_utf8_ptr(provctx, p, AZKM_VERSION_STRING))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
-    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "azkm " AZKM_VERSION_STRING " built with " OPENSSL_VERSION_TEXT))
+    if (p != NULL &&
+        !azkm_param_set_utf8_ptr(provctx, p, "azkm " AZKM_VERSION_STRING " built with " OPENSSL_VERSION_TEXT))
         return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
-    if (p != NULL && !OSSL_PARAM_set_int(p, 1))
+    if (p != NULL && !azkm_param_set_int(provctx, p, 1))
         return 0;
     return 1;
 }
@@ -148,88 +149,7 @@ static void azkm_teardown(void *provctx)
      * objects that point into the keystore and our library context: leave those to the process exit. */
     if (__atomic_load_n(&pctx->live_keys, __ATOMIC_ACQUIRE) > 0)
         return;
-    azkm_keystore_free(pctx->ks);
-    for (size_t i = 0; i < AZKM_MD_CACHED; i++)
-        EVP_MD_free(pctx->md_cache[i]);
-    if (pctx->deflt != NULL)
-        OSSL_PROVIDER_unload(pctx->deflt);
-    OSSL_LIB_CTX_free(pctx->libctx);
-    free(pctx->keystore_dir);
-    free(pctx->config_file);
-    pthread_mutex_destroy(&pctx->ks_lock);
-    free(pctx);
-}
-
-azkm_keystore *azkm_prov_keystore(AZKM_PROVCTX *pctx)
-{
-    azkm_keystore *ks;
-
-    pthread_mutex_lock(&pctx->ks_lock);
-    if (pctx->ks == NULL) {
-        azkm_options opt;
-        azkm_rc rc;
-
-        memset(&opt, 0, sizeof(opt));
-        opt.keystore_dir = pctx->keystore_dir;
-        opt.config_file = pctx->config_file;
-        opt.libctx = pctx->libctx;
-        rc = azkm_keystore_open(&opt, &pctx->ks);
-        if (rc != AZKM_OK) {
-            pctx->ks = NULL;
-            AZKM_RAISE(pctx, AZKM_R_KEYSTORE_OPEN, "%s", azkm_last_error());
-        }
-    }
-    ks = pctx->ks;
-    pthread_mutex_unlock(&pctx->ks_lock);
-    return ks;
-}
-
-/* The spellings applications and libssl use: EVP_MD_get0_name() gives "SHA2-256", people write "SHA256". */
-static const struct {
-    const char *names[3];
-} cached_mds[AZKM_MD_CACHED] = {
-    [AZKM_MD_SHA1] = {{"SHA1", "SHA-1", NULL}},
-    [AZKM_MD_SHA224] = {{"SHA2-224", "SHA224", "SHA-224"}},
-    [AZKM_MD_SHA256] = {{"SHA2-256", "SHA256", "SHA-256"}},
-    [AZKM_MD_SHA384] = {{"SHA2-384", "SHA384", "SHA-384"}},
-    [AZKM_MD_SHA512] = {{"SHA2-512", "SHA512", "SHA-512"}},
-};
-
-EVP_MD *azkm_prov_md_fetch(AZKM_PROVCTX *pctx, const char *name)
-{
-    EVP_MD *md, *seen = NULL;
-    int slot = -1;
-
-    if (name == NULL)
-        return NULL;
-    for (int i = 0; i < AZKM_MD_CACHED && slot < 0; i++)
-        for (int j = 0; j < 3 && cached_mds[i].names[j] != NULL; j++)
-            if (strcasecmp(name, cached_mds[i].names[j]) == 0)
-                slot = i;
-    if (slot < 0)
-        return EVP_MD_fetch(pctx->libctx, name, NULL);
-    md = __atomic_load_n(&pctx->md_cache[slot], __ATOMIC_ACQUIRE);
-    if (md == NULL) {
-        md = EVP_MD_fetch(pctx->libctx, cached_mds[slot].names[0], NULL);
-        if (md == NULL)
-            return NULL;
-        /* The cache keeps the fetched reference; another thread may have stored its own first. */
-        if (!__atomic_compare_exchange_n(&pctx->md_cache[slot], &seen, md, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            EVP_MD_free(md);
-            md = seen;
-        }
-    }
-    return EVP_MD_up_ref(md) ? md : NULL;
-}
-
-/* A setting: the environment overrides the provider's openssl.cnf section. */
-static char *setting(const char *env, const char *conf)
-{
-    const char *v = getenv(env);
-
-    if (v == NULL || v[0] == '\0')
-        v = conf;
-    return (v != NULL && v[0] != '\0') ? strdup(v) : NULL;
+    azkm_provctx_free(pctx);
 }
 
 static const OSSL_DISPATCH provider_functions[] = {
@@ -245,72 +165,11 @@ __attribute__((visibility("default"))) int OSSL_provider_init(const OSSL_CORE_HA
                                                               const OSSL_DISPATCH *in, const OSSL_DISPATCH **out,
                                                               void **provctx)
 {
-    OSSL_FUNC_core_get_params_fn *core_get_params = NULL;
-    AZKM_PROVCTX *pctx;
-    const char *conf_dir = NULL, *conf_file = NULL, *conf_log = NULL;
-    char *log;
+    AZKM_PROVCTX *pctx = azkm_provctx_new(handle, in);
 
-    pctx = calloc(1, sizeof(*pctx));
     if (pctx == NULL)
         return 0;
-    pctx->handle = handle;
-    pthread_mutex_init(&pctx->ks_lock, NULL);
-    for (; in->function_id != 0; in++) {
-        switch (in->function_id) {
-        case OSSL_FUNC_CORE_GET_PARAMS:
-            core_get_params = OSSL_FUNC_core_get_params(in);
-            break;
-        case OSSL_FUNC_CORE_NEW_ERROR:
-            pctx->core_new_error = OSSL_FUNC_core_new_error(in);
-            break;
-        case OSSL_FUNC_CORE_SET_ERROR_DEBUG:
-            pctx->core_set_error_debug = OSSL_FUNC_core_set_error_debug(in);
-            break;
-        case OSSL_FUNC_CORE_VSET_ERROR:
-            pctx->core_vset_error = OSSL_FUNC_core_vset_error(in);
-            break;
-        case OSSL_FUNC_BIO_READ_EX:
-            pctx->core_bio_read_ex = OSSL_FUNC_BIO_read_ex(in);
-            break;
-        case OSSL_FUNC_BIO_WRITE_EX:
-            pctx->core_bio_write_ex = OSSL_FUNC_BIO_write_ex(in);
-            break;
-        default:
-            break;
-        }
-    }
-    if (core_get_params != NULL) {
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_utf8_ptr("keystore_dir", (char **)&conf_dir, 0),
-            OSSL_PARAM_utf8_ptr("config_file", (char **)&conf_file, 0),
-            OSSL_PARAM_utf8_ptr("error_log", (char **)&conf_log, 0),
-            OSSL_PARAM_END,
-        };
-        if (!core_get_params(handle, params)) {
-            conf_dir = NULL;
-            conf_file = NULL;
-            conf_log = NULL;
-        }
-    }
-    pctx->keystore_dir = setting("AZKM_KEYSTORE_DIR", conf_dir);
-    pctx->config_file = setting("AZKM_CONF", conf_file);
-    log = setting("AZKM_ERROR_LOG", conf_log);
-    pctx->log_stderr = log != NULL && strcmp(log, "stderr") == 0;
-    free(log);
-
-    /* Our own library context holding only the default provider: the keystore's libcrypto calls and our public
-     * key work never come back into azkm. */
-    pctx->libctx = OSSL_LIB_CTX_new();
-    if (pctx->libctx == NULL)
-        goto err;
-    pctx->deflt = OSSL_PROVIDER_load(pctx->libctx, "default");
-    if (pctx->deflt == NULL)
-        goto err;
-
     *out = provider_functions;
     *provctx = pctx;
     return 1;
-err:
-    azkm_teardown(pctx);
-    return 0;
 }

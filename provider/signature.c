@@ -9,7 +9,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "provider.h"
+#include "digest.h"
+#include "errors.h"
+#include "key_object.h"
+#include "params.h"
 
 static OSSL_FUNC_signature_newctx_fn rsa_newctx, ecdsa_newctx;
 static OSSL_FUNC_signature_freectx_fn sig_freectx;
@@ -41,6 +44,9 @@ typedef struct {
     EVP_MD_CTX *mdctx; /* digest-sign: local hashing only */
 } SIG_CTX;
 
+/* The property query the application fetched this implementation with (often "provider=azkm") is not used for
+ * digests: they come from our own library context, which holds only the default provider. A digest's own
+ * property query (OSSL_SIGNATURE_PARAM_PROPERTIES, MGF1_PROPERTIES) is used there. */
 static void *newctx(void *provctx, int is_rsa)
 {
     SIG_CTX *ctx = OPENSSL_zalloc(sizeof(*ctx));
@@ -103,31 +109,78 @@ static void *sig_dupctx(void *vctx)
 
 /* ---- parameters ---------------------------------------------------------------------------------------- */
 
-static int set_md(SIG_CTX *ctx, EVP_MD **slot, const char *name)
+/* The digest of a running digest-sign cannot change: it may only be named again. */
+static int keep_running_md(SIG_CTX *ctx, const OSSL_PARAM *p)
 {
-    EVP_MD *md = azkm_prov_md_fetch(ctx->provctx, name);
+    const char *name = NULL;
 
-    if (md == NULL) {
-        AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "digest %s is not available", name);
+    if (!azkm_param_get_utf8(ctx->provctx, p, &name))
         return 0;
-    }
-    EVP_MD_free(*slot);
-    *slot = md;
+    if (ctx->md == NULL || !EVP_MD_is_a(ctx->md, name))
+        return AZKM_PARAM_BAD(ctx->provctx, p->key, "the digest of a running digest-sign cannot change");
     return 1;
 }
 
-/* The keystore names digests as "SHA256"; OpenSSL's short names are exactly that. */
-static const char *md_keystore_name(const EVP_MD *md)
+static int set_pad_mode(SIG_CTX *ctx, const OSSL_PARAM *p)
 {
-    return md != NULL ? OBJ_nid2sn(EVP_MD_get_type(md)) : NULL;
+    int mode;
+
+    if (!azkm_param_get_pad_mode(ctx->provctx, p, &mode))
+        return 0;
+    if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING) {
+        AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "azkm RSA signatures use PKCS#1 v1.5 or PSS padding");
+        return 0;
+    }
+    ctx->pad_mode = mode;
+    return 1;
 }
 
-static const OSSL_ITEM pad_names[] = {
-    {RSA_PKCS1_PADDING, OSSL_PKEY_RSA_PAD_MODE_PKCSV15},
-    {RSA_PKCS1_PSS_PADDING, OSSL_PKEY_RSA_PAD_MODE_PSS},
-    {RSA_NO_PADDING, OSSL_PKEY_RSA_PAD_MODE_NONE},
-    {RSA_X931_PADDING, OSSL_PKEY_RSA_PAD_MODE_X931},
+/* The PSS salt length: a number of bytes, or by name one of OpenSSL's special lengths. */
+static const struct {
+    int len;
+    const char *name;
+} saltlen_names[] = {
+    {RSA_PSS_SALTLEN_DIGEST, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST},
+    {RSA_PSS_SALTLEN_MAX, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX},
+    {RSA_PSS_SALTLEN_AUTO, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO},
 };
+
+static int saltlen_from_name(SIG_CTX *ctx, const OSSL_PARAM *p, int *saltlen)
+{
+    const char *s = NULL;
+    char *end;
+    long v;
+
+    if (!azkm_param_get_utf8(ctx->provctx, p, &s))
+        return 0;
+    for (size_t i = 0; i < sizeof(saltlen_names) / sizeof(saltlen_names[0]); i++) {
+        if (strcmp(s, saltlen_names[i].name) == 0) {
+            *saltlen = saltlen_names[i].len;
+            return 1;
+        }
+    }
+    v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 0 || v > 1024)
+        return AZKM_PARAM_BAD(ctx->provctx, p->key, "\"digest\", \"max\", \"auto\" or a length from 0 to 1024");
+    *saltlen = (int)v;
+    return 1;
+}
+
+static int set_saltlen(SIG_CTX *ctx, const OSSL_PARAM *p)
+{
+    int saltlen;
+
+    if (p->data_type == OSSL_PARAM_UTF8_STRING) {
+        if (!saltlen_from_name(ctx, p, &saltlen))
+            return 0;
+    } else if (!azkm_param_get_int(ctx->provctx, p, &saltlen)) {
+        return 0;
+    } else if (saltlen < RSA_PSS_SALTLEN_MAX) {
+        return AZKM_PARAM_BAD(ctx->provctx, p->key, "a length in bytes, or -1 (digest), -2 (auto) or -3 (max)");
+    }
+    ctx->saltlen = saltlen;
+    return 1;
+}
 
 static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 {
@@ -136,75 +189,21 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
 
     if (params == NULL)
         return 1;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL) {
-        const char *name = NULL;
-
-        if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL && ctx->mdctx != NULL) {
+        if (!keep_running_md(ctx, p))
             return 0;
-        /* The digest of a running digest-sign cannot change. */
-        if (ctx->mdctx != NULL) {
-            if (ctx->md == NULL || !EVP_MD_is_a(ctx->md, name))
-                return 0;
-        } else if (!set_md(ctx, &ctx->md, name)) {
-            return 0;
-        }
+    } else if (!azkm_param_md(ctx->provctx, params, OSSL_SIGNATURE_PARAM_DIGEST, OSSL_SIGNATURE_PARAM_PROPERTIES,
+                              &ctx->md)) {
+        return 0;
     }
     if (!ctx->is_rsa)
         return 1;
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
-        int mode = -1;
-
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            const char *s = NULL;
-
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
-                return 0;
-            for (size_t i = 0; i < sizeof(pad_names) / sizeof(pad_names[0]); i++)
-                if (strcmp(s, pad_names[i].ptr) == 0)
-                    mode = (int)pad_names[i].id;
-        } else if (!OSSL_PARAM_get_int(p, &mode)) {
-            return 0;
-        }
-        if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING) {
-            AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "azkm RSA signatures use PKCS#1 v1.5 or PSS padding");
-            return 0;
-        }
-        ctx->pad_mode = mode;
-    }
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL) {
-        int saltlen;
-
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            const char *s = NULL;
-            char *end;
-
-            if (!OSSL_PARAM_get_utf8_string_ptr(p, &s))
-                return 0;
-            if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST) == 0) {
-                saltlen = RSA_PSS_SALTLEN_DIGEST;
-            } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_MAX) == 0) {
-                saltlen = RSA_PSS_SALTLEN_MAX;
-            } else if (strcmp(s, OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO) == 0) {
-                saltlen = RSA_PSS_SALTLEN_AUTO;
-            } else {
-                long v = strtol(s, &end, 10);
-
-                if (*s == '\0' || *end != '\0' || v < 0 || v > 1024)
-                    return 0;
-                saltlen = (int)v;
-            }
-        } else if (!OSSL_PARAM_get_int(p, &saltlen) || saltlen < RSA_PSS_SALTLEN_MAX) {
-            return 0;
-        }
-        ctx->saltlen = saltlen;
-    }
-    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL) {
-        const char *name = NULL;
-
-        if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || !set_md(ctx, &ctx->mgf1_md, name))
-            return 0;
-    }
-    return 1;
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL && !set_pad_mode(ctx, p))
+        return 0;
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL && !set_saltlen(ctx, p))
+        return 0;
+    return azkm_param_md(ctx->provctx, params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST,
+                         OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, &ctx->mgf1_md);
 }
 
 static const OSSL_PARAM *rsa_settable_ctx_params(void *vctx, void *provctx)
@@ -305,30 +304,50 @@ end:
     return ok;
 }
 
-static int get_algorithm_id(const SIG_CTX *ctx, OSSL_PARAM *p)
+/* The AlgorithmIdentifier of the signatures this context makes, DER encoded, as X.509 and CMS signing ask. */
+static int get_algorithm_id(SIG_CTX *ctx, OSSL_PARAM *p)
 {
-    X509_ALGOR *alg = X509_ALGOR_new();
+    X509_ALGOR *alg;
     unsigned char *der = NULL;
-    int len, sig_nid, ok = 0;
+    int len = 0, sig_nid, ok = 0;
 
-    if (alg == NULL || ctx->md == NULL || ctx->key == NULL)
-        goto end;
+    if (ctx->md == NULL || ctx->key == NULL)
+        return AZKM_PARAM_BAD(ctx->provctx, p->key, "needs a key and a digest set first");
+    if ((alg = X509_ALGOR_new()) == NULL)
+        return 0;
     if (ctx->is_rsa && ctx->pad_mode == RSA_PKCS1_PSS_PADDING) {
-        if (!set_pss_algor(ctx, alg))
-            goto end;
-    } else {
-        if (!OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(ctx->md),
-                                    ctx->is_rsa ? NID_rsaEncryption : NID_X9_62_id_ecPublicKey))
-            goto end;
-        X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), ctx->is_rsa ? V_ASN1_NULL : V_ASN1_UNDEF, NULL);
+        ok = set_pss_algor(ctx, alg);
+    } else if (OBJ_find_sigid_by_algs(&sig_nid, EVP_MD_get_type(ctx->md),
+                                      ctx->is_rsa ? NID_rsaEncryption : NID_X9_62_id_ecPublicKey)) {
+        ok = X509_ALGOR_set0(alg, OBJ_nid2obj(sig_nid), ctx->is_rsa ? V_ASN1_NULL : V_ASN1_UNDEF, NULL);
     }
-    if ((len = i2d_X509_ALGOR(alg, &der)) <= 0)
-        goto end;
-    ok = OSSL_PARAM_set_octet_string(p, der, (size_t)len);
-end:
+    if (ok && (len = i2d_X509_ALGOR(alg, &der)) <= 0)
+        ok = 0;
+    if (!ok)
+        AZKM_PARAM_BAD(ctx->provctx, p->key, "no signature algorithm identifier for this key and digest");
+    else
+        ok = azkm_param_set_octets(ctx->provctx, p, der, (size_t)len);
     OPENSSL_free(der);
     X509_ALGOR_free(alg);
     return ok;
+}
+
+static int get_saltlen(SIG_CTX *ctx, OSSL_PARAM *p)
+{
+    char buf[16];
+
+    if (p->data_type != OSSL_PARAM_UTF8_STRING)
+        return azkm_param_set_int(ctx->provctx, p, ctx->saltlen);
+    for (size_t i = 0; i < sizeof(saltlen_names) / sizeof(saltlen_names[0]); i++)
+        if (ctx->saltlen == saltlen_names[i].len)
+            return azkm_param_set_utf8(ctx->provctx, p, saltlen_names[i].name);
+    snprintf(buf, sizeof(buf), "%d", ctx->saltlen);
+    return azkm_param_set_utf8(ctx->provctx, p, buf);
+}
+
+static const char *md_name(const EVP_MD *md)
+{
+    return md != NULL ? EVP_MD_get0_name(md) : "";
 }
 
 static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
@@ -339,41 +358,17 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID)) != NULL && !get_algorithm_id(ctx, p))
         return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, ctx->md != NULL ? EVP_MD_get0_name(ctx->md) : ""))
+        !azkm_param_set_utf8(ctx->provctx, p, md_name(ctx->md)))
         return 0;
     if (!ctx->is_rsa)
         return 1;
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL) {
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            if (!OSSL_PARAM_set_utf8_string(p, ctx->pad_mode == RSA_PKCS1_PSS_PADDING
-                                                   ? OSSL_PKEY_RSA_PAD_MODE_PSS
-                                                   : OSSL_PKEY_RSA_PAD_MODE_PKCSV15))
-                return 0;
-        } else if (!OSSL_PARAM_set_int(p, ctx->pad_mode)) {
-            return 0;
-        }
-    }
-    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL) {
-        if (p->data_type == OSSL_PARAM_UTF8_STRING) {
-            char buf[16];
-            const char *s = buf;
-
-            if (ctx->saltlen == RSA_PSS_SALTLEN_DIGEST)
-                s = OSSL_PKEY_RSA_PSS_SALT_LEN_DIGEST;
-            else if (ctx->saltlen == RSA_PSS_SALTLEN_MAX)
-                s = OSSL_PKEY_RSA_PSS_SALT_LEN_MAX;
-            else if (ctx->saltlen == RSA_PSS_SALTLEN_AUTO)
-                s = OSSL_PKEY_RSA_PSS_SALT_LEN_AUTO;
-            else
-                snprintf(buf, sizeof(buf), "%d", ctx->saltlen);
-            if (!OSSL_PARAM_set_utf8_string(p, s))
-                return 0;
-        } else if (!OSSL_PARAM_set_int(p, ctx->saltlen)) {
-            return 0;
-        }
-    }
+    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PAD_MODE)) != NULL &&
+        !azkm_param_set_pad_mode(ctx->provctx, p, ctx->pad_mode))
+        return 0;
+    if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL && !get_saltlen(ctx, p))
+        return 0;
     if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST)) != NULL &&
-        !OSSL_PARAM_set_utf8_string(p, mgf1_of(ctx) != NULL ? EVP_MD_get0_name(mgf1_of(ctx)) : ""))
+        !azkm_param_set_utf8(ctx->provctx, p, md_name(mgf1_of(ctx))))
         return 0;
     return 1;
 }
@@ -407,28 +402,8 @@ static int sig_init(SIG_CTX *ctx, void *keydata, int operation, const OSSL_PARAM
 {
     AZKM_PKEY *pk = keydata;
 
-    if (pk == NULL || pk->pub == NULL || azkm_pkey_is_rsa(pk) != ctx->is_rsa) {
-        AZKM_RAISE(ctx->provctx, AZKM_R_NO_PRIVATE_KEY, "not an azkm %s key", ctx->is_rsa ? "RSA" : "EC");
+    if (!AZKM_PKEY_HOLD(ctx->provctx, &ctx->key, pk, ctx->is_rsa, operation == EVP_PKEY_OP_SIGN ? AZKM_OP_SIGN : 0))
         return 0;
-    }
-    if (operation == EVP_PKEY_OP_SIGN) {
-        azkm_rc rc;
-
-        if (pk->key == NULL) {
-            AZKM_RAISE(ctx->provctx, AZKM_R_NO_PRIVATE_KEY, "this azkm key has no private half to sign with");
-            return 0;
-        }
-        /* Refuse early (disabled, not yet valid, expired, sign not in key_ops), naming the key. */
-        if ((rc = azkm_key_check(pk->key, AZKM_OP_SIGN)) != AZKM_OK) {
-            AZKM_RAISE_RC(ctx->provctx, rc);
-            return 0;
-        }
-    }
-    if (ctx->key != pk) {
-        azkm_pkey_free(ctx->key);
-        azkm_pkey_up_ref(pk);
-        ctx->key = pk;
-    }
     ctx->operation = operation;
     if (pk->type == AZKM_TYPE_RSA_PSS)
         ctx->pad_mode = RSA_PKCS1_PSS_PADDING;
@@ -457,7 +432,7 @@ static const EVP_MD *md_for_length(SIG_CTX *ctx, size_t len)
                        : len == 64 ? "SHA512"
                                    : NULL;
 
-    if (name == NULL || !set_md(ctx, &ctx->md, name))
+    if (name == NULL || !azkm_md_choose(ctx->provctx, &ctx->md, name, NULL))
         return NULL;
     return ctx->md;
 }
@@ -491,7 +466,7 @@ static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsi
             return 0;
         }
         sp.pss_saltlen = ctx->saltlen;
-        sp.mgf1_digest = md_keystore_name(mgf1_of(ctx));
+        sp.mgf1_digest = azkm_md_keystore_name(mgf1_of(ctx));
     } else {
         sp.scheme = AZKM_SIG_RSA_PKCS1;
     }
@@ -501,7 +476,7 @@ static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsi
                        EVP_MD_get0_name(ctx->md), EVP_MD_get_size(ctx->md));
             return 0;
         }
-        sp.digest = md_keystore_name(ctx->md);
+        sp.digest = azkm_md_keystore_name(ctx->md);
     }
     len = sigsize;
     rc = azkm_key_sign(pk->key, &sp, tbs, tbslen, sig, &len);
@@ -548,7 +523,7 @@ static int digest_init(SIG_CTX *ctx, const char *mdname, void *keydata, int oper
         return 0;
     if (mdname == NULL || mdname[0] == '\0')
         mdname = "SHA256";
-    if (!set_md(ctx, &ctx->md, mdname))
+    if (!azkm_md_choose(ctx->provctx, &ctx->md, mdname, NULL))
         return 0;
     if (!sig_set_ctx_params(ctx, params))
         return 0;

@@ -3,10 +3,11 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/core_object.h>
 #include <openssl/store.h>
 
-#include "provider.h"
+#include "errors.h"
+#include "key_object.h"
+#include "params.h"
 
 static OSSL_FUNC_store_open_fn store_open;
 static OSSL_FUNC_store_settable_ctx_params_fn store_settable_ctx_params;
@@ -62,7 +63,7 @@ static int store_set_ctx_params(void *loaderctx, const OSSL_PARAM params[])
     if (params == NULL)
         return 1;
     p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT);
-    if (p != NULL && !OSSL_PARAM_get_int(p, &ctx->expect))
+    if (p != NULL && !azkm_param_get_int(ctx->provctx, p, &ctx->expect))
         return 0;
     return 1;
 }
@@ -71,8 +72,6 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
                       OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
     STORE_CTX *ctx = loaderctx;
-    int object_type = OSSL_OBJECT_PKEY;
-    OSSL_PARAM params[4];
     AZKM_PKEY *pk;
     int ok;
 
@@ -85,20 +84,7 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb, void *object_cb
     pk = azkm_pkey_load_uri(ctx->provctx, ctx->uri);
     if (pk == NULL)
         return 0;
-    if (ctx->expect == OSSL_STORE_INFO_PUBKEY) {
-        /* The caller asked for the public key: hand out no private reference at all. */
-        azkm_key_free(pk->key);
-        pk->key = NULL;
-    } else if (!azkm_pkey_check_private_use(pk)) {
-        azkm_pkey_free(pk);
-        return 0;
-    }
-    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
-    params[1] =
-        OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)azkm_pkey_type_name(pk->type), 0);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &pk, sizeof(pk));
-    params[3] = OSSL_PARAM_construct_end();
-    ok = object_cb(params, object_cbarg);
+    ok = azkm_pkey_hand_out(pk, ctx->expect != OSSL_STORE_INFO_PUBKEY, object_cb, object_cbarg);
     azkm_pkey_free(pk);
     return ok;
 }
