@@ -110,7 +110,6 @@ int main(int argc, char **argv)
             snprintf(name, sizeof(name), "k%07ld", have);
             if (azkm_key_create(v, name, &spec, &info) != AZKM_OK)
                 fail("key create");
-            azkm_key_info_clear(&info);
             double el = now_s() - t0;
             if (have - from == 199 && create_total + el / 200 * (sizes[n_sizes - 1] - from) > max_create) {
                 double per = el / 200;

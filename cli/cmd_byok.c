@@ -65,14 +65,13 @@ static int kek_from_keystore(cli_ctx *ctx, const char *kid, unsigned char **der,
     rc = azkm_key_show(v, uri.name, uri.version, &info);
     if (rc != AZKM_OK) {
         ret = cli_fail(rc);
-    } else if (info.public_der == NULL) {
+    } else if (info.public_der_len == 0) {
         ret = cli_failf(AZKM_E_INVALID, "key %s is not an RSA key: it cannot be a key exchange key", kid);
     } else {
         *der = OPENSSL_memdup(info.public_der, info.public_der_len);
         *der_len = info.public_der_len;
         ret = *der ? 0 : cli_failf(AZKM_E_NOMEM, "out of memory");
     }
-    azkm_key_info_clear(&info);
     azkm_vault_close(v);
     return ret;
 }
@@ -106,7 +105,7 @@ static int byok_wrap(cli_ctx *ctx, const cli_args *a)
         ret = cli_write_file("-", "--out-file", (const unsigned char *)"\n", 1, 0600);
     cli_key_file_clear(&kf);
     OPENSSL_free(kek);
-    OPENSSL_free(blob);
+    azkm_free(blob);
     return ret;
 }
 

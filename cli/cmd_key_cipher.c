@@ -113,7 +113,7 @@ static int run_and_print(cli_ctx *ctx, const cli_args *a, int op, azkm_key *k, c
             {"tag", "Tag", gcm && forward ? io->tag_out : NULL, GCM_TAG_LEN},
         };
 
-        ret = out_op_result(ctx->json, azkm_key_uri(k), alg, parts, 3);
+        ret = out_op_result(ctx->json, azkm_key_get_uri(k), alg, parts, 3);
     }
     OPENSSL_clear_free(out, outcap);
     return ret;

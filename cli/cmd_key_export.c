@@ -32,7 +32,7 @@ static int key_backup(cli_ctx *ctx, const cli_args *a)
         ret = cli_fail(rc);
     else
         ret = cli_write_file(args_get(a, "--file"), "--file", blob, len, 0600);
-    OPENSSL_clear_free(blob, len);
+    azkm_free(blob);
     azkm_vault_close(v);
     return ret;
 }
@@ -108,7 +108,6 @@ static int key_ref(cli_ctx *ctx, const cli_args *a)
                         info.vault, info.name);
     else
         ret = write_ref(&info, version != NULL && *version != '\0', args_get(a, "--file"));
-    azkm_key_info_clear(&info);
     azkm_vault_close(v);
     return ret;
 }
@@ -168,12 +167,11 @@ static int key_download(cli_ctx *ctx, const cli_args *a)
         return ret;
     if ((rc = azkm_key_show(v, name, version, &info)) != AZKM_OK)
         ret = cli_fail(rc);
-    else if (info.public_der == NULL)
+    else if (info.public_der_len == 0)
         ret = cli_failf(AZKM_E_INVALID, "key %s/%s is an oct (symmetric) key: it has no public part to download",
                         info.vault, info.name);
     else
         ret = jwk ? download_jwk(&info, file) : download_pem(&info, file);
-    azkm_key_info_clear(&info);
     azkm_vault_close(v);
     return ret;
 }

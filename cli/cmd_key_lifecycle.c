@@ -43,7 +43,7 @@ static int list_common(cli_ctx *ctx, const cli_args *a, int deleted, int version
         ret = cli_fail(rc);
     else
         ret = versions ? out_key_versions(ctx->json, arr, n) : out_key_list(ctx->json, arr, n, deleted);
-    azkm_key_info_array_free(arr, n);
+    azkm_free(arr);
     azkm_vault_close(v);
     return ret;
 }
@@ -84,9 +84,9 @@ static int key_show_deleted(cli_ctx *ctx, const cli_args *a)
         for (i = 0; i < n && strcasecmp(arr[i].name, name) != 0; i++)
             ;
         ret = i < n ? out_key(ctx->json, &arr[i])
-                    : cli_failf(AZKM_E_NOT_FOUND, "key %s/%s is not a deleted key", azkm_vault_name(v), name);
+                    : cli_failf(AZKM_E_NOT_FOUND, "key %s/%s is not a deleted key", azkm_vault_get_name(v), name);
     }
-    azkm_key_info_array_free(arr, n);
+    azkm_free(arr);
     azkm_vault_close(v);
     return ret;
 }

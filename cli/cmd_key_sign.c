@@ -154,7 +154,8 @@ static int key_sign(cli_ctx *ctx, const cli_args *a)
     }
     if (out != NULL && (ret = cli_write_file(out, "--signature-file", sig, siglen, 0644)) != 0)
         goto end;
-    ret = out_op_result(ctx->json, azkm_key_uri(k), alg, &(out_bytes){"signature", "Signature", sig, siglen}, 1);
+    ret =
+        out_op_result(ctx->json, azkm_key_get_uri(k), alg, &(out_bytes){"signature", "Signature", sig, siglen}, 1);
 end:
     OPENSSL_free(sig);
     cli_key_release(v, k);
@@ -203,14 +204,13 @@ static int key_verify(cli_ctx *ctx, const cli_args *a)
             goto end;
         }
     }
-    valid = azkm_key_verify(k, &p, md, mdlen, der ? der : sig, der ? derlen : siglen);
-    if (valid < 0) {
+    if (azkm_key_verify(k, &p, md, mdlen, der ? der : sig, der ? derlen : siglen, &valid) != AZKM_OK) {
         ret = cli_fail(azkm_last_rc());
         goto end;
     }
-    ret = print_verdict(ctx->json, azkm_key_uri(k), alg, valid);
+    ret = print_verdict(ctx->json, azkm_key_get_uri(k), alg, valid);
     if (ret == 0 && !valid)
-        ret = cli_fail_invalid_signature(azkm_key_uri(k));
+        ret = cli_fail_invalid_signature(azkm_key_get_uri(k));
 end:
     OPENSSL_free(der);
     OPENSSL_free(sig);

@@ -33,7 +33,7 @@ static int policy_show(cli_ctx *ctx, const cli_args *a)
 
         ret = doc ? out_json(doc) : cli_failf(AZKM_E_CORRUPT, "the stored rotation policy is not JSON");
     }
-    OPENSSL_free(policy);
+    azkm_free(policy);
     azkm_vault_close(v);
     return ret;
 }
@@ -69,7 +69,7 @@ static int policy_set(cli_ctx *ctx, const cli_args *a)
         else
             ret = out_json(json_loads(stored ? stored : "{\"lifetimeActions\":[],\"attributes\":{}}", 0, NULL));
     }
-    OPENSSL_free(stored);
+    azkm_free(stored);
     OPENSSL_free(text);
     azkm_vault_close(v);
     return ret;
@@ -126,7 +126,7 @@ static azkm_rc run_vault(azkm_keystore *ks, const char *vault, json_t *all)
         cli_report(rc);
     if (all == NULL && n == 0)
         printf("%s: nothing due\n", vault);
-    OPENSSL_free(ev);
+    azkm_free(ev);
     azkm_vault_close(v);
     return rc;
 }
@@ -156,7 +156,7 @@ static int rotation_run(cli_ctx *ctx, const cli_args *a)
             if (first == AZKM_OK)
                 first = rc;
         }
-        azkm_strv_free(names, n);
+        azkm_free(names);
     }
     if (all != NULL)
         out_json(all);

@@ -18,7 +18,7 @@ static int show_vault(cli_ctx *ctx, const char *name)
 
     if ((ret = cli_vault_open(ctx, name, &v)) != 0)
         return ret;
-    rc = azkm_vault_info_get(v, &info);
+    rc = azkm_vault_show(v, &info);
     ret = rc == AZKM_OK ? out_vault(ctx->json, &info) : cli_fail(rc);
     azkm_vault_close(v);
     return ret;
@@ -108,7 +108,7 @@ static int vault_list(cli_ctx *ctx, const cli_args *a)
         snprintf(infos[i].name, sizeof(infos[i].name), "%s", names[i]);
         rc = azkm_vault_open(ks, names[i], &v);
         if (rc == AZKM_OK)
-            rc = azkm_vault_info_get(v, &infos[i]);
+            rc = azkm_vault_show(v, &infos[i]);
         azkm_vault_close(v);
         if (rc != AZKM_OK && asprintf(&errors[i], "%s: %s", azkm_rc_name(rc), azkm_last_error()) < 0)
             errors[i] = NULL;
@@ -121,7 +121,7 @@ end:
         free(errors[i]);
     free(errors);
     free(infos);
-    azkm_strv_free(names, n);
+    azkm_free(names);
     return ret;
 }
 
@@ -164,10 +164,10 @@ static int vault_verify(cli_ctx *ctx, const cli_args *a)
     if (rc != AZKM_OK) {
         ret = cli_fail(rc);
     } else if (ctx->json) {
-        ret = out_json(json_pack("{s:s, s:b, s:I}", "name", azkm_vault_name(v), "ok", 1, "versionsChecked",
+        ret = out_json(json_pack("{s:s, s:b, s:I}", "name", azkm_vault_get_name(v), "ok", 1, "versionsChecked",
                                  (json_int_t)checked));
     } else {
-        printf("vault %s: ok (%zu key versions checked)\n", azkm_vault_name(v), checked);
+        printf("vault %s: ok (%zu key versions checked)\n", azkm_vault_get_name(v), checked);
     }
     azkm_vault_close(v);
     return ret;

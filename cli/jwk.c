@@ -19,7 +19,7 @@ int jwk_kid(const azkm_key_info *info, char *buf, size_t len)
     strcpy(uri.vault, info->vault);
     strcpy(uri.name, info->name);
     strcpy(uri.version, info->version);
-    return azkm_uri_format(&uri, buf, len) < 0 ? -1 : 0;
+    return azkm_uri_format(&uri, buf, len) == AZKM_OK ? 0 : -1;
 }
 
 /* key_ops as a JSON array of Azure names. */
@@ -50,7 +50,7 @@ static int set_bn(json_t *obj, const char *field, const EVP_PKEY *pk, const char
         goto end;
     ok = json_object_set_new(obj, field, json_string(txt)) == 0;
 end:
-    OPENSSL_free(txt);
+    azkm_free(txt);
     OPENSSL_free(bin);
     BN_free(bn);
     return ok;
@@ -62,7 +62,7 @@ static int add_public(json_t *obj, const azkm_key_info *info)
     EVP_PKEY *pk;
     int ok = 0;
 
-    if (info->public_der == NULL)
+    if (info->public_der_len == 0)
         return 1; /* oct: nothing public */
     if ((pk = d2i_PUBKEY(NULL, &p, (long)info->public_der_len)) == NULL)
         return 0;

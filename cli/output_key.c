@@ -196,6 +196,5 @@ int out_key_result(int json, azkm_rc rc, azkm_key_info *info)
 {
     int ret = rc == AZKM_OK ? out_key(json, info) : cli_fail(rc);
 
-    azkm_key_info_clear(info);
     return ret;
 }

@@ -36,13 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(azkm_last_error()[0] != '\0', "restore refused without a message");
         /* A refused restore leaves nothing behind: no active key (the backed-up ones were purged at start). */
         FUZZ_CHECK(azkm_key_list(fv.v, 0, &keys, &n) == AZKM_OK && n == 0, "refused restore left %zu keys", n);
-        azkm_key_info_array_free(keys, n);
+        azkm_free(keys);
         return 0;
     }
     FUZZ_CHECK(azkm_key_name_valid(info.name) && azkm_version_valid(info.version), "restored '%s' version '%s'",
                info.name, info.version);
     memcpy(name, info.name, sizeof(name));
-    azkm_key_info_clear(&info);
     fuzz_after_restore(&fv, name);
     return 0;
 }

@@ -242,7 +242,6 @@ int main(int argc, char **argv)
         keyref_seed(uri, "ref-rsa1-version.pem");
     }
 #endif
-    azkm_key_info_clear(&info);
     /* Closing checkpoints the WAL into vault.db, so each vault is two self-contained files. */
     azkm_vault_close(v);
     azkm_vault_close(vp);

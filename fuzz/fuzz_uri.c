@@ -39,8 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_fields(&u, text);
     FUZZ_CHECK(strlen(text) < AZKM_URI_MAX, "a URI of %zu characters was accepted", strlen(text));
 
-    n = azkm_uri_format(&u, canon, sizeof(canon));
-    FUZZ_CHECK(n > 0 && (size_t)n == strlen(canon), "formatting '%s' returned %d", text, n);
+    FUZZ_CHECK(azkm_uri_format(&u, canon, sizeof(canon)) == AZKM_OK, "formatting '%s' failed: %s", text,
+               azkm_last_error());
+    n = (int)strlen(canon);
     /* Canonical = the input up to case and one trailing slash. */
     FUZZ_CHECK(strncasecmp(canon, text, (size_t)n) == 0 && (text[n] == '\0' || strcmp(text + n, "/") == 0),
                "'%s' formats as '%s'", text, canon);
@@ -49,24 +50,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(azkm_uri_parse(canon, &u2) == AZKM_OK, "canonical '%s' does not parse: %s", canon,
                azkm_last_error());
     FUZZ_CHECK(memcmp(&u, &u2, sizeof(u)) == 0, "'%s' and its canonical form '%s' parse differently", text, canon);
-    FUZZ_CHECK(azkm_uri_format(&u2, again, sizeof(again)) == n && strcmp(again, canon) == 0,
+    FUZZ_CHECK(azkm_uri_format(&u2, again, sizeof(again)) == AZKM_OK && strcmp(again, canon) == 0,
                "formatting is not idempotent: '%s' then '%s'", canon, again);
 
-    /* Exact-size heap buffers so that ASan sees any write past the end; too small must give -1. */
+    /* Exact-size heap buffers so that ASan sees any write past the end; too small must be refused. */
     {
         size_t sizes[] = {0, 1, (size_t)n / 2, (size_t)n - 1, (size_t)n, (size_t)n + 1};
 
         for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
             size_t len = sizes[i];
             char *buf = malloc(len ? len : 1);
-            int r;
+            azkm_rc r;
 
             FUZZ_CHECK(buf != NULL, "out of memory");
             r = azkm_uri_format(&u, len ? buf : NULL, len);
             if (len > (size_t)n)
-                FUZZ_CHECK(r == n && strcmp(buf, canon) == 0, "format into %zu bytes: %d", len, r);
+                FUZZ_CHECK(r == AZKM_OK && strcmp(buf, canon) == 0, "format into %zu bytes: %s", len,
+                           azkm_rc_name(r));
             else
-                FUZZ_CHECK(r == -1, "format of %d characters into %zu bytes returned %d", n, len, r);
+                FUZZ_CHECK(r == AZKM_E_INVALID, "format of %d characters into %zu bytes: %s", n, len,
+                           azkm_rc_name(r));
             free(buf);
         }
     }

@@ -30,7 +30,7 @@ static void exercise(azkm_vault *v)
     azkm_key_info *keys = NULL;
     size_t n = 0, checked = 0;
 
-    (void)azkm_vault_info_get(v, &vi);
+    (void)azkm_vault_show(v, &vi);
     for (int deleted = 0; deleted < 2; deleted++) {
         if (azkm_key_list(v, deleted, &keys, &n) != AZKM_OK)
             continue;
@@ -39,7 +39,7 @@ static void exercise(azkm_vault *v)
             if (!deleted)
                 fuzz_use_key(v, keys[i].name);
         }
-        azkm_key_info_array_free(keys, n);
+        azkm_free(keys);
     }
     if (azkm_vault_verify(v, &checked) != AZKM_OK)
         FUZZ_CHECK(azkm_last_error()[0] != '\0', "verify failed without a message");

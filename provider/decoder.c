@@ -165,7 +165,7 @@ static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int
                             data_cbarg);
 end:
     azkm_pkey_free(pk);
-    OPENSSL_free(uri);
+    azkm_free(uri);
     OPENSSL_free(der);
     return ok;
 }

@@ -83,7 +83,7 @@ static char *reference_uri(const char *uri, const azkm_key_info *info)
         strcpy(parsed.vault, info->vault);
         strcpy(parsed.name, info->name);
     }
-    if (parsed.vault[0] == '\0' || azkm_uri_format(&parsed, canonical, sizeof(canonical)) <= 0)
+    if (parsed.vault[0] == '\0' || azkm_uri_format(&parsed, canonical, sizeof(canonical)) != AZKM_OK)
         return NULL;
     return OPENSSL_strdup(canonical);
 }
@@ -122,17 +122,17 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
     info = azkm_key_get_info(key);
     if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC) {
         AZKM_RAISE(pctx, AZKM_R_UNSUPPORTED,
-                   "key %s is of type %s: only RSA and EC keys are usable through OpenSSL", azkm_key_uri(key),
+                   "key %s is of type %s: only RSA and EC keys are usable through OpenSSL", azkm_key_get_uri(key),
                    azkm_kty_name(info->kty, info->protection));
         goto err;
     }
     if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_RSA ? AZKM_TYPE_RSA : AZKM_TYPE_EC)) == NULL)
         goto err;
     if (!set_pub_der(pk, info)) {
-        AZKM_RAISE(pctx, AZKM_R_CORRUPT, "key %s: cannot decode its public key", azkm_key_uri(key));
+        AZKM_RAISE(pctx, AZKM_R_CORRUPT, "key %s: cannot decode its public key", azkm_key_get_uri(key));
         goto err;
     }
-    pk->uri = OPENSSL_strdup(azkm_key_uri(key));
+    pk->uri = OPENSSL_strdup(azkm_key_get_uri(key));
     pk->ref_uri = reference_uri(uri, info);
     if (pk->uri == NULL || pk->ref_uri == NULL)
         goto err;

@@ -244,13 +244,12 @@ void *azkm_keygen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
         goto end;
     }
     /* The reference genpkey writes names the key, not this version, so it follows rotations. */
-    if (azkm_uri_format(&u, uri, sizeof(uri)) < 0)
+    if (azkm_uri_format(&u, uri, sizeof(uri)) != AZKM_OK)
         goto end;
     pk = azkm_pkey_load_uri(g->provctx, uri);
     if (pk != NULL)
         pk->type = g->type;
 end:
-    azkm_key_info_clear(&info);
     azkm_vault_close(v);
     return pk;
 }

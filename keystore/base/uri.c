@@ -63,7 +63,7 @@ azkm_rc azkm_uri_parse(const char *text, azkm_uri *out)
     return AZKM_OK;
 }
 
-int azkm_uri_format(const azkm_uri *uri, char *buf, size_t len)
+azkm_rc azkm_uri_format(const azkm_uri *uri, char *buf, size_t len)
 {
     int n;
 
@@ -71,5 +71,8 @@ int azkm_uri_format(const azkm_uri *uri, char *buf, size_t len)
         n = snprintf(buf, len, "azkm://%s/keys/%s/%s", uri->vault, uri->name, uri->version);
     else
         n = snprintf(buf, len, "azkm://%s/keys/%s", uri->vault, uri->name);
-    return (n < 0 || (size_t)n >= len) ? -1 : n;
+    if (n < 0 || (size_t)n >= len)
+        return azkm_fail(AZKM_E_INVALID, "key %s/%s: its URI does not fit in %zu bytes", uri->vault, uri->name,
+                         len);
+    return AZKM_OK;
 }

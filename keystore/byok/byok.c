@@ -167,7 +167,6 @@ static azkm_rc load_kek(azkm_vault *v, const byok_blob *b, azkm_key **kek, azkm_
         return rc;
     memset(&info, 0, sizeof(info));
     rc = azkm_read_version(v, (*kek)->key_rowid, ki->version, &info, row);
-    azkm_key_info_clear(&info);
     return rc;
 }
 

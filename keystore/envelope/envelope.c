@@ -207,7 +207,7 @@ static azkm_rc wrap_dek(azkm_key *kek, const unsigned char dek[ENV_DEK_LEN], env
         rc = azkm_key_wrap(kek, &cp, dek, ENV_DEK_LEN, buf, &n);
     if (rc != AZKM_OK)
         return rc;
-    snprintf(h->kid, sizeof(h->kid), "%s", azkm_key_uri(kek));
+    snprintf(h->kid, sizeof(h->kid), "%s", azkm_key_get_uri(kek));
     OPENSSL_free(h->wrapped);
     if ((h->wrapped = OPENSSL_memdup(buf, n)) == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");

@@ -84,7 +84,7 @@ static azkm_rc check_backupable(azkm_vault *v, const char *name, azkm_kty *kty, 
         *kty = versions[0].kty;
         *protection = versions[0].protection;
     }
-    azkm_key_info_array_free(versions, n);
+    azkm_free(versions);
     return rc;
 }
 
@@ -211,9 +211,16 @@ static azkm_rc parse_version(azkm_vault *v, json_t *o, const char *name, azkm_ke
     if (azkm_tags_from_json(json_string_value(tags), &info->attrs) != AZKM_OK)
         return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: tags are damaged", name);
     if (json_is_string(pub)) {
-        info->public_der = unb64(json_string_value(pub), &info->public_der_len);
-        if (info->public_der == NULL)
+        size_t len = 0;
+        unsigned char *der = unb64(json_string_value(pub), &len);
+
+        if (der == NULL || len == 0 || len > sizeof(info->public_der)) {
+            azkm_free(der);
             return azkm_fail(AZKM_E_CORRUPT, "backup of key %s: public key is damaged", name);
+        }
+        memcpy(info->public_der, der, len);
+        info->public_der_len = len;
+        azkm_free(der);
     }
     *material = unb64(json_string_value(mat), material_len);
     if (*material == NULL)
@@ -245,7 +252,7 @@ static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const uns
         return azkm_fail(AZKM_E_INTEGRITY, "backup of key %s: version %s's material does not belong to it",
                          info->name, info->version);
     if (info->kty == AZKM_KTY_OCT) {
-        if (plain_len * 8 != info->size || info->public_der != NULL)
+        if (plain_len * 8 != info->size || info->public_der_len != 0)
             rc = azkm_fail(AZKM_E_CORRUPT, "backup of key %s: version %s's size does not match its material",
                            info->name, info->version);
     } else {
@@ -255,7 +262,7 @@ static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const uns
         if (rc == AZKM_OK)
             rc = azkm_pkey_public_der(pkey, &pub, &pub_len);
         if (rc == AZKM_OK &&
-            (kty != info->kty || size != info->size || curve != info->curve || info->public_der == NULL ||
+            (kty != info->kty || size != info->size || curve != info->curve || info->public_der_len == 0 ||
              pub_len != info->public_der_len || memcmp(pub, info->public_der, pub_len) != 0))
             rc = azkm_fail(
                 AZKM_E_CORRUPT,
@@ -311,7 +318,6 @@ static azkm_rc restore_versions(azkm_vault *v, json_t *versions, int64_t rowid, 
         if (rc == AZKM_OK)
             rc = azkm_insert_version(v, rowid, &info, material, material_len);
         OPENSSL_free(material);
-        azkm_key_info_clear(&info);
         if (rc != AZKM_OK)
             return rc;
     }

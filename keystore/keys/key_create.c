@@ -35,7 +35,6 @@ static azkm_rc check_same_type(azkm_vault *v, const char *name, int64_t rowid, a
     if (rc == AZKM_OK && (cur.kty != kty || cur.protection != protection))
         rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot %s an %s key as a new version", v->name,
                        name, azkm_kty_name(cur.kty, cur.protection), how, azkm_kty_name(kty, protection));
-    azkm_key_info_clear(&cur);
     return rc;
 }
 

@@ -16,8 +16,6 @@ static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *versio
         azkm_key_info scratch;
 
         rc = azkm_read_version(v, rowid, version, &scratch, NULL);
-        if (rc == AZKM_OK)
-            azkm_key_info_clear(&scratch);
     } else {
         rc = azkm_read_version(v, rowid, version, out, NULL);
     }

@@ -91,11 +91,9 @@ azkm_rc azkm_key_store_version(azkm_vault *v, const char *name, int64_t key_rowi
     if (rc == AZKM_OK && existing == 0)
         rc = insert_key_row(v, name, info->kty, info->protection, info->attrs.created, &existing);
     if (rc == AZKM_OK) {
-        info->public_der = o->public_der;
-        info->public_der_len = o->public_der_len;
-        rc = azkm_insert_version(v, existing, info, o->material, o->material_len);
-        info->public_der = NULL;
-        info->public_der_len = 0;
+        rc = azkm_key_info_set_public(v, info, o->public_der, o->public_der_len);
+        if (rc == AZKM_OK)
+            rc = azkm_insert_version(v, existing, info, o->material, o->material_len);
     }
     if (rc == AZKM_OK)
         rc = azkm_catalog_commit(v->cat);

@@ -47,7 +47,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         k->tier = tier->ops;
         rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
     }
-    if (rc == AZKM_OK && k->info.public_der != NULL)
+    if (rc == AZKM_OK && k->info.public_der_len > 0)
         rc = azkm_pkey_from_public_der(v->ks->libctx, v->ks->propq, k->info.public_der, k->info.public_der_len,
                                        &k->pub);
     azkm_version_row_clear(&row);
@@ -94,7 +94,6 @@ void azkm_key_free(azkm_key *k)
     if (k->tk != NULL)
         k->tier->key_free(k->tk);
     EVP_PKEY_free(k->pub);
-    azkm_key_info_clear(&k->info);
     azkm_vault_close(k->vault);
     OPENSSL_clear_free(k, sizeof(*k));
 }
@@ -125,7 +124,6 @@ azkm_rc azkm_key_refresh(azkm_key *k)
     k->info.attrs = fresh.attrs;
     k->info.current = fresh.current;
     k->deleted = 0;
-    azkm_key_info_clear(&fresh);
     k->data_version = dv;
     return AZKM_OK;
 }
@@ -135,7 +133,7 @@ const azkm_key_info *azkm_key_get_info(const azkm_key *k)
     return &k->info;
 }
 
-const char *azkm_key_uri(const azkm_key *k)
+const char *azkm_key_get_uri(const azkm_key *k)
 {
     return k->uri;
 }
@@ -221,17 +219,19 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
     return AZKM_OK;
 }
 
-static int key_verify_impl(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                           const unsigned char *sig, size_t siglen)
+/* An invalid signature is AZKM_OK with *valid 0, and leaves the reason as the thread's last error. */
+static azkm_rc key_verify_impl(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                               const unsigned char *sig, size_t siglen, int *valid)
 {
     EVP_PKEY_CTX *ctx;
     OSSL_PARAM params[5], *q = params;
     int pad = p->scheme == AZKM_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
     int saltlen = p->pss_saltlen == AZKM_PSS_SALT_DIGEST ? RSA_PSS_SALTLEN_AUTO : p->pss_saltlen;
-    int r;
+    azkm_rc rc;
 
-    if (azkm_key_check(k, AZKM_OP_VERIFY) != AZKM_OK || check_scheme(k, p->scheme) != AZKM_OK)
-        return -1;
+    *valid = 0;
+    if ((rc = azkm_key_check(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK)
+        return rc;
     if (p->scheme != AZKM_SIG_ECDSA) {
         *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
         if (p->scheme == AZKM_SIG_RSA_PSS) {
@@ -249,15 +249,13 @@ static int key_verify_impl(azkm_key *k, const azkm_sign_params *p, const unsigne
     ctx = EVP_PKEY_CTX_new_from_pkey(k->ks->libctx, k->pub, k->ks->propq);
     if (ctx == NULL || EVP_PKEY_verify_init_ex(ctx, params) <= 0) {
         EVP_PKEY_CTX_free(ctx);
-        azkm_fail_ossl(AZKM_E_INVALID, "key %s: verification parameters rejected", k->uri);
-        return -1;
+        return azkm_fail_ossl(AZKM_E_INVALID, "key %s: verification parameters rejected", k->uri);
     }
-    r = EVP_PKEY_verify(ctx, sig, siglen, in, inlen);
+    *valid = EVP_PKEY_verify(ctx, sig, siglen, in, inlen) == 1;
     EVP_PKEY_CTX_free(ctx);
-    if (r == 1)
-        return 1;
-    azkm_fail_ossl(AZKM_E_INTEGRITY, "key %s: the signature does not verify", k->uri);
-    return 0;
+    if (!*valid)
+        azkm_fail_ossl(AZKM_E_INTEGRITY, "key %s: the signature does not verify", k->uri);
+    return AZKM_OK;
 }
 
 static azkm_rc rsa_public_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
@@ -376,18 +374,19 @@ azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned cha
     KEY_OP("KeySign", key_sign_impl(k, p, in, inlen, sig, siglen));
 }
 
-int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                    const unsigned char *sig, size_t siglen)
+azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                        const unsigned char *sig, size_t siglen, int *valid)
 {
     azkm_audit_op audit;
-    int r;
+    azkm_rc rc;
 
     if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)
-        return key_verify_impl(k, p, in, inlen, sig, siglen);
+        return key_verify_impl(k, p, in, inlen, sig, siglen, valid);
     azkm_audit_begin(&audit, k->ks, "KeyVerify", k->info.vault, k->info.name);
-    r = key_verify_impl(k, p, in, inlen, sig, siglen);
-    azkm_audit_end(&audit, r == 1 ? AZKM_OK : azkm_last_rc(), k->info.version);
-    return r;
+    rc = key_verify_impl(k, p, in, inlen, sig, siglen, valid);
+    /* The audit record of an invalid signature says so, as it did when verify returned 0 for it. */
+    azkm_audit_end(&audit, rc == AZKM_OK && !*valid ? AZKM_E_INTEGRITY : rc, k->info.version);
+    return rc;
 }
 
 azkm_rc azkm_key_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,

@@ -34,7 +34,6 @@ static azkm_rc spec_from_newest(azkm_vault *v, const char *name, int64_t rowid, 
         spec->attrs.n_tags = newest.attrs.n_tags;
         memcpy(spec->attrs.tags, newest.attrs.tags, sizeof(spec->attrs.tags));
     }
-    azkm_key_info_clear(&newest);
     return rc;
 }
 

@@ -98,7 +98,6 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
         snprintf(ver, sizeof(ver), "%s", info.version);
         rc = azkm_key_show(v, name, ver, out);
     }
-    azkm_key_info_clear(&info);
     return rc;
 }
 

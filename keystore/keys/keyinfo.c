@@ -12,21 +12,6 @@
 #include "keys/records.h"
 #include "keys/keys.h"
 
-void azkm_key_info_clear(azkm_key_info *info)
-{
-    if (info == NULL)
-        return;
-    OPENSSL_free(info->public_der);
-    memset(info, 0, sizeof(*info));
-}
-
-void azkm_key_info_array_free(azkm_key_info *arr, size_t n)
-{
-    for (size_t i = 0; arr != NULL && i < n; i++)
-        OPENSSL_free(arr[i].public_der);
-    free(arr);
-}
-
 void azkm_version_row_clear(azkm_version_row *r)
 {
     OPENSSL_free(r->material);
@@ -112,7 +97,7 @@ void azkm_attr_mac(const azkm_vault *v, const azkm_key_info *info, unsigned char
     char *buf;
 
     azkm_key_name_lc(info->name, lname);
-    if (info->public_der != NULL)
+    if (info->public_der_len > 0)
         SHA256(info->public_der, info->public_der_len, pubhash);
     len = 512 + strlen(tags ? tags : "") + AZKM_VAULT_ID_LEN * 2 + 64;
     buf = malloc(len);
@@ -215,9 +200,12 @@ azkm_rc azkm_version_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm
                          info->name, info->version);
     }
     if (r->public_der != NULL) {
-        info->public_der = OPENSSL_memdup(r->public_der, r->public_der_len);
-        if (info->public_der == NULL)
-            return azkm_fail(AZKM_E_NOMEM, "out of memory");
+        if (r->public_der_len > sizeof(info->public_der)) {
+            info->integrity_error = 1;
+            return azkm_fail(AZKM_E_INTEGRITY, "vault %s: key %s version %s: its public key is %zu bytes, over %d",
+                             v->name, info->name, info->version, r->public_der_len, AZKM_PUBLIC_DER_MAX);
+        }
+        memcpy(info->public_der, r->public_der, r->public_der_len);
         info->public_der_len = r->public_der_len;
     }
     azkm_attr_mac(v, info, expect);
@@ -232,10 +220,22 @@ azkm_rc azkm_version_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm
     return AZKM_OK;
 }
 
+azkm_rc azkm_key_info_set_public(const azkm_vault *v, azkm_key_info *info, const unsigned char *der, size_t len)
+{
+    if (len > sizeof(info->public_der))
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "vault %s: key %s: a public key of %zu bytes is over the %d azkm holds", v->name,
+                         info->name, len, AZKM_PUBLIC_DER_MAX);
+    if (der != NULL)
+        memcpy(info->public_der, der, len);
+    info->public_der_len = der != NULL ? len : 0;
+    return AZKM_OK;
+}
+
 azkm_rc azkm_versions_info(azkm_vault *v, const azkm_catalog_version_row *rows, size_t n, azkm_key_info **out,
                            size_t *nout)
 {
-    azkm_key_info *arr = n > 0 ? calloc(n, sizeof(*arr)) : NULL;
+    azkm_key_info *arr = n > 0 ? OPENSSL_zalloc(n * sizeof(*arr)) : NULL;
 
     *out = NULL;
     *nout = 0;
@@ -246,8 +246,7 @@ azkm_rc azkm_versions_info(azkm_vault *v, const azkm_catalog_version_row *rows, 
 
         /* One tampered record does not hide the others: it is listed, flagged. */
         if (rc != AZKM_OK && !(rc == AZKM_E_INTEGRITY && arr[i].integrity_error)) {
-            azkm_key_info_clear(&arr[i]);
-            azkm_key_info_array_free(arr, i);
+            azkm_free(arr);
             return rc;
         }
     }
@@ -278,7 +277,7 @@ azkm_rc azkm_read_version(azkm_vault *v, int64_t key_rowid, const char *version,
         return rc;
     rc = azkm_version_info(v, &r, info);
     if (rc != AZKM_OK) {
-        azkm_key_info_clear(info);
+        memset(info, 0, sizeof(*info));
     } else if (row != NULL) {
         /* the material moves to the caller's row */
         row->seq = r.seq;
@@ -308,7 +307,7 @@ azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_inf
     r.version = (char *)info->version;
     r.size = (int)info->size;
     r.curve = (int)info->curve;
-    r.public_der = info->public_der;
+    r.public_der = (unsigned char *)info->public_der; /* only read */
     r.public_der_len = info->public_der_len;
     r.material = (unsigned char *)material; /* only read */
     r.material_len = material_len;

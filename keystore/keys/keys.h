@@ -18,6 +18,9 @@ azkm_rc azkm_version_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm
 azkm_rc azkm_versions_info(azkm_vault *v, const azkm_catalog_version_row *rows, size_t n, azkm_key_info **out,
                            size_t *nout);
 
+/* Copies a tier's public key (SubjectPublicKeyInfo DER, NULL for oct) into info. */
+azkm_rc azkm_key_info_set_public(const azkm_vault *v, azkm_key_info *info, const unsigned char *der, size_t len);
+
 /* ---- the key state MAC (key_state.c) */
 /* Checks the state MAC of a key row read with its versions (azkm_catalog_key_find/_get). */
 azkm_rc azkm_key_state_verify(azkm_vault *v, const azkm_catalog_key_row *r, const char *name);

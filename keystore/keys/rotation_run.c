@@ -89,7 +89,6 @@ static void rotate(azkm_vault *v, const char *name, const azkm_key_info *cur, co
         e->expires = made.attrs.expires;
         snprintf(e->message, sizeof(e->message), "%s", why);
     }
-    azkm_key_info_clear(&made);
 }
 
 /* Once per version: the version notified about is remembered. */
@@ -138,7 +137,6 @@ static void apply_policy(azkm_vault *v, int64_t rowid, const char *name, int64_t
     else if (pol.notify_before_expiry && exp != 0 && now >= exp - pol.notify_before_expiry &&
              strcmp(notified, cur.version) != 0)
         notify(v, rowid, name, &cur, &pol, l);
-    azkm_key_info_clear(&cur);
 }
 
 azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n)

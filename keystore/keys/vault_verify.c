@@ -60,7 +60,7 @@ static azkm_rc verify_versions(azkm_vault *v, int deleted, size_t *checked)
         if (rc == AZKM_OK)
             (*checked)++;
     }
-    azkm_key_info_array_free(keys, nkeys);
+    azkm_free(keys);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "azkm/base64.h"
+#include "base/base.h"
 
 char *azkm_b64_encode(const unsigned char *in, size_t len)
 {
@@ -33,7 +34,7 @@ char *azkm_b64url_encode(const unsigned char *in, size_t len)
     return out;
 }
 
-int azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen)
+azkm_rc azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen)
 {
     size_t len = strlen(text), n = 0, pad = 0;
     char *norm = OPENSSL_malloc(len + 4);
@@ -41,7 +42,7 @@ int azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen)
     int dec;
 
     if (norm == NULL)
-        return -1;
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
 
@@ -73,9 +74,9 @@ int azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen)
     *outlen = (size_t)dec - pad;
     *out = buf;
     OPENSSL_clear_free(norm, len + 4);
-    return 0;
+    return AZKM_OK;
 err:
     OPENSSL_clear_free(norm, len + 4);
     OPENSSL_free(buf);
-    return -1;
+    return azkm_fail(AZKM_E_INVALID, "not valid base64 or base64url");
 }

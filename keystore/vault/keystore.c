@@ -61,7 +61,7 @@ void azkm_keystore_free(azkm_keystore *ks)
     OPENSSL_free(ks);
 }
 
-const char *azkm_keystore_dir(const azkm_keystore *ks)
+const char *azkm_keystore_get_dir(const azkm_keystore *ks)
 {
     return ks->dir;
 }

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "vault/vault.h"
 #include "catalog/vault_queries.h"
 #include "vault/vault_internal.h"
 
-azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out)
+azkm_rc azkm_vault_show(azkm_vault *v, azkm_vault_info *out)
 {
     azkm_rc rc;
 
@@ -60,11 +62,32 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void azkm_strv_free(char **v, size_t n)
+static void strv_free(char **v, size_t n)
 {
     for (size_t i = 0; v != NULL && i < n; i++)
         free(v[i]);
     free(v);
+}
+
+/* The names as one allocation (the pointers, then the strings), so that azkm_free frees them all. */
+static azkm_rc strv_pack(char **v, size_t n, char ***out)
+{
+    size_t bytes = n * sizeof(char *);
+    char **packed, *p;
+
+    for (size_t i = 0; i < n; i++)
+        bytes += strlen(v[i]) + 1;
+    if ((packed = OPENSSL_malloc(bytes > 0 ? bytes : 1)) == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory listing vaults");
+    p = (char *)(packed + n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i]) + 1;
+
+        packed[i] = memcpy(p, v[i], len);
+        p += len;
+    }
+    *out = packed;
+    return AZKM_OK;
 }
 
 azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
@@ -73,6 +96,7 @@ azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
     struct dirent *e;
     char **arr = NULL;
     size_t count = 0;
+    azkm_rc rc;
 
     *names = NULL;
     *n = 0;
@@ -95,7 +119,7 @@ azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
         grown = realloc(arr, (count + 1) * sizeof(*arr));
         if (grown == NULL || (grown[count] = strdup(e->d_name)) == NULL) {
             closedir(d);
-            azkm_strv_free(grown ? grown : arr, count);
+            strv_free(grown ? grown : arr, count);
             return azkm_fail(AZKM_E_NOMEM, "out of memory listing vaults");
         }
         arr = grown;
@@ -104,7 +128,9 @@ azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
     closedir(d);
     if (count > 1)
         qsort(arr, count, sizeof(*arr), cmp_str);
-    *names = arr;
-    *n = count;
-    return AZKM_OK;
+    rc = strv_pack(arr, count, names);
+    strv_free(arr, count);
+    if (rc == AZKM_OK)
+        *n = count;
+    return rc;
 }

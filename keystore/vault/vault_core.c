@@ -84,7 +84,7 @@ void azkm_vault_close(azkm_vault *v)
         azkm_vault_free(v);
 }
 
-const char *azkm_vault_name(const azkm_vault *v)
+const char *azkm_vault_get_name(const azkm_vault *v)
 {
     return v->name;
 }

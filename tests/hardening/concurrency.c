@@ -155,7 +155,7 @@ static int sign_once(signer *s, azkm_key *k, int key, int64_t t0, unsigned count
     if (rc == AZKM_OK) {
         if (!verify_independently(k, dgst, sig, siglen)) {
             fprintf(stderr, "UNEXPECTED [signer pid %d] %s: signature does not verify\n", (int)getpid(),
-                    azkm_key_uri(k));
+                    azkm_key_get_uri(k));
             return 0;
         }
         return record(s, key, EV_OK, t0, now_ns());
@@ -163,7 +163,7 @@ static int sign_once(signer *s, azkm_key *k, int key, int64_t t0, unsigned count
     if (rc == AZKM_E_FORBIDDEN && s->mode == MODE_HELD && strstr(azkm_last_error(), " is disabled") != NULL &&
         strstr(azkm_last_error(), keys[key].pinned) != NULL)
         return record(s, key, EV_REFUSED, t0, now_ns());
-    unexpected(s->mode == MODE_HELD ? "held signer" : "per-op signer", azkm_key_uri(k), rc);
+    unexpected(s->mode == MODE_HELD ? "held signer" : "per-op signer", azkm_key_get_uri(k), rc);
     return 0;
 }
 
@@ -276,7 +276,6 @@ static azkm_rc rotate(azkm_keystore *ks, int key)
     memset(&info, 0, sizeof(info));
     if (rc == AZKM_OK)
         rc = azkm_key_rotate(v, keys[key].uri.name, &info);
-    azkm_key_info_clear(&info);
     azkm_vault_close(v);
     return rc;
 }

@@ -35,7 +35,7 @@ static int use(azkm_key *k)
         rc = azkm_key_sign(k, &sp, msg, sizeof(msg), out, &len);
     }
     if (rc != AZKM_OK)
-        fprintf(stderr, "probe: %s: %s\n", azkm_key_uri(k), azkm_last_error());
+        fprintf(stderr, "probe: %s: %s\n", azkm_key_get_uri(k), azkm_last_error());
     return rc == AZKM_OK;
 }
 

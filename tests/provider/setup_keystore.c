@@ -38,11 +38,9 @@ static void key(azkm_vault *v, const char *name, azkm_kty kty, unsigned size, az
     if ((rc = azkm_key_create(v, name, &spec, &info)) != AZKM_OK)
         die(name, rc);
     fprintf(versions, "%s %s\n", name, info.version);
-    azkm_key_info_clear(&info);
     fields &= ~AZKM_ATTR_KEY_OPS;
     if (fields != 0 && (rc = azkm_key_set_attributes(v, name, NULL, fields, attrs, &info)) != AZKM_OK)
         die(name, rc);
-    azkm_key_info_clear(&info);
 }
 
 static void usage(void)
@@ -120,7 +118,6 @@ int main(int argc, char **argv)
     if ((rc = azkm_key_rotate(v, "rot", &info)) != AZKM_OK)
         die("rotate rot", rc);
     fprintf(versions, "rot-current %s\n", info.version);
-    azkm_key_info_clear(&info);
     azkm_vault_close(v);
 
     /* The HSM error scenarios' vaults. */

@@ -96,7 +96,6 @@ static void administrative_calls_are_logged_once_each(void **state)
     assert_string_equal(str(json_array_get(recs, 3), "operationName"), "KeyRecover");
     assert_string_equal(str(json_array_get(recs, 3), "correlationId"), "req-42");
     json_decref(recs);
-    azkm_key_info_clear(&info);
 }
 
 static void key_operations_are_logged_when_enabled_and_never_hold_material(void **state)

@@ -47,14 +47,12 @@ static void writer(const char *dir, int round, int fd)
         if (azkm_key_create(v, name, &s, &info) != AZKM_OK)
             _exit(3);
         snprintf(line, sizeof(line), "C %s %s -\n", name, info.version);
-        azkm_key_info_clear(&info);
         if (write(fd, line, strlen(line)) < 0)
             _exit(4);
         if (i % 2 == 1) {
             if (azkm_key_rotate(v, name, &info) != AZKM_OK)
                 _exit(5);
             snprintf(line, sizeof(line), "R %s %s -\n", name, info.version);
-            azkm_key_info_clear(&info);
             if (write(fd, line, strlen(line)) < 0)
                 _exit(4);
         }
@@ -97,7 +95,7 @@ static void reader(const char *dir)
             }
             azkm_key_free(k);
         }
-        azkm_key_info_array_free(list, n);
+        azkm_free(list);
     }
 }
 
@@ -177,7 +175,6 @@ static void acknowledged_writes_survive_kill_9(void **state)
         } else {
             assert_ok(azkm_key_show(f->v, acks[i].name, acks[i].version, &info));
         }
-        azkm_key_info_clear(&info);
     }
 }
 

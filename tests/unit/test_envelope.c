@@ -199,8 +199,6 @@ static void rotating_the_kek_never_orphans_a_file_and_rewrap_moves_it(void **sta
     free(b);
     fclose(sealed);
     fclose(rewrapped);
-    azkm_key_info_clear(&old);
-    azkm_key_info_clear(&cur);
 }
 
 /* Decrypts an edited copy of a sealed file; returns what was released before the failure. */

@@ -93,8 +93,7 @@ static void keys_are_generated_on_the_token_and_sign_there(void **state)
     assert_ok(azkm_key_create(f->v, "hsm-rsa", &rsa, &info));
     assert_int_equal(info.protection, AZKM_PROTECTION_HSM);
     assert_int_equal(info.size, 2048);
-    assert_non_null(info.public_der);
-    azkm_key_info_clear(&info);
+    assert_true(info.public_der_len > 0);
     assert_ok(azkm_key_load(f->v, "hsm-rsa", NULL, &k));
     sign(k, "RS256");
     sign(k, "PS256");
@@ -321,7 +320,7 @@ static void missing_token_or_module_is_a_clear_error(void **state)
     {
         azkm_vault_info info;
 
-        assert_ok(azkm_vault_info_get(f->v, &info));
+        assert_ok(azkm_vault_show(f->v, &info));
         assert_string_equal(info.hsm_token, "pkcs11:token=azkm-uri-token");
     }
 }
@@ -341,7 +340,6 @@ static void adopted_token_key_signs_and_survives_purge(void **state)
     assert_ok(azkm_key_adopt(f->v, "adopted", "pkcs11:object=outside-key;id=%0a%0b%0c", 0, NULL, &info));
     assert_int_equal(info.kty, AZKM_KTY_EC);
     assert_int_equal(info.protection, AZKM_PROTECTION_HSM);
-    azkm_key_info_clear(&info);
     assert_ok(azkm_key_load(f->v, "adopted", NULL, &k));
     sign(k, "ES256");
     azkm_key_free(k);
@@ -376,7 +374,6 @@ static void purge_destroys_token_objects_and_backup_is_refused(void **state)
                         "2>/dev/null | grep -c '%s' | grep -qx 0",
                         SOFTHSM_MODULE, token_seq, label),
                      0);
-    azkm_key_info_clear(&info);
 }
 
 /* SoftHSM lists the tokens that exist when a process initialises it: make them all first. */

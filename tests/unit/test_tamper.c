@@ -57,7 +57,7 @@ static void enabling_a_disabled_key_in_the_database_is_detected(void **state)
         assert_string_equal(list[0].name, "bystander");
         assert_false(list[0].integrity_error);
         assert_true(list[1].integrity_error);
-        azkm_key_info_array_free(list, n);
+        azkm_free(list);
         assert_rc(azkm_vault_verify(f->v, &checked), AZKM_E_INTEGRITY, "key victim");
         assert_rc(azkm_key_rotate(f->v, "victim", NULL), AZKM_E_INTEGRITY, "victim");
     }
@@ -207,7 +207,7 @@ static void backup_restores_after_purge_with_all_versions(void **state)
     assert_ok(azkm_key_list_versions(f->v, "saved", &list, &n));
     assert_int_equal(n, 2);
     assert_string_equal(list[0].version, v1.version);
-    azkm_key_info_array_free(list, n);
+    azkm_free(list);
     can_sign(f, "saved");
     {
         azkm_key *k = NULL;
@@ -236,9 +236,6 @@ static void backup_restores_after_purge_with_all_versions(void **state)
     }
     assert_ok(azkm_key_restore(f->v, blob, len, NULL));
     OPENSSL_free(blob);
-    azkm_key_info_clear(&v1);
-    azkm_key_info_clear(&v2);
-    azkm_key_info_clear(&restored);
 }
 
 int main(void)

@@ -26,9 +26,9 @@ static void create_list_show_delete(void **state)
     assert_int_equal(n, 2);
     assert_string_equal(names[0], "prod-west");
     assert_string_equal(names[1], "vault1");
-    azkm_strv_free(names, n);
+    azkm_free(names);
     assert_ok(azkm_vault_open(f->ks, "PROD-WEST", &v));
-    assert_ok(azkm_vault_info_get(v, &info));
+    assert_ok(azkm_vault_show(v, &info));
     assert_string_equal(info.name, "Prod-West");
     assert_int_equal(info.retention_days, 30);
     assert_int_equal(info.n_keys, 0);
@@ -194,11 +194,11 @@ static void config_file_and_environment_choose_the_directory(void **state)
     opt.config_file = conf;
     unsetenv("AZKM_KEYSTORE_DIR");
     assert_ok(azkm_keystore_open(&opt, &ks));
-    assert_string_equal(azkm_keystore_dir(ks), other);
+    assert_string_equal(azkm_keystore_get_dir(ks), other);
     azkm_keystore_free(ks);
     setenv("AZKM_KEYSTORE_DIR", "/tmp/from-env", 1);
     assert_ok(azkm_keystore_open(&opt, &ks));
-    assert_string_equal(azkm_keystore_dir(ks), "/tmp/from-env");
+    assert_string_equal(azkm_keystore_get_dir(ks), "/tmp/from-env");
     azkm_keystore_free(ks);
     unsetenv("AZKM_KEYSTORE_DIR");
     fp = fopen(conf, "w");

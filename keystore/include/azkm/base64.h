@@ -6,12 +6,16 @@
 
 #include <stddef.h>
 
-/* Standard alphabet with padding. Returns an OPENSSL_malloc'd NUL-terminated string, or NULL. */
+#include "azkm/error.h"
+
+/* Standard alphabet with padding. Returns a NUL-terminated string (azkm_free), or NULL when out of memory. */
 char *azkm_b64_encode(const unsigned char *in, size_t len);
-/* URL-safe alphabet without padding (JOSE / JWK). Returns an OPENSSL_malloc'd NUL-terminated string, or NULL. */
+/* URL-safe alphabet without padding (JOSE / JWK). Returns a NUL-terminated string (azkm_free), or NULL when out of
+ * memory. */
 char *azkm_b64url_encode(const unsigned char *in, size_t len);
-/* Accepts either alphabet, padded or not, and ignores whitespace (wrapped base64 from files and pipes). Returns 0
- * and an OPENSSL_malloc'd buffer (free with OPENSSL_clear_free(*out, *outlen)), or -1 on malformed input. */
-int azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen);
+/* Accepts either alphabet, padded or not, and ignores whitespace (wrapped base64 from files and pipes). *out is a
+ * buffer (azkm_free; clear it first if it held a secret). AZKM_E_INVALID on malformed input, with a message that
+ * says so; the caller's own message names what was being decoded. */
+azkm_rc azkm_b64_decode(const char *text, unsigned char **out, size_t *outlen);
 
 #endif

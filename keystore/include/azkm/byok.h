@@ -25,7 +25,7 @@ azkm_rc azkm_key_import_byok(azkm_vault *v, const char *name, azkm_kty kty, cons
                              unsigned fields, const azkm_attributes *attrs, azkm_key_info *out);
 /* The sender side: a transfer blob of target (as from azkm_material_parse; raw AES bytes for oct) for the KEK
  * whose public key is kek_spki (SubjectPublicKeyInfo DER, RSA 2048-4096) and whose id with version is kek_kid.
- * generator: free text, NULL for "azkm <version>". *blob is NUL-terminated JSON; free it with OPENSSL_free. */
+ * generator: free text, NULL for "azkm <version>". *blob is NUL-terminated JSON (azkm_free). */
 azkm_rc azkm_byok_wrap(OSSL_LIB_CTX *libctx, const azkm_material *target, const unsigned char *kek_spki,
                        size_t kek_spki_len, const char *kek_kid, const char *generator, char **blob);
 

@@ -69,7 +69,7 @@ void azkm_key_free(azkm_key *k);
 azkm_rc azkm_key_refresh(azkm_key *k);
 const azkm_key_info *azkm_key_get_info(const azkm_key *k);
 /* Canonical URI of the loaded version. */
-const char *azkm_key_uri(const azkm_key *k);
+const char *azkm_key_get_uri(const azkm_key *k);
 /* Checks that op is allowed now (enabled, nbf, exp, key_ops), with the error naming the key. */
 azkm_rc azkm_key_check(const azkm_key *k, unsigned op);
 /* Largest signature or ciphertext the key produces, in bytes. */
@@ -79,9 +79,9 @@ size_t azkm_key_max_output(const azkm_key *k);
  * for RSA and EC keys, and inlen + 16 for AES. */
 azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                       unsigned char *sig, size_t *siglen);
-/* 1 valid, 0 invalid, -1 error */
-int azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                    const unsigned char *sig, size_t siglen);
+/* *valid: 1 when the signature is valid, 0 when it is not (both AZKM_OK); an error class otherwise. */
+azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                        const unsigned char *sig, size_t siglen, int *valid);
 /* out must hold azkm_key_max_output(k) bytes (RSA) or inlen + 16 (AES). */
 azkm_rc azkm_key_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                          unsigned char *out, size_t *outlen);

@@ -42,6 +42,14 @@ void azkm_clear_error(void);
  * \xNN: for front ends (the CLI) that report their own errors like the keystore's. Returns rc. */
 azkm_rc azkm_set_error(azkm_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- Memory ----------------------------------------------------------------------------------------------
+ * Everything the library allocates for its caller (arrays of key metadata, the vault name list, blobs, JSON text,
+ * rotation events, base64 text and key reference DER) is one allocation, freed with azkm_free; NULL is ignored.
+ * It does not clear: a caller that keeps a secret in such a buffer clears it first. Handles have their own
+ * function (azkm_keystore_free, azkm_vault_close, azkm_key_free), and azkm_material, the one result that holds a
+ * private key, is wiped by azkm_material_clear. */
+void azkm_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif

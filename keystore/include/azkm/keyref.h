@@ -26,9 +26,9 @@ typedef enum {
     AZKM_KEYREF_E_IO,
 } azkm_keyref_rc;
 
-/* DER body: SEQUENCE { version INTEGER (1), uri UTF8String }. *der is freed with OPENSSL_free. */
+/* DER body: SEQUENCE { version INTEGER (1), uri UTF8String }. *der is freed with azkm_free. */
 azkm_keyref_rc azkm_keyref_encode_der(const char *uri, unsigned char **der, size_t *der_len);
-/* Strict: exact version, no trailing bytes, uri starting "azkm://". *uri is freed with OPENSSL_free. */
+/* Strict: exact version, no trailing bytes, uri starting "azkm://". *uri is freed with azkm_free. */
 azkm_keyref_rc azkm_keyref_decode_der(const unsigned char *der, size_t der_len, char **uri);
 /* Writes the PEM block for uri. */
 azkm_keyref_rc azkm_keyref_write_pem(BIO *out, const char *uri);

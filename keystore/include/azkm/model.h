@@ -33,8 +33,8 @@ typedef struct {
 } azkm_uri;
 
 azkm_rc azkm_uri_parse(const char *text, azkm_uri *out);
-/* Writes the canonical URI; returns the length, or -1 if buf is too small. */
-int azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
+/* Writes the canonical URI into buf (NUL-terminated); AZKM_E_INVALID when buf is too small. */
+azkm_rc azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
 
 /* ---- Key model ------------------------------------------------------------------------------------------- */
 typedef enum { AZKM_KTY_RSA = 1, AZKM_KTY_EC = 2, AZKM_KTY_OCT = 3 } azkm_kty;
@@ -105,7 +105,11 @@ typedef struct {
     azkm_attributes attrs;
 } azkm_keyspec;
 
-/* Metadata of one key version, as returned by show / list. public_der is SubjectPublicKeyInfo DER (NULL for oct).
+/* An RSA-4096 SubjectPublicKeyInfo is 550 bytes: the largest public key azkm holds. */
+#define AZKM_PUBLIC_DER_MAX 640
+
+/* Metadata of one key version, as returned by show / list: plain data, nothing to free inside it (a list of them
+ * is one allocation, freed with azkm_free). public_der is SubjectPublicKeyInfo DER (public_der_len 0 for oct).
  */
 typedef struct {
     char vault[AZKM_VAULT_NAME_MAX + 1];
@@ -121,15 +125,12 @@ typedef struct {
     int64_t scheduled_purge; /* 0 unless the key is soft-deleted */
     int recoverable_days;    /* the vault's retention */
     char recovery_level[64]; /* "Recoverable" or "Recoverable+Purgeable" (Azure's names) */
-    unsigned char *public_der;
+    unsigned char public_der[AZKM_PUBLIC_DER_MAX];
     size_t public_der_len;
     /* Lists only: 1 when this version failed its integrity check; its attributes are not to be trusted. Single
      * reads (show, load) fail with AZKM_E_INTEGRITY instead. */
     int integrity_error;
 } azkm_key_info;
-
-void azkm_key_info_clear(azkm_key_info *info);
-void azkm_key_info_array_free(azkm_key_info *arr, size_t n);
 
 #ifdef __cplusplus
 }

@@ -14,7 +14,7 @@ extern "C" {
  * "action":{"type":"Rotate"}},{"trigger":{"timeBeforeExpiry":"P30D"},"action":{"type":"Notify"}}],
  * "attributes":{"expiryTime":"P1Y"}} with ISO-8601 durations. Stored per key, authenticated with the vault's
  * MAC key (an edited policy is an integrity error). */
-/* *policy: the stored policy as JSON (OPENSSL_free it), or NULL when the key has none. */
+/* *policy: the stored policy as JSON (azkm_free), or NULL when the key has none. */
 azkm_rc azkm_rotation_policy_get(azkm_vault *v, const char *name, char **policy);
 /* Validates and stores a policy (NULL or "" removes it); *stored (optional) receives the normalised JSON. Refuses
  * (AZKM_E_INVALID) what Azure Key Vault refuses: expiryTime under 28 days, timeAfterCreate or timeBeforeExpiry
@@ -41,7 +41,7 @@ typedef struct {
 
 /* Applies every key's policy at the keystore's clock: rotates the keys that are due (as azkm_key_rotate: new
  * versions get the policy's expiryTime) and records a notification for the keys near expiry, once per version.
- * Idempotent: a second run at the same time does nothing. *events (OPENSSL_free) lists what was done, including
+ * Idempotent: a second run at the same time does nothing. *events (azkm_free) lists what was done, including
  * keys whose policy could not be applied (the run goes on; the first failure's class is returned). Each rotation is
  * audited as KeyRotate, each notification as KeyNearExpiry. */
 azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n);

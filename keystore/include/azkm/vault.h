@@ -40,7 +40,7 @@ typedef struct {
 
 azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out);
 void azkm_keystore_free(azkm_keystore *ks);
-const char *azkm_keystore_dir(const azkm_keystore *ks);
+const char *azkm_keystore_get_dir(const azkm_keystore *ks);
 int64_t azkm_keystore_now(const azkm_keystore *ks);
 
 /* How the vault master key is protected: a 0600 key file (platform-managed), a passphrase (scrypt), or an AES key
@@ -78,17 +78,16 @@ typedef struct {
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
 azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out);
 void azkm_vault_close(azkm_vault *v);
-azkm_rc azkm_vault_info_get(azkm_vault *v, azkm_vault_info *out);
-/* Names of the vaults in the keystore, sorted. Free with azkm_strv_free. */
+azkm_rc azkm_vault_show(azkm_vault *v, azkm_vault_info *out);
+/* Names of the vaults in the keystore, sorted: one allocation (the array and the strings), freed with azkm_free. */
 azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n);
-void azkm_strv_free(char **v, size_t n);
 /* Deletes a vault and all its keys. Refused while it holds keys under purge protection. */
 azkm_rc azkm_vault_delete(azkm_keystore *ks, const char *name);
 /* Binds the vault to a token after checking that azkm can log in to it. */
 azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding);
 /* Turns purge protection on (one-way). */
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
-const char *azkm_vault_name(const azkm_vault *v);
+const char *azkm_vault_get_name(const azkm_vault *v);
 /* Full check: database integrity, every version's attribute MAC and sealed material, every rotation policy's MAC.
  * The error names the first damaged key; *checked counts the versions that passed. */
 azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked);
