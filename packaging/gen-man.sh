@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Generates the man pages at build time from one source each, so they cannot drift:
+#   azkm.1           from the CLI itself: `azkm --help` and `azkm <command> --help` for every command
+#   azkm-provider.7  from docs/provider.md (a plain Markdown to roff conversion)
+#   gen-man.sh AZKM SOURCE_DIR OUT_DIR
+set -euo pipefail
+azkm=$1 src=$2 out=$3
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+ver=$("$azkm" version | awk 'NR == 1 { print $2 }')
+
+# roff-escape plain text: backslashes, and a leading dot or quote that roff would take as a request.
+esc() { sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/"; }
+literal() { printf '.nf\n'; esc; printf '.fi\n'; }
+
+{
+    printf '.TH AZKM 1 "" "azkm %s" "azkm manual"\n' "$ver"
+    printf '.SH NAME\nazkm \\- administer the azkm keystore: vaults, keys, rotation, BYOK, envelope encryption\n'
+    printf '.SH SYNOPSIS\n.B azkm\n[global flags] <group> <command> [flags]\n'
+    printf '.SH DESCRIPTION\n'
+    "$azkm" --help | literal
+    printf '.SH COMMANDS\n'
+    while read -r cmd; do
+        printf '.SS "azkm %s"\n' "$cmd"
+        # shellcheck disable=SC2086
+        "$azkm" $cmd --help | literal
+    done < <(bash "$here/commands.sh" "$azkm")
+    printf '.SH FILES\n.TP\n/etc/azkm/azkm.conf\nconfiguration (keystore_dir)\n'
+    printf '.TP\n/var/lib/azkm\nthe keystore (root)\n'
+    printf '.SH SEE ALSO\n.BR azkm-provider (7),\n.BR openssl (1)\n'
+} >"$out/azkm.1"
+
+{
+    printf '.TH AZKM-PROVIDER 7 "" "azkm %s" "azkm manual"\n' "$ver"
+    printf '.SH NAME\nazkm-provider \\- the azkm OpenSSL 3 provider: configuration, azkm:// URIs, key reference files\n'
+    awk '
+        function e(s) { gsub(/\\/, "\\e", s); if (s ~ /^[.\047]/) s = "\\&" s; return s }
+        /^```/ { code = !code; print (code ? ".nf" : ".fi"); next }
+        code { print e($0); next }
+        /^# / { next }
+        /^## / { sub(/^## /, ""); print ".SH \"" toupper($0) "\""; next }
+        /^###+ / { sub(/^###+ /, ""); print ".SS \"" $0 "\""; next }
+        /^$/ { print ".PP"; next }
+        /^- / { sub(/^- /, ""); print ".IP \\(bu 2"; print e($0); next }
+        { print e($0) }
+    ' "$src/docs/provider.md"
+    printf '.SH SEE ALSO\n.BR azkm (1),\n.BR config (5ssl),\n.BR provider (7ssl)\n'
+} >"$out/azkm-provider.7"
