@@ -136,7 +136,7 @@ static azkm_rc meta_read_identity(azkm_vault *v)
 
 azkm_rc azkm_vault_meta_read(azkm_vault *v, unsigned char stored_mac[32])
 {
-    long long n[4];
+    long long n[4] = {0};
     size_t len = 0;
     azkm_rc rc = meta_read_identity(v);
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The Debian package end to end, on this machine (needs root and dpkg; .ci/run runs it after the test suite):
+# builds it (scripts/package.sh), installs it with dpkg -i, runs the demo's key steps with the installed files only
+# (/usr/bin/azkm, azkm.so from the multiarch modules directory, /etc/azkm/azkm-provider.cnf as OPENSSL_CONF, no
+# build tree on any path), checks the man pages, completion, units, conffiles and the azkm user, then removes it
+# with dpkg --purge and checks that no file is left behind.
+#   bash tests/package/deb_install.sh [DEB]     # DEB: a package already built (default: build it)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+fail() { echo "deb_install: FAIL: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "deb_install: needs root (dpkg -i)" >&2; exit 77; }
+if dpkg -s azkm >/dev/null 2>&1; then fail "a package azkm is installed already: remove it first"; fi
+deb=${1:-$(bash "$top/scripts/package.sh" | tail -n 1)}
+[ -f "$deb" ] || fail "no package at '$deb'"
+work=$(mktemp -d)
+snapshot() { find /etc /usr /lib /opt /var/lib -xdev -path /var/lib/dpkg -prune -o -path /var/lib/apt -prune -o \
+    -path /var/lib/systemd -prune -o -print 2>/dev/null | grep -v -e '^/etc/\(passwd\|group\|shadow\|gshadow\)-$' \
+    -e '^/etc/ld.so.cache$' | sort; }
+cleanup() { dpkg --purge azkm >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+snapshot >"$work/before"
+
+dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
+modules=$(pkg-config --variable=modulesdir libcrypto)
+for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /etc/azkm/azkm-server.env \
+    /lib/systemd/system/azkm-rotation.service /lib/systemd/system/azkm-rotation.timer \
+    /usr/share/man/man1/azkm.1 /usr/share/man/man7/azkm-provider.7 /usr/share/bash-completion/completions/azkm \
+    /usr/share/doc/azkm/cli.md; do
+    [ -f "$f" ] || fail "$f is not installed"
+done
+conffiles=$(dpkg-query -W -f='${Conffiles}' azkm)
+grep -q /etc/azkm/azkm-provider.cnf <<<"$conffiles" || fail "/etc/azkm/azkm-provider.cnf is not a conffile"
+getent passwd azkm >/dev/null || fail "no azkm system user"
+# The installed unit names files that exist once installed.
+grep -q '^ExecStart=/usr/bin/azkm rotation run' /lib/systemd/system/azkm-rotation.service || fail "unit ExecStart"
+doc=$(sed -n 's/^Documentation=file://p' /lib/systemd/system/azkm-rotation.service)
+[ -f "$doc" ] || fail "the unit's Documentation=$doc is not installed"
+man -l /usr/share/man/man1/azkm.1 2>/dev/null | grep -q 'azkm key rotation-policy set' || fail "azkm(1) lacks commands"
+
+# The demo's key steps with the installed files only: a clean environment, no build tree.
+cd "$work"
+run() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work" AZKM_KEYSTORE_DIR="$work/ks" \
+    OPENSSL_CONF=/etc/azkm/azkm-provider.cnf "$@"; }
+run azkm vault create --name web >/dev/null
+run azkm key create --vault-name web --name web-rsa --kty RSA --size 2048 >/dev/null
+run azkm key create --vault-name web --name web-ec --kty EC --curve P-256 >/dev/null
+run openssl list -providers | grep -q azkm || fail "openssl does not load the installed provider"
+for k in web-rsa web-ec; do
+    run azkm key ref --vault-name web --name $k --file $k.ref.pem >/dev/null
+    run openssl req -x509 -new -key $k.ref.pem -subj "/CN=$k.example" -days 1 -out $k.crt 2>err.txt \
+        || { cat err.txt; fail "openssl req with the $k reference file"; }
+    echo hello >msg.txt
+    run openssl dgst -sha256 -sign "azkm://web/keys/$k" -out msg.sig msg.txt || fail "sign with azkm://web/keys/$k"
+    run openssl dgst -sha256 -verify <(openssl x509 -in $k.crt -pubkey -noout) -signature msg.sig msg.txt >/dev/null \
+        || fail "the $k signature does not verify with the certificate's key"
+done
+# A TLS handshake served by the installed provider (the demo's nginx step, with openssl s_server).
+port=$((20000 + RANDOM % 20000))
+run openssl s_server -accept "127.0.0.1:$port" -cert web-ec.crt -key web-ec.ref.pem -naccept 1 -www \
+    >server.log 2>&1 &
+srv=$!
+for _ in $(seq 50); do grep -q ACCEPT server.log 2>/dev/null && break; sleep 0.1; done
+echo | openssl s_client -connect "127.0.0.1:$port" -CAfile web-ec.crt -verify_return_error >client.log 2>&1 \
+    || { cat server.log client.log; fail "TLS handshake with the installed provider"; }
+wait $srv 2>/dev/null || true
+grep -q 'Verify return code: 0' client.log || fail "the server certificate did not verify"
+cd /
+
+dpkg --purge azkm >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge failed"; }
+getent passwd azkm >/dev/null && fail "the azkm user is left after purge"
+getent group azkm >/dev/null && fail "the azkm group is left after purge"
+snapshot >"$work/after"
+if ! diff "$work/before" "$work/after" >"$work/diff"; then
+    cat "$work/diff"
+    fail "files differ after dpkg --purge"
+fi
+echo "deb_install: ok ($(basename "$deb"): installed, demo steps passed, purged without a trace)"

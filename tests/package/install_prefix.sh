@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# cmake --install honours the prefix and DESTDIR: with --prefix /opt/x every file lands under DESTDIR/opt/x
+# (azkm.so in lib/ossl-modules, conf in etc/azkm, units in lib/systemd/system naming /opt/x), and with --prefix /usr
+# the provider goes to libcrypto's modulesdir, the conf to /etc/azkm, the units to systemd's unit directory.
+#   install_prefix.sh BUILD_DIR
+set -euo pipefail
+build=$1
+fail() { echo "install_prefix: FAIL: $*" >&2; exit 1; }
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+
+DESTDIR=$d/a cmake --install "$build" --prefix /opt/x >/dev/null
+outside=$(cd "$d/a" && find . -type f ! -path './opt/x/*')
+[ -z "$outside" ] || fail "files installed outside the prefix /opt/x: $outside"
+for f in bin/azkm lib/ossl-modules/azkm.so etc/azkm/azkm-provider.cnf etc/azkm/azkm-server.env \
+    lib/systemd/system/azkm-rotation.service lib/systemd/system/azkm-rotation.timer share/man/man1/azkm.1 \
+    share/man/man7/azkm-provider.7 share/bash-completion/completions/azkm share/doc/azkm/cli.md; do
+    [ -f "$d/a/opt/x/$f" ] || fail "/opt/x/$f not installed"
+done
+unit=$d/a/opt/x/lib/systemd/system/azkm-rotation.service
+grep -q '^ExecStart=/opt/x/bin/azkm rotation run$' "$unit" || fail "the unit's ExecStart does not name /opt/x/bin/azkm"
+grep -q '^Documentation=file:/opt/x/share/doc/azkm/cli.md$' "$unit" || fail "the unit's Documentation path"
+
+DESTDIR=$d/b cmake --install "$build" --prefix /usr >/dev/null
+modules=$(pkg-config --variable=modulesdir libcrypto)
+for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /usr/share/man/man1/azkm.1; do
+    [ -f "$d/b$f" ] || fail "$f not installed with --prefix /usr"
+done
+[ -n "$(find "$d/b" -name azkm-rotation.timer -path '*/systemd/system/*' ! -path '*/usr/etc/*')" ] \
+    || fail "no rotation timer in systemd's unit directory"
+echo "install_prefix: ok"

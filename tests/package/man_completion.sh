@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The man page azkm(1) holds every command of `azkm --help` with its `--help` text verbatim (generated from it, so
+# this fails only if the generator breaks), azkm-provider(7) is there, and the bash completion completes groups,
+# commands, flags, vault names and key names from a real keystore.
+#   man_completion.sh AZKM MAN_DIR PACKAGING_DIR
+set -euo pipefail
+azkm=$1 man=$2 pkg=$3
+fail() { echo "man_completion: FAIL: $*" >&2; exit 1; }
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+n=0
+while read -r cmd; do
+    grep -qF ".SS \"azkm $cmd\"" "$man/azkm.1" || fail "azkm(1) lacks 'azkm $cmd'"
+    # shellcheck disable=SC2086
+    first=$("$azkm" $cmd --help | head -n 1)
+    grep -qF -- "$first" "$man/azkm.1" || fail "azkm(1) lacks the help of 'azkm $cmd'"
+    n=$((n + 1))
+done < <(bash "$pkg/commands.sh" "$azkm")
+[ "$n" -gt 30 ] || fail "only $n commands found in azkm --help"
+grep -q '^.SH "INSTALLING AND ACTIVATING"' "$man/azkm-provider.7" || fail "azkm-provider(7) lacks its sections"
+
+export AZKM_KEYSTORE_DIR=$d/ks
+"$azkm" vault create --name compvault >/dev/null
+"$azkm" key create --vault-name compvault --name compkey --kty EC >/dev/null
+PATH=$(dirname "$azkm"):$PATH
+# shellcheck disable=SC1091
+source "$pkg/azkm.bash-completion"
+complete_words() {
+    COMP_WORDS=("$@")
+    COMP_CWORD=$(($# - 1))
+    COMPREPLY=()
+    _azkm
+    echo "${COMPREPLY[*]}"
+}
+expect() { # expect WANTED WORD...
+    local want=$1 got
+    shift
+    got=$(complete_words "$@")
+    [[ " $got " == *" $want "* ]] || fail "completing '$*' gave '$got', not '$want'"
+}
+expect vault azkm ""
+expect version azkm ""
+expect create azkm key cr
+expect rotation-policy azkm key ""
+expect --curve azkm key create --cu
+expect --vault-name azkm key show --vault
+expect compvault azkm key show --vault-name ""
+expect compkey azkm key show --vault-name compvault --name ""
+expect compvault azkm vault show --name ""
+expect json azkm key list -o ""
+echo "man_completion: ok ($n commands)"
