@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "report.h"
+#include "suggest.h"
 
 int args_usage(const char *flag, const char *fmt, ...)
 {
@@ -45,6 +46,20 @@ static long find_flag(const cli_args *a, const char *name, size_t namelen)
         if (strlen(a->flags[i]->name) == namelen && strncmp(a->flags[i]->name, name, namelen) == 0)
             return (long)i;
     return -1;
+}
+
+/* "unknown flag '--x'", with the closest known flag when there is one. */
+static int unknown_flag(const cli_args *a, const char *arg, size_t namelen)
+{
+    char word[64], hint[96];
+    const char *best = NULL;
+    int dist = 100;
+
+    snprintf(word, sizeof(word), "%.*s", (int)(namelen < sizeof(word) ? namelen : sizeof(word) - 1), arg);
+    for (size_t i = 0; i < a->n; i++)
+        cli_suggest_consider(word, a->flags[i]->name, &best, &dist);
+    return args_usage(NULL, "unknown flag '%.*s' (%ssee --help)", (int)namelen, arg,
+                      cli_suggest_text(best, hint, sizeof(hint)));
 }
 
 /* Joins argv[*i..] up to the next flag with spaces. */
@@ -93,7 +108,7 @@ int args_parse(cli_args *a, const cli_flag *cmd, const cli_flag *global, int arg
         eq = strchr(arg, '=');
         namelen = eq ? (size_t)(eq - arg) : strlen(arg);
         if ((idx = find_flag(a, arg, namelen)) < 0)
-            return args_usage(NULL, "unknown flag '%.*s' (see --help)", (int)namelen, arg);
+            return unknown_flag(a, arg, namelen);
         f = a->flags[idx];
         if (a->values[idx] != NULL)
             return args_usage(f->name, "given more than once");

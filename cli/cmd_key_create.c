@@ -11,6 +11,18 @@
 #include "output.h"
 #include "report.h"
 
+/* An unsupported size is a bad parameter (exit 2), as an unsupported curve is. */
+static int check_size(azkm_kty kty, long size)
+{
+    if (size == 0 || kty == AZKM_KTY_EC)
+        return 0;
+    if (kty == AZKM_KTY_RSA && size != 2048 && size != 3072 && size != 4096)
+        return args_usage("--size", "RSA keys are 2048, 3072 or 4096 bits (got %ld)", size);
+    if (kty == AZKM_KTY_OCT && size != 128 && size != 192 && size != 256)
+        return args_usage("--size", "oct keys are 128, 192 or 256 bits (got %ld)", size);
+    return 0;
+}
+
 static int key_create(cli_ctx *ctx, const cli_args *a)
 {
     const char *kty = args_get(a, "--kty"), *curve = args_get(a, "--curve");
@@ -29,6 +41,8 @@ static int key_create(cli_ctx *ctx, const cli_args *a)
         return ret;
     if (size != 0 && spec.kty == AZKM_KTY_EC)
         return args_usage("--size", "not used with EC keys: give --curve");
+    if ((ret = check_size(spec.kty, size)) != 0)
+        return ret;
     if (curve != NULL && spec.kty != AZKM_KTY_EC)
         return args_usage("--curve", "only for EC keys (--kty EC)");
     if (curve != NULL && azkm_curve_parse(curve, &spec.curve) != AZKM_OK)

@@ -13,6 +13,7 @@
 #include "help.h"
 #include "output.h"
 #include "report.h"
+#include "suggest.h"
 
 /* Where the words of the command line go. */
 typedef struct {
@@ -33,16 +34,55 @@ static int global_takes_value(const char *arg)
     return 0;
 }
 
+/* The closest group or top-level command to a mistyped group (plus "version" and "help"). */
+static const char *suggest_group(const char *word)
+{
+    static const char *const extra[] = {"version", "help"};
+    const cli_command *cmds[CLI_GROUP_MAX_COMMANDS];
+    const char *best = NULL;
+    int dist = 100;
+
+    for (size_t g = 0; g < cli_n_groups; g++) {
+        if (*cli_groups[g].name != '\0') {
+            cli_suggest_consider(word, cli_groups[g].name, &best, &dist);
+            continue;
+        }
+        for (size_t c = 0, n = cli_group_commands(&cli_groups[g], cmds); c < n; c++)
+            cli_suggest_consider(word, cmds[c]->name, &best, &dist);
+    }
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+        cli_suggest_consider(word, extra[i], &best, &dist);
+    return best;
+}
+
+/* The closest command of a group (any group of that name) to a mistyped command name. */
+static const char *suggest_command(const char *group, const char *word)
+{
+    const cli_command *cmds[CLI_GROUP_MAX_COMMANDS];
+    const char *best = NULL;
+    int dist = 100;
+
+    for (size_t g = 0; g < cli_n_groups; g++) {
+        if (strcmp(cli_groups[g].name, group) != 0)
+            continue;
+        for (size_t c = 0, n = cli_group_commands(&cli_groups[g], cmds); c < n; c++)
+            cli_suggest_consider(word, cmds[c]->name, &best, &dist);
+    }
+    return best;
+}
+
 /* The command after the group, one word or two (azkm key rotation-policy show). */
 static int find_group_command(int argc, char **argv, command_line *cl)
 {
     const char *group = cl->group, *name = NULL;
 
+    char hint[96];
+
     if (!cli_is_group(group) || *group == '\0')
         return args_usage(NULL,
-                          "unknown command group '%s' (groups: vault, key, rotation, byok; commands: encrypt, "
+                          "unknown command group '%s' (%sgroups: vault, key, rotation, byok; commands: encrypt, "
                           "decrypt, rewrap; see azkm --help)",
-                          group);
+                          group, cli_suggest_text(suggest_group(group), hint, sizeof(hint)));
     if (cl->next < argc && argv[cl->next][0] != '-')
         name = argv[cl->next++];
     if (name != NULL && (cl->cmd = cli_find_command(group, name)) == NULL && cl->next < argc &&
@@ -54,7 +94,8 @@ static int find_group_command(int argc, char **argv, command_line *cl)
             cl->next++;
     }
     if (name != NULL && cl->cmd == NULL)
-        return args_usage(NULL, "unknown command 'azkm %s %s' (see azkm %s --help)", group, name, group);
+        return args_usage(NULL, "unknown command 'azkm %s %s' (%ssee azkm %s --help)", group, name,
+                          cli_suggest_text(suggest_command(group, name), hint, sizeof(hint)), group);
     return 0;
 }
 
