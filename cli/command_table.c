@@ -10,7 +10,10 @@ const cli_flag cli_global_flags[] = {
      0},
     {"--config", ARG_VALUE, "FILE",
      "Config file. Default: $AZKM_CONF, then /etc/azkm/azkm.conf (root) or $XDG_CONFIG_HOME/azkm/azkm.conf.", 0},
-    {"--output", ARG_VALUE, "table|json", "Output format (short: -o). Default: table.", 0},
+    {"--output", ARG_VALUE, "FORMAT",
+     "Output format (short: -o): table, json, jsonc (coloured on a terminal), tsv (values only) or none. "
+     "Default: table.",
+     0},
     {"--passphrase-file", ARG_VALUE, "FILE",
      "Passphrase of a passphrase-protected vault (first line of FILE). Default: $AZKM_PASSPHRASE_FILE, then "
      "$AZKM_PASSPHRASE, then a prompt when stdin is a terminal.",

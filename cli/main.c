@@ -12,6 +12,7 @@
 #include "context.h"
 #include "help.h"
 #include "output.h"
+#include "output_format.h"
 #include "report.h"
 #include "suggest.h"
 
@@ -126,9 +127,13 @@ static int set_globals(cli_ctx *ctx, const cli_args *a)
     ctx->keystore_dir = args_get(a, "--keystore-dir");
     ctx->config_file = args_get(a, "--config");
     ctx->pass.file = args_get(a, "--passphrase-file");
-    if (out != NULL && strcmp(out, "json") != 0 && strcmp(out, "table") != 0)
-        return args_usage("--output", "must be table or json (got '%s')", out);
-    ctx->json = out != NULL && strcmp(out, "json") == 0;
+    out_format fmt = OUT_TABLE;
+
+    if (out != NULL && out_format_parse(out, &fmt) != 0)
+        return args_usage("--output", "must be json, jsonc, table, tsv or none (got '%s')", out);
+    out_format_set(fmt);
+    /* Every format but table renders the commands' json documents (output_format.c). */
+    ctx->json = fmt != OUT_TABLE;
     return 0;
 }
 

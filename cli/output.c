@@ -10,6 +10,7 @@
 #include <azkm/base64.h>
 
 #include "output.h"
+#include "output_format.h"
 #include "report.h"
 
 const char *out_time(int64_t t, char *buf, size_t len)
@@ -28,7 +29,7 @@ int out_json(json_t *doc)
 
     if (doc == NULL)
         return cli_failf(AZKM_E_NOMEM, "cannot build JSON output");
-    if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', stdout) == EOF)
+    if (out_format_write(stdout, doc) != 0)
         rc = cli_failf(AZKM_E_IO, "cannot write to standard output");
     json_decref(doc);
     return rc;

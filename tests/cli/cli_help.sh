@@ -45,5 +45,5 @@ should_fail 2 "unknown command group 'vaults'" azkm vaults list
 should_fail 2 "unknown command 'azkm key frobnicate'" azkm key frobnicate
 should_fail 2 "missing command after 'azkm key'" azkm key
 should_fail 2 "unknown flag '--colour'" azkm key list --vault-name v1 --colour red
-should_fail 2 "--output: must be table or json" azkm --output yaml vault list
+should_fail 2 "--output: must be json, jsonc, table, tsv or none" azkm --output yaml vault list
 pass
