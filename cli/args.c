@@ -255,3 +255,13 @@ int args_exclusive(const cli_args *a, const char *first, ...)
     va_end(ap);
     return rc;
 }
+
+int args_maxresults(const cli_args *a, size_t *n)
+{
+    long max = 0;
+    int ret = args_long(a, "--maxresults", 1, 1000000, &max);
+
+    if (ret == 0 && max > 0 && (size_t)max < *n)
+        *n = (size_t)max;
+    return ret;
+}

@@ -3,6 +3,7 @@
 #ifndef AZKM_CLI_ARGS_H
 #define AZKM_CLI_ARGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -46,6 +47,14 @@ int args_time(const cli_args *a, const char *name, int64_t *out);
 int args_usage(const char *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Fails when more than one of the named flags (NULL-terminated) is present. */
 int args_exclusive(const cli_args *a, const char *first, ...);
+
+/* --maxresults N of the list commands: lowers *n to N when given (1 to 1000000); returns 0 or the usage exit code.
+ */
+int args_maxresults(const cli_args *a, size_t *n);
+#define FLAG_MAXRESULTS                                                                                            \
+    {                                                                                                              \
+        "--maxresults", ARG_VALUE, "N", "Show at most N items, the first in listing order. Default: all.", 0       \
+    }
 
 /* Parses a time value as args_time does; returns 0 on success. */
 int args_parse_time(const char *text, int64_t *out);

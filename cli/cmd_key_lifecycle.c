@@ -41,7 +41,7 @@ static int list_common(cli_ctx *ctx, const cli_args *a, int deleted, int version
     rc = versions ? azkm_key_list_versions(v, name, &arr, &n) : azkm_key_list(v, deleted, &arr, &n);
     if (rc != AZKM_OK)
         ret = cli_fail(rc);
-    else
+    else if ((ret = args_maxresults(a, &n)) == 0)
         ret = versions ? out_key_versions(ctx->json, arr, n) : out_key_list(ctx->json, arr, n, deleted);
     azkm_free(arr);
     azkm_vault_close(v);
@@ -166,7 +166,8 @@ static int key_purge(cli_ctx *ctx, const cli_args *a)
 
 static const cli_flag show_flags[] = {FLAG_VAULT, FLAG_NAME, FLAG_VERSION, FLAG_ID, FLAG_END};
 static const cli_flag key_flags[] = {FLAG_VAULT, FLAG_NAME, FLAG_ID, FLAG_END};
-static const cli_flag vault_flags[] = {FLAG_VAULT_REQ, FLAG_END};
+static const cli_flag list_flags[] = {FLAG_VAULT_REQ, FLAG_MAXRESULTS, FLAG_END};
+static const cli_flag versions_flags[] = {FLAG_VAULT, FLAG_NAME, FLAG_ID, FLAG_MAXRESULTS, FLAG_END};
 
 static const cli_flag set_attr_flags[] = {
     FLAG_VAULT,   FLAG_NAME,       FLAG_VERSION, FLAG_ID,   FLAG_OPS,
@@ -178,9 +179,9 @@ const cli_command cli_key_lifecycle_commands[] = {
      "  azkm key show --vault-name prod --name web-tls --output json\n"
      "  azkm key show --id azkm://prod/keys/web-tls/0123456789abcdef0123456789abcdef\n",
      key_show},
-    {"list", "List the keys of a vault (current versions)", NULL, vault_flags,
-     "  azkm key list --vault-name prod\n", key_list},
-    {"list-versions", "List the versions of a key", NULL, key_flags,
+    {"list", "List the keys of a vault (current versions)", NULL, list_flags, "  azkm key list --vault-name prod\n",
+     key_list},
+    {"list-versions", "List the versions of a key", NULL, versions_flags,
      "  azkm key list-versions --vault-name prod --name web-tls\n", key_list_versions},
     {"set-attributes", "Change a version's enabled flag, validity, key_ops or tags",
      "Key material is immutable; only these attributes change. Default version: the current one.", set_attr_flags,
@@ -193,7 +194,7 @@ const cli_command cli_key_lifecycle_commands[] = {
      "A deleted key can be listed, shown, recovered or purged until its scheduled purge date (the vault's\n"
      "retention); its name cannot be reused until then.",
      key_flags, "  azkm key delete --vault-name prod --name old-key\n", key_delete},
-    {"list-deleted", "List the soft-deleted keys of a vault", NULL, vault_flags,
+    {"list-deleted", "List the soft-deleted keys of a vault", NULL, list_flags,
      "  azkm key list-deleted --vault-name prod\n", key_list_deleted},
     {"show-deleted", "Show a soft-deleted key: its current version and deletion dates", NULL, key_flags,
      "  azkm key show-deleted --vault-name prod --name old-key --output json\n", key_show_deleted},

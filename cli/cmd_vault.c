@@ -96,6 +96,10 @@ static int vault_list(cli_ctx *ctx, const cli_args *a)
         return ret;
     if ((rc = azkm_vault_list(ks, &names, &n)) != AZKM_OK)
         return cli_fail(rc);
+    if ((ret = args_maxresults(a, &n)) != 0) {
+        azkm_free(names);
+        return ret;
+    }
     if (n > 0 && ((infos = calloc(n, sizeof(*infos))) == NULL || (errors = calloc(n, sizeof(*errors))) == NULL)) {
         ret = cli_failf(AZKM_E_NOMEM, "out of memory");
         goto end;
@@ -227,7 +231,7 @@ static const cli_flag update_flags[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 
-static const cli_flag list_flags[] = {{NULL, 0, NULL, NULL, 0}};
+static const cli_flag list_flags[] = {FLAG_MAXRESULTS, {NULL, 0, NULL, NULL, 0}};
 
 const cli_command cli_vault_commands[] = {
     {"create", "Create a vault",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # --output (-o): json, jsonc (plain json when stdout is not a terminal, coloured on one), tsv (values only, one line
 # per list item), none (nothing on stdout, same exit code), table; anything else is a usage error naming them.
+# --maxresults N limits every list command.
 . "$(dirname "$0")/lib.sh"
 
 step "formats"
@@ -27,4 +28,17 @@ if command -v script >/dev/null; then
     coloured=$(script -qc "$AZKM key list --vault-name fmtv -o jsonc" /dev/null)
     [[ $coloured == *$'\033[34m"name"'* ]] || fail "jsonc on a terminal is not coloured"
 fi
+
+step "--maxresults on the list commands"
+[ "$(ok azkm key list --vault-name fmtv --maxresults 2 -o json | jq length)" = 2 ] || fail "key list --maxresults 2"
+[ "$(ok azkm key list --vault-name fmtv --maxresults 100 -o json | jq length)" = 3 ] || fail "--maxresults above n"
+ok azkm key rotate --vault-name fmtv --name k1 >/dev/null
+[ "$(ok azkm key list-versions --vault-name fmtv --name k1 --maxresults 1 -o tsv | wc -l)" = 1 ] || fail "list-versions"
+ok azkm vault create --name fmtw >/dev/null
+[ "$(ok azkm vault list --maxresults 1 -o json | jq length)" = 1 ] || fail "vault list --maxresults 1"
+ok azkm key delete --vault-name fmtv --name k2 >/dev/null
+ok azkm key delete --vault-name fmtv --name k3 >/dev/null
+[ "$(ok azkm key list-deleted --vault-name fmtv --maxresults 1 -o json | jq length)" = 1 ] || fail "list-deleted"
+should_fail 2 "--maxresults: must be 1-1000000 \(got 0\)" azkm key list --vault-name fmtv --maxresults 0
+should_fail 2 "--maxresults" azkm vault list --maxresults many
 echo "output_formats: ok"
