@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -154,15 +155,17 @@ static int key_download(cli_ctx *ctx, const cli_args *a)
     azkm_key_info info;
     azkm_vault *v = NULL;
     azkm_rc rc;
-    int ret, jwk;
+    int ret, kind; /* 0 PEM, 1 JWK, 2 DER */
 
     memset(&info, 0, sizeof(info));
-    if (enc == NULL || strcmp(enc, "PEM") == 0 || strcmp(enc, "pem") == 0)
-        jwk = 0;
-    else if (strcmp(enc, "JWK") == 0 || strcmp(enc, "jwk") == 0)
-        jwk = 1;
+    if (enc == NULL || strcasecmp(enc, "PEM") == 0)
+        kind = 0;
+    else if (strcasecmp(enc, "JWK") == 0)
+        kind = 1;
+    else if (strcasecmp(enc, "DER") == 0)
+        kind = 2;
     else
-        return args_usage("--encoding", "must be PEM or JWK (got '%s')", enc);
+        return args_usage("--encoding", "must be PEM, DER or JWK (got '%s')", enc);
     if ((ret = cli_key_target(ctx, a, &v, &name, &version)) != 0)
         return ret;
     if ((rc = azkm_key_show(v, name, version, &info)) != AZKM_OK)
@@ -171,7 +174,9 @@ static int key_download(cli_ctx *ctx, const cli_args *a)
         ret = cli_failf(AZKM_E_INVALID, "key %s/%s is an oct (symmetric) key: it has no public part to download",
                         info.vault, info.name);
     else
-        ret = jwk ? download_jwk(&info, file) : download_pem(&info, file);
+        ret = kind == 1   ? download_jwk(&info, file)
+              : kind == 2 ? cli_write_file(file ? file : "-", "--file", info.public_der, info.public_der_len, 0644)
+                          : download_pem(&info, file);
     azkm_vault_close(v);
     return ret;
 }
@@ -203,7 +208,8 @@ static const cli_flag download_flags[] = {
     FLAG_VERSION,
     FLAG_ID,
     {"--file", ARG_VALUE, "FILE", "Where to write the public key. Default: standard output.", 0},
-    {"--encoding", ARG_VALUE, "PEM|JWK", "PEM (SubjectPublicKeyInfo) or JWK (RFC 7517). Default: PEM.", 0},
+    {"--encoding", ARG_VALUE, "PEM|DER|JWK", "PEM or DER (SubjectPublicKeyInfo), or JWK (RFC 7517). Default: PEM.",
+     0},
     FLAG_END,
 };
 
@@ -223,7 +229,7 @@ const cli_command cli_key_export_commands[] = {
      "  azkm key ref --vault-name prod --name web-tls --file /etc/nginx/web-tls.ref.pem\n"
      "  azkm key ref --id azkm://prod/keys/web-tls/0123456789abcdef0123456789abcdef\n",
      key_ref},
-    {"download", "Write the public key as PEM or JWK", NULL, download_flags,
+    {"download", "Write the public key as PEM, DER or JWK", NULL, download_flags,
      "  azkm key download --vault-name prod --name web-tls --file web-tls.pub.pem\n"
      "  azkm key download --vault-name prod --name web-ec --encoding JWK\n",
      key_download},

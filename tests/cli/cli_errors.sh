@@ -53,8 +53,8 @@ should_fail 2 "BadParameter: --size: must be a number" azkm key create --vault-n
 should_fail 2 "BadParameter: --size: RSA keys are 2048, 3072 or 4096 bits \(got 1024\)" azkm key create --vault-name kv1 --name k9 --size 1024
 should_fail 2 "BadParameter: --tags" azkm key create --vault-name kv1 --name k9 \
     --tags t1=1 t2=2 t3=3 t4=4 t5=5 t6=6 t7=7 t8=8 t9=9 t10=10 t11=11 t12=12 t13=13 t14=14 t15=15 t16=16
-should_fail 2 "BadParameter: --encoding: must be PEM or JWK" azkm key download --vault-name kv1 --name k1 \
-    --encoding DER
+should_fail 2 "BadParameter: --encoding: must be PEM, DER or JWK" azkm key download --vault-name kv1 --name k1 \
+    --encoding XML
 should_fail 2 "BadParameter: --id: cannot be combined" azkm key show --id azkm://kv1/keys/k1 --name k1
 should_fail 2 "BadParameter: .*no public part" azkm key download --vault-name kv1 --name \
     "$(azkm key create --vault-name kv1 --name aes --kty oct --output json | jq -r '.key.kid | split("/")[4]')"

@@ -41,4 +41,11 @@ ok azkm key delete --vault-name fmtv --name k3 >/dev/null
 [ "$(ok azkm key list-deleted --vault-name fmtv --maxresults 1 -o json | jq length)" = 1 ] || fail "list-deleted"
 should_fail 2 "--maxresults: must be 1-1000000 \(got 0\)" azkm key list --vault-name fmtv --maxresults 0
 should_fail 2 "--maxresults" azkm vault list --maxresults many
+
+step "key download --encoding DER: the PEM's SubjectPublicKeyInfo, binary"
+ok azkm key download --vault-name fmtv --name k1 --encoding DER --file "$TMP/k1.der"
+ok azkm key download --vault-name fmtv --name k1 --file "$TMP/k1.pem"
+openssl pkey -pubin -inform DER -in "$TMP/k1.der" -outform PEM | cmp -s - "$TMP/k1.pem" || fail "DER and PEM differ"
+ok azkm key download --vault-name fmtv --name k1 --encoding der >"$TMP/k1.stdout.der"
+cmp -s "$TMP/k1.der" "$TMP/k1.stdout.der" || fail "DER to stdout differs"
 echo "output_formats: ok"
