@@ -29,6 +29,7 @@ const cli_group cli_groups[] = {
      {cli_key_create_commands, cli_key_lifecycle_commands, cli_key_export_commands}},
     {"key", "Use keys (data plane)", {cli_key_sign_commands, cli_key_cipher_commands}},
     {"key", "Rotation policies", {cli_rotation_policy_commands}},
+    {"key", "Random bytes", {cli_key_random_commands}},
     {"rotation", "Apply rotation policies", {cli_rotation_commands}},
     {"byok", "Bring your own key", {cli_byok_commands}},
     /* the empty group: commands run as `azkm <command>` */
