@@ -7,6 +7,7 @@
 #include "command.h"
 #include "fileio.h"
 #include "key_flags.h"
+#include "key_bulk.h"
 #include "keyfile.h"
 #include "output.h"
 #include "report.h"
@@ -52,6 +53,11 @@ static int key_create(cli_ctx *ctx, const cli_args *a)
         return ret;
     if ((ret = cli_vault_open(ctx, args_get(a, "--vault-name"), &v)) != 0)
         return ret;
+    if (args_get(a, "--count") != NULL) {
+        ret = cli_key_create_bulk(ctx, a, v, &spec);
+        azkm_vault_close(v);
+        return ret;
+    }
     rc = azkm_key_create(v, args_get(a, "--name"), &spec, &info);
     ret = out_key_result(ctx->json, rc, &info);
     azkm_vault_close(v);
@@ -156,6 +162,7 @@ static const cli_flag create_flags[] = {
     FLAG_NOT_BEFORE,
     FLAG_EXPIRES,
     FLAG_TAGS,
+    FLAG_COUNT,
     FLAG_END,
 };
 
