@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates the man pages at build time from one source each, so they cannot drift:
 #   azkm.1           from the CLI itself: `azkm --help` and `azkm <command> --help` for every command
-#   azkm-provider.7  from docs/provider.md (a plain Markdown to roff conversion)
+#   azkm-provider.7  from docs/provider.md and docs/uri.md (a plain Markdown to roff conversion)
 #   gen-man.sh AZKM SOURCE_DIR OUT_DIR
 set -euo pipefail
 azkm=$1 src=$2 out=$3
@@ -33,8 +33,9 @@ literal() { printf '.nf\n'; esc; printf '.fi\n'; }
 {
     printf '.TH AZKM-PROVIDER 7 "" "azkm %s" "azkm manual"\n' "$ver"
     printf '.SH NAME\nazkm-provider \\- the azkm OpenSSL 3 provider: configuration, azkm:// URIs, key reference files\n'
-    awk '
+    md2roff() { awk '
         function e(s) { gsub(/\\/, "\\e", s); if (s ~ /^[.\047]/) s = "\\&" s; return s }
+        /^<!-- .* -->$/ { next }
         /^```/ { code = !code; print (code ? ".nf" : ".fi"); next }
         code { print e($0); next }
         /^# / { next }
@@ -43,6 +44,9 @@ literal() { printf '.nf\n'; esc; printf '.fi\n'; }
         /^$/ { print ".PP"; next }
         /^- / { sub(/^- /, ""); print ".IP \\(bu 2"; print e($0); next }
         { print e($0) }
-    ' "$src/docs/provider.md"
+    ' "$1"; }
+    md2roff "$src/docs/provider.md"
+    printf '.SH "AZKM:// URIS"\n'
+    md2roff "$src/docs/uri.md" | sed -e 's/^\.SH "/.SS "/'
     printf '.SH SEE ALSO\n.BR azkm (1),\n.BR config (5ssl),\n.BR provider (7ssl)\n'
 } >"$out/azkm-provider.7"

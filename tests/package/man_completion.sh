@@ -18,6 +18,8 @@ while read -r cmd; do
 done < <(bash "$pkg/commands.sh" "$azkm")
 [ "$n" -gt 30 ] || fail "only $n commands found in azkm --help"
 grep -q '^.SH "INSTALLING AND ACTIVATING"' "$man/azkm-provider.7" || fail "azkm-provider(7) lacks its sections"
+grep -q '^.SH "AZKM:// URIS"' "$man/azkm-provider.7" || fail "azkm-provider(7) lacks the URI grammar"
+! grep -q 'doc-test' "$man/azkm-provider.7" || fail "azkm-provider(7) shows the doc-test markers"
 
 export AZKM_KEYSTORE_DIR=$d/ks
 "$azkm" vault create --name compvault >/dev/null
