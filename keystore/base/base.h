@@ -1,6 +1,6 @@
 /* base/: what every other folder of the keystore uses. Errors (error.c), private files (fsutil.c), the
- * configuration (config.c), the audit log (audit.c), names and URIs (names.c, uri.c), digest tables (algs.c) and
- * secret memory (secmem.h). May use libc and libcrypto only. */
+ * configuration (config.c), the audit log (audit.c), names and URIs (names.c, uri.c), digest tables (algs.c), times
+ * in messages (isotime.c) and secret memory (secmem.h). May use libc and libcrypto only. */
 #ifndef AZKM_BASE_H
 #define AZKM_BASE_H
 
@@ -81,6 +81,11 @@ azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
 void azkm_audit_note(azkm_keystore *ks, const char *op, azkm_rc rc, const char *description);
 azkm_rc azkm_audit_open(azkm_keystore *ks);
 void azkm_audit_close(azkm_keystore *ks);
+
+/* ---- times in messages (isotime.c) */
+#define AZKM_ISO_TIME_LEN 32
+/* t as "2027-01-15T08:00:00Z" (UTC) in buf; returns buf. */
+const char *azkm_iso_time(int64_t t, char buf[AZKM_ISO_TIME_LEN]);
 
 /* ---- algorithms (algs.c) */
 /* Output size of a SHA-1/SHA-2 digest by name, 0 if unknown. */

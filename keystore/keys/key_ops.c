@@ -138,30 +138,21 @@ const char *azkm_key_get_uri(const azkm_key *k)
     return k->uri;
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
 {
     int64_t now = azkm_now(k->ks);
-    char when[32];
+    char when[AZKM_ISO_TIME_LEN];
 
     if (k->deleted)
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is deleted", k->uri);
     if (!k->info.attrs.enabled)
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is disabled", k->uri);
     if (k->info.attrs.not_before && now < k->info.attrs.not_before) {
-        fmt_time(k->info.attrs.not_before, when, sizeof(when));
+        azkm_iso_time(k->info.attrs.not_before, when);
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is not valid before %s", k->uri, when);
     }
     if (k->info.attrs.expires && now >= k->info.attrs.expires) {
-        fmt_time(k->info.attrs.expires, when, sizeof(when));
+        azkm_iso_time(k->info.attrs.expires, when);
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s expired at %s", k->uri, when);
     }
     if (!(k->info.attrs.key_ops & op)) {

@@ -17,6 +17,7 @@ typedef struct {
     azkm_kty kty;
     const unsigned char *aad;
     size_t aad_len;
+    unsigned key_ops; /* the version's key_ops (AZKM_OP_*): what the objects a tier makes may be used for */
 } azkm_tier_ref;
 
 /* Everything a tier returns for a new version: an opaque material reference stored in the catalog (sealed key
