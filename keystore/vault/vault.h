@@ -45,6 +45,10 @@ azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_L
 /* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
 void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
+/* ---- finding a vault (vault_open.c) */
+/* Opens the vault of the keystore whose id is `id`; AZKM_E_NOT_FOUND when there is none. */
+azkm_rc azkm_vault_open_by_id(azkm_keystore *ks, const unsigned char id[AZKM_VAULT_ID_LEN], azkm_vault **out);
+
 /* ---- purging keys (vault_purge.c) */
 /* Destroys every version's tier objects and removes the key's rows (inside a write transaction). */
 azkm_rc azkm_vault_purge_key_rows(azkm_vault *v, int64_t rowid);

@@ -120,6 +120,13 @@ cp ec1.bak bad.bak
 # flip one bit inside the tag (a fixed byte could already be there)
 off=$(($(stat -c %s ec1.bak) - 20))
 printf "$(printf '\\%03o' $(($(od -An -tu1 -j "$off" -N1 bad.bak) ^ 1)))" | dd of=bad.bak bs=1 seek="$off" conv=notrunc 2>/dev/null
+# one bit of the vault id in the header (offset 20): not trusted before the blob authenticates
+cp ec1.bak vid.bak
+printf "$(printf '\\%03o' $(($(od -An -tu1 -j 20 -N1 vid.bak) ^ 1)))" | dd of=vid.bak bs=1 seek=20 conv=notrunc 2>/dev/null
+# a blob from a vault of another keystore
+AZKM_KEYSTORE_DIR=$T/ks-other setup az vault create --name good
+AZKM_KEYSTORE_DIR=$T/ks-other setup az key create --vault-name good --name ec1 --kty EC
+AZKM_KEYSTORE_DIR=$T/ks-other setup az key backup --vault-name good --name ec1 --file foreign.bak
 head -c 40 ec1.bak >short.bak
 head -c "$(($(stat -c %s ec1.bak) / 2))" ec1.bak >half.bak
 
