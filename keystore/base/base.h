@@ -68,6 +68,9 @@ typedef struct {
 void azkm_audit_begin(azkm_audit_op *a, azkm_keystore *ks, const char *op, const char *vault, const char *name);
 /* Logs the call (when it is the outermost one and the log is on) and returns rc. */
 azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
+/* The same for a call logged only when it fails: frequent ones whose failures are what matters (opening a vault,
+ * loading a key, a key operation when key operations are not logged), where a failure is a guess or a probe. */
+azkm_rc azkm_audit_end_failure(azkm_audit_op *a, azkm_rc rc, const char *version);
 /* The body of a public API function that audits the call `impl` (an expression evaluating to azkm_rc). */
 #define AZKM_AUDITED(ks, op, vault, name, impl, version)                                                           \
     do {                                                                                                           \
@@ -76,6 +79,13 @@ azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
         azkm_audit_begin(&audit_, (ks), (op), (vault), (name));                                                    \
         rc_ = (impl);                                                                                              \
         return azkm_audit_end(&audit_, rc_, rc_ == AZKM_OK ? (version) : NULL);                                    \
+    } while (0)
+/* The same as AZKM_AUDITED, logging only a failure (azkm_audit_end_failure). */
+#define AZKM_AUDITED_FAILURE(ks, op, vault, name, impl)                                                            \
+    do {                                                                                                           \
+        azkm_audit_op audit_;                                                                                      \
+        azkm_audit_begin(&audit_, (ks), (op), (vault), (name));                                                    \
+        return azkm_audit_end_failure(&audit_, (impl), NULL);                                                      \
     } while (0)
 /* Logs one record that is not an API call (operationName op), such as how secrets are kept out of core dumps. */
 void azkm_audit_note(azkm_keystore *ks, const char *op, azkm_rc rc, const char *description);

@@ -67,24 +67,35 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
     return rc;
 }
 
+/* Loading is as frequent as opening a vault: only a failure is logged (a missing or damaged key, a token that
+ * refuses the PIN), as the KeyLoad operation. */
 azkm_rc azkm_key_load(azkm_vault *v, const char *name, const char *version, azkm_key **out)
 {
-    return load_from_vault(v, name, version, out);
+    AZKM_AUDITED_FAILURE(v->ks, "KeyLoad", v->name, name, load_from_vault(v, name, version, out));
+}
+
+static azkm_rc load_uri_impl(azkm_keystore *ks, const azkm_uri *uri, azkm_key **out)
+{
+    azkm_vault *v = NULL;
+    azkm_rc rc = azkm_vault_open(ks, uri->vault, &v);
+
+    if (rc == AZKM_OK)
+        rc = load_from_vault(v, uri->name, uri->version, out);
+    /* The key holds its own reference to the vault. */
+    azkm_vault_close(v);
+    return rc;
 }
 
 azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *text, azkm_key **out)
 {
     azkm_uri uri;
-    azkm_vault *v = NULL;
+    azkm_audit_op audit;
     azkm_rc rc = azkm_uri_parse(text, &uri);
 
-    if (rc == AZKM_OK)
-        rc = azkm_vault_open(ks, uri.vault, &v);
-    if (rc == AZKM_OK)
-        rc = load_from_vault(v, uri.name, uri.version, out);
-    /* The key holds its own reference to the vault. */
-    azkm_vault_close(v);
-    return rc;
+    if (rc != AZKM_OK)
+        return rc; /* a malformed reference names no vault or key: nothing was looked up */
+    azkm_audit_begin(&audit, ks, "KeyLoad", uri.vault, uri.name);
+    return azkm_audit_end_failure(&audit, load_uri_impl(ks, &uri, out), uri.version);
 }
 
 void azkm_key_free(azkm_key *k)
@@ -350,13 +361,18 @@ static azkm_rc key_unwrap_impl(azkm_key *k, const azkm_cipher_params *p, const u
     return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
 }
 
-/* ---- the audited data plane: logged only when audit_key_operations is on, at the cost of one test otherwise -- */
+/* ---- the audited data plane: every call logged when audit_key_operations is on, else only failures (a refused
+ * operation is what probing looks like); without a log, at the cost of one test ---------------------------- */
 
 #define KEY_OP(op, impl)                                                                                           \
     do {                                                                                                           \
-        if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)                                                   \
+        azkm_audit_op failure_;                                                                                    \
+        if (k->ks->audit_fd < 0)                                                                                   \
             return (impl);                                                                                         \
-        AZKM_AUDITED(k->ks, (op), k->info.vault, k->info.name, (impl), k->info.version);                           \
+        if (k->ks->audit_key_operations)                                                                           \
+            AZKM_AUDITED(k->ks, (op), k->info.vault, k->info.name, (impl), k->info.version);                       \
+        azkm_audit_begin(&failure_, k->ks, (op), k->info.vault, k->info.name);                                     \
+        return azkm_audit_end_failure(&failure_, (impl), k->info.version);                                         \
     } while (0)
 
 azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
@@ -371,10 +387,12 @@ azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned c
     azkm_audit_op audit;
     azkm_rc rc;
 
-    if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)
+    if (k->ks->audit_fd < 0)
         return key_verify_impl(k, p, in, inlen, sig, siglen, valid);
     azkm_audit_begin(&audit, k->ks, "KeyVerify", k->info.vault, k->info.name);
     rc = key_verify_impl(k, p, in, inlen, sig, siglen, valid);
+    if (!k->ks->audit_key_operations) /* a signature that does not verify is an answer, not a refusal */
+        return azkm_audit_end_failure(&audit, rc, k->info.version);
     /* The audit record of an invalid signature says so, as it did when verify returned 0 for it. */
     azkm_audit_end(&audit, rc == AZKM_OK && !*valid ? AZKM_E_INTEGRITY : rc, k->info.version);
     return rc;

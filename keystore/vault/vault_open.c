@@ -75,7 +75,7 @@ static azkm_rc open_parts(azkm_vault *v, const char *path, unsigned char *mk, un
     return rc;
 }
 
-azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
+static azkm_rc vault_open_impl(azkm_keystore *ks, const char *name, azkm_vault **out)
 {
     azkm_vault *v;
     unsigned char *mk, stored_mac[32];
@@ -104,6 +104,13 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
     *out = v;
     azkm_stack_scrub();
     return AZKM_OK;
+}
+
+/* Opening a vault is frequent (every command, every process that loads a key): only a failure is logged, and it
+ * is what a wrong passphrase, a PIN the token rejects or a probe for a vault looks like. */
+azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
+{
+    AZKM_AUDITED_FAILURE(ks, "VaultOpen", name, NULL, vault_open_impl(ks, name, out));
 }
 
 /* 1 when vault `name` is the one with this id: its files pass the same checks as an open, and its catalog says so.

@@ -72,4 +72,21 @@ ok azkm key create --vault-name hv2 --name soft --kty EC >/dev/null
 ok azkm key sign --vault-name hv2 --name soft --algorithm ES256 --data-file msg >/dev/null
 should_fail 4 "Forbidden: .*hv2.*binding cannot change" azkm vault update --name hv2 --hsm-module $MODULE \
     --hsm-token azkm --hsm-pin-source "file:$TMP/pin"
+
+step "a PIN the token rejects is in the audit log, with the reason and without the PIN"
+export AZKM_AUDIT_LOG="$TMP/audit.jsonl"
+AZKM_TEST_PIN=4321 should_fail 7 "Unauthorized: .*rejected the PIN" azkm key sign --vault-name plain --name x \
+    --algorithm RS256 --data-file msg
+cp pin goodpin
+printf '4321\n' >pin
+should_fail 7 "Unauthorized: .*rejected the PIN" azkm key list --vault-name hv2
+cp goodpin pin
+audit=$(cat "$AZKM_AUDIT_LOG")
+expect_match "$audit" '"operationName":"KeyLoad","resultType":"Failure","resultSignature":"Unauthorized","resultDescription":"[^"]*rejected the PIN[^"]*","durationMs":[0-9.e+-]*,"vault":"plain","key":"x"' \
+    "rejected PIN on a key load audited"
+expect_match "$audit" '"operationName":"VaultOpen","resultType":"Failure","resultSignature":"Unauthorized","resultDescription":"[^"]*rejected the PIN' \
+    "rejected PIN on a vault open audited"
+if grep -q 4321 "$AZKM_AUDIT_LOG"; then fail "the PIN is in the audit log"; fi
+expect_eq "$(stat -c %a "$AZKM_AUDIT_LOG")" 600 "audit log mode"
+unset AZKM_AUDIT_LOG
 pass
