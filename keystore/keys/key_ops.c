@@ -44,6 +44,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         ref.aad = aad;
         ref.aad_len =
             azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad, sizeof(aad));
+        ref.key_ops = k->info.attrs.key_ops;
         k->tier = tier->ops;
         rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
     }
@@ -291,17 +292,27 @@ static azkm_rc rsa_public_encrypt(azkm_key *k, const azkm_cipher_params *p, cons
     return rc;
 }
 
-static azkm_rc check_cipher(const azkm_key *k, const azkm_cipher_params *p, int decrypting)
+/* As in Key Vault, an oct key encrypts and decrypts with AES-GCM and wraps and unwraps with AES key wrap: each
+ * key_op has its own algorithms, so that on a token it needs only its own usage flag (C_Encrypt / C_WrapKey). */
+static azkm_rc check_cipher(const azkm_key *k, unsigned op, const azkm_cipher_params *p)
 {
     int rsa = p->scheme == AZKM_ENC_RSA_PKCS1 || p->scheme == AZKM_ENC_RSA_OAEP || p->scheme == AZKM_ENC_RSA_TLS;
+    int wrapping = op == AZKM_OP_WRAP || op == AZKM_OP_UNWRAP;
 
     if (k->info.kty == AZKM_KTY_EC)
         return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
     if (rsa != (k->info.kty == AZKM_KTY_RSA))
         return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: the algorithm does not apply", k->uri,
                          azkm_kty_name(k->info.kty, k->info.protection));
-    if (p->scheme == AZKM_ENC_RSA_TLS && !decrypting)
+    if (p->scheme == AZKM_ENC_RSA_TLS && op != AZKM_OP_DECRYPT)
         return azkm_fail(AZKM_E_INVALID, "key %s: the TLS padding mode is for decryption only", k->uri);
+    if (!rsa && wrapping == (p->scheme == AZKM_ENC_AES_GCM))
+        return azkm_fail(AZKM_E_INVALID,
+                         wrapping ? "key %s: AES-GCM is an encrypt/decrypt algorithm; %s takes A128KW..A256KW, "
+                                    "CKM_AES_KEY_WRAP or CKM_AES_KEY_WRAP_PAD"
+                                  : "key %s: AES key wrap is a wrapKey/unwrapKey algorithm; %s takes "
+                                    "A128GCM..A256GCM",
+                         k->uri, azkm_op_name(op));
     return AZKM_OK;
 }
 
@@ -311,7 +322,7 @@ static azkm_rc do_encrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p,
     azkm_rc rc = azkm_key_check(k, op);
 
     if (rc == AZKM_OK)
-        rc = check_cipher(k, p, 0);
+        rc = check_cipher(k, op, p);
     if (rc != AZKM_OK)
         return rc;
     if (k->info.kty == AZKM_KTY_RSA)
@@ -328,10 +339,10 @@ static azkm_rc do_decrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p,
     azkm_rc rc = azkm_key_check(k, op);
 
     if (rc == AZKM_OK)
-        rc = check_cipher(k, p, 1);
+        rc = check_cipher(k, op, p);
     if (rc != AZKM_OK)
         return rc;
-    rc = k->tier->decrypt(k->tk, p, in, inlen, out, outlen);
+    rc = k->tier->decrypt(k->tk, op, p, in, inlen, out, outlen);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
     return AZKM_OK;

@@ -45,9 +45,9 @@ static void start_template(p11_template *t, const import_job *j, CK_OBJECT_CLASS
     p11_tmpl_init(t);
     p11_tmpl_add_class(t, cls, kt);
     if (cls == CKO_PUBLIC_KEY)
-        p11_tmpl_public_policy(t, p11_public_usage(kt), 0);
+        p11_tmpl_public_policy(t, j->ref->key_ops);
     else
-        p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, p11_private_usage(kt), 0);
+        p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, cls, j->ref->key_ops);
     p11_tmpl_add_ref(t, j->id, sizeof(j->id), j->label);
 }
 
