@@ -77,6 +77,9 @@ plain pkey -in ec.pem -pubout -out ecpub.pem
 plain req -x509 -key ec.pem -subj /CN=x -days 1 -out cert.pem
 echo secret-pass >pw
 echo wrong-pass >wpw
+chmod 600 pw wpw
+cp pw pw644
+chmod 644 pw644
 plain pkcs8 -topk8 -in ec.pem -passout file:pw -out enc.pem
 plain pkcs12 -export -inkey ec.pem -in cert.pem -passout file:pw -out k.p12
 plain pkcs12 -export -nokeys -in cert.pem -passout file:pw -out nokey.p12
@@ -132,6 +135,9 @@ head -c "$(($(stat -c %s ec1.bak) / 2))" ec1.bak >half.bak
 
 echo 'short' >spw
 echo 'long-enough-1' >lpw
+chmod 600 spw lpw
+cp lpw lpw644
+chmod 644 lpw644
 setup az vault create --name ppv --protector passphrase --passphrase-file lpw
 
 mkdir tokens
