@@ -182,7 +182,7 @@ azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *
     } else if (m->der_len != 16 && m->der_len != 24 && m->der_len != 32) {
         return azkm_fail(AZKM_E_INVALID, "key %s/%s: an oct key is 16, 24 or 32 bytes", ref->vault, ref->name);
     }
-    if ((rc = azkm_p11_session_get(pt->tok, &j.s)) != AZKM_OK) {
+    if ((rc = p11_session_get(pt, &j.s)) != AZKM_OK) {
         EVP_PKEY_free(pkey);
         return rc;
     }

@@ -278,7 +278,7 @@ azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec 
     p11_object_label(ref, label, sizeof(label));
     rc = spec->kty == AZKM_KTY_OCT ? aes_gen_template(&priv_tmpl, spec, ref->key_ops, id, label)
                                    : pair_gen_templates(&pub_tmpl, &priv_tmpl, spec, ref->key_ops, id, label);
-    if (rc != AZKM_OK || (rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if (rc != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     if (spec->kty == AZKM_KTY_OCT) {
         CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
@@ -401,7 +401,7 @@ azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const cha
     memset(out, 0, sizeof(*out));
     if ((rc = parse_object_uri(uri_text, id, &idlen, label)) != AZKM_OK)
         return rc;
-    if ((rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if ((rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     want_label = label[0] ? label : NULL;
     rc = azkm_p11_find(pt->tok, s, CKO_PRIVATE_KEY, id, idlen, want_label, &priv);
@@ -438,7 +438,7 @@ azkm_rc p11_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char 
         return AZKM_OK; /* adopted objects belong to whoever created them */
     p11_tmpl_init(&tmpl);
     p11_tmpl_add_ref(&tmpl, r.id, r.idlen, r.label);
-    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK || (rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
     if (rv == CKR_OK) {

@@ -11,7 +11,12 @@ typedef struct {
     azkm_p11_token *tok;
     OSSL_LIB_CTX *libctx;
     const char *propq;
+    char *module; /* the module's path, for messages about it */
 } p11_tier;
+
+/* A logged-in session of the tier's token (azkm_p11_session_get), with a failure to start the module explained
+ * where its configuration is missing (p11_session.c). */
+azkm_rc p11_session_get(p11_tier *pt, CK_SESSION_HANDLE *s);
 
 /* What the catalog keeps for an HSM key version: the object's CKA_ID and CKA_LABEL, nothing secret. */
 typedef struct {

@@ -294,7 +294,7 @@ azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, c
         return rc;
     if ((rc = p11_parse_material(kek_material, kek_material_len, &kr)) != AZKM_OK)
         return rc;
-    if ((rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if ((rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     rc = find_token_key(pt, s, &kr, &kek);
     if (rc == AZKM_OK)

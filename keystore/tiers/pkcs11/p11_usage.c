@@ -124,7 +124,7 @@ azkm_rc p11_set_usage(azkm_tier *t, const azkm_tier_ref *ref, const unsigned cha
     CK_RV rv;
     azkm_rc rc = p11_parse_material(material, len, &r);
 
-    if (rc != AZKM_OK || (rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if (rc != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     rv = find_objects(fn, s, &r, found, &n);
     for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {

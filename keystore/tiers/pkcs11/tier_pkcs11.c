@@ -103,7 +103,7 @@ static azkm_rc with_session(azkm_tier_key *k, p11_op op, void *arg, const char *
 {
     CK_SESSION_HANDLE s;
     CK_FUNCTION_LIST *fn = azkm_p11_functions(k->pt->tok);
-    azkm_rc rc = azkm_p11_session_get(k->pt->tok, &s);
+    azkm_rc rc = p11_session_get(k->pt, &s);
     CK_RV rv;
 
     if (rc != AZKM_OK)
@@ -600,7 +600,7 @@ static azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned c
                            ref->vault, ref->name, ref->version);
     }
     /* Find the object now, so that a missing token, PIN or object is reported at load time. */
-    if (rc == AZKM_OK && (rc = azkm_p11_session_get(k->pt->tok, &s)) == AZKM_OK) {
+    if (rc == AZKM_OK && (rc = p11_session_get(k->pt, &s)) == AZKM_OK) {
         CK_OBJECT_HANDLE h;
 
         rc = find_handle(k, s);
@@ -636,8 +636,11 @@ static azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned c
 
 static void p11_tier_free(azkm_tier *t)
 {
+    p11_tier *pt = t->impl;
+
     /* Tokens stay set up for the life of the process: other vaults and forked children may use them. */
-    OPENSSL_free(t->impl);
+    OPENSSL_free(pt->module);
+    OPENSSL_free(pt);
     OPENSSL_free(t);
 }
 
@@ -645,7 +648,7 @@ static azkm_rc p11_check(azkm_tier *t)
 {
     p11_tier *pt = t->impl;
     CK_SESSION_HANDLE s;
-    azkm_rc rc = azkm_p11_session_get(pt->tok, &s);
+    azkm_rc rc = p11_session_get(pt, &s);
 
     if (rc == AZKM_OK)
         azkm_p11_session_put(pt->tok, s, 0);
@@ -688,6 +691,7 @@ azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const void
         return rc;
     }
     pt->libctx = libctx;
+    pt->module = OPENSSL_strdup(cfg->module);
     pt->propq = propq;
     t->ops = &pkcs11_ops;
     t->libctx = libctx;
