@@ -5,6 +5,7 @@
 
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "keys/rotation_policy.h"
 
 static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key_info *info)
 {
@@ -93,6 +94,8 @@ static azkm_rc update_in_transaction(azkm_vault *v, const char *name, const char
     }
     if (rc == AZKM_OK)
         rc = azkm_attrs_validate(v, name, info->kty, info->protection, fields, attrs);
+    if (rc == AZKM_OK && (fields & AZKM_ATTR_EXPIRES) && attrs->expires == 0 && info->current)
+        rc = azkm_rotation_policy_check_no_expiry(v, rowid, info->name);
     if (rc == AZKM_OK) {
         *old_ops = info->attrs.key_ops;
         azkm_attrs_apply(&info->attrs, fields, attrs);
