@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -47,6 +48,41 @@ static int kek_from_file(const char *path, unsigned char **der, size_t *der_len)
     return 0;
 }
 
+/* A blob made for a KEK version that cannot import it is wasted work, found out only at the import: said now, on
+ * stderr, without failing (the KEK may be enabled, or its key_ops fixed, before the blob is used). */
+static void warn_kek(const char *kid, const azkm_key_info *info)
+{
+    int64_t now = (int64_t)time(NULL);
+    char ops[128] = "";
+
+    for (unsigned op = 1; op <= AZKM_OP_IMPORT; op <<= 1)
+        if (info->attrs.key_ops & op)
+            snprintf(ops + strlen(ops), sizeof(ops) - strlen(ops), "%s%s", ops[0] ? "," : "", azkm_op_name(op));
+    if (info->protection != AZKM_PROTECTION_HSM)
+        fprintf(stderr,
+                "azkm: warning: key exchange key %s is %s, not RSA-HSM: a key exchange key lives on the "
+                "vault's token\n",
+                kid, azkm_kty_name(info->kty, info->protection));
+    if (info->attrs.key_ops != AZKM_OP_IMPORT)
+        fprintf(stderr,
+                "azkm: warning: key exchange key %s is not import-only (key_ops: %s): an import of this blob "
+                "will be refused\n",
+                kid, ops[0] ? ops : "none");
+    if (!info->attrs.enabled)
+        fprintf(stderr,
+                "azkm: warning: key exchange key %s is disabled: an import of this blob will be refused "
+                "while it is\n",
+                kid);
+    if (info->attrs.expires != 0 && now >= info->attrs.expires)
+        fprintf(stderr, "azkm: warning: key exchange key %s has expired: an import of this blob will be refused\n",
+                kid);
+    if (info->attrs.not_before != 0 && now < info->attrs.not_before)
+        fprintf(stderr,
+                "azkm: warning: key exchange key %s is not valid yet: an import of this blob will be "
+                "refused until it is\n",
+                kid);
+}
+
 /* The KEK's public key from the local keystore, when --kek-id names one of its versions. */
 static int kek_from_keystore(cli_ctx *ctx, const char *kid, unsigned char **der, size_t *der_len)
 {
@@ -68,6 +104,7 @@ static int kek_from_keystore(cli_ctx *ctx, const char *kid, unsigned char **der,
     } else if (info.public_der_len == 0) {
         ret = cli_failf(AZKM_E_INVALID, "key %s is not an RSA key: it cannot be a key exchange key", kid);
     } else {
+        warn_kek(kid, &info);
         *der = OPENSSL_memdup(info.public_der, info.public_der_len);
         *der_len = info.public_der_len;
         ret = *der ? 0 : cli_failf(AZKM_E_NOMEM, "out of memory");

@@ -1,6 +1,6 @@
 /* `azkm encrypt`, `azkm decrypt`, `azkm rewrap`: envelope encryption of files and streams under a vault KEK
- * (docs/envelope.md). Output files are written to a temporary file next to them and renamed into place only when
- * the whole input was processed, so a failed decryption leaves no partial plaintext behind. */
+ * (docs/envelope.md). Output files appear only whole (outfile.h), so that no exit leaves partial plaintext behind;
+ * plaintext goes to standard output only after the whole input authenticated, unless --stream asks otherwise. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "key_flags.h"
+#include "outfile.h"
 #include "report.h"
 
 /* A progress bar on stderr, only when stderr is a terminal. */
@@ -76,60 +77,6 @@ static void end_progress(const progress_bar *bar)
         fputc('\n', stderr);
 }
 
-typedef struct {
-    const char *path; /* NULL: stdout */
-    char tmp[PATH_MAX];
-    FILE *fp;
-} output;
-
-static int open_output(const char *path, int mode, output *o)
-{
-    int fd;
-
-    memset(o, 0, sizeof(*o));
-    if (path == NULL || strcmp(path, "-") == 0) {
-        o->fp = stdout;
-        return 0;
-    }
-    o->path = path;
-    if (snprintf(o->tmp, sizeof(o->tmp), "%s.azkm-XXXXXX", path) >= (int)sizeof(o->tmp))
-        return args_usage("--out-file", "path too long");
-    fd = mkstemp(o->tmp);
-    if (fd < 0 || fchmod(fd, (mode_t)mode) != 0 || (o->fp = fdopen(fd, "wb")) == NULL) {
-        int err = errno;
-
-        if (fd >= 0) {
-            close(fd);
-            unlink(o->tmp);
-        }
-        return cli_failf(err == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "--out-file: cannot write %s: %s", path,
-                         strerror(err));
-    }
-    return 0;
-}
-
-/* Renames the temporary file into place when ok, removes it otherwise. Returns an exit code. */
-static int close_output(output *o, int ok)
-{
-    if (o->path == NULL)
-        return fflush(stdout) == 0 || !ok ? 0 : cli_failf(AZKM_E_IO, "cannot write standard output");
-    if (fclose(o->fp) != 0 && ok) {
-        unlink(o->tmp);
-        return cli_failf(AZKM_E_IO, "--out-file: cannot write %s: %s", o->path, strerror(errno));
-    }
-    if (!ok) {
-        unlink(o->tmp);
-        return 0;
-    }
-    if (rename(o->tmp, o->path) != 0) {
-        int err = errno;
-
-        unlink(o->tmp);
-        return cli_failf(AZKM_E_IO, "--out-file: cannot write %s: %s", o->path, strerror(err));
-    }
-    return 0;
-}
-
 static int env_encrypt(cli_ctx *ctx, const cli_args *a)
 {
     azkm_envelope_params p;
@@ -137,7 +84,7 @@ static int env_encrypt(cli_ctx *ctx, const cli_args *a)
     azkm_vault *v = NULL;
     const char *name;
     FILE *in = NULL;
-    output o;
+    cli_outfile o;
     long chunk = 0;
     azkm_rc rc;
     int ret;
@@ -149,11 +96,11 @@ static int env_encrypt(cli_ctx *ctx, const cli_args *a)
     if ((ret = open_input(args_get(a, "--in-file"), &in, &p, &bar)) != 0)
         goto end;
     p.chunk_size = (size_t)chunk;
-    if ((ret = open_output(args_get(a, "--out-file"), 0644, &o)) != 0)
+    if ((ret = cli_outfile_open("--out-file", args_get(a, "--out-file"), 0644, &o)) != 0)
         goto end;
     rc = azkm_envelope_encrypt(v, name, in, o.fp, &p);
     end_progress(&bar);
-    ret = close_output(&o, rc == AZKM_OK);
+    ret = cli_outfile_close(&o, rc == AZKM_OK);
     if (rc != AZKM_OK)
         ret = cli_fail(rc);
 end:
@@ -163,24 +110,60 @@ end:
     return ret;
 }
 
+/* 1 when in can be read twice: a regular file, positioned where it can be returned to. */
+static int rereadable(FILE *in, off_t *start)
+{
+    struct stat st;
+
+    return fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && (*start = ftello(in)) >= 0;
+}
+
+/* Plaintext to standard output is released only once the whole file authenticated: read once to check every chunk,
+ * then again to decrypt. Input that cannot be read twice (a pipe) needs --stream, which releases each chunk as it
+ * authenticates: a later failure then leaves the reader with plaintext to discard. */
+static azkm_rc decrypt_to_stdout(azkm_keystore *ks, FILE *in, int stream, azkm_envelope_params *p)
+{
+    off_t start = 0;
+    azkm_rc rc;
+
+    if (stream)
+        return azkm_envelope_decrypt(ks, in, stdout, p);
+    if (!rereadable(in, &start))
+        return azkm_set_error(
+            AZKM_E_INVALID, "decrypt: the input is not a file that can be read twice, so it cannot be "
+                            "authenticated before plaintext is written to standard output: give --out-file, "
+                            "or --in-file FILE (or <FILE), or --stream to release each chunk as it authenticates");
+    rc = azkm_envelope_verify(ks, in, p);
+    if (rc == AZKM_OK && fseeko(in, start, SEEK_SET) != 0)
+        rc = azkm_set_error(AZKM_E_IO, "decrypt: cannot read the input a second time");
+    if (rc == AZKM_OK)
+        rc = azkm_envelope_decrypt(ks, in, stdout, p);
+    return rc;
+}
+
 static int env_decrypt(cli_ctx *ctx, const cli_args *a)
 {
     azkm_envelope_params p;
     progress_bar bar;
     azkm_keystore *ks = NULL;
     FILE *in = NULL;
-    output o;
+    cli_outfile o;
     azkm_rc rc;
-    int ret;
+    int ret, stream = 0;
 
+    if ((ret = args_bool(a, "--stream", &stream)) != 0)
+        return ret;
+    if (stream && args_get(a, "--out-file") != NULL && strcmp(args_get(a, "--out-file"), "-") != 0)
+        return args_usage("--stream", "only for standard output (a --out-file appears only once all of it "
+                                      "authenticated)");
     if ((ret = cli_keystore(ctx, &ks)) != 0)
         return ret;
     if ((ret = open_input(args_get(a, "--in-file"), &in, &p, &bar)) != 0)
         return ret;
-    if ((ret = open_output(args_get(a, "--out-file"), 0600, &o)) == 0) {
-        rc = azkm_envelope_decrypt(ks, in, o.fp, &p);
+    if ((ret = cli_outfile_open("--out-file", args_get(a, "--out-file"), 0600, &o)) == 0) {
+        rc = o.path != NULL ? azkm_envelope_decrypt(ks, in, o.fp, &p) : decrypt_to_stdout(ks, in, stream, &p);
         end_progress(&bar);
-        ret = close_output(&o, rc == AZKM_OK);
+        ret = cli_outfile_close(&o, rc == AZKM_OK);
         if (rc != AZKM_OK)
             ret = cli_fail(rc);
     }
@@ -196,7 +179,7 @@ static int env_rewrap(cli_ctx *ctx, const cli_args *a)
     char kid[AZKM_URI_MAX];
     struct stat st;
     FILE *in;
-    output o;
+    cli_outfile o;
     int ret, changed = 0;
     azkm_rc rc;
 
@@ -210,11 +193,11 @@ static int env_rewrap(cli_ctx *ctx, const cli_args *a)
         return args_usage("--in-file", "cannot read %s: %s", in_path, strerror(errno));
     }
     /* default: the file is replaced in place, keeping its mode */
-    ret = open_output(out_path ? out_path : in_path,
-                      in != stdin && fstat(fileno(in), &st) == 0 ? (int)(st.st_mode & 07777) : 0644, &o);
+    ret = cli_outfile_open("--out-file", out_path ? out_path : in_path,
+                           in != stdin && fstat(fileno(in), &st) == 0 ? (int)(st.st_mode & 07777) : 0644, &o);
     if (ret == 0) {
         rc = azkm_envelope_rewrap(ks, in, o.fp, &changed, kid);
-        ret = close_output(&o, rc == AZKM_OK);
+        ret = cli_outfile_close(&o, rc == AZKM_OK);
         if (rc != AZKM_OK)
             ret = cli_fail(rc);
         else if (ctx->json)
@@ -241,7 +224,11 @@ static const cli_flag encrypt_flags[] = {
 static const cli_flag decrypt_flags[] = {
     {"--in-file", ARG_VALUE, "FILE", "Encrypted file. Default: standard input.", 0},
     {"--out-file", ARG_VALUE, "FILE",
-     "Plaintext (created 0600, only once all of it authenticated). Default: standard output.", 0},
+     "Plaintext (mode 0600, appears only once all of it authenticated). Default: standard output.", 0},
+    {"--stream", ARG_SWITCH, NULL,
+     "To standard output from a pipe: write each chunk as it authenticates (a later failure leaves plaintext "
+     "to discard). Default: false.",
+     0},
     FLAG_END,
 };
 
@@ -263,15 +250,18 @@ const cli_command cli_envelope_commands[] = {
      env_encrypt},
     {"decrypt", "Decrypt a file made by azkm encrypt",
      "The header names the KEK version that wrapped the data key, so files stay readable after the KEK rotates.\n"
-     "Every chunk is authenticated before its plaintext is written; a modified, reordered or truncated file "
-     "fails.\n"
-     "To a --out-file, nothing is left behind on failure; on standard output, discard what was written.",
+     "A modified, reordered or truncated file fails, and no plaintext is released before all of it\n"
+     "authenticated: a --out-file appears only then (nothing is left behind on any failure, signals included);\n"
+     "to standard output, a file is read twice, first to authenticate it all. Input from a pipe to standard\n"
+     "output needs --stream, which writes each chunk as it authenticates (on failure, discard the output).",
      decrypt_flags,
      "  azkm decrypt --in-file backup.tar.azkm --out-file backup.tar\n"
-     "  azkm decrypt <data.tar.azkm | tar x\n",
+     "  azkm decrypt --in-file data.tar.azkm | tar x\n"
+     "  curl -s https://backup.example/data.tar.azkm | azkm decrypt --stream | tar x   # unverified release\n",
      env_decrypt},
     {"rewrap", "Re-wrap a file's data key with the KEK's current version, without touching the data",
-     "Only the header changes; the encrypted chunks are copied as they are. Run it after rotating the KEK.",
+     "Only the header changes; the encrypted chunks are copied as they are, each authenticated on the way: a\n"
+     "damaged file fails (IntegrityCheckFailed) and is left as it was. Run it after rotating the KEK.",
      rewrap_flags,
      "  azkm key rotate --vault-name prod --name kek\n"
      "  azkm rewrap --in-file backup.tar.azkm\n",

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -14,14 +15,41 @@
 #include "passphrase.h"
 #include "report.h"
 
+/* A passphrase file is a secret file, as a PIN file is: the group and others must have no access to it, and it
+ * must be this user's (or root's). Returns 0, or -1 with the reason (a PermissionDenied one) set. */
+static int check_private(const char *path, const char *flag)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return 0; /* reading it reports why */
+    if (st.st_mode & 077) {
+        cli_auth_refused(
+            AZKM_E_PERMISSION,
+            "%s: passphrase file %s has mode %04o: a passphrase file must not be accessible to group or "
+            "others (chmod 600)",
+            flag, path, (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        cli_auth_refused(AZKM_E_PERMISSION,
+                         "%s: passphrase file %s is owned by uid %u, not by this user (uid %u) or root", flag, path,
+                         (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    return 0;
+}
+
 /* First line of a file into buf. Returns 0, or -1 with the reason in cli_auth_reason. */
 static int first_line(const char *path, const char *flag, char *buf, size_t len)
 {
     unsigned char *data = NULL;
     size_t n = 0, line;
-    int err = cli_slurp(path, &data, &n);
+    int err;
 
-    if (err != 0) {
+    if (check_private(path, flag) != 0)
+        return -1;
+    if ((err = cli_slurp(path, &data, &n)) != 0) {
         cli_auth_reason_set("%s: cannot read %s: %s", flag, path, strerror(err));
         return -1;
     }
@@ -40,8 +68,11 @@ static int first_line(const char *path, const char *flag, char *buf, size_t len)
 
 int cli_passphrase_from_file(const char *path, const char *flag, char *buf, size_t len)
 {
+    cli_auth_reason_clear();
     if (first_line(path, flag, buf, len) == 0)
         return 0;
+    if (cli_auth_class() != AZKM_OK)
+        return cli_failf(cli_auth_class(), "%s", cli_auth_reason());
     return args_usage(NULL, "%s", cli_auth_reason());
 }
 

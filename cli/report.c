@@ -6,6 +6,7 @@
 #include "report.h"
 
 static char auth_reason[512];
+static azkm_rc auth_class; /* AZKM_OK: the reason explains an Unauthorized error; else the class it makes it */
 
 int cli_exit_code(azkm_rc rc)
 {
@@ -56,7 +57,7 @@ int cli_fail(azkm_rc rc)
     if (msg == NULL || msg[0] == '\0')
         msg = "operation failed";
     if (rc == AZKM_E_AUTH && auth_reason[0] != '\0')
-        return cli_failf(rc, "%s (%s)", msg, auth_reason);
+        return cli_failf(auth_class != AZKM_OK ? auth_class : rc, "%s (%s)", msg, auth_reason);
     return cli_failf(rc, "%s", msg);
 }
 
@@ -75,9 +76,25 @@ void cli_auth_reason_set(const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_auth_refused(azkm_rc rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(auth_reason, sizeof(auth_reason), fmt, ap);
+    va_end(ap);
+    auth_class = rc;
+}
+
+azkm_rc cli_auth_class(void)
+{
+    return auth_class;
+}
+
 void cli_auth_reason_clear(void)
 {
     auth_reason[0] = '\0';
+    auth_class = AZKM_OK;
 }
 
 const char *cli_auth_reason(void)

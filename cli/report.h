@@ -33,6 +33,10 @@ int cli_fail_invalid_signature(const char *kid);
 /* Why the last passphrase or PIN callback gave up ("" if it did not). A callback cannot report, so it leaves its
  * reason here and cli_fail adds it to the Unauthorized error it leads to. */
 void cli_auth_reason_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a refusal of another class (a passphrase file others can read: AZKM_E_PERMISSION), which cli_fail
+ * reports instead of the Unauthorized it led to. */
+void cli_auth_refused(azkm_rc rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+azkm_rc cli_auth_class(void);
 void cli_auth_reason_clear(void);
 const char *cli_auth_reason(void);
 

@@ -1,6 +1,8 @@
-/* The audit log: one JSON line per administrative call and, when enabled, per private-key operation, in Azure
- * Monitor's field names (operationName KeyCreate, KeySign, ...). Nothing secret is ever written: records hold
- * names, versions, outcomes and the error message, which by design never contains key material. */
+/* The audit log: one JSON line per administrative call, per failed vault open, key load or key operation (a wrong
+ * passphrase, a PIN the token rejects, a missing key, a refused operation) and, when enabled, per private-key
+ * operation, in Azure Monitor's field names (operationName KeyCreate, KeySign, ...). Nothing secret is ever
+ * written: records hold names, versions, outcomes and the error message, which by design never contains key
+ * material, a passphrase or a PIN. The file is private to its owner (0600), or refused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,8 +18,29 @@
 
 static _Thread_local int depth;
 
+/* The log names every key, caller and failure: it is checked on the descriptor opened, as a secret file is. */
+static azkm_rc check_log(int fd, const char *path)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return azkm_fail(AZKM_E_IO, "audit log %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return azkm_fail(AZKM_E_INVALID, "audit log %s is not a regular file", path);
+    if (st.st_mode & 077)
+        return azkm_fail(AZKM_E_PERMISSION,
+                         "audit log %s has mode %04o: the audit log must not be accessible to group or others "
+                         "(chmod 600)",
+                         path, (unsigned)(st.st_mode & 07777));
+    if (st.st_uid != geteuid() && st.st_uid != 0)
+        return azkm_fail(AZKM_E_PERMISSION, "audit log %s is owned by uid %u, not by this user (uid %u) or root",
+                         path, (unsigned)st.st_uid, (unsigned)geteuid());
+    return AZKM_OK;
+}
+
 azkm_rc azkm_audit_open(azkm_keystore *ks)
 {
+    azkm_rc rc;
     int fd;
 
     if (ks->audit_path == NULL)
@@ -26,6 +49,10 @@ azkm_rc azkm_audit_open(azkm_keystore *ks)
     if (fd < 0)
         return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "audit log %s cannot be opened: %s",
                          ks->audit_path, strerror(errno));
+    if ((rc = check_log(fd, ks->audit_path)) != AZKM_OK) {
+        close(fd);
+        return rc;
+    }
     ks->audit_fd = fd;
     ks->audit_pid = getpid();
     return AZKM_OK;
@@ -108,6 +135,15 @@ static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version, cons
         /* Nothing more to do: the operation's own result stands. */
     }
     free(line);
+}
+
+azkm_rc azkm_audit_end_failure(azkm_audit_op *a, azkm_rc rc, const char *version)
+{
+    if (rc == AZKM_OK) {
+        depth--;
+        return rc;
+    }
+    return azkm_audit_end(a, rc, version);
 }
 
 azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version)

@@ -1,6 +1,6 @@
 /* base/: what every other folder of the keystore uses. Errors (error.c), private files (fsutil.c), the
- * configuration (config.c), the audit log (audit.c), names and URIs (names.c, uri.c), digest tables (algs.c) and
- * secret memory (secmem.h). May use libc and libcrypto only. */
+ * configuration (config.c), the audit log (audit.c), names and URIs (names.c, uri.c), digest tables (algs.c), times
+ * in messages (isotime.c) and secret memory (secmem.h). May use libc and libcrypto only. */
 #ifndef AZKM_BASE_H
 #define AZKM_BASE_H
 
@@ -68,6 +68,9 @@ typedef struct {
 void azkm_audit_begin(azkm_audit_op *a, azkm_keystore *ks, const char *op, const char *vault, const char *name);
 /* Logs the call (when it is the outermost one and the log is on) and returns rc. */
 azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
+/* The same for a call logged only when it fails: frequent ones whose failures are what matters (opening a vault,
+ * loading a key, a key operation when key operations are not logged), where a failure is a guess or a probe. */
+azkm_rc azkm_audit_end_failure(azkm_audit_op *a, azkm_rc rc, const char *version);
 /* The body of a public API function that audits the call `impl` (an expression evaluating to azkm_rc). */
 #define AZKM_AUDITED(ks, op, vault, name, impl, version)                                                           \
     do {                                                                                                           \
@@ -77,10 +80,22 @@ azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version);
         rc_ = (impl);                                                                                              \
         return azkm_audit_end(&audit_, rc_, rc_ == AZKM_OK ? (version) : NULL);                                    \
     } while (0)
+/* The same as AZKM_AUDITED, logging only a failure (azkm_audit_end_failure). */
+#define AZKM_AUDITED_FAILURE(ks, op, vault, name, impl)                                                            \
+    do {                                                                                                           \
+        azkm_audit_op audit_;                                                                                      \
+        azkm_audit_begin(&audit_, (ks), (op), (vault), (name));                                                    \
+        return azkm_audit_end_failure(&audit_, (impl), NULL);                                                      \
+    } while (0)
 /* Logs one record that is not an API call (operationName op), such as how secrets are kept out of core dumps. */
 void azkm_audit_note(azkm_keystore *ks, const char *op, azkm_rc rc, const char *description);
 azkm_rc azkm_audit_open(azkm_keystore *ks);
 void azkm_audit_close(azkm_keystore *ks);
+
+/* ---- times in messages (isotime.c) */
+#define AZKM_ISO_TIME_LEN 32
+/* t as "2027-01-15T08:00:00Z" (UTC) in buf; returns buf. */
+const char *azkm_iso_time(int64_t t, char buf[AZKM_ISO_TIME_LEN]);
 
 /* ---- algorithms (algs.c) */
 /* Output size of a SHA-1/SHA-2 digest by name, 0 if unknown. */

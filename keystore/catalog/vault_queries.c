@@ -14,14 +14,16 @@ void azkm_catalog_vault_keys_free(azkm_catalog_vault_key *keys, size_t n)
     OPENSSL_free(keys);
 }
 
-azkm_rc azkm_catalog_vault_key_count(azkm_catalog *c, int deleted, size_t *n)
+azkm_rc azkm_catalog_vault_key_count(azkm_catalog *c, int deleted, int64_t now, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db,
-                                deleted ? "SELECT count(*) FROM keys WHERE deleted_on != 0"
+                                deleted ? "SELECT count(*) FROM keys WHERE deleted_on != 0 AND scheduled_purge > ?"
                                         : "SELECT count(*) FROM keys WHERE deleted_on = 0",
                                 -1, &st, NULL);
 
+    if (rc == SQLITE_OK && deleted)
+        rc = sqlite3_bind_int64(st, 1, now);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         *n = (size_t)sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);

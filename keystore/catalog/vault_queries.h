@@ -15,8 +15,8 @@ typedef struct {
 
 void azkm_catalog_vault_keys_free(azkm_catalog_vault_key *keys, size_t n);
 
-/* The number of keys not deleted (deleted 0) or soft-deleted (deleted 1). */
-azkm_rc azkm_catalog_vault_key_count(azkm_catalog *c, int deleted, size_t *n);
+/* The number of keys not deleted (deleted 0), or soft-deleted (deleted 1) with their scheduled purge after now. */
+azkm_rc azkm_catalog_vault_key_count(azkm_catalog *c, int deleted, int64_t now, size_t *n);
 /* The keys not deleted (deleted 0) or soft-deleted (deleted 1) that have a version, by name (case-insensitive), as
  * a key listing shows them: *keys from OPENSSL_malloc, freed with azkm_catalog_vault_keys_free. */
 azkm_rc azkm_catalog_vault_key_list(azkm_catalog *c, int deleted, azkm_catalog_vault_key **keys, size_t *n);

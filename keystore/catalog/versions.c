@@ -116,8 +116,8 @@ azkm_rc azkm_catalog_version_newest(azkm_catalog *c, int64_t key_id, azkm_catalo
     return get_one(c, "WHERE v.key_id = ? ORDER BY v.seq DESC LIMIT 1", key_id, NULL, out, "listing keys");
 }
 
-/* Every row of VERSION_COLUMNS `where`, binding *key_id when not NULL. */
-static azkm_rc list(azkm_catalog *c, const char *where, const int64_t *key_id, int with_material,
+/* Every row of VERSION_COLUMNS `where`, binding *arg (a key id, a time) when not NULL. */
+static azkm_rc list(azkm_catalog *c, const char *where, const int64_t *arg, int with_material,
                     azkm_catalog_version_row **rows, size_t *n)
 {
     char sql[1024];
@@ -132,8 +132,8 @@ static azkm_rc list(azkm_catalog *c, const char *where, const int64_t *key_id, i
     snprintf(sql, sizeof(sql), "%s%s", VERSION_COLUMNS, where);
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return azkm_catalog_fail(c, "listing keys");
-    if (key_id != NULL)
-        sqlite3_bind_int64(st, 1, *key_id);
+    if (arg != NULL)
+        sqlite3_bind_int64(st, 1, *arg);
     while (rc == AZKM_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;
@@ -165,12 +165,13 @@ azkm_rc azkm_catalog_versions_of_key(azkm_catalog *c, int64_t key_id, azkm_catal
     return list(c, "WHERE v.key_id = ? ORDER BY v.seq", &key_id, 1, rows, n);
 }
 
-azkm_rc azkm_catalog_versions_current(azkm_catalog *c, int deleted, azkm_catalog_version_row **rows, size_t *n)
+azkm_rc azkm_catalog_versions_current(azkm_catalog *c, int deleted, int64_t now, azkm_catalog_version_row **rows,
+                                      size_t *n)
 {
-    return list(c,
-                deleted ? "WHERE k.deleted_on != 0 AND " CURRENT_OF_KEY "ORDER BY k.name_lc"
-                        : "WHERE k.deleted_on = 0 AND " CURRENT_OF_KEY "ORDER BY k.name_lc",
-                NULL, 0, rows, n);
+    if (deleted)
+        return list(c, "WHERE k.deleted_on != 0 AND k.scheduled_purge > ? AND " CURRENT_OF_KEY "ORDER BY k.name_lc",
+                    &now, 0, rows, n);
+    return list(c, "WHERE k.deleted_on = 0 AND " CURRENT_OF_KEY "ORDER BY k.name_lc", NULL, 0, rows, n);
 }
 
 azkm_rc azkm_catalog_versions_all(azkm_catalog *c, int deleted, azkm_catalog_version_row **rows, size_t *n)

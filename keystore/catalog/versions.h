@@ -42,8 +42,10 @@ azkm_rc azkm_catalog_version_get(azkm_catalog *c, int64_t key_id, const char *ve
 azkm_rc azkm_catalog_version_newest(azkm_catalog *c, int64_t key_id, azkm_catalog_version_row *out);
 /* Every version of a key, by seq. */
 azkm_rc azkm_catalog_versions_of_key(azkm_catalog *c, int64_t key_id, azkm_catalog_version_row **rows, size_t *n);
-/* The current version of every live (deleted 0) or soft-deleted (deleted 1) key, by lookup name. */
-azkm_rc azkm_catalog_versions_current(azkm_catalog *c, int deleted, azkm_catalog_version_row **rows, size_t *n);
+/* The current version of every live (deleted 0) key, or of every soft-deleted (deleted 1) key whose scheduled purge
+ * is after now (the others are purged, whether or not a sweep has removed their rows yet), by lookup name. */
+azkm_rc azkm_catalog_versions_current(azkm_catalog *c, int deleted, int64_t now, azkm_catalog_version_row **rows,
+                                      size_t *n);
 /* Every version of every live (deleted 0) or soft-deleted (deleted 1) key, by lookup name and seq. */
 azkm_rc azkm_catalog_versions_all(azkm_catalog *c, int deleted, azkm_catalog_version_row **rows, size_t *n);
 

@@ -342,26 +342,49 @@ static azkm_rc encrypt_impl(azkm_vault *v, const char *kek_name, FILE *in, FILE 
     return rc;
 }
 
-static azkm_rc decrypt_impl(azkm_keystore *ks, FILE *in, FILE *out, const azkm_envelope_params *p)
-{
-    unsigned char dek[ENV_DEK_LEN], *sealed = NULL, *plain = NULL;
-    EVP_CIPHER_CTX *ctx = NULL;
-    azkm_key *kek = NULL;
-    env_header h;
-    uint64_t index = 0, done = 0;
-    azkm_rc rc = read_header(in, &h);
+/* What happens to each chunk once it authenticated: its plaintext written (decrypt), nothing (verify), or its
+ * sealed bytes copied unchanged (rewrap). */
+typedef azkm_rc (*chunk_sink)(FILE *out, const unsigned char *sealed, size_t sealed_len, const unsigned char *plain,
+                              size_t plain_len);
 
-    if (rc != AZKM_OK)
-        return rc;
-    rc = unwrap_dek(ks, &h, &kek, dek);
-    if (rc == AZKM_OK && ((sealed = OPENSSL_malloc(h.chunk_size + ENV_TAG_LEN)) == NULL ||
-                          (plain = OPENSSL_malloc(h.chunk_size)) == NULL))
-        rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
-    if (rc == AZKM_OK && (ctx = gcm_new(ks->libctx, ks->propq, dek, 0)) == NULL)
-        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "envelope: AES-256-GCM is not available");
-    OPENSSL_cleanse(dek, sizeof(dek));
+static azkm_rc sink_plain(FILE *out, const unsigned char *sealed, size_t sealed_len, const unsigned char *plain,
+                          size_t plain_len)
+{
+    (void)sealed;
+    (void)sealed_len;
+    return write_all(out, plain, plain_len);
+}
+
+static azkm_rc sink_none(FILE *out, const unsigned char *sealed, size_t sealed_len, const unsigned char *plain,
+                         size_t plain_len)
+{
+    (void)out;
+    (void)sealed;
+    (void)sealed_len;
+    (void)plain;
+    (void)plain_len;
+    return AZKM_OK;
+}
+
+static azkm_rc sink_sealed(FILE *out, const unsigned char *sealed, size_t sealed_len, const unsigned char *plain,
+                           size_t plain_len)
+{
+    (void)plain;
+    (void)plain_len;
+    return write_all(out, sealed, sealed_len);
+}
+
+/* Reads the chunks after the header to the end, authenticating each before it goes to the sink: a chunk that
+ * fails, a truncation or bytes after the final chunk stop the walk with AZKM_E_INTEGRITY. */
+static azkm_rc walk_chunks(EVP_CIPHER_CTX *ctx, size_t chunk_size, FILE *in, FILE *out, chunk_sink sink,
+                           const azkm_envelope_params *p)
+{
+    unsigned char *sealed = OPENSSL_malloc(chunk_size + ENV_TAG_LEN), *plain = OPENSSL_malloc(chunk_size);
+    uint64_t index = 0, done = 0;
+    azkm_rc rc = sealed != NULL && plain != NULL ? AZKM_OK : azkm_fail(AZKM_E_NOMEM, "out of memory");
+
     while (rc == AZKM_OK) {
-        size_t n = read_full(in, sealed, h.chunk_size + ENV_TAG_LEN);
+        size_t n = read_full(in, sealed, chunk_size + ENV_TAG_LEN);
         int final = at_end(in);
 
         if (ferror(in)) {
@@ -374,42 +397,69 @@ static azkm_rc decrypt_impl(azkm_keystore *ks, FILE *in, FILE *out, const azkm_e
             break;
         }
         /* the plaintext of a chunk is released only after its tag checks */
-        if (!gcm_chunk(ctx, 0, h.chunk_size, index, final, sealed, n - ENV_TAG_LEN, plain,
+        if (!gcm_chunk(ctx, 0, chunk_size, index, final, sealed, n - ENV_TAG_LEN, plain,
                        sealed + n - ENV_TAG_LEN)) {
             rc = azkm_fail(AZKM_E_INTEGRITY,
                            "envelope: chunk %llu failed authentication: the file was modified or truncated",
                            (unsigned long long)index);
             break;
         }
-        rc = write_all(out, plain, n - ENV_TAG_LEN);
+        rc = sink(out, sealed, n, plain, n - ENV_TAG_LEN);
         done += n - ENV_TAG_LEN;
         index++;
         progress(p, done);
         if (final)
             break;
     }
-    if (rc == AZKM_OK && fflush(out) != 0)
-        rc = azkm_fail(AZKM_E_IO, "envelope: cannot write the output");
-    OPENSSL_clear_free(plain, h.chunk_size);
+    OPENSSL_clear_free(plain, chunk_size);
     OPENSSL_free(sealed);
+    return rc;
+}
+
+/* The header, the data key unwrapped with the KEK version it names (left in *kek), and a decryption context. */
+static azkm_rc open_envelope(azkm_keystore *ks, FILE *in, env_header *h, azkm_key **kek,
+                             unsigned char dek[ENV_DEK_LEN], EVP_CIPHER_CTX **ctx)
+{
+    azkm_rc rc = read_header(in, h);
+
+    if (rc != AZKM_OK)
+        return rc;
+    rc = unwrap_dek(ks, h, kek, dek);
+    if (rc == AZKM_OK && (*ctx = gcm_new(ks->libctx, ks->propq, dek, 0)) == NULL)
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "envelope: AES-256-GCM is not available");
+    return rc;
+}
+
+static azkm_rc decrypt_impl(azkm_keystore *ks, FILE *in, FILE *out, chunk_sink sink, const azkm_envelope_params *p)
+{
+    unsigned char dek[ENV_DEK_LEN];
+    EVP_CIPHER_CTX *ctx = NULL;
+    azkm_key *kek = NULL;
+    env_header h;
+    azkm_rc rc = open_envelope(ks, in, &h, &kek, dek, &ctx);
+
+    OPENSSL_cleanse(dek, sizeof(dek));
+    if (rc == AZKM_OK)
+        rc = walk_chunks(ctx, h.chunk_size, in, out, sink, p);
+    if (rc == AZKM_OK && out != NULL && fflush(out) != 0)
+        rc = azkm_fail(AZKM_E_IO, "envelope: cannot write the output");
     EVP_CIPHER_CTX_free(ctx);
     header_clear(&h);
     azkm_key_free(kek);
     return rc;
 }
 
+/* The chunks are copied as they are (they do not depend on the header's key fields), but each is authenticated on
+ * the way: a file is never re-wrapped, and so given a fresh look of health, with a damaged chunk in it. */
 static azkm_rc rewrap_impl(azkm_keystore *ks, FILE *in, FILE *out, int *changed, char kid[AZKM_URI_MAX])
 {
-    unsigned char dek[ENV_DEK_LEN], buf[65536];
+    unsigned char dek[ENV_DEK_LEN];
+    EVP_CIPHER_CTX *ctx = NULL;
     azkm_key *old = NULL, *cur = NULL;
     env_header h;
-    size_t n;
-    azkm_rc rc = read_header(in, &h);
+    azkm_rc rc = open_envelope(ks, in, &h, &old, dek, &ctx);
 
     *changed = 0;
-    if (rc != AZKM_OK)
-        return rc;
-    rc = unwrap_dek(ks, &h, &old, dek);
     if (rc == AZKM_OK)
         rc = azkm_key_load(old->vault, azkm_key_get_info(old)->name, NULL, &cur);
     if (rc == AZKM_OK && strcmp(azkm_key_get_info(cur)->version, azkm_key_get_info(old)->version) != 0) {
@@ -419,15 +469,13 @@ static azkm_rc rewrap_impl(azkm_keystore *ks, FILE *in, FILE *out, int *changed,
     OPENSSL_cleanse(dek, sizeof(dek));
     if (rc == AZKM_OK)
         rc = write_header(out, &h);
-    /* the chunks do not depend on the header's key fields: they are copied as they are */
-    while (rc == AZKM_OK && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-        rc = write_all(out, buf, n);
-    if (rc == AZKM_OK && ferror(in))
-        rc = azkm_fail(AZKM_E_IO, "envelope: cannot read the input");
+    if (rc == AZKM_OK)
+        rc = walk_chunks(ctx, h.chunk_size, in, out, sink_sealed, NULL);
     if (rc == AZKM_OK && fflush(out) != 0)
         rc = azkm_fail(AZKM_E_IO, "envelope: cannot write the output");
     if (rc == AZKM_OK && kid != NULL)
         snprintf(kid, AZKM_URI_MAX, "%s", h.kid);
+    EVP_CIPHER_CTX_free(ctx);
     header_clear(&h);
     azkm_key_free(cur);
     azkm_key_free(old);
@@ -442,7 +490,12 @@ azkm_rc azkm_envelope_encrypt(azkm_vault *v, const char *kek_name, FILE *in, FIL
 
 azkm_rc azkm_envelope_decrypt(azkm_keystore *ks, FILE *in, FILE *out, const azkm_envelope_params *p)
 {
-    return decrypt_impl(ks, in, out, p);
+    return decrypt_impl(ks, in, out, sink_plain, p);
+}
+
+azkm_rc azkm_envelope_verify(azkm_keystore *ks, FILE *in, const azkm_envelope_params *p)
+{
+    return decrypt_impl(ks, in, NULL, sink_none, p);
 }
 
 azkm_rc azkm_envelope_rewrap(azkm_keystore *ks, FILE *in, FILE *out, int *changed, char kid[AZKM_URI_MAX])

@@ -1,5 +1,7 @@
 /* Key backup and restore: every version of a key, and its rotation policy, in one blob sealed under the vault's
- * backup key, so that the blob restores only into the vault it came from and any change to it is detected. */
+ * backup key, so that any change to it is detected. A blob restores into any vault of the keystore that holds the
+ * vault it came from (as Key Vault restores into any vault of the subscription): the material is re-sealed for the
+ * vault it joins. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,9 +297,35 @@ static azkm_rc restore_policy(azkm_vault *v, json_t *doc, int64_t rowid, const c
     return rc;
 }
 
-/* Restores the blob's versions into the new key row rowid: each is checked before it becomes a row. */
-static azkm_rc restore_versions(azkm_vault *v, json_t *versions, int64_t rowid, const char *name, azkm_kty kty,
-                                azkm_protection protection)
+/* Material sealed for a version in the vault src, sealed again for the same version in v (its binding names the
+ * vault). *material is replaced. */
+static azkm_rc reseal(azkm_vault *src, azkm_vault *v, const azkm_key_info *info, unsigned char **material,
+                      size_t *len)
+{
+    unsigned char aad[256], *plain = NULL, *sealed = NULL;
+    size_t aad_len, plain_len = 0, sealed_len = 0;
+    azkm_rc rc;
+
+    aad_len = azkm_material_aad(src, info->name, info->version, info->kty, info->protection, aad, sizeof(aad));
+    rc = azkm_unseal(src->ks->libctx, src->seal_key, aad, aad_len, *material, *len, &plain, &plain_len);
+    if (rc != AZKM_OK)
+        return azkm_fail(AZKM_E_INTEGRITY, "backup of key %s: version %s's material does not belong to it",
+                         info->name, info->version);
+    aad_len = azkm_material_aad(v, info->name, info->version, info->kty, info->protection, aad, sizeof(aad));
+    rc = azkm_seal(v->ks->libctx, v->seal_key, aad, aad_len, plain, plain_len, &sealed, &sealed_len);
+    OPENSSL_clear_free(plain, plain_len);
+    if (rc != AZKM_OK)
+        return rc;
+    OPENSSL_free(*material);
+    *material = sealed;
+    *len = sealed_len;
+    return AZKM_OK;
+}
+
+/* Restores the blob's versions (made in the vault src) into the new key row rowid of v: each is checked before it
+ * becomes a row. */
+static azkm_rc restore_versions(azkm_vault *src, azkm_vault *v, json_t *versions, int64_t rowid, const char *name,
+                                azkm_kty kty, azkm_protection protection)
 {
     size_t i;
     json_t *o;
@@ -313,6 +341,8 @@ static azkm_rc restore_versions(azkm_vault *v, json_t *versions, int64_t rowid, 
         info.kty = kty;
         info.protection = protection;
         rc = parse_version(v, o, name, &info, &material, &material_len);
+        if (rc == AZKM_OK && src != v)
+            rc = reseal(src, v, &info, &material, &material_len);
         if (rc == AZKM_OK)
             rc = check_version(v, &info, material, material_len);
         if (rc == AZKM_OK)
@@ -324,7 +354,7 @@ static azkm_rc restore_versions(azkm_vault *v, json_t *versions, int64_t rowid, 
     return AZKM_OK;
 }
 
-static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
+static azkm_rc restore_doc(azkm_vault *src, azkm_vault *v, json_t *doc, char *name_out)
 {
     json_t *name = json_object_get(doc, "name"), *versions = json_object_get(doc, "versions");
     int64_t kty, protection, rowid = 0;
@@ -350,51 +380,81 @@ static azkm_rc restore_doc(azkm_vault *v, json_t *doc, char *name_out)
     azkm_key_name_lc(name_out, lname);
     rc = azkm_catalog_key_insert(v->cat, name_out, lname, kty, protection, azkm_now(v->ks), &rowid);
     if (rc == AZKM_OK)
-        rc = restore_versions(v, versions, rowid, name_out, (azkm_kty)kty, (azkm_protection)protection);
+        rc = restore_versions(src, v, versions, rowid, name_out, (azkm_kty)kty, (azkm_protection)protection);
     if (rc == AZKM_OK)
         rc = restore_policy(v, doc, rowid, name_out);
     return rc;
 }
 
-static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
+/* The vault a blob was made in: v itself, or another vault of the keystore with the id the blob's header names.
+ * That id is not trusted: it only says which backup key to try, and the blob's authentication under that key (the
+ * header is its associated data) is what proves it. A damaged id names no vault, or a vault whose key fails. */
+static azkm_rc source_vault(azkm_vault *v, const unsigned char *blob, azkm_vault **src)
 {
-    unsigned char hdr[BACKUP_HDR_LEN], *plain = NULL;
-    size_t plain_len = 0;
-    char name[AZKM_NAME_MAX + 1] = "";
-    json_error_t jerr;
-    json_t *doc;
     azkm_rc rc;
 
-    backup_header(v, hdr);
-    if (blob == NULL || len < BACKUP_HDR_LEN + AZKM_SEAL_OVERHEAD || len > BACKUP_MAX ||
-        memcmp(blob, BACKUP_MAGIC, BACKUP_MAGIC_LEN) != 0)
-        return azkm_fail(AZKM_E_INVALID, "backup blob: not an azkm key backup");
-    if (memcmp(blob + BACKUP_MAGIC_LEN, v->vault_id, AZKM_VAULT_ID_LEN) != 0)
-        return azkm_fail(AZKM_E_FORBIDDEN,
-                         "backup blob: it was made in another vault; a backup restores only into "
-                         "the vault it came from (%s is not that vault)",
-                         v->name);
-    rc = azkm_unseal(v->ks->libctx, v->backup_key, hdr, sizeof(hdr), blob + BACKUP_HDR_LEN, len - BACKUP_HDR_LEN,
-                     &plain, &plain_len);
+    if (memcmp(blob + BACKUP_MAGIC_LEN, v->vault_id, AZKM_VAULT_ID_LEN) == 0) {
+        azkm_vault_ref(v);
+        *src = v;
+        return AZKM_OK;
+    }
+    rc = azkm_vault_open_by_id(v->ks, blob + BACKUP_MAGIC_LEN, src);
+    if (rc == AZKM_E_NOT_FOUND)
+        return azkm_fail(AZKM_E_INTEGRITY,
+                         "backup blob: integrity check failed: the blob is damaged or was altered, or it was made "
+                         "outside this keystore (no vault of %s has the vault id it names)",
+                         v->ks->dir);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "backup blob: the vault it was made in: %s", azkm_last_error());
+    return AZKM_OK;
+}
+
+/* The blob opened with the backup key of the vault it names; *doc is its JSON document. */
+static azkm_rc open_blob(azkm_vault *src, const unsigned char *blob, size_t len, json_t **doc)
+{
+    unsigned char *plain = NULL;
+    size_t plain_len = 0;
+    json_error_t jerr;
+    azkm_rc rc = azkm_unseal(src->ks->libctx, src->backup_key, blob, BACKUP_HDR_LEN, blob + BACKUP_HDR_LEN,
+                             len - BACKUP_HDR_LEN, &plain, &plain_len);
+
     if (rc == AZKM_E_INTEGRITY)
         return azkm_fail(rc, "backup blob: integrity check failed: the blob is damaged or was altered");
     if (rc != AZKM_OK)
         return rc;
-    doc = json_loadb((const char *)plain, plain_len, 0, &jerr);
+    *doc = json_loadb((const char *)plain, plain_len, 0, &jerr);
     OPENSSL_clear_free(plain, plain_len);
-    if (doc == NULL)
+    if (*doc == NULL)
         return azkm_fail(AZKM_E_CORRUPT, "backup blob: its content is not valid");
-    rc = azkm_catalog_begin(v->cat);
+    return AZKM_OK;
+}
+
+static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
+{
+    char name[AZKM_NAME_MAX + 1] = "";
+    azkm_vault *src = NULL;
+    json_t *doc = NULL;
+    azkm_rc rc;
+
+    if (blob == NULL || len < BACKUP_HDR_LEN + AZKM_SEAL_OVERHEAD || len > BACKUP_MAX ||
+        memcmp(blob, BACKUP_MAGIC, BACKUP_MAGIC_LEN) != 0)
+        return azkm_fail(AZKM_E_INVALID, "backup blob: not an azkm key backup");
+    rc = source_vault(v, blob, &src);
+    if (rc == AZKM_OK)
+        rc = open_blob(src, blob, len, &doc);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_begin(v->cat);
     if (rc == AZKM_OK) {
         rc = azkm_vault_expire_deleted(v);
         if (rc == AZKM_OK)
-            rc = restore_doc(v, doc, name);
+            rc = restore_doc(src, v, doc, name);
         if (rc == AZKM_OK)
             rc = azkm_catalog_commit(v->cat);
         else
             azkm_catalog_rollback(v->cat);
     }
     json_decref(doc);
+    azkm_vault_close(src);
     if (rc == AZKM_OK && out != NULL)
         rc = azkm_key_show(v, name, NULL, out);
     return rc;

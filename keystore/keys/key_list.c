@@ -28,7 +28,7 @@ static azkm_rc key_list_impl(azkm_vault *v, int deleted, azkm_key_info **out, si
 {
     azkm_catalog_version_row *rows = NULL;
     size_t nrows = 0;
-    azkm_rc rc = azkm_catalog_versions_current(v->cat, deleted, &rows, &nrows);
+    azkm_rc rc = azkm_catalog_versions_current(v->cat, deleted, azkm_now(v->ks), &rows, &nrows);
 
     *out = NULL;
     *n = 0;

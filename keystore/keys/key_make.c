@@ -159,6 +159,7 @@ azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *req, az
     ref.kty = spec->kty;
     ref.aad = aad;
     ref.aad_len = azkm_material_aad(v, req->name, info.version, spec->kty, spec->protection, aad, sizeof(aad));
+    ref.key_ops = info.attrs.key_ops; /* what the tier's objects may be used for (a token's usage flags) */
     rc = req->make       ? req->make(tier, &ref, req->make_arg, &o)
          : req->material ? tier->ops->import(tier, &ref, req->material, &o)
                          : tier->ops->generate(tier, &ref, spec, &o);

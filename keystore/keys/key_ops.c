@@ -44,6 +44,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         ref.aad = aad;
         ref.aad_len =
             azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad, sizeof(aad));
+        ref.key_ops = k->info.attrs.key_ops;
         k->tier = tier->ops;
         rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
     }
@@ -67,24 +68,35 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
     return rc;
 }
 
+/* Loading is as frequent as opening a vault: only a failure is logged (a missing or damaged key, a token that
+ * refuses the PIN), as the KeyLoad operation. */
 azkm_rc azkm_key_load(azkm_vault *v, const char *name, const char *version, azkm_key **out)
 {
-    return load_from_vault(v, name, version, out);
+    AZKM_AUDITED_FAILURE(v->ks, "KeyLoad", v->name, name, load_from_vault(v, name, version, out));
+}
+
+static azkm_rc load_uri_impl(azkm_keystore *ks, const azkm_uri *uri, azkm_key **out)
+{
+    azkm_vault *v = NULL;
+    azkm_rc rc = azkm_vault_open(ks, uri->vault, &v);
+
+    if (rc == AZKM_OK)
+        rc = load_from_vault(v, uri->name, uri->version, out);
+    /* The key holds its own reference to the vault. */
+    azkm_vault_close(v);
+    return rc;
 }
 
 azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *text, azkm_key **out)
 {
     azkm_uri uri;
-    azkm_vault *v = NULL;
+    azkm_audit_op audit;
     azkm_rc rc = azkm_uri_parse(text, &uri);
 
-    if (rc == AZKM_OK)
-        rc = azkm_vault_open(ks, uri.vault, &v);
-    if (rc == AZKM_OK)
-        rc = load_from_vault(v, uri.name, uri.version, out);
-    /* The key holds its own reference to the vault. */
-    azkm_vault_close(v);
-    return rc;
+    if (rc != AZKM_OK)
+        return rc; /* a malformed reference names no vault or key: nothing was looked up */
+    azkm_audit_begin(&audit, ks, "KeyLoad", uri.vault, uri.name);
+    return azkm_audit_end_failure(&audit, load_uri_impl(ks, &uri, out), uri.version);
 }
 
 void azkm_key_free(azkm_key *k)
@@ -138,30 +150,21 @@ const char *azkm_key_get_uri(const azkm_key *k)
     return k->uri;
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
 {
     int64_t now = azkm_now(k->ks);
-    char when[32];
+    char when[AZKM_ISO_TIME_LEN];
 
     if (k->deleted)
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is deleted", k->uri);
     if (!k->info.attrs.enabled)
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is disabled", k->uri);
     if (k->info.attrs.not_before && now < k->info.attrs.not_before) {
-        fmt_time(k->info.attrs.not_before, when, sizeof(when));
+        azkm_iso_time(k->info.attrs.not_before, when);
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is not valid before %s", k->uri, when);
     }
     if (k->info.attrs.expires && now >= k->info.attrs.expires) {
-        fmt_time(k->info.attrs.expires, when, sizeof(when));
+        azkm_iso_time(k->info.attrs.expires, when);
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s expired at %s", k->uri, when);
     }
     if (!(k->info.attrs.key_ops & op)) {
@@ -289,17 +292,27 @@ static azkm_rc rsa_public_encrypt(azkm_key *k, const azkm_cipher_params *p, cons
     return rc;
 }
 
-static azkm_rc check_cipher(const azkm_key *k, const azkm_cipher_params *p, int decrypting)
+/* As in Key Vault, an oct key encrypts and decrypts with AES-GCM and wraps and unwraps with AES key wrap: each
+ * key_op has its own algorithms, so that on a token it needs only its own usage flag (C_Encrypt / C_WrapKey). */
+static azkm_rc check_cipher(const azkm_key *k, unsigned op, const azkm_cipher_params *p)
 {
     int rsa = p->scheme == AZKM_ENC_RSA_PKCS1 || p->scheme == AZKM_ENC_RSA_OAEP || p->scheme == AZKM_ENC_RSA_TLS;
+    int wrapping = op == AZKM_OP_WRAP || op == AZKM_OP_UNWRAP;
 
     if (k->info.kty == AZKM_KTY_EC)
         return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
     if (rsa != (k->info.kty == AZKM_KTY_RSA))
         return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: the algorithm does not apply", k->uri,
                          azkm_kty_name(k->info.kty, k->info.protection));
-    if (p->scheme == AZKM_ENC_RSA_TLS && !decrypting)
+    if (p->scheme == AZKM_ENC_RSA_TLS && op != AZKM_OP_DECRYPT)
         return azkm_fail(AZKM_E_INVALID, "key %s: the TLS padding mode is for decryption only", k->uri);
+    if (!rsa && wrapping == (p->scheme == AZKM_ENC_AES_GCM))
+        return azkm_fail(AZKM_E_INVALID,
+                         wrapping ? "key %s: AES-GCM is an encrypt/decrypt algorithm; %s takes A128KW..A256KW, "
+                                    "CKM_AES_KEY_WRAP or CKM_AES_KEY_WRAP_PAD"
+                                  : "key %s: AES key wrap is a wrapKey/unwrapKey algorithm; %s takes "
+                                    "A128GCM..A256GCM",
+                         k->uri, azkm_op_name(op));
     return AZKM_OK;
 }
 
@@ -309,7 +322,7 @@ static azkm_rc do_encrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p,
     azkm_rc rc = azkm_key_check(k, op);
 
     if (rc == AZKM_OK)
-        rc = check_cipher(k, p, 0);
+        rc = check_cipher(k, op, p);
     if (rc != AZKM_OK)
         return rc;
     if (k->info.kty == AZKM_KTY_RSA)
@@ -326,10 +339,10 @@ static azkm_rc do_decrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p,
     azkm_rc rc = azkm_key_check(k, op);
 
     if (rc == AZKM_OK)
-        rc = check_cipher(k, p, 1);
+        rc = check_cipher(k, op, p);
     if (rc != AZKM_OK)
         return rc;
-    rc = k->tier->decrypt(k->tk, p, in, inlen, out, outlen);
+    rc = k->tier->decrypt(k->tk, op, p, in, inlen, out, outlen);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
     return AZKM_OK;
@@ -359,13 +372,18 @@ static azkm_rc key_unwrap_impl(azkm_key *k, const azkm_cipher_params *p, const u
     return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
 }
 
-/* ---- the audited data plane: logged only when audit_key_operations is on, at the cost of one test otherwise -- */
+/* ---- the audited data plane: every call logged when audit_key_operations is on, else only failures (a refused
+ * operation is what probing looks like); without a log, at the cost of one test ---------------------------- */
 
 #define KEY_OP(op, impl)                                                                                           \
     do {                                                                                                           \
-        if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)                                                   \
+        azkm_audit_op failure_;                                                                                    \
+        if (k->ks->audit_fd < 0)                                                                                   \
             return (impl);                                                                                         \
-        AZKM_AUDITED(k->ks, (op), k->info.vault, k->info.name, (impl), k->info.version);                           \
+        if (k->ks->audit_key_operations)                                                                           \
+            AZKM_AUDITED(k->ks, (op), k->info.vault, k->info.name, (impl), k->info.version);                       \
+        azkm_audit_begin(&failure_, k->ks, (op), k->info.vault, k->info.name);                                     \
+        return azkm_audit_end_failure(&failure_, (impl), k->info.version);                                         \
     } while (0)
 
 azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
@@ -380,10 +398,12 @@ azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned c
     azkm_audit_op audit;
     azkm_rc rc;
 
-    if (k->ks->audit_fd < 0 || !k->ks->audit_key_operations)
+    if (k->ks->audit_fd < 0)
         return key_verify_impl(k, p, in, inlen, sig, siglen, valid);
     azkm_audit_begin(&audit, k->ks, "KeyVerify", k->info.vault, k->info.name);
     rc = key_verify_impl(k, p, in, inlen, sig, siglen, valid);
+    if (!k->ks->audit_key_operations) /* a signature that does not verify is an answer, not a refusal */
+        return azkm_audit_end_failure(&audit, rc, k->info.version);
     /* The audit record of an invalid signature says so, as it did when verify returned 0 for it. */
     azkm_audit_end(&audit, rc == AZKM_OK && !*valid ? AZKM_E_INTEGRITY : rc, k->info.version);
     return rc;

@@ -151,9 +151,17 @@ azkm_rc azkm_find_key(azkm_vault *v, const char *name, int deleted, int64_t *row
                          deleted == 1 ? " among deleted keys" : "");
     if (rc != AZKM_OK)
         return rc;
-    rc = check_deleted(v, name, deleted, r.deleted_on);
+    rc = azkm_key_state_verify(v, &r, r.name);
+    if (rc == AZKM_OK && r.deleted_on != 0 && r.scheduled_purge <= azkm_now(v->ks)) {
+        char when[AZKM_ISO_TIME_LEN];
+
+        /* Purged at its scheduled purge date, as in Key Vault: its rows wait only for the next write's sweep. */
+        rc = azkm_fail(AZKM_E_NOT_FOUND,
+                       "key %s/%s not found: it was deleted and purged at its scheduled purge date %s", v->name,
+                       name, azkm_iso_time(r.scheduled_purge, when));
+    }
     if (rc == AZKM_OK)
-        rc = azkm_key_state_verify(v, &r, r.name);
+        rc = check_deleted(v, name, deleted, r.deleted_on);
     if (rc == AZKM_OK && rowid)
         *rowid = r.id;
     if (rc == AZKM_OK && canon_name)

@@ -69,8 +69,6 @@ azkm_rc azkm_rotation_policy_restore(azkm_vault *v, int64_t rowid, const char *n
 /* The lifetime of a new version from the key's policy (attributes.expiryTime) in seconds: 0 without one. */
 azkm_rc azkm_rotation_policy_expiry(azkm_vault *v, int64_t rowid, const char *name, int64_t *seconds);
 
-/* Purges soft-deleted keys whose retention has ended (inside a write transaction): keys/key_delete.c. */
-azkm_rc azkm_vault_expire_deleted(azkm_vault *v);
 /* Inserts one version row; used by create, import, rotate and restore: keys/keyinfo.c. */
 azkm_rc azkm_insert_version(azkm_vault *v, int64_t key_rowid, const azkm_key_info *info,
                             const unsigned char *material, size_t material_len);

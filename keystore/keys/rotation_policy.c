@@ -271,6 +271,31 @@ static azkm_rc policy_write(azkm_vault *v, int64_t rowid, const char *name, cons
     return azkm_catalog_policy_put(v->cat, rowid, norm, now, mac, sizeof(mac));
 }
 
+/* A Rotate action triggered before expiry needs the current version to expire, or it never fires: refused, as Key
+ * Vault refuses it, rather than accepted and silently idle. */
+static azkm_rc check_rotate_before_expiry(azkm_vault *v, int64_t rowid, const char *name,
+                                          const azkm_rotation_rules *pol)
+{
+    azkm_key_info cur;
+    azkm_rc rc;
+
+    if (pol->rotate_before_expiry == 0)
+        return AZKM_OK;
+    rc = azkm_read_version(v, rowid, NULL, &cur, NULL);
+    if (rc == AZKM_E_NOT_FOUND) {
+        azkm_clear_error(); /* no enabled version: nothing to rotate yet, and nothing to check */
+        return AZKM_OK;
+    }
+    if (rc == AZKM_OK && cur.attrs.expires == 0)
+        rc = azkm_fail(
+            AZKM_E_INVALID,
+            "key %s/%s: a Rotate action triggered by timeBeforeExpiry (%s) needs the key to expire, and its "
+            "current version has no expiry, so it would never rotate: set one first (key set-attributes "
+            "--expires), or trigger the rotation with timeAfterCreate",
+            v->name, name, pol->rotate_text);
+    return rc;
+}
+
 static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text, char **stored)
 {
     int64_t rowid;
@@ -287,6 +312,8 @@ static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text
         return rc;
     }
     rc = azkm_find_key(v, name, 0, &rowid, canon, NULL, NULL);
+    if (rc == AZKM_OK && norm != NULL)
+        rc = check_rotate_before_expiry(v, rowid, canon, &pol);
     if (rc == AZKM_OK)
         rc = policy_write(v, rowid, canon, norm);
     if (rc == AZKM_OK)
@@ -299,7 +326,22 @@ static azkm_rc policy_set_impl(azkm_vault *v, const char *name, const char *text
     return rc;
 }
 
-/* ---- for rotate, backup, restore, verify (records.h) and the run (rotation_policy.h) ------------------------- */
+/* ---- for rotate, backup, restore, verify (records.h), update and the run (rotation_policy.h) ----------------- */
+
+azkm_rc azkm_rotation_policy_check_no_expiry(azkm_vault *v, int64_t rowid, const char *name)
+{
+    azkm_rotation_rules pol;
+    azkm_rc rc = azkm_rotation_policy_rules(v, rowid, name, &pol, NULL);
+
+    if (rc == AZKM_E_NOT_FOUND)
+        return AZKM_OK;
+    if (rc == AZKM_OK && pol.rotate_before_expiry != 0)
+        rc = azkm_fail(AZKM_E_INVALID,
+                       "key %s/%s: its rotation policy rotates it before it expires (%s): its current version's "
+                       "expiry cannot be removed (change the policy first)",
+                       v->name, name, pol.rotate_text);
+    return rc;
+}
 
 azkm_rc azkm_rotation_policy_read(azkm_vault *v, int64_t rowid, const char *name, char **text)
 {

@@ -21,4 +21,8 @@ typedef struct {
 azkm_rc azkm_rotation_policy_rules(azkm_vault *v, int64_t rowid, const char *name, azkm_rotation_rules *rules,
                                    char notified[AZKM_VERSION_LEN + 1]);
 
+/* Refuses (AZKM_E_INVALID) to leave the current version without an expiry when the key's policy rotates it before
+ * expiry: the rotation would never happen. */
+azkm_rc azkm_rotation_policy_check_no_expiry(azkm_vault *v, int64_t rowid, const char *name);
+
 #endif

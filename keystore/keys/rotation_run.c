@@ -48,27 +48,18 @@ static void event_fail(event_list *l, const char *name, azkm_rc rc)
         l->first_error = rc;
 }
 
-static void fmt_time(int64_t t, char *buf, size_t len)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Why the current version cur is due for rotation at now; "" when it is not. */
 static void rotation_due(const azkm_rotation_rules *pol, const azkm_key_info *cur, int64_t now, char *why,
                          size_t len)
 {
     int64_t exp = cur->attrs.expires;
-    char when[32];
+    char when[AZKM_ISO_TIME_LEN];
 
     if (pol->rotate_after_create && now >= cur->attrs.created + pol->rotate_after_create) {
-        fmt_time(cur->attrs.created, when, sizeof(when));
+        azkm_iso_time(cur->attrs.created, when);
         snprintf(why, len, "created %s, %s", when, pol->rotate_text);
     } else if (pol->rotate_before_expiry && exp != 0 && now >= exp - pol->rotate_before_expiry) {
-        fmt_time(exp, when, sizeof(when));
+        azkm_iso_time(exp, when);
         snprintf(why, len, "expires %s, %s", when, pol->rotate_text);
     }
 }
@@ -97,7 +88,7 @@ static void notify(azkm_vault *v, int64_t rowid, const char *name, const azkm_ke
 {
     azkm_rotation_event *e;
     azkm_audit_op a;
-    char when[32];
+    char when[AZKM_ISO_TIME_LEN];
     azkm_rc rc;
 
     azkm_audit_begin(&a, v->ks, "KeyNearExpiry", v->name, name);
@@ -106,7 +97,7 @@ static void notify(azkm_vault *v, int64_t rowid, const char *name, const azkm_ke
     if (rc != AZKM_OK) {
         event_fail(l, name, rc);
     } else if ((e = event_add(l, name, AZKM_ROTATION_NOTIFIED, cur->version)) != NULL) {
-        fmt_time(cur->attrs.expires, when, sizeof(when));
+        azkm_iso_time(cur->attrs.expires, when);
         e->expires = cur->attrs.expires;
         snprintf(e->message, sizeof(e->message), "expires %s, %s", when, pol->notify_text);
     }

@@ -45,3 +45,9 @@ azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const un
         return unsupported(t, "unwrap a transfer blob inside itself");
     return t->ops->unwrap_import(t, ref, kek_material, kek_material_len, wrapped, wrapped_len, out);
 }
+
+azkm_rc azkm_tier_set_usage(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len)
+{
+    /* Software keys are used only through azkm, which checks key_ops on every call: nothing to restrict. */
+    return t->ops->set_usage != NULL ? t->ops->set_usage(t, ref, material, len) : AZKM_OK;
+}

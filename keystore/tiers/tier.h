@@ -17,6 +17,7 @@ typedef struct {
     azkm_kty kty;
     const unsigned char *aad;
     size_t aad_len;
+    unsigned key_ops; /* the version's key_ops (AZKM_OP_*): what the objects a tier makes may be used for */
 } azkm_tier_ref;
 
 /* Everything a tier returns for a new version: an opaque material reference stored in the catalog (sealed key
@@ -56,9 +57,11 @@ typedef struct {
                     azkm_tier_key **out);
     azkm_rc (*sign)(azkm_tier_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                     unsigned char *sig, size_t *siglen);
-    /* Private or secret-key direction: RSA decrypt, AES decrypt/unwrap. */
-    azkm_rc (*decrypt)(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
-                       unsigned char *out, size_t *outlen);
+    /* Private or secret-key direction: RSA decrypt, AES decrypt/unwrap. op is the key_op asked for
+     * (AZKM_OP_DECRYPT or AZKM_OP_UNWRAP), so that a tier can run each with the mechanism, and the usage flag, that
+     * is that operation's own (a token: C_Decrypt needs CKA_DECRYPT, C_UnwrapKey CKA_UNWRAP). */
+    azkm_rc (*decrypt)(azkm_tier_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                       size_t inlen, unsigned char *out, size_t *outlen);
     /* Secret-key encryption (oct only: RSA encryption uses the public key above the tier). */
     azkm_rc (*encrypt)(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                        unsigned char *out, size_t *outlen);
@@ -81,6 +84,11 @@ typedef struct {
     azkm_rc (*unwrap_import)(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
                              size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                              azkm_tier_output *out);
+    /* Optional: the version's key_ops changed to ref->key_ops: gives the objects the tier holds for it exactly the
+     * usages those need. A tier whose objects have no usage of their own (software) leaves it NULL. When the
+     * tier cannot make its objects match (a token that refuses the change, an object azkm does not own), it
+     * changes nothing and fails with AZKM_E_UNSUPPORTED saying why, and the key_ops must not change either. */
+    azkm_rc (*set_usage)(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
 } azkm_tier_ops;
 
 struct azkm_tier {
@@ -120,5 +128,7 @@ azkm_rc azkm_tier_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *name
 azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
                                 size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                                 azkm_tier_output *out);
+/* AZKM_OK without doing anything in a tier whose objects carry no usage. */
+azkm_rc azkm_tier_set_usage(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
 
 #endif

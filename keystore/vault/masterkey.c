@@ -138,6 +138,7 @@ static void hsm_ref(azkm_vault *v, azkm_tier_ref *ref, char version[AZKM_VERSION
     ref->kty = AZKM_KTY_OCT;
     ref->aad = NULL;
     ref->aad_len = 0;
+    ref->key_ops = AZKM_OP_ENCRYPT | AZKM_OP_DECRYPT; /* AES-GCM of the master key, nothing else */
 }
 
 static azkm_rc hsm_wrap(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_LEN], unsigned char *buf, size_t *len)
@@ -219,7 +220,7 @@ static azkm_rc hsm_unwrap(azkm_vault *v, const unsigned char *data, size_t len,
     p.tag = tag;
     p.aad = data;
     p.aad_len = MK_MAGIC_LEN + 1 + AZKM_VAULT_ID_LEN;
-    rc = t->ops->decrypt(tk, &p, data + HSM_FIXED + mlen + 28, AZKM_MASTER_KEY_LEN, mk, &n);
+    rc = t->ops->decrypt(tk, AZKM_OP_DECRYPT, &p, data + HSM_FIXED + mlen + 28, AZKM_MASTER_KEY_LEN, mk, &n);
     t->ops->key_free(tk);
     if (rc != AZKM_OK || n != AZKM_MASTER_KEY_LEN)
         return azkm_fail(AZKM_E_INTEGRITY, "vault %s: the token could not unwrap the master key (%s)", v->name,

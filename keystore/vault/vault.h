@@ -1,7 +1,7 @@
 /* vault/: the keystore (keystore.c), the vault object with its catalog connection, derived keys and tiers
  * (vault_core.c), its settings (vault_meta.c), token binding (vault_hsm.c), master key (masterkey.c) and lifecycle
- * (vault_create.c, vault_open.c, vault_delete.c, vault_admin.c). May use base/, material/, catalog/ and tiers/;
- * never keys/ or above. */
+ * (vault_create.c, vault_open.c, vault_delete.c, vault_admin.c) and the purge of keys (vault_purge.c). May use
+ * base/, material/, catalog/ and tiers/; never keys/ or above. */
 #ifndef AZKM_VAULT_VAULT_H
 #define AZKM_VAULT_VAULT_H
 
@@ -45,6 +45,18 @@ azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_L
 /* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
 void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
+/* ---- finding a vault (vault_open.c) */
+/* Opens the vault of the keystore whose id is `id`; AZKM_E_NOT_FOUND when there is none. */
+azkm_rc azkm_vault_open_by_id(azkm_keystore *ks, const unsigned char id[AZKM_VAULT_ID_LEN], azkm_vault **out);
+
+/* ---- purging keys (vault_purge.c) */
+/* Destroys every version's tier objects and removes the key's rows (inside a write transaction). */
+azkm_rc azkm_vault_purge_key_rows(azkm_vault *v, int64_t rowid);
+/* Purges soft-deleted keys whose scheduled purge date has come (inside a write transaction). */
+azkm_rc azkm_vault_expire_deleted(azkm_vault *v);
+/* The same in a write transaction of its own, committed: for writes whose own transaction may be rolled back. */
+azkm_rc azkm_vault_sweep_deleted(azkm_vault *v);
+
 /* The keystore's clock (the injected one in tests), seconds since the epoch (keystore.c). */
 int64_t azkm_now(const azkm_keystore *ks);
 

@@ -26,9 +26,9 @@ azkm_rc azkm_vault_show(azkm_vault *v, azkm_vault_info *out)
     snprintf(out->hsm_module, sizeof(out->hsm_module), "%s", v->hsm_module ? v->hsm_module : "");
     snprintf(out->hsm_token, sizeof(out->hsm_token), "%s", v->hsm_token ? v->hsm_token : "");
     snprintf(out->hsm_pin_source, sizeof(out->hsm_pin_source), "%s", v->hsm_pin_source ? v->hsm_pin_source : "");
-    rc = azkm_catalog_vault_key_count(v->cat, 0, &out->n_keys);
+    rc = azkm_catalog_vault_key_count(v->cat, 0, 0, &out->n_keys);
     if (rc == AZKM_OK)
-        rc = azkm_catalog_vault_key_count(v->cat, 1, &out->n_deleted);
+        rc = azkm_catalog_vault_key_count(v->cat, 1, azkm_now(v->ks), &out->n_deleted);
     return rc;
 }
 

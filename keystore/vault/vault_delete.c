@@ -30,10 +30,13 @@ static azkm_rc check_no_hsm_keys(azkm_vault *v, const char *name)
 static azkm_rc check_deletable(azkm_vault *v, const char *name)
 {
     size_t active = 0, deleted = 0;
-    azkm_rc rc = azkm_catalog_vault_key_count(v->cat, 0, &active);
+    /* Keys past their purge date are purged first: they hold the vault no longer. */
+    azkm_rc rc = azkm_vault_sweep_deleted(v);
 
     if (rc == AZKM_OK)
-        rc = azkm_catalog_vault_key_count(v->cat, 1, &deleted);
+        rc = azkm_catalog_vault_key_count(v->cat, 0, 0, &active);
+    if (rc == AZKM_OK)
+        rc = azkm_catalog_vault_key_count(v->cat, 1, azkm_now(v->ks), &deleted);
     if (rc == AZKM_OK && v->purge_protection && active + deleted > 0)
         rc = azkm_fail(AZKM_E_FORBIDDEN,
                        "vault %s has purge protection and holds %zu key(s): it cannot be deleted until they are "

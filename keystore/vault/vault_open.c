@@ -2,10 +2,12 @@
  * the keys derived from it, then the settings authenticated. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "vault/vault.h"
 #include "base/secmem.h"
+#include "catalog/meta.h"
 #include "vault/vault_internal.h"
 
 /* SQLite opens the WAL and shared-memory files beside the database on its own: a directory or a device there
@@ -73,7 +75,7 @@ static azkm_rc open_parts(azkm_vault *v, const char *path, unsigned char *mk, un
     return rc;
 }
 
-azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
+static azkm_rc vault_open_impl(azkm_keystore *ks, const char *name, azkm_vault **out)
 {
     azkm_vault *v;
     unsigned char *mk, stored_mac[32];
@@ -102,4 +104,49 @@ azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
     *out = v;
     azkm_stack_scrub();
     return AZKM_OK;
+}
+
+/* Opening a vault is frequent (every command, every process that loads a key): only a failure is logged, and it
+ * is what a wrong passphrase, a PIN the token rejects or a probe for a vault looks like. */
+azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
+{
+    AZKM_AUDITED_FAILURE(ks, "VaultOpen", name, NULL, vault_open_impl(ks, name, out));
+}
+
+/* 1 when vault `name` is the one with this id: its files pass the same checks as an open, and its catalog says so.
+ * Nothing is unlocked: the id is not secret, and only the vault that matches is opened. */
+static int has_id(azkm_keystore *ks, const char *name, const unsigned char id[AZKM_VAULT_ID_LEN])
+{
+    char dir[4096], path[4200];
+    unsigned char stored[AZKM_VAULT_ID_LEN];
+    azkm_catalog *cat = NULL;
+    size_t len = 0;
+    int match;
+
+    if (azkm_vault_dir(ks, name, dir, sizeof(dir)) != AZKM_OK)
+        return 0;
+    snprintf(path, sizeof(path), "%s/vault.db", dir);
+    if (check_files(ks, name, dir, path) != AZKM_OK || azkm_catalog_open(path, 0, &cat) != AZKM_OK)
+        return 0;
+    match = azkm_catalog_meta_get(cat, "vault_id", stored, sizeof(stored), &len) == AZKM_OK &&
+            len == AZKM_VAULT_ID_LEN && memcmp(stored, id, AZKM_VAULT_ID_LEN) == 0;
+    azkm_catalog_close(cat);
+    return match;
+}
+
+azkm_rc azkm_vault_open_by_id(azkm_keystore *ks, const unsigned char id[AZKM_VAULT_ID_LEN], azkm_vault **out)
+{
+    char **names = NULL;
+    size_t n = 0, i;
+    azkm_rc rc = azkm_vault_list(ks, &names, &n);
+
+    if (rc != AZKM_OK)
+        return rc;
+    for (i = 0; i < n && !has_id(ks, names[i], id); i++)
+        ;
+    azkm_clear_error();
+    rc = i < n ? azkm_vault_open(ks, names[i], out)
+               : azkm_fail(AZKM_E_NOT_FOUND, "no vault of keystore %s has this vault id", ks->dir);
+    azkm_free(names);
+    return rc;
 }

@@ -76,6 +76,15 @@ step "refusals: a KEK without import, a blob for another KEK, a damaged blob"
 ok azkm key create --vault-name dst --name not-kek --kty RSA-HSM >/dev/null
 nk=$(jqr .key.kid "$(ok azkm key show --vault-name dst --name not-kek --output json)")
 ok azkm byok wrap --file target.pem --kek-id "$nk" --out-file nk.byok
+expect_match "$(cat "$TMP/ok.err")" "^azkm: warning: key exchange key $nk is not import-only \(key_ops: encrypt,decrypt,sign,verify,wrapKey,unwrapKey\): an import of this blob will be refused" \
+    "byok wrap warns about a KEK that is not import-only"
+ok azkm key create --vault-name dst --name off-kek --kty RSA-HSM --ops import --enabled false >/dev/null
+ok_kid=$(jqr .key.kid "$(ok azkm key show --vault-name dst --name off-kek --output json)")
+ok azkm byok wrap --file target.pem --kek-id "$ok_kid" --out-file off.byok
+expect_match "$(cat "$TMP/ok.err")" "^azkm: warning: key exchange key $ok_kid is disabled: an import of this blob will be refused" \
+    "byok wrap warns about a disabled KEK"
+ok azkm byok wrap --file target.pem --kek-id "$kid" --out-file quiet.byok
+expect_eq "$(cat "$TMP/ok.err")" "" "no warning for a usable KEK"
 should_fail 4 "not a key exchange key: its key_ops must be exactly \[import\]" \
     azkm key import --vault-name dst --name x --byok-file nk.byok
 openssl genpkey -algorithm RSA -out other.pem 2>/dev/null

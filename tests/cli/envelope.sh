@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Envelope encryption: a file of a few MB and a stdin/stdout stream round-trip under an oct KEK and an RSA KEK,
 # the header names the KEK version, rotating the KEK keeps old files readable, rewrap moves a file to the current
-# version without touching its chunks, tampering and truncation fail without leaving plaintext behind, and the
-# progress bar appears only on a terminal.
+# version without touching its chunks but refuses a damaged one, tampering and truncation fail without leaving
+# plaintext behind (on standard output nothing is released before the whole file authenticated; to a file, nothing
+# is left even when SIGINT or SIGTERM stops the decryption), and the progress bar appears only on a terminal.
 . "$(dirname "$0")/lib.sh"
 
 ok azkm vault create --name envv >/dev/null
@@ -27,9 +28,14 @@ cmp data.bin data.out || fail "decrypted file differs"
 expect_eq "$(stat -c %a data.out)" 600 "plaintext file mode"
 
 step "streams: stdin to stdout, with an RSA KEK"
-azkm encrypt --vault-name envv --name rsa-kek <data.bin | azkm decrypt | cmp - data.bin || fail "stream round trip"
-printf '' | azkm encrypt --id azkm://envv/keys/kek | azkm decrypt >empty.out
+azkm encrypt --vault-name envv --name rsa-kek <data.bin >rsa.azkm
+azkm decrypt <rsa.azkm | cmp - data.bin || fail "file on stdin to stdout"
+cat rsa.azkm | azkm decrypt --stream | cmp - data.bin || fail "stream round trip"
+should_fail 2 "BadParameter: decrypt: the input is not a file that can be read twice, so it cannot be authenticated before plaintext is written to standard output" \
+    azkm decrypt --in-file <(cat rsa.azkm)
+printf '' | azkm encrypt --id azkm://envv/keys/kek | azkm decrypt --stream >empty.out
 expect_eq "$(stat -c %s empty.out)" 0 "empty stream"
+should_fail 2 "--stream: only for standard output" azkm decrypt --in-file rsa.azkm --out-file x.out --stream
 
 step "rotating the KEK keeps old files readable; rewrap moves them to the current version"
 ok azkm key rotate --vault-name envv --name kek >/dev/null
@@ -54,6 +60,63 @@ flip_byte bad.azkm $((size - 70000))
 should_fail 6 "chunk [0-9]+ failed authentication" azkm decrypt --in-file bad.azkm --out-file bad.out
 [ ! -e bad.out ] || fail "a partial plaintext was left behind"
 ls bad.out.azkm-* >/dev/null 2>&1 && fail "a temporary file was left behind"
+AZKM_NO_O_TMPFILE=1 should_fail 6 "chunk [0-9]+ failed authentication" azkm decrypt --in-file bad.azkm \
+    --out-file bad.out
+[ ! -e bad.out ] && ! ls bad.out.azkm-* >/dev/null 2>&1 || fail "a named temporary file was left behind"
+
+step "to standard output, nothing is released before the whole file authenticated"
+should_fail 6 "chunk [0-9]+ failed authentication" azkm decrypt --in-file bad.azkm >bad.stdout
+expect_eq "$(stat -c %s bad.stdout)" 0 "plaintext released before the damaged chunk (--in-file)"
+should_fail 6 "chunk [0-9]+ failed authentication" azkm decrypt <bad.azkm >bad.stdout
+expect_eq "$(stat -c %s bad.stdout)" 0 "plaintext released before the damaged chunk (<file)"
+# --stream is the other mode, and says so: chunks before the damaged one were released
+rc=0
+cat bad.azkm | azkm decrypt --stream >bad.stdout 2>/dev/null || rc=$?
+expect_eq "$rc" 6 "--stream exit code"
+[ "$(stat -c %s bad.stdout)" -gt 0 ] || fail "--stream released nothing before the damaged chunk"
+
+step "SIGINT or SIGTERM during a decryption to a file leaves nothing behind"
+# written PID: bytes decrypt has written so far to its temporary output (named or not), 0 before it has one
+written() {
+    local f
+    for f in /proc/"$1"/fd/*; do
+        case "$(readlink "$f" 2>/dev/null)" in
+        *sig.out.azkm-* | *'(deleted)') stat -Lc %s "$f" 2>/dev/null && return ;;
+        esac
+    done
+    echo 0
+}
+for named in "" 1; do
+    for sig in INT TERM; do
+        rm -f fifo sig.out*
+        mkfifo fifo
+        # the first chunks, then an input that stalls: decrypt is mid-file when the signal comes
+        { head -c 300000 data.azkm; exec sleep 20; } >fifo 2>/dev/null &
+        writer=$!
+        AZKM_NO_O_TMPFILE=$named env --default-signal=INT "$AZKM" decrypt --in-file fifo --out-file sig.out \
+            2>sig.err &
+        pid=$!
+        for _ in $(seq 100); do [ "$(written $pid)" -gt 0 ] && break; sleep 0.05; done
+        [ "$(written $pid)" -gt 0 ] || fail "decrypt wrote nothing before the signal (${named:+named }$sig)"
+        kill -$sig $pid
+        rc=0
+        wait $pid || rc=$?
+        kill $writer 2>/dev/null || true
+        wait $writer 2>/dev/null || true
+        expect_eq "$rc" $((128 + $(kill -l $sig))) "killed by SIG$sig"
+        left=$(ls sig.out* 2>/dev/null || true)
+        [ -z "$left" ] || fail "SIG$sig${named:+ (named temporary file)} left plaintext behind: $left"
+    done
+done
+unset AZKM_NO_O_TMPFILE
+
+step "rewrap authenticates every chunk: a damaged file is refused and left as it was"
+cp bad.azkm bad.copy
+should_fail 6 "chunk [0-9]+ failed authentication" azkm rewrap --in-file bad.azkm
+cmp bad.azkm bad.copy || fail "rewrap changed a damaged file"
+ls bad.azkm.azkm-* >/dev/null 2>&1 && fail "rewrap left a temporary file"
+should_fail 6 "chunk [0-9]+ failed authentication" azkm rewrap --in-file bad.azkm --out-file bad2.azkm
+[ ! -e bad2.azkm ] || fail "rewrap wrote a damaged file"
 head -c $((ha - 1 + 2 * (65536 + 16))) data.azkm >cut.azkm
 should_fail 6 "chunk 1 failed authentication: the file was modified or truncated" \
     azkm decrypt --in-file cut.azkm --out-file cut.out

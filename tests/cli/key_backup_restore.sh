@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Backup and restore: the blob holds every version encrypted (no key material in the clear) and the key's rotation
-# policy, restores into the same vault after a purge with signatures still verifying and the policy in force, and
-# is refused when tampered or when the key exists.
+# policy, restores into the same vault after a purge, or into another vault of the keystore, with signatures still
+# verifying and the policy in force, and is refused when tampered (anywhere, the vault id included) or when the
+# key exists.
 . "$(dirname "$0")/lib.sh"
 
 ok vault_create --name kv1 >/dev/null
@@ -39,9 +40,24 @@ expect_eq "$(stat -c %a app.bak)" 600 "backup file mode"
 # PKCS#8 header or PEM marker is in the blob instead.
 if grep -aq "PRIVATE KEY" app.bak; then fail "backup holds a PEM private key"; fi
 
-step "restore refused while the key exists, and into another vault"
+step "restore refused while the key exists"
 should_fail 5 "Conflict: .*app" azkm key restore --vault-name kv1 --file app.bak
-should_fail 4 "Forbidden: backup blob: it was made in another vault" azkm key restore --vault-name kv2 --file app.bak
+
+step "restore into another vault of the keystore"
+j=$(ok azkm key restore --vault-name kv2 --file app.bak --output json)
+expect_match "$(jqr .key.kid "$j")" "^azkm://kv2/keys/app/" "restored into kv2"
+ok azkm key verify --vault-name kv2 --name app --algorithm RS256 --data-file msg --signature-file sig >/dev/null
+ok azkm key sign --vault-name kv2 --name app --algorithm RS256 --data-file msg >/dev/null
+expect_eq "$(ok azkm key rotation-policy show --vault-name kv2 --name app --output json)" "$policy" \
+    "rotation policy restored in kv2"
+ok azkm vault verify --name kv2 >/dev/null
+should_fail 5 "Conflict: key kv2/app exists" azkm key restore --vault-name kv2 --file app.bak
+
+step "one flipped byte in the vault id (offset 20) is an integrity error, not another vault"
+cp app.bak id.bak
+flip_byte id.bak 20
+should_fail 6 "IntegrityCheckFailed: backup blob: integrity check failed" azkm key restore --vault-name kv1 --file id.bak
+should_fail 6 "IntegrityCheckFailed: backup blob: integrity check failed" azkm key restore --vault-name kv2 --file id.bak
 
 step "restore after delete + purge"
 ok azkm key delete --vault-name kv1 --name app >/dev/null

@@ -7,6 +7,7 @@
 ok vault_create --name kv1 >/dev/null
 printf 'import-secret\n' >pass.txt
 printf 'wrong\n' >wrong.txt
+chmod 600 pass.txt wrong.txt
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.p8.pem 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec.p8.pem 2>/dev/null

@@ -6,6 +6,14 @@
 
 printf 'correct horse battery staple\n' >pass.txt
 printf 'wrong horse\n' >wrong.txt
+chmod 600 pass.txt wrong.txt
+
+step "a passphrase file others can read is refused, as a PIN file is"
+cp pass.txt open.txt
+chmod 644 open.txt
+should_fail 8 "PermissionDenied: new passphrase for vault secret: .*--passphrase-file: passphrase file open.txt has mode 0644: a passphrase file must not be accessible to group or others \(chmod 600\)" \
+    azkm vault create --name secret --protector passphrase --passphrase-file open.txt
+[ ! -e "$AZKM_KEYSTORE_DIR/secret" ] || fail "a vault was made with a refused passphrase file"
 
 step "create with --passphrase-file"
 out=$(ok azkm vault create --name secret --protector passphrase --passphrase-file pass.txt)
@@ -29,7 +37,11 @@ should_fail 7 "Unauthorized: .*no passphrase" azkm key show --vault-name secret 
 should_fail 7 "Unauthorized: .*cannot read nothere.txt" azkm key show --vault-name secret --name k1 \
     --passphrase-file nothere.txt
 : >empty.txt
+chmod 600 empty.txt
 should_fail 7 "Unauthorized: .*first line" azkm key show --vault-name secret --name k1 --passphrase-file empty.txt
+chmod 640 open.txt
+AZKM_PASSPHRASE_FILE=open.txt should_fail 8 "PermissionDenied: unlock vault secret: .*AZKM_PASSPHRASE_FILE: passphrase file open.txt has mode 0640" \
+    azkm key show --vault-name secret --name k1
 if grep -q "horse" "$TMP/sf.err"; then fail "a passphrase was printed"; fi
 
 step "vault list does not ask: the locked vault shows by name"

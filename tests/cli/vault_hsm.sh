@@ -72,4 +72,28 @@ ok azkm key create --vault-name hv2 --name soft --kty EC >/dev/null
 ok azkm key sign --vault-name hv2 --name soft --algorithm ES256 --data-file msg >/dev/null
 should_fail 4 "Forbidden: .*hv2.*binding cannot change" azkm vault update --name hv2 --hsm-module $MODULE \
     --hsm-token azkm --hsm-pin-source "file:$TMP/pin"
+
+step "a missing SoftHSM configuration is reported as missing"
+SOFTHSM2_CONF=$TMP/nosuch.conf should_fail 3 "NotFound: vault hv3: PKCS#11 module $MODULE \(SoftHSM\) cannot start: its configuration file $TMP/nosuch.conf \(SOFTHSM2_CONF\) is missing" \
+    azkm vault create --name hv3 --hsm-module $MODULE --hsm-token azkm --hsm-pin-source "file:$TMP/pin"
+printf 'directories.tokendir = %s/gone\n' "$TMP" >gone.conf
+SOFTHSM2_CONF=$TMP/gone.conf should_fail 3 "NotFound: key azkm://hv1/keys/rsa/[0-9a-f]{32}: .*its token directory $TMP/gone \(directories.tokendir in $TMP/gone.conf\) is missing" \
+    azkm key sign --vault-name hv1 --name rsa --algorithm PS256 --data-file msg
+
+step "a PIN the token rejects is in the audit log, with the reason and without the PIN"
+export AZKM_AUDIT_LOG="$TMP/audit.jsonl"
+AZKM_TEST_PIN=4321 should_fail 7 "Unauthorized: .*rejected the PIN" azkm key sign --vault-name plain --name x \
+    --algorithm RS256 --data-file msg
+cp pin goodpin
+printf '4321\n' >pin
+should_fail 7 "Unauthorized: .*rejected the PIN" azkm key list --vault-name hv2
+cp goodpin pin
+audit=$(cat "$AZKM_AUDIT_LOG")
+expect_match "$audit" '"operationName":"KeyLoad","resultType":"Failure","resultSignature":"Unauthorized","resultDescription":"[^"]*rejected the PIN[^"]*","durationMs":[0-9.e+-]*,"vault":"plain","key":"x"' \
+    "rejected PIN on a key load audited"
+expect_match "$audit" '"operationName":"VaultOpen","resultType":"Failure","resultSignature":"Unauthorized","resultDescription":"[^"]*rejected the PIN' \
+    "rejected PIN on a vault open audited"
+if grep -q 4321 "$AZKM_AUDIT_LOG"; then fail "the PIN is in the audit log"; fi
+expect_eq "$(stat -c %a "$AZKM_AUDIT_LOG")" 600 "audit log mode"
+unset AZKM_AUDIT_LOG
 pass

@@ -77,6 +77,9 @@ plain pkey -in ec.pem -pubout -out ecpub.pem
 plain req -x509 -key ec.pem -subj /CN=x -days 1 -out cert.pem
 echo secret-pass >pw
 echo wrong-pass >wpw
+chmod 600 pw wpw
+cp pw pw644
+chmod 644 pw644
 plain pkcs8 -topk8 -in ec.pem -passout file:pw -out enc.pem
 plain pkcs12 -export -inkey ec.pem -in cert.pem -passout file:pw -out k.p12
 plain pkcs12 -export -nokeys -in cert.pem -passout file:pw -out nokey.p12
@@ -120,11 +123,21 @@ cp ec1.bak bad.bak
 # flip one bit inside the tag (a fixed byte could already be there)
 off=$(($(stat -c %s ec1.bak) - 20))
 printf "$(printf '\\%03o' $(($(od -An -tu1 -j "$off" -N1 bad.bak) ^ 1)))" | dd of=bad.bak bs=1 seek="$off" conv=notrunc 2>/dev/null
+# one bit of the vault id in the header (offset 20): not trusted before the blob authenticates
+cp ec1.bak vid.bak
+printf "$(printf '\\%03o' $(($(od -An -tu1 -j 20 -N1 vid.bak) ^ 1)))" | dd of=vid.bak bs=1 seek=20 conv=notrunc 2>/dev/null
+# a blob from a vault of another keystore
+AZKM_KEYSTORE_DIR=$T/ks-other setup az vault create --name good
+AZKM_KEYSTORE_DIR=$T/ks-other setup az key create --vault-name good --name ec1 --kty EC
+AZKM_KEYSTORE_DIR=$T/ks-other setup az key backup --vault-name good --name ec1 --file foreign.bak
 head -c 40 ec1.bak >short.bak
 head -c "$(($(stat -c %s ec1.bak) / 2))" ec1.bak >half.bak
 
 echo 'short' >spw
 echo 'long-enough-1' >lpw
+chmod 600 spw lpw
+cp lpw lpw644
+chmod 644 lpw644
 setup az vault create --name ppv --protector passphrase --passphrase-file lpw
 
 mkdir tokens

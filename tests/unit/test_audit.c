@@ -153,6 +153,111 @@ static void key_operations_are_logged_when_enabled_and_never_hold_material(void 
                          0);
 }
 
+static int pass_cb(char *buf, size_t len, const char *purpose, void *arg)
+{
+    (void)purpose;
+    snprintf(buf, len, "%s", (const char *)arg);
+    return 1;
+}
+
+/* The record of (op, result) at index i, checked; returns the record. */
+static json_t *expect_record(json_t *recs, size_t i, const char *op, const char *sig, const char *reason)
+{
+    json_t *rec = json_array_get(recs, i);
+
+    if (rec == NULL)
+        fail_msg("no audit record %zu (want %s %s)", i, op, sig);
+    assert_string_equal(str(rec, "operationName"), op);
+    assert_string_equal(str(rec, "resultType"), "Failure");
+    assert_string_equal(str(rec, "resultSignature"), sig);
+    if (strstr(str(rec, "resultDescription"), reason) == NULL)
+        fail_msg("audit record %zu: '%s' does not say '%s'", i, str(rec, "resultDescription"), reason);
+    return rec;
+}
+
+/* Guessing and probing leave a trace: a wrong passphrase, a vault or key that is not there, an operation the key
+ * refuses are each one record with the reason, even with key operations not logged; the secret never is. */
+static void failed_authentication_authorisation_and_lookups_are_logged(void **state)
+{
+    fixture *f = *state;
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PASSPHRASE, NULL};
+    azkm_options opt;
+    azkm_keystore *ks;
+    azkm_vault *v = NULL;
+    azkm_key *k = NULL;
+    azkm_keyspec s;
+    azkm_sign_params sp;
+    unsigned char d[32] = {0}, sig[128];
+    size_t n;
+    char log[512];
+    json_t *recs;
+
+    memset(&opt, 0, sizeof(opt));
+    opt.keystore_dir = f->dir;
+    opt.passphrase_cb = pass_cb;
+    opt.passphrase_arg = "correct horse battery";
+    assert_ok(azkm_keystore_open(&opt, &ks));
+    assert_ok(azkm_vault_create(ks, "locked", &vp));
+    azkm_keystore_free(ks);
+    memset(&s, 0, sizeof(s));
+    s.kty = AZKM_KTY_EC;
+    s.fields = AZKM_ATTR_KEY_OPS;
+    s.attrs.key_ops = AZKM_OP_VERIFY;
+    assert_ok(azkm_key_create(f->v, "verifier", &s, NULL));
+
+    snprintf(log, sizeof(log), "%s/failures.jsonl", f->dir);
+    opt.audit_log = log;
+    opt.passphrase_arg = "wrong guess 12345";
+    assert_ok(azkm_keystore_open(&opt, &ks));
+    assert_rc(azkm_vault_open(ks, "locked", &v), AZKM_E_AUTH, "wrong passphrase");
+    assert_rc(azkm_vault_open(ks, "nosuch", &v), AZKM_E_NOT_FOUND, "not found");
+    assert_ok(azkm_vault_open(ks, "vault1", &v));
+    assert_rc(azkm_key_load(v, "missing", NULL, &k), AZKM_E_NOT_FOUND, "not found");
+    assert_rc(azkm_key_load_uri(ks, "azkm://vault1/keys/missing2", &k), AZKM_E_NOT_FOUND, "not found");
+    assert_ok(azkm_key_load(v, "verifier", NULL, &k));
+    assert_ok(azkm_sign_params_from_alg("ES256", &sp));
+    assert_rc(azkm_key_sign(k, &sp, d, sizeof(d), sig, &n), AZKM_E_FORBIDDEN, "does not permit sign");
+    azkm_key_free(k);
+    azkm_vault_close(v);
+    azkm_keystore_free(ks);
+
+    recs = read_log(log);
+    /* successes (the open of vault1, the load of verifier) are not logged with key operations off */
+    assert_int_equal(json_array_size(recs), 5);
+    expect_record(recs, 0, "VaultOpen", "Unauthorized", "vault locked: wrong passphrase");
+    assert_string_equal(str(json_array_get(recs, 0), "vault"), "locked");
+    expect_record(recs, 1, "VaultOpen", "NotFound", "vault nosuch not found");
+    expect_record(recs, 2, "KeyLoad", "NotFound", "key vault1/missing not found");
+    assert_string_equal(str(json_array_get(recs, 2), "key"), "missing");
+    expect_record(recs, 3, "KeyLoad", "NotFound", "missing2 not found");
+    expect_record(recs, 4, "KeySign", "Forbidden", "does not permit sign");
+    assert_string_equal(str(json_array_get(recs, 4), "key"), "verifier");
+    json_decref(recs);
+    assert_int_not_equal(sh("grep -a -q -e 'wrong guess' -e 'correct horse' '%s'", log), 0);
+}
+
+/* An audit log others can read is refused, not appended to: it names every key and caller. */
+static void an_audit_log_others_can_read_is_refused(void **state)
+{
+    fixture *f = *state;
+    azkm_options opt;
+    azkm_keystore *ks = NULL;
+    char log[512];
+
+    snprintf(log, sizeof(log), "%s/open.jsonl", f->dir);
+    assert_int_equal(sh("touch '%s' && chmod 644 '%s'", log, log), 0);
+    memset(&opt, 0, sizeof(opt));
+    opt.keystore_dir = f->dir;
+    opt.audit_log = log;
+    assert_rc(azkm_keystore_open(&opt, &ks), AZKM_E_PERMISSION, "has mode 0644");
+    assert_rc(azkm_keystore_open(&opt, &ks), AZKM_E_PERMISSION, "chmod 600");
+    assert_int_equal(sh("chmod 640 '%s'", log), 0);
+    assert_rc(azkm_keystore_open(&opt, &ks), AZKM_E_PERMISSION, "has mode 0640");
+    assert_int_equal(sh("chmod 600 '%s'", log), 0);
+    assert_ok(azkm_keystore_open(&opt, &ks));
+    azkm_keystore_free(ks);
+}
+
 static void unwritable_log_is_an_error_at_open(void **state)
 {
     azkm_options opt;
@@ -171,6 +276,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(administrative_calls_are_logged_once_each, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(key_operations_are_logged_when_enabled_and_never_hold_material,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(failed_authentication_authorisation_and_lookups_are_logged, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(an_audit_log_others_can_read_is_refused, fixture_setup, fixture_teardown),
         cmocka_unit_test(unwritable_log_is_an_error_at_open),
     };
     return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

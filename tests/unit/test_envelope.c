@@ -265,6 +265,71 @@ static void tampering_reordering_and_truncation_are_detected(void **state)
     fclose(sealed);
 }
 
+/* rewrap copies the chunks, but never without authenticating them: a damaged file is not given a fresh header. */
+static void rewrap_refuses_a_damaged_chunk(void **state)
+{
+    fixture *f = *state;
+    unsigned char data[3 * CHUNK], *b;
+    size_t len, off, c = CHUNK + 16;
+    int changed = -1;
+    FILE *sealed, *in, *out;
+
+    RAND_bytes(data, sizeof(data));
+    make_key(f, "kek", AZKM_KTY_OCT, AZKM_PROTECTION_SOFTWARE, 0);
+    sealed = seal(f, "kek", data, sizeof(data));
+    b = buf_of(sealed, &len);
+    off = body_offset(b);
+    b[off + 2 * c + 5] ^= 1;
+    /* already current: copied, and checked */
+    in = file_of(b, len);
+    out = tmpfile();
+    assert_rc(azkm_envelope_rewrap(f->ks, in, out, &changed, NULL), AZKM_E_INTEGRITY,
+              "chunk 2 failed authentication");
+    fclose(in);
+    fclose(out);
+    /* after a rotation: re-wrapped, and checked */
+    assert_ok(azkm_key_rotate(f->v, "kek", NULL));
+    in = file_of(b, len);
+    out = tmpfile();
+    assert_rc(azkm_envelope_rewrap(f->ks, in, out, &changed, NULL), AZKM_E_INTEGRITY,
+              "chunk 2 failed authentication");
+    fclose(in);
+    fclose(out);
+    /* a truncated file too */
+    in = file_of(b, off + c);
+    out = tmpfile();
+    assert_rc(azkm_envelope_rewrap(f->ks, in, out, &changed, NULL), AZKM_E_INTEGRITY, "modified or truncated");
+    fclose(in);
+    fclose(out);
+    free(b);
+    fclose(sealed);
+}
+
+/* verify answers as decrypt would, and releases nothing. */
+static void verify_authenticates_the_whole_file_and_writes_nothing(void **state)
+{
+    fixture *f = *state;
+    unsigned char data[3 * CHUNK], *b;
+    size_t len, off, c = CHUNK + 16;
+    FILE *sealed, *in;
+
+    RAND_bytes(data, sizeof(data));
+    make_key(f, "kek", AZKM_KTY_OCT, AZKM_PROTECTION_SOFTWARE, 0);
+    sealed = seal(f, "kek", data, sizeof(data));
+    assert_ok(azkm_envelope_verify(f->ks, sealed, NULL));
+    b = buf_of(sealed, &len);
+    off = body_offset(b);
+    b[off + 2 * c + 5] ^= 1;
+    in = file_of(b, len);
+    assert_rc(azkm_envelope_verify(f->ks, in, NULL), AZKM_E_INTEGRITY, "chunk 2 failed authentication");
+    fclose(in);
+    in = file_of(b, off + 2 * c);
+    assert_rc(azkm_envelope_verify(f->ks, in, NULL), AZKM_E_INTEGRITY, "modified or truncated");
+    fclose(in);
+    free(b);
+    fclose(sealed);
+}
+
 static void kek_must_be_allowed_to_wrap(void **state)
 {
     fixture *f = *state;
@@ -317,6 +382,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(rotating_the_kek_never_orphans_a_file_and_rewrap_moves_it, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(tampering_reordering_and_truncation_are_detected, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(rewrap_refuses_a_damaged_chunk, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(verify_authenticates_the_whole_file_and_writes_nothing, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(kek_must_be_allowed_to_wrap, fixture_setup, fixture_teardown),
     };

@@ -187,6 +187,8 @@ static void purge_protection_and_retention(void **state)
     assert_ok(azkm_key_create(f->v, "kept", &ec, NULL));
     assert_ok(azkm_key_delete(f->v, "kept", NULL));
     assert_rc(azkm_key_purge(f->v, "kept"), AZKM_E_FORBIDDEN, "purge protection");
+    /* dates in ISO 8601, like every other message */
+    assert_rc(azkm_key_purge(f->v, "kept"), AZKM_E_FORBIDDEN, "retention ends at 2027-01-22T08:00:00Z");
     assert_rc(azkm_vault_delete(f->ks, "vault1"), AZKM_E_FORBIDDEN, "purge protection");
     /* after the retention the key is purged by the next write */
     f->now += 7 * 86400;
@@ -194,6 +196,71 @@ static void purge_protection_and_retention(void **state)
     assert_ok(azkm_key_list(f->v, 1, &list, &n));
     assert_int_equal(n, 0);
     azkm_free(list);
+}
+
+/* Azure purges a deleted key at its scheduledPurgeDate: from that second on, every path sees it as purged, not
+ * only the next write that happens to sweep it. */
+static void deleted_keys_past_their_purge_date_are_purged_everywhere(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, 0);
+    azkm_key_info info, *list = NULL;
+    azkm_vault_info vi;
+    size_t n = 0;
+
+    assert_ok(azkm_key_create(f->v, "old", &ec, NULL));
+    assert_ok(azkm_key_create(f->v, "older", &ec, NULL));
+    assert_ok(azkm_key_delete(f->v, "old", NULL));
+    assert_ok(azkm_key_delete(f->v, "older", NULL));
+    /* one second before the date it is still recoverable */
+    f->now += 7 * 86400 - 1;
+    assert_ok(azkm_key_list(f->v, 1, &list, &n));
+    assert_int_equal(n, 2);
+    azkm_free(list);
+    f->now += 1;
+    assert_ok(azkm_key_list(f->v, 1, &list, &n));
+    assert_int_equal(n, 0);
+    azkm_free(list);
+    assert_ok(azkm_vault_show(f->v, &vi));
+    assert_int_equal(vi.n_deleted, 0);
+    assert_rc(azkm_key_show(f->v, "old", NULL, &info), AZKM_E_NOT_FOUND, "purged at its scheduled purge date");
+    assert_rc(azkm_key_list_versions(f->v, "old", &list, &n), AZKM_E_NOT_FOUND, "purged");
+    /* the name is free at once: the create that takes it sweeps both */
+    assert_ok(azkm_key_create(f->v, "old", &ec, &info));
+    assert_int_equal(info.deleted_on, 0);
+    assert_rc(azkm_key_recover(f->v, "older", NULL), AZKM_E_NOT_FOUND, "not found");
+    assert_rc(azkm_key_purge(f->v, "older"), AZKM_E_NOT_FOUND, "not found");
+    assert_ok(azkm_key_create(f->v, "older", &ec, NULL));
+    assert_ok(azkm_key_list(f->v, 0, &list, &n));
+    assert_int_equal(n, 2);
+    azkm_free(list);
+}
+
+/* The first write after the date may be the recover itself. */
+static void recover_after_the_purge_date_finds_nothing(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, 0);
+
+    assert_ok(azkm_key_create(f->v, "late", &ec, NULL));
+    assert_ok(azkm_key_delete(f->v, "late", NULL));
+    f->now += 30 * 86400;
+    assert_rc(azkm_key_recover(f->v, "late", NULL), AZKM_E_NOT_FOUND, "not found");
+    assert_rc(azkm_key_show(f->v, "late", NULL, NULL), AZKM_E_NOT_FOUND, "not found");
+}
+
+/* With purge protection, a vault whose keys are all past their purge date can be deleted. */
+static void vault_with_only_expired_deleted_keys_can_be_deleted(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, 0);
+
+    assert_ok(azkm_vault_enable_purge_protection(f->v));
+    assert_ok(azkm_key_create(f->v, "kept", &ec, NULL));
+    assert_ok(azkm_key_delete(f->v, "kept", NULL));
+    assert_rc(azkm_vault_delete(f->ks, "vault1"), AZKM_E_FORBIDDEN, "purge protection");
+    f->now += 7 * 86400;
+    assert_ok(azkm_vault_delete(f->ks, "vault1"));
 }
 
 int main(void)
@@ -206,6 +273,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(set_attributes_updates_and_is_persisted, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(soft_delete_recover_purge, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(purge_protection_and_retention, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(deleted_keys_past_their_purge_date_are_purged_everywhere, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(recover_after_the_purge_date_finds_nothing, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(vault_with_only_expired_deleted_keys_can_be_deleted, fixture_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
 }

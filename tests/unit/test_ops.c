@@ -113,6 +113,12 @@ static void aes_gcm_round_trip_and_tamper(void **state)
     assert_memory_equal(pt, msg, strlen(msg));
     tag[0] ^= 0x80;
     assert_rc(azkm_key_decrypt(k, &p, ct, ctlen, pt, &ptlen), AZKM_E_INTEGRITY, "altered");
+    /* as in Key Vault, GCM is encrypt/decrypt and key wrap is wrapKey/unwrapKey: each key_op its own mechanism */
+    assert_rc(azkm_key_wrap(k, &p, ct, 16, pt, &ptlen), AZKM_E_INVALID, "AES-GCM is an encrypt/decrypt algorithm");
+    assert_rc(azkm_key_unwrap(k, &p, ct, 16, pt, &ptlen), AZKM_E_INVALID, "unwrapKey takes A128KW");
+    assert_ok(azkm_cipher_params_from_alg("A256KW", &p));
+    assert_rc(azkm_key_encrypt(k, &p, ct, 16, pt, &ptlen), AZKM_E_INVALID, "wrapKey/unwrapKey algorithm");
+    assert_rc(azkm_key_decrypt(k, &p, ct, 24, pt, &ptlen), AZKM_E_INVALID, "decrypt takes A128GCM");
     azkm_key_free(k);
 }
 

@@ -296,7 +296,7 @@ static void azure_minimum_durations_are_enforced(void **state)
     };
     char *got = NULL;
 
-    make_key(f, "k", 0);
+    make_key(f, "k", f->now + 90 * DAY);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_rc(azkm_rotation_policy_set(f->v, "k", bad[i].json, NULL), AZKM_E_INVALID, bad[i].why);
     /* a refused policy leaves none behind */
@@ -304,6 +304,36 @@ static void azure_minimum_durations_are_enforced(void **state)
     assert_null(got);
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         assert_ok(azkm_rotation_policy_set(f->v, "k", good[i], NULL));
+}
+
+/* As in Key Vault, a Rotate action before expiry needs a key that expires: on one that does not it would never
+ * fire, so it is refused, and so is removing the expiry while such a policy holds. A Notify action is accepted. */
+static void rotate_before_expiry_needs_a_key_that_expires(void **state)
+{
+    fixture *f = *state;
+    static const char *const rotate =
+        "{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P30D\"},"
+        "\"action\":{\"type\":\"Rotate\"}}],\"attributes\":{\"expiryTime\":\"P90D\"}}";
+    static const char *const notify = "{\"lifetimeActions\":[{\"trigger\":{\"timeBeforeExpiry\":\"P30D\"},"
+                                      "\"action\":{\"type\":\"Notify\"}}]}";
+    azkm_attributes a;
+    char *got = NULL;
+
+    make_key(f, "forever", 0);
+    assert_rc(azkm_rotation_policy_set(f->v, "forever", rotate, NULL), AZKM_E_INVALID,
+              "current version has no expiry, so it would never rotate");
+    assert_ok(azkm_rotation_policy_get(f->v, "forever", &got));
+    assert_null(got);
+    assert_ok(azkm_rotation_policy_set(f->v, "forever", notify, NULL));
+    memset(&a, 0, sizeof(a));
+    a.expires = f->now + 60 * DAY;
+    assert_ok(azkm_key_set_attributes(f->v, "forever", NULL, AZKM_ATTR_EXPIRES, &a, NULL));
+    assert_ok(azkm_rotation_policy_set(f->v, "forever", rotate, NULL));
+    a.expires = 0;
+    assert_rc(azkm_key_set_attributes(f->v, "forever", NULL, AZKM_ATTR_EXPIRES, &a, NULL), AZKM_E_INVALID,
+              "expiry cannot be removed");
+    a.expires = f->now + 45 * DAY;
+    assert_ok(azkm_key_set_attributes(f->v, "forever", NULL, AZKM_ATTR_EXPIRES, &a, NULL));
 }
 
 static void manual_rotation_gives_the_new_version_the_policy_expiry(void **state)
@@ -477,8 +507,10 @@ static void deleted_keys_are_skipped_and_purge_removes_the_policy(void **state)
                                        "{\"lifetimeActions\":[{\"trigger\":{\"timeAfterCreate\":\"P7D\"},"
                                        "\"action\":{\"type\":\"Rotate\"}}]}",
                                        NULL));
+    /* due 7 days after its creation, but deleted on day 6 (and recoverable until day 13) */
+    f->now += 6 * DAY;
     assert_ok(azkm_key_delete(f->v, "old", NULL));
-    f->now += 8 * DAY;
+    f->now += 2 * DAY;
     expect_nothing_due(f);
     assert_ok(azkm_key_purge(f->v, "old"));
     assert_int_equal(
@@ -513,6 +545,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(notifies_once_then_rotates_before_expiry, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(edited_policy_is_an_integrity_error, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(azure_minimum_durations_are_enforced, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(rotate_before_expiry_needs_a_key_that_expires, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(manual_rotation_gives_the_new_version_the_policy_expiry, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(backup_carries_the_rotation_policy, fixture_setup, fixture_teardown),

@@ -225,16 +225,85 @@ static void backup_restores_after_purge_with_all_versions(void **state)
     assert_rc(azkm_key_restore(f->v, blob, 30, NULL), AZKM_E_INVALID, "not an azkm key backup");
     assert_rc(azkm_key_restore(f->v, (const unsigned char *)"hello world, not a backup at all", 32, NULL),
               AZKM_E_INVALID, "not an azkm key backup");
-    {
-        azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM, NULL};
-        azkm_vault *other;
-
-        assert_ok(azkm_vault_create(f->ks, "other", &vp));
-        assert_ok(azkm_vault_open(f->ks, "other", &other));
-        assert_rc(azkm_key_restore(other, blob, len, NULL), AZKM_E_FORBIDDEN, "another vault");
-        azkm_vault_close(other);
-    }
     assert_ok(azkm_key_restore(f->v, blob, len, NULL));
+    OPENSSL_free(blob);
+}
+
+/* The vault id in a blob's header is not trusted before the blob authenticates: damage there is an integrity error
+ * like damage anywhere else, whichever vault the blob is restored into. */
+static void a_damaged_vault_id_in_a_backup_is_an_integrity_error(void **state)
+{
+    fixture *f = *state;
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM, NULL};
+    azkm_vault *other = NULL;
+    unsigned char *blob = NULL;
+    size_t len = 0;
+
+    make_ec(f, "saved", NULL);
+    assert_ok(azkm_key_backup(f->v, "saved", &blob, &len));
+    assert_ok(azkm_key_delete(f->v, "saved", NULL));
+    assert_ok(azkm_key_purge(f->v, "saved"));
+    assert_ok(azkm_vault_create(f->ks, "other", &vp));
+    assert_ok(azkm_vault_open(f->ks, "other", &other));
+    for (size_t off = 8; off < 24; off++) {
+        blob[off] ^= 1;
+        assert_rc(azkm_key_restore(f->v, blob, len, NULL), AZKM_E_INTEGRITY, "integrity check failed");
+        assert_rc(azkm_key_restore(other, blob, len, NULL), AZKM_E_INTEGRITY, "integrity check failed");
+        blob[off] ^= 1;
+    }
+    /* the magic is what says whether it is a backup at all */
+    blob[3] ^= 1;
+    assert_rc(azkm_key_restore(f->v, blob, len, NULL), AZKM_E_INVALID, "not an azkm key backup");
+    blob[3] ^= 1;
+    assert_ok(azkm_key_restore(f->v, blob, len, NULL));
+    azkm_vault_close(other);
+    OPENSSL_free(blob);
+}
+
+/* As Key Vault restores into any vault of the subscription, a blob restores into any vault of the keystore, with
+ * the checks of a restore into its own vault, its material sealed again for the vault it joins. */
+static void backup_restores_into_another_vault_of_the_keystore(void **state)
+{
+    fixture *f = *state;
+    azkm_vault_params vp = {0, 0, AZKM_PROTECTOR_PLATFORM, NULL};
+    azkm_key_info v1, v2, restored, *list = NULL;
+    azkm_vault *other = NULL;
+    unsigned char *blob = NULL;
+    size_t len = 0, n = 0, checked = 0;
+
+    make_ec(f, "moved", &v1);
+    assert_ok(azkm_key_rotate(f->v, "moved", &v2));
+    assert_ok(azkm_key_backup(f->v, "moved", &blob, &len));
+    assert_ok(azkm_vault_create(f->ks, "other", &vp));
+    assert_ok(azkm_vault_open(f->ks, "other", &other));
+    assert_ok(azkm_key_restore(other, blob, len, &restored));
+    assert_string_equal(restored.vault, "other");
+    assert_string_equal(restored.version, v2.version);
+    assert_memory_equal(restored.public_der, v2.public_der, v2.public_der_len);
+    assert_ok(azkm_key_list_versions(other, "moved", &list, &n));
+    assert_int_equal(n, 2);
+    azkm_free(list);
+    {
+        azkm_key *k = NULL;
+        azkm_sign_params sp;
+        unsigned char dgst[32] = {1}, sig[128];
+        size_t siglen = sizeof(sig);
+        int valid = 0;
+
+        assert_ok(azkm_sign_params_from_alg("ES256", &sp));
+        assert_ok(azkm_key_load(other, "moved", v1.version, &k));
+        assert_ok(azkm_key_sign(k, &sp, dgst, sizeof(dgst), sig, &siglen));
+        assert_ok(azkm_key_verify(k, &sp, dgst, sizeof(dgst), sig, siglen, &valid));
+        assert_true(valid);
+        azkm_key_free(k);
+    }
+    assert_ok(azkm_vault_verify(other, &checked));
+    assert_int_equal(checked, 2);
+    /* the same checks: the name is taken now */
+    assert_rc(azkm_key_restore(other, blob, len, NULL), AZKM_E_CONFLICT, "purge it before restoring");
+    /* the source is untouched */
+    can_sign(f, "moved");
+    azkm_vault_close(other);
     OPENSSL_free(blob);
 }
 
@@ -252,6 +321,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(rolled_back_version_and_undeleted_key_are_detected, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(backup_restores_after_purge_with_all_versions, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_damaged_vault_id_in_a_backup_is_an_integrity_error, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(backup_restores_into_another_vault_of_the_keystore, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests_name("tamper", tests, NULL, NULL);

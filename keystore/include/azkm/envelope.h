@@ -28,11 +28,17 @@ typedef struct {
 azkm_rc azkm_envelope_encrypt(azkm_vault *v, const char *kek_name, FILE *in, FILE *out,
                               const azkm_envelope_params *p);
 /* Decrypts with the KEK version named in the header (unwrapKey). Output written before a failure must be
- * discarded: a chunk is written only after it authenticates, but a later chunk may still fail. */
+ * discarded: a chunk is written only after it authenticates, but a later chunk may still fail. To release nothing
+ * before the whole file authenticated, write to a file that is published only on success, or, when in can be read
+ * twice, run azkm_envelope_verify first and decrypt from the same start. */
 azkm_rc azkm_envelope_decrypt(azkm_keystore *ks, FILE *in, FILE *out, const azkm_envelope_params *p);
-/* Writes the file with its data key re-wrapped under the KEK's current version and the chunks copied unchanged.
- * *changed is 0 (and the file copied as is) when the header already names the current version. kid (may be NULL)
- * receives the KEK version the output is wrapped with. */
+/* Authenticates the whole file as decrypt does (header, data key, every chunk, the final flag) and writes nothing:
+ * AZKM_OK only when decrypt would succeed on the same bytes. */
+azkm_rc azkm_envelope_verify(azkm_keystore *ks, FILE *in, const azkm_envelope_params *p);
+/* Writes the file with its data key re-wrapped under the KEK's current version and the chunks copied unchanged,
+ * each authenticated on the way (AZKM_E_INTEGRITY, and the output to be discarded, at a damaged one). *changed is
+ * 0 (and the file copied as is) when the header already names the current version. kid (may be NULL) receives the
+ * KEK version the output is wrapped with. */
 azkm_rc azkm_envelope_rewrap(azkm_keystore *ks, FILE *in, FILE *out, int *changed, char kid[AZKM_URI_MAX]);
 
 #ifdef __cplusplus

@@ -51,8 +51,8 @@ azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out);
 azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out);
 azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out);
 azkm_rc azkm_key_purge(azkm_vault *v, const char *name);
-/* An encrypted, authenticated blob holding every version and the rotation policy; restorable into the same vault
- * only. */
+/* An encrypted, authenticated blob holding every version and the rotation policy; restorable into any vault of the
+ * keystore that holds the vault it was made in (that vault is opened to authenticate it). */
 azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len);
 azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out);
 

@@ -45,9 +45,9 @@ static void start_template(p11_template *t, const import_job *j, CK_OBJECT_CLASS
     p11_tmpl_init(t);
     p11_tmpl_add_class(t, cls, kt);
     if (cls == CKO_PUBLIC_KEY)
-        p11_tmpl_public_policy(t, p11_public_usage(kt), 0);
+        p11_tmpl_public_policy(t, j->ref->key_ops);
     else
-        p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, p11_private_usage(kt), 0);
+        p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, cls, j->ref->key_ops);
     p11_tmpl_add_ref(t, j->id, sizeof(j->id), j->label);
 }
 
@@ -182,7 +182,7 @@ azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *
     } else if (m->der_len != 16 && m->der_len != 24 && m->der_len != 32) {
         return azkm_fail(AZKM_E_INVALID, "key %s/%s: an oct key is 16, 24 or 32 bytes", ref->vault, ref->name);
     }
-    if ((rc = azkm_p11_session_get(pt->tok, &j.s)) != AZKM_OK) {
+    if ((rc = p11_session_get(pt, &j.s)) != AZKM_OK) {
         EVP_PKEY_free(pkey);
         return rc;
     }

@@ -220,29 +220,28 @@ void p11_object_label(const azkm_tier_ref *ref, char *buf, size_t len)
 }
 
 /* The template of a generated AES key. */
-static azkm_rc aes_gen_template(p11_template *t, const azkm_keyspec *spec, const unsigned char id[16],
-                                const char *label)
+static azkm_rc aes_gen_template(p11_template *t, const azkm_keyspec *spec, unsigned key_ops,
+                                const unsigned char id[16], const char *label)
 {
     p11_tmpl_init(t);
     p11_tmpl_add_class(t, CKO_SECRET_KEY, CKK_AES);
-    p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, p11_private_usage(CKK_AES), 0);
+    p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, CKO_SECRET_KEY, key_ops);
     p11_tmpl_add_ulong(t, CKA_VALUE_LEN, spec->size / 8);
     p11_tmpl_add_ref(t, id, 16, label);
     return p11_tmpl_check(t);
 }
 
 /* The templates of a generated RSA or EC key pair. Each half states all the usage flags a half of a pair can have,
- * the ones its key type lacks as false. */
-static azkm_rc pair_gen_templates(p11_template *pub, p11_template *priv, const azkm_keyspec *spec,
+ * true only where the key_ops need it. */
+static azkm_rc pair_gen_templates(p11_template *pub, p11_template *priv, const azkm_keyspec *spec, unsigned key_ops,
                                   const unsigned char id[16], const char *label)
 {
     static const CK_BYTE exponent[] = {1, 0, 1};
     CK_KEY_TYPE kt = spec->kty == AZKM_KTY_RSA ? CKK_RSA : CKK_EC;
-    unsigned pub_use = p11_public_usage(kt), priv_use = p11_private_usage(kt);
     azkm_rc rc;
 
     p11_tmpl_init(pub);
-    p11_tmpl_public_policy(pub, pub_use, P11_PUBLIC_USES & ~pub_use);
+    p11_tmpl_public_policy(pub, key_ops);
     p11_tmpl_add_ref(pub, id, 16, label);
     if (kt == CKK_RSA) {
         p11_tmpl_add_ulong(pub, CKA_MODULUS_BITS, spec->size);
@@ -255,7 +254,7 @@ static azkm_rc pair_gen_templates(p11_template *pub, p11_template *priv, const a
         p11_tmpl_add_bytes(pub, CKA_EC_PARAMS, oid, oidlen);
     }
     p11_tmpl_init(priv);
-    p11_tmpl_key_policy(priv, P11_TOKEN_OBJECT, priv_use, P11_PRIVATE_USES & ~priv_use);
+    p11_tmpl_key_policy(priv, P11_TOKEN_OBJECT, CKO_PRIVATE_KEY, key_ops);
     p11_tmpl_add_ref(priv, id, 16, label);
     if ((rc = p11_tmpl_check(pub)) != AZKM_OK)
         return rc;
@@ -277,9 +276,9 @@ azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec 
     memset(out, 0, sizeof(*out));
     p11_version_id(ref->version, id);
     p11_object_label(ref, label, sizeof(label));
-    rc = spec->kty == AZKM_KTY_OCT ? aes_gen_template(&priv_tmpl, spec, id, label)
-                                   : pair_gen_templates(&pub_tmpl, &priv_tmpl, spec, id, label);
-    if (rc != AZKM_OK || (rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    rc = spec->kty == AZKM_KTY_OCT ? aes_gen_template(&priv_tmpl, spec, ref->key_ops, id, label)
+                                   : pair_gen_templates(&pub_tmpl, &priv_tmpl, spec, ref->key_ops, id, label);
+    if (rc != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     if (spec->kty == AZKM_KTY_OCT) {
         CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
@@ -402,7 +401,7 @@ azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const cha
     memset(out, 0, sizeof(*out));
     if ((rc = parse_object_uri(uri_text, id, &idlen, label)) != AZKM_OK)
         return rc;
-    if ((rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if ((rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     want_label = label[0] ? label : NULL;
     rc = azkm_p11_find(pt->tok, s, CKO_PRIVATE_KEY, id, idlen, want_label, &priv);
@@ -439,7 +438,7 @@ azkm_rc p11_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char 
         return AZKM_OK; /* adopted objects belong to whoever created them */
     p11_tmpl_init(&tmpl);
     p11_tmpl_add_ref(&tmpl, r.id, r.idlen, r.label);
-    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK || (rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
     if (rv == CKR_OK) {

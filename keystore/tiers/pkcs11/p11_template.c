@@ -70,21 +70,40 @@ azkm_rc p11_tmpl_check(const p11_template *t)
     return AZKM_OK;
 }
 
-unsigned p11_private_usage(CK_KEY_TYPE kt)
+/* Which usage flag each key_op needs on each side, by the mechanism the HSM tier runs for it (tier_pkcs11.c):
+ * - sign: C_Sign on the private key (RSA, EC). verify runs in software with the public key; CKA_VERIFY on the
+ *   public object states the same policy to other clients of the token.
+ * - decrypt: C_Decrypt on the private key (RSA) or the secret key (AES-GCM). encrypt: C_Encrypt with the secret
+ *   key (AES-GCM); RSA encryption runs in software with the public key (CKA_ENCRYPT on the public object).
+ * - unwrapKey: C_UnwrapKey with the private key (RSA-OAEP, RSA1_5) or the secret key (AES key wrap) into a session
+ *   object whose value azkm reads. wrapKey: C_WrapKey with the secret key (AES key wrap); RSA wraps in software
+ *   with the public key (CKA_WRAP on the public object).
+ * - import (a BYOK key exchange key): C_UnwrapKey (RSA-OAEP) of the transfer key on the private key, so that the
+ *   transfer key stays a token object; CKA_DECRYPT would let the process see it, and is not given.
+ * Never given: CKA_DERIVE (no key_op derives), CKA_SIGN_RECOVER and CKA_VERIFY_RECOVER (no key_op recovers data
+ * from a signature), CKA_SIGN / CKA_VERIFY on AES keys (no key_op MACs). */
+unsigned p11_usage(CK_OBJECT_CLASS cls, unsigned key_ops)
 {
-    switch (kt) {
-    case CKK_RSA:
-        return P11_USE_SIGN | P11_USE_DECRYPT | P11_USE_UNWRAP;
-    case CKK_EC:
-        return P11_USE_SIGN;
-    default:
-        return P11_USE_ENCRYPT | P11_USE_DECRYPT | P11_USE_WRAP | P11_USE_UNWRAP;
+    unsigned use = 0;
+
+    if (cls == CKO_PUBLIC_KEY) {
+        use |= key_ops & AZKM_OP_VERIFY ? P11_USE_VERIFY : 0;
+        use |= key_ops & AZKM_OP_ENCRYPT ? P11_USE_ENCRYPT : 0;
+        use |= key_ops & AZKM_OP_WRAP ? P11_USE_WRAP : 0;
+        return use;
     }
+    use |= key_ops & AZKM_OP_DECRYPT ? P11_USE_DECRYPT : 0;
+    use |= key_ops & (AZKM_OP_UNWRAP | AZKM_OP_IMPORT) ? P11_USE_UNWRAP : 0;
+    if (cls == CKO_PRIVATE_KEY)
+        return use | (key_ops & AZKM_OP_SIGN ? P11_USE_SIGN : 0);
+    use |= key_ops & AZKM_OP_ENCRYPT ? P11_USE_ENCRYPT : 0;
+    use |= key_ops & AZKM_OP_WRAP ? P11_USE_WRAP : 0;
+    return use;
 }
 
-unsigned p11_public_usage(CK_KEY_TYPE kt)
+unsigned p11_usage_all(CK_OBJECT_CLASS cls)
 {
-    return kt == CKK_RSA ? P11_USE_VERIFY | P11_USE_ENCRYPT | P11_USE_WRAP : P11_USE_VERIFY;
+    return cls == CKO_PUBLIC_KEY ? P11_PUBLIC_USES : cls == CKO_PRIVATE_KEY ? P11_PRIVATE_USES : P11_SECRET_USES;
 }
 
 /* The usage flags, in one fixed order, each stated only when allowed or denied. */
@@ -94,8 +113,15 @@ static void add_usage(p11_template *t, unsigned allow, unsigned deny)
         unsigned flag;
         CK_ATTRIBUTE_TYPE type;
     } uses[] = {
-        {P11_USE_SIGN, CKA_SIGN},       {P11_USE_VERIFY, CKA_VERIFY}, {P11_USE_ENCRYPT, CKA_ENCRYPT},
-        {P11_USE_DECRYPT, CKA_DECRYPT}, {P11_USE_WRAP, CKA_WRAP},     {P11_USE_UNWRAP, CKA_UNWRAP},
+        {P11_USE_SIGN, CKA_SIGN},
+        {P11_USE_VERIFY, CKA_VERIFY},
+        {P11_USE_ENCRYPT, CKA_ENCRYPT},
+        {P11_USE_DECRYPT, CKA_DECRYPT},
+        {P11_USE_WRAP, CKA_WRAP},
+        {P11_USE_UNWRAP, CKA_UNWRAP},
+        {P11_USE_DERIVE, CKA_DERIVE},
+        {P11_USE_SIGN_RECOVER, CKA_SIGN_RECOVER},
+        {P11_USE_VERIFY_RECOVER, CKA_VERIFY_RECOVER},
     };
 
     for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
@@ -103,7 +129,14 @@ static void add_usage(p11_template *t, unsigned allow, unsigned deny)
             p11_tmpl_add_bool(t, uses[i].type, (allow & uses[i].flag) != 0);
 }
 
-void p11_tmpl_key_policy(p11_template *t, p11_lifetime lifetime, unsigned allow, unsigned deny)
+void p11_tmpl_add_usage(p11_template *t, CK_OBJECT_CLASS cls, unsigned key_ops)
+{
+    unsigned allow = p11_usage(cls, key_ops);
+
+    add_usage(t, allow, p11_usage_all(cls) & ~allow);
+}
+
+void p11_tmpl_key_policy(p11_template *t, p11_lifetime lifetime, CK_OBJECT_CLASS cls, unsigned key_ops)
 {
     if (lifetime == P11_TOKEN_OBJECT) {
         p11_tmpl_add_bool(t, CKA_TOKEN, 1);
@@ -113,14 +146,14 @@ void p11_tmpl_key_policy(p11_template *t, p11_lifetime lifetime, unsigned allow,
     }
     p11_tmpl_add_bool(t, CKA_SENSITIVE, 1);
     p11_tmpl_add_bool(t, CKA_EXTRACTABLE, 0);
-    add_usage(t, allow, deny);
+    p11_tmpl_add_usage(t, cls, key_ops);
 }
 
-void p11_tmpl_public_policy(p11_template *t, unsigned allow, unsigned deny)
+void p11_tmpl_public_policy(p11_template *t, unsigned key_ops)
 {
     p11_tmpl_add_bool(t, CKA_TOKEN, 1);
     p11_tmpl_add_bool(t, CKA_PRIVATE, 0);
-    add_usage(t, allow, deny);
+    p11_tmpl_add_usage(t, CKO_PUBLIC_KEY, key_ops);
 }
 
 void p11_tmpl_token_search(p11_template *t, CK_OBJECT_CLASS cls, const unsigned char *id, size_t idlen,

@@ -204,7 +204,7 @@ static azkm_rc unwrap_transfer_key(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_
 
     p11_tmpl_init(&tmpl);
     p11_tmpl_add_class(&tmpl, CKO_SECRET_KEY, CKK_AES);
-    p11_tmpl_key_policy(&tmpl, P11_SESSION_OBJECT, P11_USE_UNWRAP, 0);
+    p11_tmpl_key_policy(&tmpl, P11_SESSION_OBJECT, CKO_SECRET_KEY, AZKM_OP_UNWRAP);
     if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK)
         return rc;
     *rv = fn->C_UnwrapKey(s, &rsa_oaep, kek, (CK_BYTE *)ct, len, tmpl.attr, tmpl.n, aes);
@@ -217,14 +217,16 @@ static azkm_rc unwrap_transfer_key(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_
                                 : azkm_p11_fail(pt->tok, *rv, "unwrapping the transfer key (RSA-OAEP)");
 }
 
-/* The target key's token object: azkm's key policy and usage for its type, and the version's id and label. */
-static azkm_rc target_template(p11_template *t, azkm_kty kty, const unsigned char id[16], const char *label)
+/* The target key's token object: azkm's key policy, the usage its key_ops need, and the version's id and label. */
+static azkm_rc target_template(p11_template *t, azkm_kty kty, unsigned key_ops, const unsigned char id[16],
+                               const char *label)
 {
     CK_KEY_TYPE kt = kty == AZKM_KTY_OCT ? CKK_AES : kty == AZKM_KTY_RSA ? CKK_RSA : CKK_EC;
+    CK_OBJECT_CLASS cls = kt == CKK_AES ? CKO_SECRET_KEY : CKO_PRIVATE_KEY;
 
     p11_tmpl_init(t);
-    p11_tmpl_add_class(t, kt == CKK_AES ? CKO_SECRET_KEY : CKO_PRIVATE_KEY, kt);
-    p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, p11_private_usage(kt), 0);
+    p11_tmpl_add_class(t, cls, kt);
+    p11_tmpl_key_policy(t, P11_TOKEN_OBJECT, cls, key_ops);
     p11_tmpl_add_ref(t, id, 16, label);
     return p11_tmpl_check(t);
 }
@@ -288,11 +290,11 @@ azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, c
     memset(out, 0, sizeof(*out));
     p11_version_id(ref->version, id);
     p11_object_label(ref, label, sizeof(label));
-    if ((rc = target_template(&tmpl, ref->kty, id, label)) != AZKM_OK)
+    if ((rc = target_template(&tmpl, ref->kty, ref->key_ops, id, label)) != AZKM_OK)
         return rc;
     if ((rc = p11_parse_material(kek_material, kek_material_len, &kr)) != AZKM_OK)
         return rc;
-    if ((rc = azkm_p11_session_get(pt->tok, &s)) != AZKM_OK)
+    if ((rc = p11_session_get(pt, &s)) != AZKM_OK)
         return rc;
     rc = find_token_key(pt, s, &kr, &kek);
     if (rc == AZKM_OK)

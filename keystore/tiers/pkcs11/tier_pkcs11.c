@@ -103,7 +103,7 @@ static azkm_rc with_session(azkm_tier_key *k, p11_op op, void *arg, const char *
 {
     CK_SESSION_HANDLE s;
     CK_FUNCTION_LIST *fn = azkm_p11_functions(k->pt->tok);
-    azkm_rc rc = azkm_p11_session_get(k->pt->tok, &s);
+    azkm_rc rc = p11_session_get(k->pt, &s);
     CK_RV rv;
 
     if (rc != AZKM_OK)
@@ -300,55 +300,6 @@ static azkm_rc tls_premaster(azkm_tier_key *k, const azkm_cipher_params *p, cons
     return AZKM_OK;
 }
 
-static azkm_rc rsa_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
-                           unsigned char *out, size_t *outlen)
-{
-    crypt_args a;
-    CK_RSA_PKCS_OAEP_PARAMS oaep;
-    unsigned char buf[1024];
-    azkm_rc rc;
-
-    if (p->scheme == AZKM_ENC_RSA_TLS)
-        return tls_premaster(k, p, in, inlen, out, outlen);
-    memset(&a, 0, sizeof(a));
-    a.in = in;
-    a.inlen = inlen;
-    a.out = buf;
-    a.outlen = sizeof(buf);
-    a.decrypt = 1;
-    if (p->scheme == AZKM_ENC_RSA_PKCS1) {
-        a.mech.mechanism = CKM_RSA_PKCS;
-    } else if (p->scheme == AZKM_ENC_RSA_OAEP) {
-        int di = digest_index(p->oaep_digest ? p->oaep_digest : "SHA1");
-        int mi = digest_index(p->mgf1_digest ? p->mgf1_digest : p->oaep_digest ? p->oaep_digest : "SHA1");
-
-        if (di < 0 || mi < 0)
-            return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: OAEP digest not supported on the HSM tier", k->name);
-        oaep.hashAlg = digests[di].hash;
-        oaep.mgf = digests[mi].mgf;
-        oaep.source = CKZ_DATA_SPECIFIED;
-        oaep.pSourceData = (void *)p->label;
-        oaep.ulSourceDataLen = p->label_len;
-        a.mech.mechanism = CKM_RSA_PKCS_OAEP;
-        a.mech.pParameter = &oaep;
-        a.mech.ulParameterLen = sizeof(oaep);
-    } else {
-        return azkm_fail(AZKM_E_INVALID, "key %s: this algorithm does not apply to an RSA key", k->name);
-    }
-    rc = with_session(k, do_crypt, &a, "decrypting");
-    if (rc != AZKM_OK && a.mech.mechanism == CKM_RSA_PKCS_OAEP && oaep.hashAlg != CKM_SHA_1 &&
-        strstr(azkm_last_error(), "CKR_ARGUMENTS_BAD") != NULL)
-        /* SoftHSM 2.6 accepts only SHA-1 for OAEP and says so this way */
-        rc = azkm_fail(AZKM_E_UNSUPPORTED, "token %s does not support RSA-OAEP with %s (%s)",
-                       azkm_p11_token_label(k->pt->tok), p->oaep_digest, azkm_last_error());
-    if (rc == AZKM_OK) {
-        memcpy(out, buf, a.outlen);
-        *outlen = a.outlen;
-    }
-    OPENSSL_cleanse(buf, sizeof(buf));
-    return rc;
-}
-
 typedef struct {
     CK_MECHANISM mech;
     const unsigned char *in;
@@ -392,6 +343,71 @@ static CK_RV do_wrap(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k
     if (obj != CK_INVALID_HANDLE)
         fn->C_DestroyObject(s, obj);
     return rv;
+}
+
+/* The mechanism of an RSA decryption or unwrap (oaep holds its parameters). */
+static azkm_rc rsa_mechanism(azkm_tier_key *k, const azkm_cipher_params *p, CK_RSA_PKCS_OAEP_PARAMS *oaep,
+                             CK_MECHANISM *mech)
+{
+    memset(mech, 0, sizeof(*mech));
+    if (p->scheme == AZKM_ENC_RSA_PKCS1) {
+        mech->mechanism = CKM_RSA_PKCS;
+    } else if (p->scheme == AZKM_ENC_RSA_OAEP) {
+        int di = digest_index(p->oaep_digest ? p->oaep_digest : "SHA1");
+        int mi = digest_index(p->mgf1_digest ? p->mgf1_digest : p->oaep_digest ? p->oaep_digest : "SHA1");
+
+        if (di < 0 || mi < 0)
+            return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: OAEP digest not supported on the HSM tier", k->name);
+        oaep->hashAlg = digests[di].hash;
+        oaep->mgf = digests[mi].mgf;
+        oaep->source = CKZ_DATA_SPECIFIED;
+        oaep->pSourceData = (void *)p->label;
+        oaep->ulSourceDataLen = p->label_len;
+        mech->mechanism = CKM_RSA_PKCS_OAEP;
+        mech->pParameter = oaep;
+        mech->ulParameterLen = sizeof(*oaep);
+    } else {
+        return azkm_fail(AZKM_E_INVALID, "key %s: this algorithm does not apply to an RSA key", k->name);
+    }
+    return AZKM_OK;
+}
+
+/* decrypt runs C_Decrypt (CKA_DECRYPT); unwrapKey runs C_UnwrapKey (CKA_UNWRAP) into a short-lived session
+ * object whose value is read back, so that a key whose key_ops have only one of them needs only its flag. */
+static azkm_rc rsa_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                           size_t inlen, unsigned char *out, size_t *outlen)
+{
+    CK_RSA_PKCS_OAEP_PARAMS oaep;
+    unsigned char buf[1024];
+    crypt_args a;
+    wrap_args w;
+    azkm_rc rc;
+
+    if (p->scheme == AZKM_ENC_RSA_TLS)
+        return tls_premaster(k, p, in, inlen, out, outlen);
+    memset(&a, 0, sizeof(a));
+    memset(&w, 0, sizeof(w));
+    if ((rc = rsa_mechanism(k, p, &oaep, &a.mech)) != AZKM_OK)
+        return rc;
+    a.in = w.in = in;
+    a.inlen = w.inlen = inlen;
+    a.out = w.out = buf;
+    a.outlen = w.outlen = sizeof(buf);
+    a.decrypt = w.unwrap = 1;
+    w.mech = a.mech;
+    rc = op == AZKM_OP_UNWRAP ? with_session(k, do_wrap, &w, "unwrapping (C_UnwrapKey)")
+                              : with_session(k, do_crypt, &a, "decrypting");
+    if (rc != AZKM_OK && a.mech.mechanism == CKM_RSA_PKCS_OAEP && oaep.hashAlg != CKM_SHA_1 &&
+        strstr(azkm_last_error(), "CKR_ARGUMENTS_BAD") != NULL)
+        /* SoftHSM 2.6 accepts only SHA-1 for OAEP and says so this way */
+        rc = azkm_fail(AZKM_E_UNSUPPORTED, "token %s does not support RSA-OAEP with %s (%s)",
+                       azkm_p11_token_label(k->pt->tok), p->oaep_digest, azkm_last_error());
+    if (rc == AZKM_OK) {
+        *outlen = op == AZKM_OP_UNWRAP ? w.outlen : a.outlen;
+        memcpy(out, buf, *outlen);
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return rc;
 }
 
 /* AES key wrap (RFC 3394) and with padding (RFC 5649) through C_WrapKey / C_UnwrapKey. */
@@ -525,11 +541,11 @@ static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const
     return azkm_fail(AZKM_E_INVALID, "key %s: this algorithm does not apply to an oct key", k->name);
 }
 
-static azkm_rc p11_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
-                           unsigned char *out, size_t *outlen)
+static azkm_rc p11_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                           size_t inlen, unsigned char *out, size_t *outlen)
 {
     if (k->kty == AZKM_KTY_RSA)
-        return rsa_decrypt(k, p, in, inlen, out, outlen);
+        return rsa_decrypt(k, op, p, in, inlen, out, outlen);
     if (k->kty == AZKM_KTY_OCT)
         return aes(k, 0, p, in, inlen, out, outlen);
     return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: EC keys do not decrypt", k->name);
@@ -584,7 +600,7 @@ static azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned c
                            ref->vault, ref->name, ref->version);
     }
     /* Find the object now, so that a missing token, PIN or object is reported at load time. */
-    if (rc == AZKM_OK && (rc = azkm_p11_session_get(k->pt->tok, &s)) == AZKM_OK) {
+    if (rc == AZKM_OK && (rc = p11_session_get(k->pt, &s)) == AZKM_OK) {
         CK_OBJECT_HANDLE h;
 
         rc = find_handle(k, s);
@@ -620,8 +636,11 @@ static azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned c
 
 static void p11_tier_free(azkm_tier *t)
 {
+    p11_tier *pt = t->impl;
+
     /* Tokens stay set up for the life of the process: other vaults and forked children may use them. */
-    OPENSSL_free(t->impl);
+    OPENSSL_free(pt->module);
+    OPENSSL_free(pt);
     OPENSSL_free(t);
 }
 
@@ -629,7 +648,7 @@ static azkm_rc p11_check(azkm_tier *t)
 {
     p11_tier *pt = t->impl;
     CK_SESSION_HANDLE s;
-    azkm_rc rc = azkm_p11_session_get(pt->tok, &s);
+    azkm_rc rc = p11_session_get(pt, &s);
 
     if (rc == AZKM_OK)
         azkm_p11_session_put(pt->tok, s, 0);
@@ -650,6 +669,7 @@ static const azkm_tier_ops pkcs11_ops = {
     .check = p11_check,
     .adopt = azkm_tier_pkcs11_adopt,
     .unwrap_import = azkm_tier_pkcs11_unwrap_import,
+    .set_usage = p11_set_usage,
 };
 
 azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
@@ -671,6 +691,7 @@ azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const void
         return rc;
     }
     pt->libctx = libctx;
+    pt->module = OPENSSL_strdup(cfg->module);
     pt->propq = propq;
     t->ops = &pkcs11_ops;
     t->libctx = libctx;

@@ -444,9 +444,10 @@ static azkm_rc aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const
     return rc;
 }
 
-static azkm_rc sw_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
-                          unsigned char *out, size_t *outlen)
+static azkm_rc sw_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                          size_t inlen, unsigned char *out, size_t *outlen)
 {
+    (void)op; /* one way to run both in process memory */
     if (k->kty == AZKM_KTY_OCT)
         return aes(k, 0, p, in, inlen, out, outlen);
     if (k->kty == AZKM_KTY_RSA)
