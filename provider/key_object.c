@@ -126,8 +126,11 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
                    azkm_kty_name(info->kty, info->protection));
         goto err;
     }
-    if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_RSA ? AZKM_TYPE_RSA : AZKM_TYPE_EC)) == NULL)
+    if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_EC ? AZKM_TYPE_EC
+                                  : info->pss.enabled      ? AZKM_TYPE_RSA_PSS
+                                                           : AZKM_TYPE_RSA)) == NULL)
         goto err;
+    pk->pss = info->pss;
     if (!set_pub_der(pk, info)) {
         AZKM_RAISE(pctx, AZKM_R_CORRUPT, "key %s: cannot decode its public key", azkm_key_get_uri(key));
         goto err;

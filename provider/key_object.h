@@ -27,6 +27,7 @@ typedef struct azkm_pkey {
     int bits;
     int security_bits;
     int max_size;
+    azkm_rsa_pss pss; /* an RSA-PSS vault key's restrictions, as the keystore read them from its public key */
 } AZKM_PKEY;
 
 AZKM_PKEY *azkm_pkey_new(AZKM_PROVCTX *pctx, azkm_pkey_type type);

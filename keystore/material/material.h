@@ -34,4 +34,12 @@ azkm_rc azkm_pkey_public_der(const EVP_PKEY *pkey, unsigned char **der, size_t *
 azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
                                   EVP_PKEY **out);
 
+/* ---- RSA-PSS public keys (rsa_pss.c), RFC 4055 */
+/* Whether der (SubjectPublicKeyInfo) is an id-RSASSA-PSS key, and its restrictions (out->enabled 0 if not). */
+azkm_rc azkm_spki_rsa_pss_read(OSSL_LIB_CTX *libctx, const unsigned char *der, size_t len, azkm_rsa_pss *out);
+/* The id-RSASSA-PSS SubjectPublicKeyInfo of the RSA key in der, carrying pss's restrictions (checked: digests
+ * azkm uses, a salt the key can hold). *out from OPENSSL_malloc. */
+azkm_rc azkm_spki_rsa_pss_make(OSSL_LIB_CTX *libctx, const unsigned char *der, size_t len, const azkm_rsa_pss *pss,
+                               unsigned char **out, size_t *outlen);
+
 #endif
