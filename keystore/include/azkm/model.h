@@ -33,6 +33,9 @@ typedef struct {
 } azkm_uri;
 
 azkm_rc azkm_uri_parse(const char *text, azkm_uri *out);
+/* The same, or the keys of a vault as a whole, azkm://<vault>[/keys][/] (name and version ""), as the OpenSSL
+ * store lists them. */
+azkm_rc azkm_uri_parse_store(const char *text, azkm_uri *out);
 /* Writes the canonical URI into buf (NUL-terminated); AZKM_E_INVALID when buf is too small. */
 azkm_rc azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
 
