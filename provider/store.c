@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/store.h>
 
 #include "errors.h"
@@ -33,6 +34,20 @@ typedef struct {
     size_t n_keys, next;
 } STORE_CTX;
 
+/* OSSL_STORE_open looks "azkm" up among the deprecated built-in loaders first, which leaves "unregistered scheme"
+ * on the error queue, and then calls us after the mark it set for that search. When we refuse the URI, that
+ * unrelated line would come first: drop it (only it, and only when it is the last error, right after the mark),
+ * keeping the mark where it was. */
+static void drop_unregistered_scheme(void)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    if (ERR_GET_LIB(e) == ERR_LIB_OSSL_STORE && ERR_GET_REASON(e) == OSSL_STORE_R_UNREGISTERED_SCHEME) {
+        ERR_pop_to_mark();
+        ERR_set_mark();
+    }
+}
+
 static void *store_open(void *provctx, const char *uri)
 {
     AZKM_PROVCTX *pctx = provctx;
@@ -41,6 +56,7 @@ static void *store_open(void *provctx, const char *uri)
 
     /* Checked here so that a malformed URI fails at open with the reason, before any keystore access. */
     if (azkm_uri_parse_store(uri, &parsed) != AZKM_OK) {
+        drop_unregistered_scheme();
         AZKM_RAISE(pctx, AZKM_R_INVALID_URI, "%s", azkm_last_error());
         return NULL;
     }
