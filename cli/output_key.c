@@ -50,6 +50,21 @@ static void add_deleted(json_t *obj, const azkm_key_info *info)
     set_time(obj, "scheduledPurgeDate", info->scheduled_purge);
 }
 
+/* An RSA-PSS key (not in Azure's model: its JWK is an RSA key) also has "rsaPss", its restrictions or {}. */
+static void add_rsa_pss(json_t *obj, const azkm_key_info *info)
+{
+    json_t *pss;
+
+    if (!info->pss.enabled || (pss = json_object()) == NULL)
+        return;
+    if (info->pss.restricted) {
+        json_object_set_new(pss, "digest", json_string(info->pss.digest));
+        json_object_set_new(pss, "mgf1Digest", json_string(info->pss.mgf1_digest));
+        json_object_set_new(pss, "minSaltLength", json_integer(info->pss.min_salt_len));
+    }
+    json_object_set_new(obj, "rsaPss", pss);
+}
+
 /* Azure KeyBundle: {"key":JWK,"attributes":{...},"tags":{...}} plus deletedDate/... for deleted keys. */
 static json_t *key_bundle_json(const azkm_key_info *info)
 {
@@ -63,6 +78,7 @@ static json_t *key_bundle_json(const azkm_key_info *info)
     json_object_set_new(obj, "key", jwk);
     json_object_set_new(obj, "attributes", attributes_json(info));
     json_object_set_new(obj, "tags", tags_json(&info->attrs));
+    add_rsa_pss(obj, info);
     add_deleted(obj, info);
     return obj;
 }
@@ -93,6 +109,16 @@ static const char *size_text(const azkm_key_info *info, char *buf, size_t len)
         snprintf(buf, len, "%s", azkm_curve_name(info->curve));
     else
         snprintf(buf, len, "%u", info->size);
+    return buf;
+}
+
+static const char *pss_text(const azkm_rsa_pss *pss, char *buf, size_t len)
+{
+    if (pss->restricted)
+        snprintf(buf, len, "RSA-PSS only: %s, MGF1 with %s, salt of %d bytes or more", pss->digest,
+                 pss->mgf1_digest, pss->min_salt_len);
+    else
+        snprintf(buf, len, "RSA-PSS only, any digest");
     return buf;
 }
 
@@ -133,7 +159,10 @@ int out_key(int json, const azkm_key_info *info)
     out_row("Key ID", "%s", kid);
     out_row("Name", "%s", info->name);
     out_row("Version", "%s%s", info->version, info->current ? " (current)" : "");
-    out_row("Type", "%s %s", azkm_kty_name(info->kty, info->protection), size_text(info, t, sizeof(t)));
+    out_row("Type", "%s %s%s", azkm_kty_name(info->kty, info->protection), size_text(info, t, sizeof(t)),
+            info->pss.enabled ? " (RSA-PSS)" : "");
+    if (info->pss.enabled)
+        out_row("Signatures", "%s", pss_text(&info->pss, text, sizeof(text)));
     out_row("Operations", "%s", ops_text(info->attrs.key_ops, text, sizeof(text)));
     out_row("Enabled", "%s", info->attrs.enabled ? "true" : "false");
     out_row("Not before", "%s", out_time(info->attrs.not_before, t, sizeof(t)));

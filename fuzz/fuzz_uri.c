@@ -30,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     azkm_clear_error();
+    /* The store's parse takes every key URI the same way, and whole vaults besides (name "", version ""). */
+    if (azkm_uri_parse_store(text, &u2) == AZKM_OK && u2.name[0] == '\0')
+        FUZZ_CHECK(u2.version[0] == '\0' && azkm_vault_name_valid(u2.vault), "vault URI '%.80s' misparsed", text);
+    else if (azkm_uri_parse(text, &u) == AZKM_OK)
+        FUZZ_CHECK(azkm_uri_parse_store(text, &u2) == AZKM_OK && memcmp(&u, &u2, sizeof(u)) == 0,
+                   "'%.80s' parses as a key but not the same way for the store", text);
+    azkm_clear_error();
     if (azkm_uri_parse(text, &u) != AZKM_OK) {
         FUZZ_CHECK(azkm_last_error()[0] != '\0', "URI '%.80s' refused without a message", text);
         FUZZ_CHECK(azkm_last_rc() == AZKM_E_INVALID, "URI refused with %s", azkm_rc_name(azkm_last_rc()));

@@ -37,6 +37,8 @@ typedef struct {
  * tries PEM, base64 and raw DER in a row: noise from us there pushes the real reason (say, "key ... is disabled")
  * out of the server's log. A damaged body inside our own PEM block is still reported. */
 static __thread int decoding_our_pem;
+/* The key our PEM decoder loaded to check the file, handed to the reference decoders it calls (the same URI). */
+static __thread AZKM_PKEY *preloaded;
 
 static void *dec_newctx(void *provctx)
 {
@@ -80,6 +82,35 @@ err:
     return 0;
 }
 
+static int wants_private(int selection)
+{
+    return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
+}
+
+/* The key a reference file names, loaded (and, for a private key, checked for use) here, in the first decoder of
+ * the chain: OpenSSL's file: store (openssl pkey -in, storeutl) keeps the errors of this decoder only, so that a
+ * damaged file or a key that cannot be loaded is reported with its reason, also there. */
+static AZKM_PKEY *reference_key(DEC_CTX *ctx, const unsigned char *der, size_t der_len, int selection)
+{
+    char *uri = NULL;
+    azkm_keyref_rc rrc;
+    AZKM_PKEY *pk = NULL;
+
+    /* ASN.1's own account of a damaged body says less than ours, and would come first. */
+    ERR_set_mark();
+    rrc = azkm_keyref_decode_der(der, der_len, &uri);
+    ERR_pop_to_mark();
+    if (rrc != AZKM_KEYREF_OK)
+        AZKM_RAISE(ctx->provctx, AZKM_R_BAD_REFERENCE_FILE, "%s", azkm_keyref_strerror(rrc));
+    else if ((pk = azkm_pkey_load_uri(ctx->provctx, uri)) != NULL && wants_private(selection) &&
+             !azkm_pkey_check_private_use(pk)) {
+        azkm_pkey_free(pk);
+        pk = NULL;
+    }
+    azkm_free(uri);
+    return pk;
+}
+
 static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb, void *data_cbarg,
                           OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
@@ -110,6 +141,10 @@ static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CA
     ERR_pop_to_mark();
     if (strcmp(name, AZKM_KEYREF_PEM_LABEL) != 0)
         goto end;
+    if ((preloaded = reference_key(ctx, der, (size_t)der_len, selection)) == NULL) {
+        ok = 0;
+        goto end;
+    }
     {
         OSSL_PARAM params[3];
 
@@ -120,6 +155,8 @@ static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CA
         ok = data_cb(params, data_cbarg);
         decoding_our_pem = 0;
     }
+    azkm_pkey_free(preloaded);
+    preloaded = NULL;
 end:
     BIO_free(mem);
     OPENSSL_free(name);
@@ -154,15 +191,17 @@ static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int
         AZKM_RAISE(ctx->provctx, AZKM_R_BAD_REFERENCE_FILE, "%s", azkm_keyref_strerror(rrc));
         goto end;
     }
-    pk = azkm_pkey_load_uri(ctx->provctx, uri);
-    if (pk == NULL)
+    if (preloaded != NULL && preloaded->ref_uri != NULL && strcmp(preloaded->ref_uri, uri) == 0) {
+        pk = preloaded; /* the key our PEM decoder just loaded for this very reference */
+        azkm_pkey_up_ref(pk);
+    } else if ((pk = azkm_pkey_load_uri(ctx->provctx, uri)) == NULL) {
         goto end;
+    }
     if (pk->type != type && !(type == AZKM_TYPE_RSA && pk->type == AZKM_TYPE_RSA_PSS)) {
         ok = 1; /* the other key decoder will take it */
         goto end;
     }
-    ok = azkm_pkey_hand_out(pk, selection == 0 || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0, data_cb,
-                            data_cbarg);
+    ok = azkm_pkey_hand_out(pk, wants_private(selection), data_cb, data_cbarg);
 end:
     azkm_pkey_free(pk);
     azkm_free(uri);

@@ -126,8 +126,11 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
                    azkm_kty_name(info->kty, info->protection));
         goto err;
     }
-    if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_RSA ? AZKM_TYPE_RSA : AZKM_TYPE_EC)) == NULL)
+    if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_EC ? AZKM_TYPE_EC
+                                  : info->pss.enabled      ? AZKM_TYPE_RSA_PSS
+                                                           : AZKM_TYPE_RSA)) == NULL)
         goto err;
+    pk->pss = info->pss;
     if (!set_pub_der(pk, info)) {
         AZKM_RAISE(pctx, AZKM_R_CORRUPT, "key %s: cannot decode its public key", azkm_key_get_uri(key));
         goto err;
@@ -150,14 +153,18 @@ err:
  * (disabled, not yet valid, expired, or with neither sign nor decrypt in key_ops) is refused at load, so that the
  * server refuses to start with the keystore's reason instead of failing its first handshake. The operations
  * check again (azkm_pkey_hold), for keys that expire while loaded. */
+int azkm_pkey_private_usable(const AZKM_PKEY *pk)
+{
+    return pk->key == NULL || azkm_key_check(pk->key, AZKM_OP_SIGN) == AZKM_OK ||
+           azkm_key_check(pk->key, AZKM_OP_DECRYPT) == AZKM_OK;
+}
+
 int azkm_pkey_check_private_use(AZKM_PKEY *pk)
 {
     const azkm_key_info *info;
     azkm_rc rc;
 
-    if (pk->key == NULL)
-        return 1;
-    if (azkm_key_check(pk->key, AZKM_OP_SIGN) == AZKM_OK || azkm_key_check(pk->key, AZKM_OP_DECRYPT) == AZKM_OK)
+    if (azkm_pkey_private_usable(pk))
         return 1;
     /* Run the sign check again so that its message (the first refusal it meets) is the one raised. */
     rc = azkm_key_check(pk->key, AZKM_OP_SIGN);
@@ -202,7 +209,7 @@ int azkm_pkey_hold(AZKM_PROVCTX *pctx, const char *file, int line, const char *f
 
 /* ---- passing by reference ------------------------------------------------------------------------------ */
 
-int azkm_pkey_hand_out(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void *cbarg)
+int azkm_pkey_pass(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void *cbarg)
 {
     int object_type = OSSL_OBJECT_PKEY;
     OSSL_PARAM params[4];
@@ -211,8 +218,6 @@ int azkm_pkey_hand_out(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void 
         /* The caller asked for the public key: hand out no private reference at all. */
         azkm_key_free(pk->key);
         pk->key = NULL;
-    } else if (!azkm_pkey_check_private_use(pk)) {
-        return 0;
     }
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &object_type);
     params[1] =
@@ -220,6 +225,13 @@ int azkm_pkey_hand_out(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void 
     params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &pk, sizeof(pk));
     params[3] = OSSL_PARAM_construct_end();
     return cb(params, cbarg);
+}
+
+int azkm_pkey_hand_out(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void *cbarg)
+{
+    if (want_private && !azkm_pkey_check_private_use(pk))
+        return 0;
+    return azkm_pkey_pass(pk, want_private, cb, cbarg);
 }
 
 AZKM_PKEY *azkm_pkey_from_reference(const void *reference, size_t reference_sz)

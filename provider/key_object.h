@@ -27,6 +27,7 @@ typedef struct azkm_pkey {
     int bits;
     int security_bits;
     int max_size;
+    azkm_rsa_pss pss; /* an RSA-PSS vault key's restrictions, as the keystore read them from its public key */
 } AZKM_PKEY;
 
 AZKM_PKEY *azkm_pkey_new(AZKM_PROVCTX *pctx, azkm_pkey_type type);
@@ -38,6 +39,8 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri);
 int azkm_pkey_set_pub(AZKM_PKEY *pk, EVP_PKEY *pub);
 const char *azkm_pkey_type_name(azkm_pkey_type type);
 
+/* Whether the private half can sign or decrypt now (or there is none); raises nothing. */
+int azkm_pkey_private_usable(const AZKM_PKEY *pk);
 /* Refuses (raising the keystore's reason) a private key that can neither sign nor decrypt now. */
 int azkm_pkey_check_private_use(AZKM_PKEY *pk);
 /* An operation's init: checks that keydata is an azkm key of the family the operation serves (RSA when rsa is
@@ -54,6 +57,8 @@ int azkm_pkey_hold(AZKM_PROVCTX *pctx, const char *file, int line, const char *f
  * want_private, and then only a key that can be used now (see azkm_pkey_check_private_use). The callee's key
  * manager takes its own reference (azkm_pkey_from_reference). */
 int azkm_pkey_hand_out(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void *cbarg);
+/* The same without the check: a vault listing shows every key, and its operations refuse what cannot be used. */
+int azkm_pkey_pass(AZKM_PKEY *pk, int want_private, OSSL_CALLBACK *cb, void *cbarg);
 /* The key object behind an OSSL_OBJECT_PARAM_REFERENCE made by azkm_pkey_hand_out, or NULL; no new reference. */
 AZKM_PKEY *azkm_pkey_from_reference(const void *reference, size_t reference_sz);
 

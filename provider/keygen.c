@@ -29,6 +29,7 @@ typedef struct {
     azkm_curve curve;
     unsigned key_ops;
     int hsm;
+    azkm_rsa_pss pss; /* RSA-PSS: restricted when any of its parameters was given */
 } GEN_CTX;
 
 static void *gen_init(void *provctx, azkm_pkey_type type, const OSSL_PARAM params[])
@@ -41,6 +42,10 @@ static void *gen_init(void *provctx, azkm_pkey_type type, const OSSL_PARAM param
     g->type = type;
     g->bits = 2048;
     g->curve = AZKM_CURVE_P256;
+    /* RFC 4055's defaults, for the parameters of a restricted RSA-PSS key that are not given */
+    strcpy(g->pss.digest, "SHA1");
+    strcpy(g->pss.mgf1_digest, "SHA1");
+    g->pss.min_salt_len = 20;
     if (!azkm_keygen_set_params(g, params)) {
         OPENSSL_free(g);
         return NULL;
@@ -123,6 +128,40 @@ static int set_group(GEN_CTX *g, const OSSL_PARAM *p)
     return 1;
 }
 
+/* RSA-PSS restrictions, under OpenSSL's names (genpkey -pkeyopt rsa_pss_keygen_md, _mgf1_md, _saltlen). Once one
+ * is given the key is restricted, and the others take RFC 4055's defaults, as the default provider does. */
+static int set_pss_digest(GEN_CTX *g, const OSSL_PARAM *p, char *slot, size_t len)
+{
+    if (!azkm_param_copy_utf8(g->provctx, p, slot, len))
+        return 0;
+    g->pss.restricted = 1;
+    return 1;
+}
+
+static int set_pss_params(GEN_CTX *g, const OSSL_PARAM params[])
+{
+    const OSSL_PARAM *p;
+    const char *mgf = NULL;
+
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_DIGEST)) != NULL &&
+        !set_pss_digest(g, p, g->pss.digest, sizeof(g->pss.digest)))
+        return 0;
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_MGF1_DIGEST)) != NULL &&
+        !set_pss_digest(g, p, g->pss.mgf1_digest, sizeof(g->pss.mgf1_digest)))
+        return 0;
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_MASKGENFUNC)) != NULL &&
+        (!azkm_param_get_utf8(g->provctx, p, &mgf) || strcasecmp(mgf, "MGF1") != 0))
+        return AZKM_PARAM_BAD(g->provctx, p->key, "RSA-PSS keys use MGF1");
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_PSS_SALTLEN)) != NULL) {
+        if (!azkm_param_get_int(g->provctx, p, &g->pss.min_salt_len))
+            return 0;
+        if (g->pss.min_salt_len < 0)
+            return AZKM_PARAM_BAD(g->provctx, p->key, "a minimum salt length in bytes");
+        g->pss.restricted = 1;
+    }
+    return 1;
+}
+
 int azkm_keygen_set_params(void *genctx, const OSSL_PARAM params[])
 {
     GEN_CTX *g = genctx;
@@ -148,7 +187,7 @@ int azkm_keygen_set_params(void *genctx, const OSSL_PARAM params[])
         return 0;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME)) != NULL && !set_group(g, p))
         return 0;
-    return 1;
+    return g->type != AZKM_TYPE_RSA_PSS || set_pss_params(g, params);
 }
 
 const OSSL_PARAM *azkm_keygen_rsa_settable_params(void *genctx, void *provctx)
@@ -160,6 +199,25 @@ const OSSL_PARAM *azkm_keygen_rsa_settable_params(void *genctx, void *provctx)
         OSSL_PARAM_utf8_string(GEN_PARAM_KEY_OPS, NULL, 0),
         OSSL_PARAM_int(GEN_PARAM_HSM, NULL),
         OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
+        OSSL_PARAM_END,
+    };
+    return params;
+}
+
+const OSSL_PARAM *azkm_keygen_rsapss_settable_params(void *genctx, void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(GEN_PARAM_URI, NULL, 0),
+        OSSL_PARAM_utf8_string(GEN_PARAM_VAULT, NULL, 0),
+        OSSL_PARAM_utf8_string(GEN_PARAM_NAME, NULL, 0),
+        OSSL_PARAM_utf8_string(GEN_PARAM_KEY_OPS, NULL, 0),
+        OSSL_PARAM_int(GEN_PARAM_HSM, NULL),
+        OSSL_PARAM_size_t(OSSL_PKEY_PARAM_RSA_BITS, NULL),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_RSA_DIGEST, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_RSA_DIGEST_PROPS, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_RSA_MASKGENFUNC, NULL, 0),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_RSA_MGF1_DIGEST, NULL, 0),
+        OSSL_PARAM_int(OSSL_PKEY_PARAM_RSA_PSS_SALTLEN, NULL),
         OSSL_PARAM_END,
     };
     return params;
@@ -218,6 +276,10 @@ static void spec_of(const GEN_CTX *g, azkm_keyspec *spec)
         spec->fields |= AZKM_ATTR_KEY_OPS;
         spec->attrs.key_ops = g->key_ops;
     }
+    if (g->type == AZKM_TYPE_RSA_PSS) {
+        spec->pss = g->pss;
+        spec->pss.enabled = 1;
+    }
 }
 
 void *azkm_keygen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
@@ -247,8 +309,6 @@ void *azkm_keygen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
     if (azkm_uri_format(&u, uri, sizeof(uri)) != AZKM_OK)
         goto end;
     pk = azkm_pkey_load_uri(g->provctx, uri);
-    if (pk != NULL)
-        pk->type = g->type;
 end:
     azkm_vault_close(v);
     return pk;

@@ -308,7 +308,7 @@ const OSSL_DISPATCH azkm_rsapss_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))rsa_import_types},
     {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void))rsa_query_operation_name},
     {OSSL_FUNC_KEYMGMT_GEN_INIT, (void (*)(void))azkm_keygen_rsapss_init},
-    {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))azkm_keygen_rsa_settable_params},
+    {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))azkm_keygen_rsapss_settable_params},
     {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))km_free},
     {OSSL_FUNC_KEYMGMT_LOAD, (void (*)(void))km_load},
     {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))km_has},

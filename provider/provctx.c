@@ -17,6 +17,11 @@ static void take_upcalls(AZKM_PROVCTX *pctx, const OSSL_DISPATCH *in, OSSL_FUNC_
         case OSSL_FUNC_CORE_GET_PARAMS:
             *get_params = OSSL_FUNC_core_get_params(in);
             break;
+        case OSSL_FUNC_CORE_GET_LIBCTX:
+            /* In-process, the core's context handle is the application's OSSL_LIB_CTX (register_last.c). */
+            pctx->core_libctx = (OSSL_LIB_CTX *)OSSL_FUNC_core_get_libctx(in)(pctx->handle);
+            pctx->has_core_libctx = 1;
+            break;
         case OSSL_FUNC_CORE_NEW_ERROR:
             pctx->core_new_error = OSSL_FUNC_core_new_error(in);
             break;
@@ -83,6 +88,7 @@ AZKM_PROVCTX *azkm_provctx_new(const OSSL_CORE_HANDLE *handle, const OSSL_DISPAT
         return NULL;
     pctx->handle = handle;
     pthread_mutex_init(&pctx->ks_lock, NULL);
+    pthread_mutex_init(&pctx->register_lock, NULL);
     take_upcalls(pctx, in, &core_get_params);
     take_settings(pctx, core_get_params);
     /* Our own library context holding only the default provider: the keystore's libcrypto calls and our public
@@ -108,6 +114,7 @@ void azkm_provctx_free(AZKM_PROVCTX *pctx)
     free(pctx->keystore_dir);
     free(pctx->config_file);
     pthread_mutex_destroy(&pctx->ks_lock);
+    pthread_mutex_destroy(&pctx->register_lock);
     free(pctx);
 }
 

@@ -15,8 +15,15 @@
  * needs one at every digest-sign init. Indexes into azkm_provctx.md_cache. */
 enum { AZKM_MD_SHA1, AZKM_MD_SHA224, AZKM_MD_SHA256, AZKM_MD_SHA384, AZKM_MD_SHA512, AZKM_MD_CACHED };
 
+/* Operation ids (OSSL_OP_*) whose registration order register_last.c tracks. */
+#define AZKM_OPS_TRACKED 32
+
 typedef struct azkm_provctx {
     const OSSL_CORE_HANDLE *handle;
+    /* The application's library context that loaded us (NULL: its default context), for register_last.c;
+     * has_core_libctx says whether the core told us. */
+    OSSL_LIB_CTX *core_libctx;
+    int has_core_libctx;
     OSSL_LIB_CTX *libctx; /* our own library context with only the default provider: no recursion into azkm */
     OSSL_PROVIDER *deflt;
     char *keystore_dir;      /* from openssl.cnf or AZKM_KEYSTORE_DIR; NULL: the keystore's own default */
@@ -27,6 +34,9 @@ typedef struct azkm_provctx {
     azkm_keystore *ks;
     /* Filled on first use, each slot once (compare-and-swap); freed with the context. */
     EVP_MD *md_cache[AZKM_MD_CACHED];
+    /* register_last.c: operations for which the other providers have registered first (0/1), and its lock */
+    int registered[AZKM_OPS_TRACKED];
+    pthread_mutex_t register_lock;
     /* core upcalls */
     OSSL_FUNC_core_new_error_fn *core_new_error;
     OSSL_FUNC_core_set_error_debug_fn *core_set_error_debug;

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "params.h"
 #include "provctx.h"
+#include "register_last.h"
 
 OSSL_provider_init_fn OSSL_provider_init;
 static OSSL_FUNC_provider_teardown_fn azkm_teardown;
@@ -84,6 +85,8 @@ static const OSSL_ALGORITHM encoder_algs[] = {
 static const OSSL_ALGORITHM *azkm_query_operation(void *provctx, int operation_id, int *no_cache)
 {
     *no_cache = 0;
+    if (!azkm_register_last(provctx, operation_id, no_cache))
+        return NULL;
     switch (operation_id) {
     case OSSL_OP_KEYMGMT:
         return keymgmt_algs;

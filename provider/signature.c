@@ -1,6 +1,7 @@
 /* Signatures with azkm keys: RSA PKCS#1 v1.5, RSA-PSS and ECDSA. Digest-sign contexts hash locally and hold no
  * keystore state until the final call (OpenSSL 3.0 duplicates the context in EVP_DigestSignFinal), which makes
  * exactly one keystore call per signature. Verification uses the public key with the default provider. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,16 @@ static int keep_running_md(SIG_CTX *ctx, const OSSL_PARAM *p)
     return 1;
 }
 
+static int is_pss_key(const SIG_CTX *ctx)
+{
+    return ctx->key != NULL && ctx->key->type == AZKM_TYPE_RSA_PSS;
+}
+
+static const char *key_name(const SIG_CTX *ctx)
+{
+    return ctx->key->uri != NULL ? ctx->key->uri : "(public)";
+}
+
 static int set_pad_mode(SIG_CTX *ctx, const OSSL_PARAM *p)
 {
     int mode;
@@ -131,8 +142,59 @@ static int set_pad_mode(SIG_CTX *ctx, const OSSL_PARAM *p)
         AZKM_RAISE(ctx->provctx, AZKM_R_UNSUPPORTED, "azkm RSA signatures use PKCS#1 v1.5 or PSS padding");
         return 0;
     }
+    if (is_pss_key(ctx) && mode != RSA_PKCS1_PSS_PADDING) {
+        AZKM_RAISE(ctx->provctx, AZKM_R_FORBIDDEN,
+                   "key %s is an RSA-PSS key: it signs with PSS padding only, never PKCS#1 v1.5", key_name(ctx));
+        return 0;
+    }
     ctx->pad_mode = mode;
     return 1;
+}
+
+/* ---- RSA-PSS keys: PSS only, within the key's restrictions (the keystore checks them again when it signs) --- */
+
+/* A restricted key's digest, MGF1 digest and minimum salt are the defaults, as in the default provider. */
+static int pss_defaults(SIG_CTX *ctx)
+{
+    const azkm_rsa_pss *r = &ctx->key->pss;
+
+    ctx->pad_mode = RSA_PKCS1_PSS_PADDING;
+    if (!r->restricted)
+        return 1;
+    ctx->saltlen = r->min_salt_len;
+    return azkm_md_choose(ctx->provctx, &ctx->md, r->digest, NULL) &&
+           azkm_md_choose(ctx->provctx, &ctx->mgf1_md, r->mgf1_digest, NULL);
+}
+
+static const char *md_sn(const EVP_MD *md)
+{
+    return OBJ_nid2sn(EVP_MD_get_type(md));
+}
+
+/* Checked where the default provider checks them (when parameters are set), with the key named. */
+static int pss_check(SIG_CTX *ctx)
+{
+    const azkm_rsa_pss *r = is_pss_key(ctx) ? &ctx->key->pss : NULL;
+    const EVP_MD *mgf1 = ctx->mgf1_md != NULL ? ctx->mgf1_md : ctx->md;
+    int salt = ctx->saltlen >= 0                                           ? ctx->saltlen
+               : ctx->saltlen == RSA_PSS_SALTLEN_DIGEST && ctx->md != NULL ? EVP_MD_get_size(ctx->md)
+                                                                           : INT_MAX;
+
+    if (r == NULL || !r->restricted)
+        return 1;
+    if (ctx->md != NULL && EVP_MD_get_type(ctx->md) != OBJ_sn2nid(r->digest))
+        AZKM_RAISE(ctx->provctx, AZKM_R_FORBIDDEN, "key %s is restricted to RSA-PSS with %s, not %s", key_name(ctx),
+                   r->digest, md_sn(ctx->md));
+    else if (mgf1 != NULL && EVP_MD_get_type(mgf1) != OBJ_sn2nid(r->mgf1_digest))
+        AZKM_RAISE(ctx->provctx, AZKM_R_FORBIDDEN, "key %s is restricted to RSA-PSS with MGF1 %s, not MGF1 %s",
+                   key_name(ctx), r->mgf1_digest, md_sn(mgf1));
+    else if (salt < r->min_salt_len)
+        AZKM_RAISE(ctx->provctx, AZKM_R_FORBIDDEN,
+                   "key %s is restricted to RSA-PSS salts of %d bytes or more, not %d", key_name(ctx),
+                   r->min_salt_len, salt);
+    else
+        return 1;
+    return 0;
 }
 
 /* The PSS salt length: a number of bytes, or by name one of OpenSSL's special lengths. */
@@ -203,7 +265,8 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN)) != NULL && !set_saltlen(ctx, p))
         return 0;
     return azkm_param_md(ctx->provctx, params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST,
-                         OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, &ctx->mgf1_md);
+                         OSSL_SIGNATURE_PARAM_MGF1_PROPERTIES, &ctx->mgf1_md) &&
+           pss_check(ctx);
 }
 
 static const OSSL_PARAM *rsa_settable_ctx_params(void *vctx, void *provctx)
@@ -405,8 +468,8 @@ static int sig_init(SIG_CTX *ctx, void *keydata, int operation, const OSSL_PARAM
     if (!AZKM_PKEY_HOLD(ctx->provctx, &ctx->key, pk, ctx->is_rsa, operation == EVP_PKEY_OP_SIGN ? AZKM_OP_SIGN : 0))
         return 0;
     ctx->operation = operation;
-    if (pk->type == AZKM_TYPE_RSA_PSS)
-        ctx->pad_mode = RSA_PKCS1_PSS_PADDING;
+    if (pk->type == AZKM_TYPE_RSA_PSS && !pss_defaults(ctx))
+        return 0;
     EVP_MD_CTX_free(ctx->mdctx);
     ctx->mdctx = NULL;
     return sig_set_ctx_params(ctx, params);
@@ -522,8 +585,8 @@ static int digest_init(SIG_CTX *ctx, const char *mdname, void *keydata, int oper
     if (!sig_init(ctx, keydata, operation, NULL))
         return 0;
     if (mdname == NULL || mdname[0] == '\0')
-        mdname = "SHA256";
-    if (!azkm_md_choose(ctx->provctx, &ctx->md, mdname, NULL))
+        mdname = is_pss_key(ctx) && ctx->key->pss.restricted ? ctx->key->pss.digest : "SHA256";
+    if (!azkm_md_choose(ctx->provctx, &ctx->md, mdname, NULL) || !pss_check(ctx))
         return 0;
     if (!sig_set_ctx_params(ctx, params))
         return 0;

@@ -9,7 +9,7 @@ PACKAGES=(
   libjansson-dev
   libcmocka-dev
   softhsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
-  nginx-light apache2 curl
+  nginx-light apache2 curl stunnel4 haproxy
   procps psmisc
   jq python3
   clang-14 libclang-rt-14-dev valgrind
@@ -34,7 +34,7 @@ if [ ${#missing[@]} -gt 0 ] || [ "${AZKM_SETUP_UPGRADE:-0}" = 1 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 fi
 # Debian starts services on install; tests run their own servers on ephemeral ports.
-for svc in nginx apache2; do
+for svc in nginx apache2 haproxy stunnel4; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi

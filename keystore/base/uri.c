@@ -1,4 +1,5 @@
-/* The azkm: URI grammar (docs/uri.md): azkm://<vault>/keys/<name>[/<version>], parsed strictly. */
+/* The azkm: URI grammar (docs/uri.md): azkm://<vault>/keys/<name>[/<version>], parsed strictly, and the vault's
+ * keys as a whole, azkm://<vault>[/keys], for the OpenSSL store. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,8 @@ static size_t segment(const char *p)
     return strcspn(p, "/?#");
 }
 
-azkm_rc azkm_uri_parse(const char *text, azkm_uri *out)
+/* "azkm://" and the vault name; *rest points after the vault name. */
+static azkm_rc parse_vault(const char *text, azkm_uri *out, const char **rest)
 {
     const char *p;
     size_t n;
@@ -32,11 +34,15 @@ azkm_rc azkm_uri_parse(const char *text, azkm_uri *out)
                          "URI '%s': vault name '%s' is invalid (3-24 of a-z, A-Z, 0-9 and '-', starting with a "
                          "letter)",
                          text, out->vault);
-    p += n;
-    if (strncmp(p, "/keys/", 6) != 0)
-        return azkm_fail(AZKM_E_INVALID, "URI '%s': expected /keys/<name> after the vault name", text);
-    p += 6;
-    n = segment(p);
+    *rest = p + n;
+    return AZKM_OK;
+}
+
+/* "<name>[/<version>][/]" after "/keys/". */
+static azkm_rc parse_key(const char *text, const char *p, azkm_uri *out)
+{
+    size_t n = segment(p);
+
     if (n == 0 || n > AZKM_NAME_MAX)
         return azkm_fail(AZKM_E_INVALID, "URI '%s': the key name must be 1-%d characters", text, AZKM_NAME_MAX);
     memcpy(out->name, p, n);
@@ -61,6 +67,32 @@ azkm_rc azkm_uri_parse(const char *text, azkm_uri *out)
     if (*p != '\0')
         return azkm_fail(AZKM_E_INVALID, "URI '%s': unexpected '%.20s' after the key", text, p);
     return AZKM_OK;
+}
+
+azkm_rc azkm_uri_parse(const char *text, azkm_uri *out)
+{
+    const char *p = NULL;
+    azkm_rc rc = parse_vault(text, out, &p);
+
+    if (rc != AZKM_OK)
+        return rc;
+    if (strncmp(p, "/keys/", 6) != 0)
+        return azkm_fail(AZKM_E_INVALID, "URI '%s': expected /keys/<name> after the vault name", text);
+    return parse_key(text, p + 6, out);
+}
+
+azkm_rc azkm_uri_parse_store(const char *text, azkm_uri *out)
+{
+    const char *p = NULL;
+    azkm_rc rc = parse_vault(text, out, &p);
+
+    if (rc != AZKM_OK)
+        return rc;
+    if (strcmp(p, "") == 0 || strcmp(p, "/") == 0 || strcmp(p, "/keys") == 0 || strcmp(p, "/keys/") == 0)
+        return AZKM_OK;
+    if (strncmp(p, "/keys/", 6) != 0)
+        return azkm_fail(AZKM_E_INVALID, "URI '%s': expected /keys or /keys/<name> after the vault name", text);
+    return parse_key(text, p + 6, out);
 }
 
 azkm_rc azkm_uri_format(const azkm_uri *uri, char *buf, size_t len)

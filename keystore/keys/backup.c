@@ -231,6 +231,25 @@ static azkm_rc parse_version(azkm_vault *v, json_t *o, const char *name, azkm_ke
     return AZKM_OK;
 }
 
+/* An RSA-PSS version's public key is its material's made into the id-RSASSA-PSS key that the version records. */
+static azkm_rc as_stored_pss(azkm_vault *v, const azkm_key_info *info, unsigned char **pub, size_t *pub_len)
+{
+    azkm_rsa_pss pss;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    azkm_rc rc = azkm_spki_rsa_pss_read(v->ks->libctx, info->public_der, info->public_der_len, &pss);
+
+    if (rc != AZKM_OK || !pss.enabled)
+        return rc;
+    rc = azkm_spki_rsa_pss_make(v->ks->libctx, *pub, *pub_len, &pss, &der, &len);
+    if (rc == AZKM_OK) {
+        OPENSSL_free(*pub);
+        *pub = der;
+        *pub_len = len;
+    }
+    return rc;
+}
+
 /* A backup is authenticated, but what it says is still checked before it becomes catalog rows: the material must
  * open under this version's binding, and the public key, size and curve must be the material's own. */
 static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const unsigned char *material, size_t len)
@@ -263,6 +282,8 @@ static azkm_rc check_version(azkm_vault *v, const azkm_key_info *info, const uns
             rc = azkm_pkey_describe(pkey, &kty, &size, &curve);
         if (rc == AZKM_OK)
             rc = azkm_pkey_public_der(pkey, &pub, &pub_len);
+        if (rc == AZKM_OK)
+            rc = as_stored_pss(v, info, &pub, &pub_len);
         if (rc == AZKM_OK &&
             (kty != info->kty || size != info->size || curve != info->curve || info->public_der_len == 0 ||
              pub_len != info->public_der_len || memcmp(pub, info->public_der, pub_len) != 0))

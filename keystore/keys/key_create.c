@@ -22,9 +22,10 @@ static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keysp
     return rc;
 }
 
-/* An import onto an existing name adds a version, as in Key Vault; the type must match. */
+/* An import onto an existing name adds a version, as in Key Vault; the type must match. *pss receives the key's
+ * RSA-PSS restrictions, which the new version takes on. */
 static azkm_rc check_same_type(azkm_vault *v, const char *name, int64_t rowid, azkm_kty kty,
-                               azkm_protection protection, const char *how)
+                               azkm_protection protection, const char *how, azkm_rsa_pss *pss)
 {
     azkm_key_info cur;
     azkm_rc rc;
@@ -35,6 +36,8 @@ static azkm_rc check_same_type(azkm_vault *v, const char *name, int64_t rowid, a
     if (rc == AZKM_OK && (cur.kty != kty || cur.protection != protection))
         rc = azkm_fail(AZKM_E_CONFLICT, "key %s/%s is of type %s: cannot %s an %s key as a new version", v->name,
                        name, azkm_kty_name(cur.kty, cur.protection), how, azkm_kty_name(kty, protection));
+    if (rc == AZKM_OK)
+        *pss = cur.pss;
     return rc;
 }
 
@@ -61,7 +64,7 @@ static azkm_rc import_checked(azkm_vault *v, const char *name, azkm_kty kty, azk
     if (rc == AZKM_OK)
         rc = azkm_key_name_free(v, name, 1, &req.key_rowid);
     if (rc == AZKM_OK && req.key_rowid != 0)
-        rc = check_same_type(v, name, req.key_rowid, kty, protection, "import");
+        rc = check_same_type(v, name, req.key_rowid, kty, protection, "import", &spec.pss);
     if (rc == AZKM_OK)
         rc = azkm_key_make_version(v, &req, out);
     return rc;
@@ -107,9 +110,11 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
     azkm_key_info info;
     azkm_tier_output o;
     azkm_tier_ref ref;
+    azkm_rsa_pss pss;
     int64_t rowid = 0;
     azkm_rc rc;
 
+    memset(&pss, 0, sizeof(pss));
     if (!azkm_key_name_valid(name))
         return azkm_fail(AZKM_E_INVALID, "key name '%.64s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
                          name ? name : "");
@@ -129,7 +134,9 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
         return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
     rc = adopted_info(v, name, fields, attrs, &o, &info);
     if (rc == AZKM_OK && rowid != 0)
-        rc = check_same_type(v, name, rowid, info.kty, AZKM_PROTECTION_HSM, "adopt");
+        rc = check_same_type(v, name, rowid, info.kty, AZKM_PROTECTION_HSM, "adopt", &pss);
+    if (rc == AZKM_OK && pss.enabled)
+        rc = azkm_key_output_pss(v, &pss, &o);
     if (rc == AZKM_OK)
         rc = azkm_key_store_version(v, name, rowid, 1, &info, &o);
     azkm_tier_output_clear(&o);

@@ -3,8 +3,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "keys/records.h"
 #include "keys/keys.h"
+
+/* An RSA-PSS key (model.h) is an RSA key that signs and verifies only. */
+static azkm_rc pss_spec_check(azkm_vault *v, const char *name, const azkm_keyspec *s)
+{
+    if (!s->pss.enabled)
+        return AZKM_OK;
+    if (s->kty != AZKM_KTY_RSA)
+        return azkm_fail(AZKM_E_INVALID, "key %s/%s: only an RSA key can be an RSA-PSS key", v->name, name);
+    if ((s->fields & AZKM_ATTR_KEY_OPS) && (s->attrs.key_ops & ~(unsigned)(AZKM_OP_SIGN | AZKM_OP_VERIFY)))
+        return azkm_fail(AZKM_E_INVALID, "key %s/%s: an RSA-PSS key signs and verifies only: key_ops sign,verify",
+                         v->name, name);
+    return AZKM_OK;
+}
 
 azkm_rc azkm_key_spec_check(azkm_vault *v, const char *name, azkm_keyspec *s)
 {
@@ -40,7 +55,7 @@ azkm_rc azkm_key_spec_check(azkm_vault *v, const char *name, azkm_keyspec *s)
     }
     if (azkm_vault_tier(v, s->protection) == NULL)
         return azkm_fail(AZKM_E_UNSUPPORTED, "key %s/%s: %s", v->name, name, azkm_last_error());
-    return AZKM_OK;
+    return pss_spec_check(v, name, s);
 }
 
 azkm_rc azkm_key_name_free(azkm_vault *v, const char *name, int allow_existing, int64_t *rowid)
@@ -113,12 +128,26 @@ static azkm_rc new_info(azkm_vault *v, const azkm_version_request *req, azkm_key
     info->kty = spec->kty;
     info->protection = spec->protection;
     info->attrs.enabled = 1;
-    info->attrs.key_ops = azkm_ops_default(spec->kty);
+    info->attrs.key_ops = spec->pss.enabled ? AZKM_OP_SIGN | AZKM_OP_VERIFY : azkm_ops_default(spec->kty);
     azkm_attrs_apply(&info->attrs, spec->fields, &spec->attrs);
     info->attrs.created = info->attrs.updated = azkm_now(v->ks);
     if (req->lifetime != 0)
         info->attrs.expires = info->attrs.created + req->lifetime;
     return azkm_attrs_check_times(v, req->name, &info->attrs);
+}
+
+azkm_rc azkm_key_output_pss(azkm_vault *v, const azkm_rsa_pss *pss, azkm_tier_output *o)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    azkm_rc rc = azkm_spki_rsa_pss_make(v->ks->libctx, o->public_der, o->public_der_len, pss, &der, &len);
+
+    if (rc != AZKM_OK)
+        return rc;
+    OPENSSL_free(o->public_der);
+    o->public_der = der;
+    o->public_der_len = len;
+    return AZKM_OK;
 }
 
 /* Stores what the tier made; when that fails the tier's objects are destroyed, keeping the storing error. */
@@ -165,6 +194,11 @@ azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *req, az
                          : tier->ops->generate(tier, &ref, spec, &o);
     if (rc != AZKM_OK)
         return rc;
+    if (spec->pss.enabled && (rc = azkm_key_output_pss(v, &spec->pss, &o)) != AZKM_OK) {
+        tier->ops->destroy(tier, &ref, o.material, o.material_len);
+        azkm_tier_output_clear(&o);
+        return azkm_fail(rc, "key %s/%s: %s", v->name, req->name, azkm_last_error());
+    }
     info.size = o.size;
     info.curve = o.curve;
     rc = keep_or_destroy(v, tier, &ref, req, &info, &o);

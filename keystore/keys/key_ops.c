@@ -201,6 +201,52 @@ static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
     return AZKM_OK;
 }
 
+/* The salt a PSS signature with these parameters has: the length given, or what "digest" and "max" (also "auto"
+ * when signing) come to for this key. */
+static int pss_salt_of(const azkm_key *k, const azkm_sign_params *p)
+{
+    int hlen = (int)azkm_digest_size(p->digest), emlen = ((int)k->info.size - 1 + 7) / 8;
+
+    if (p->pss_saltlen == AZKM_PSS_SALT_DIGEST)
+        return hlen;
+    if (p->pss_saltlen == AZKM_PSS_SALT_MAX || p->pss_saltlen == AZKM_PSS_SALT_AUTO)
+        return emlen - hlen - 2;
+    return p->pss_saltlen;
+}
+
+/* azkm_digest_size knows SHA-1 and SHA-2 by their names only, each of another size. */
+static int same_digest(const char *a, const char *b)
+{
+    return azkm_digest_size(a) != 0 && azkm_digest_size(a) == azkm_digest_size(b);
+}
+
+/* An RSA-PSS key (model.h) makes and accepts RSASSA-PSS signatures only, within its restrictions. */
+static azkm_rc check_pss(const azkm_key *k, const azkm_sign_params *p)
+{
+    const azkm_rsa_pss *r = &k->info.pss;
+
+    if (!r->enabled)
+        return AZKM_OK;
+    if (p->scheme != AZKM_SIG_RSA_PSS)
+        return azkm_fail(
+            AZKM_E_FORBIDDEN,
+            "key %s is an RSA-PSS key: it signs with RSASSA-PSS only, never PKCS#1 v1.5 (PS256, PS384, "
+            "PS512, not RS256 ...)",
+            k->uri);
+    if (!r->restricted)
+        return AZKM_OK;
+    if (!same_digest(p->digest, r->digest))
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is restricted to RSA-PSS with %s, not %s", k->uri, r->digest,
+                         p->digest != NULL ? p->digest : "no digest");
+    if (!same_digest(p->mgf1_digest != NULL ? p->mgf1_digest : p->digest, r->mgf1_digest))
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is restricted to MGF1 with %s, not %s", k->uri, r->mgf1_digest,
+                         p->mgf1_digest != NULL ? p->mgf1_digest : p->digest);
+    if (pss_salt_of(k, p) < r->min_salt_len)
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is restricted to RSA-PSS salts of %d bytes or more, not %d",
+                         k->uri, r->min_salt_len, pss_salt_of(k, p));
+    return AZKM_OK;
+}
+
 static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                              unsigned char *sig, size_t *siglen)
 {
@@ -209,6 +255,8 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
 
     if (rc == AZKM_OK)
         rc = check_scheme(k, p->scheme);
+    if (rc == AZKM_OK)
+        rc = check_pss(k, p);
     if (rc != AZKM_OK)
         return rc;
     if (p->scheme == AZKM_SIG_RSA_PSS && p->digest == NULL)
@@ -233,7 +281,8 @@ static azkm_rc key_verify_impl(azkm_key *k, const azkm_sign_params *p, const uns
     azkm_rc rc;
 
     *valid = 0;
-    if ((rc = azkm_key_check(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK)
+    if ((rc = azkm_key_check(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK ||
+        (rc = check_pss(k, p)) != AZKM_OK)
         return rc;
     if (p->scheme != AZKM_SIG_ECDSA) {
         *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
@@ -301,6 +350,8 @@ static azkm_rc check_cipher(const azkm_key *k, unsigned op, const azkm_cipher_pa
 
     if (k->info.kty == AZKM_KTY_EC)
         return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
+    if (k->info.pss.enabled)
+        return azkm_fail(AZKM_E_FORBIDDEN, "key %s is an RSA-PSS key: it signs and verifies only", k->uri);
     if (rsa != (k->info.kty == AZKM_KTY_RSA))
         return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: the algorithm does not apply", k->uri,
                          azkm_kty_name(k->info.kty, k->info.protection));

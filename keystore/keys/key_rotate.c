@@ -1,5 +1,5 @@
-/* Rotation: a new version of a key, made like its newest one (type, size, key_ops, tags), with the expiry of the
- * key's rotation policy. */
+/* Rotation: a new version of a key, made like its newest one (type, size, RSA-PSS restrictions, key_ops, tags),
+ * with the expiry of the key's rotation policy. */
 #include <string.h>
 
 #include "keys/records.h"
@@ -33,6 +33,7 @@ static azkm_rc spec_from_newest(azkm_vault *v, const char *name, int64_t rowid, 
         spec->attrs.key_ops = newest.attrs.key_ops;
         spec->attrs.n_tags = newest.attrs.n_tags;
         memcpy(spec->attrs.tags, newest.attrs.tags, sizeof(spec->attrs.tags));
+        spec->pss = newest.pss; /* an RSA-PSS key stays one, with the same restrictions */
     }
     return rc;
 }

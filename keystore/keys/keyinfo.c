@@ -196,6 +196,20 @@ static void fill_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm_key
     info->current = r->current;
 }
 
+/* An RSA-PSS key's restrictions are in its public key (material/rsa_pss.c). */
+static azkm_rc info_read_pss(const azkm_vault *v, azkm_key_info *info)
+{
+    azkm_rc rc = AZKM_OK;
+
+    memset(&info->pss, 0, sizeof(info->pss));
+    if (info->kty == AZKM_KTY_RSA)
+        rc = azkm_spki_rsa_pss_read(v->ks->libctx, info->public_der, info->public_der_len, &info->pss);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "vault %s: key %s version %s: %s", v->name, info->name, info->version,
+                         azkm_last_error());
+    return AZKM_OK;
+}
+
 azkm_rc azkm_version_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm_key_info *info)
 {
     unsigned char expect[32];
@@ -225,7 +239,7 @@ azkm_rc azkm_version_info(azkm_vault *v, const azkm_catalog_version_row *r, azkm
             "changed outside azkm",
             v->name, info->name, info->version);
     }
-    return AZKM_OK;
+    return info_read_pss(v, info);
 }
 
 azkm_rc azkm_key_info_set_public(const azkm_vault *v, azkm_key_info *info, const unsigned char *der, size_t len)
@@ -237,7 +251,7 @@ azkm_rc azkm_key_info_set_public(const azkm_vault *v, azkm_key_info *info, const
     if (der != NULL)
         memcpy(info->public_der, der, len);
     info->public_der_len = der != NULL ? len : 0;
-    return AZKM_OK;
+    return info_read_pss(v, info);
 }
 
 azkm_rc azkm_versions_info(azkm_vault *v, const azkm_catalog_version_row *rows, size_t n, azkm_key_info **out,

@@ -50,6 +50,8 @@ typedef struct {
     int64_t lifetime; /* seconds to its expiry (a rotation policy's expiryTime), 0 for none */
 } azkm_version_request;
 
+/* Makes o's public key the id-RSASSA-PSS one of an RSA-PSS key with pss's restrictions (model.h). */
+azkm_rc azkm_key_output_pss(azkm_vault *v, const azkm_rsa_pss *pss, azkm_tier_output *o);
 /* Makes a version through the tier (generate, import or the request's maker) and stores it; out (optional)
  * receives it as shown. */
 azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *req, azkm_key_info *out);

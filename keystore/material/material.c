@@ -326,7 +326,6 @@ azkm_rc azkm_material_parse(OSSL_LIB_CTX *libctx, const unsigned char *in, size_
             OSSL_DECODER_CTX_new_for_pkey(&pkey, NULL, NULL, NULL, EVP_PKEY_KEYPAIR, libctx, NULL);
         const unsigned char *p = in;
         size_t left = len;
-        int encrypted = memmem(in, len, "ENCRYPTED", 9) != NULL;
 
         rc = AZKM_OK;
         if (dctx == NULL) {
@@ -334,14 +333,7 @@ azkm_rc azkm_material_parse(OSSL_LIB_CTX *libctx, const unsigned char *in, size_
         } else {
             OSSL_DECODER_CTX_set_pem_password_cb(dctx, pass_cb, (void *)passphrase);
             if (!OSSL_DECODER_from_data(dctx, &p, &left) || pkey == NULL) {
-                if (encrypted && passphrase == NULL)
-                    rc = azkm_fail(AZKM_E_AUTH, "import: the key file is encrypted and no passphrase was given");
-                else if (encrypted)
-                    rc = azkm_fail(AZKM_E_AUTH, "import: wrong passphrase for the encrypted key file");
-                else
-                    rc = azkm_fail(AZKM_E_INVALID,
-                                   "import: no private key found (expected PEM or DER: PKCS#8, encrypted PKCS#8, "
-                                   "traditional RSA or EC, or PKCS#12)");
+                rc = azkm_material_why_not(in, len, passphrase);
             } else if (left != 0 && in[0] == 0x30) {
                 /* A PEM file may go on with a certificate; a DER key is one object, and bytes after it mean that
                  * the file is not what the user takes it for. */

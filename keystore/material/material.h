@@ -34,4 +34,17 @@ azkm_rc azkm_pkey_public_der(const EVP_PKEY *pkey, unsigned char **der, size_t *
 azkm_rc azkm_pkey_from_public_der(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
                                   EVP_PKEY **out);
 
+/* ---- why an import found no private key (diagnose.c): always fails, with the exact reason (a PEM block cut
+ * short, without its END line, with a second BEGIN line, a label its body does not match, an encrypted key and
+ * the passphrase, a public key or certificate), else the generic "no private key found". */
+azkm_rc azkm_material_why_not(const unsigned char *in, size_t len, const char *passphrase);
+
+/* ---- RSA-PSS public keys (rsa_pss.c), RFC 4055 */
+/* Whether der (SubjectPublicKeyInfo) is an id-RSASSA-PSS key, and its restrictions (out->enabled 0 if not). */
+azkm_rc azkm_spki_rsa_pss_read(OSSL_LIB_CTX *libctx, const unsigned char *der, size_t len, azkm_rsa_pss *out);
+/* The id-RSASSA-PSS SubjectPublicKeyInfo of the RSA key in der, carrying pss's restrictions (checked: digests
+ * azkm uses, a salt the key can hold). *out from OPENSSL_malloc. */
+azkm_rc azkm_spki_rsa_pss_make(OSSL_LIB_CTX *libctx, const unsigned char *der, size_t len, const azkm_rsa_pss *pss,
+                               unsigned char **out, size_t *outlen);
+
 #endif

@@ -36,7 +36,15 @@ flip() {
     pg=$(sqlite3 "$VD/vault.db" "select pageno from dbstat where name='$1' limit 1")
     head -c "${3:-1}" /dev/zero | tr '\0' Z | dd of="$VD/vault.db" bs=1 seek=$((pg * 4096 - $2)) conv=notrunc 2>/dev/null
 }
-export -f az prov pemload flip
+# firsterr CMD...: CMD's stderr reduced to its first OpenSSL error line, so that a row can say whose reason comes
+# first (azkm's, not an unrelated OpenSSL line); CMD's exit code is kept.
+firsterr() {
+    local rc=0
+    "$@" >/dev/null 2>"$T/firsterr.log" || rc=$?
+    grep -m1 ':error:' "$T/firsterr.log" >&2 || true
+    return $rc
+}
+export -f az prov pemload flip firsterr
 
 # ---- fixtures --------------------------------------------------------------------------------------------
 sed "s|^keystore_dir = .*|keystore_dir = $KS|" "$HERE/../../conf/azkm-provider.cnf" >openssl.cnf
@@ -89,6 +97,9 @@ cat ec.pem cert.pem >eccert.pem
 echo 'secure_heap_size = 1024M' >heap.conf
 
 setup az key ref --vault-name good --name ec1 --file ec1.ref
+# an RSA-PSS key restricted to SHA-256
+setup prov openssl genpkey -propquery '?provider=azkm' -algorithm RSA-PSS -pkeyopt rsa_pss_keygen_md:sha256 \
+    -pkeyopt azkm-uri:azkm://good/keys/pss -out pss.ref
 mkref() { # VERSION URI -> hand-made reference file on stdout
     printf 'asn1=SEQUENCE:ref\n[ref]\nversion=INTEGER:%s\nuri=UTF8:%s\n' "$1" "$2" >ref.cnf
     plain asn1parse -genconf ref.cnf -out ref.der -noout >/dev/null
@@ -117,6 +128,17 @@ pemwrap notder.der >notder.ref
 sed 's/AZKM KEY REFERENCE/AZKM KEY REFERENCF/' ec1.ref >wronglabel.ref
 { head -1 ec1.ref; echo '!!!!'; tail -1 ec1.ref; } >badb64.ref
 head -2 ec1.ref >noend.ref
+# import files damaged in the ways people damage them: cut short, END line lost, pasted twice, relabelled
+head -c 150 ec.pem >ectrunc.pem
+sed '$d' ec.pem >ecnoend.pem
+{ head -1 ec.pem; cat ec.pem; } >ec2begin.pem
+plain ec -in ec.pem -out ectrad.pem 2>/dev/null
+sed 's/EC PRIVATE KEY/RSA PRIVATE KEY/' ectrad.pem >rsalabel.pem
+sed 's/ENCRYPTED PRIVATE KEY/PRIVATE KEY/' enc.pem >enclabel.pem
+{ sed '$d' ec.pem; echo '-----END RSA PRIVATE KEY-----'; } >endlabel.pem
+{ echo '-----BEGIN PRIVATE KEY-----'; head -c 100 ec.der | base64 -w 64; echo '-----END PRIVATE KEY-----'; } >cutbody.pem
+plain pkcs8 -topk8 -in ec.pem -passout file:pw -outform DER -out enc.der
+plain ec -in ec.pem -aes256 -passout file:pw -out enctrad.pem 2>/dev/null
 
 setup az key backup --vault-name good --name ec1 --file ec1.bak
 cp ec1.bak bad.bak

@@ -5,7 +5,7 @@
 
 echo data >data
 should_fail "does not start with azkm://|invalid azkm URI" openssl pkey -in azkm:vault1/keys/rsa1 -pubout
-should_fail "expected /keys/" openssl pkey -in azkm://vault1/secrets/rsa1 -pubout
+should_fail "expected /keys or /keys/<name>" openssl pkey -in azkm://vault1/secrets/rsa1 -pubout
 should_fail "key name 'bad_name' is invalid" openssl pkey -in azkm://vault1/keys/bad_name -pubout
 should_fail "vault name" openssl pkey -in azkm://v/keys/rsa1 -pubout
 should_fail "32 hexadecimal" openssl pkey -in azkm://vault1/keys/rsa1/1234 -pubout

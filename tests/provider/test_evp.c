@@ -178,6 +178,101 @@ static void store_hands_off_a_reference_that_signs(void **state)
 
 /* libssl and servers look at the error queue: a successful load and signature must leave it empty, even though
  * OpenSSL 3.0 first tries (and fails) to export the key to the default provider. */
+/* The key name in what -text prints of an azkm private key: "azkm private key azkm://vault1/keys/<name>/...". */
+static void listed_name(EVP_PKEY *pkey, char *name, size_t len)
+{
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *text, *p;
+
+    assert_int_equal(EVP_PKEY_print_private(mem, pkey, 0, NULL), 1);
+    BIO_write(mem, "", 1);
+    BIO_get_mem_data(mem, &text);
+    p = strstr(text, "azkm://vault1/keys/");
+    assert_non_null(p);
+    p += strlen("azkm://vault1/keys/");
+    snprintf(name, len, "%.*s", (int)strcspn(p, "/"), p);
+    BIO_free(mem);
+}
+
+static int listed_as(const char *name, const char *const *names)
+{
+    for (; *names != NULL; names++)
+        if (strcmp(name, *names) == 0)
+            return 1;
+    return 0;
+}
+
+/* azkm://vault1 lists the vault's keys (current versions), one EVP_PKEY each, usable one by one: those that may
+ * sign now sign; the disabled, expired and sign-less ones are listed too, and refused with the reason when used. */
+static void vault_listing_yields_every_key_usable_one_by_one(void **state)
+{
+    static const char *const signers[] = {"ec1", "ec384", "rot", "rsa-nodecrypt", "rsa1", NULL};
+    static const char *const refused[] = {"ec-expired", "rsa-nosign", "rsa-off", NULL};
+    OSSL_STORE_CTX *ctx = OSSL_STORE_open("azkm://vault1", NULL, NULL, NULL, NULL);
+    OSSL_STORE_INFO *info;
+    size_t n = 0;
+
+    assert_non_null(ctx);
+    assert_int_equal(OSSL_STORE_expect(ctx, OSSL_STORE_INFO_PKEY), 1);
+    while ((info = OSSL_STORE_load(ctx)) != NULL) {
+        EVP_PKEY *pkey = OSSL_STORE_INFO_get1_PKEY(info), *pub;
+        char name[128];
+
+        assert_non_null(pkey);
+        OSSL_STORE_INFO_free(info);
+        listed_name(pkey, name, sizeof(name));
+        pub = plain_public(pkey);
+        if (listed_as(name, signers)) {
+            if (!sign_and_check(pkey, pub, "SHA256", 0))
+                fail_msg("listed key %s does not sign: %s", name, errors());
+        } else {
+            assert_true(listed_as(name, refused));
+            assert_false(sign_and_check(pkey, pub, "SHA256", 0));
+            assert_error_mentions(name);
+        }
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(pkey);
+        n++;
+    }
+    assert_true(OSSL_STORE_eof(ctx));
+    assert_false(OSSL_STORE_error(ctx));
+    assert_int_equal(n, 8);
+    OSSL_STORE_close(ctx);
+}
+
+static void vault_listing_honours_expect_and_alias(void **state)
+{
+    OSSL_STORE_CTX *ctx = OSSL_STORE_open("azkm://vault1/keys", NULL, NULL, NULL, NULL);
+    OSSL_STORE_SEARCH *alias = OSSL_STORE_SEARCH_by_alias("EC384");
+    OSSL_STORE_INFO *info;
+    size_t n = 0;
+
+    assert_non_null(ctx);
+    assert_int_equal(OSSL_STORE_expect(ctx, OSSL_STORE_INFO_PUBKEY), 1);
+    assert_int_equal(OSSL_STORE_supports_search(ctx, OSSL_STORE_SEARCH_BY_ALIAS), 1);
+    assert_int_equal(OSSL_STORE_find(ctx, alias), 1);
+    while ((info = OSSL_STORE_load(ctx)) != NULL) {
+        EVP_PKEY *pub = OSSL_STORE_INFO_get1_PUBKEY(info);
+
+        assert_non_null(pub);
+        assert_int_equal(EVP_PKEY_get_bits(pub), 384);
+        EVP_PKEY_free(pub);
+        OSSL_STORE_INFO_free(info);
+        n++;
+    }
+    assert_true(OSSL_STORE_eof(ctx));
+    assert_int_equal(n, 1);
+    OSSL_STORE_close(ctx);
+    OSSL_STORE_SEARCH_free(alias);
+    /* certificates: there are none */
+    ctx = OSSL_STORE_open("azkm://vault1", NULL, NULL, NULL, NULL);
+    assert_int_equal(OSSL_STORE_expect(ctx, OSSL_STORE_INFO_CERT), 1);
+    assert_null(OSSL_STORE_load(ctx));
+    assert_true(OSSL_STORE_eof(ctx));
+    assert_false(OSSL_STORE_error(ctx));
+    OSSL_STORE_close(ctx);
+}
+
 static void successful_operations_leave_no_errors(void **state)
 {
     EVP_PKEY *pkey, *pub;
@@ -559,12 +654,13 @@ static void refusals_name_the_key_and_the_reason(void **state)
     }
 }
 
+/* (azkm://vault1 and azkm://vault1/keys name the vault's keys: vault_listing_* above.) */
 static void malformed_uris_are_refused_clearly(void **state)
 {
     static const char *const bad[] = {
         "azkm://",
-        "azkm://vault1",
-        "azkm://vault1/keys/",
+        "azkm://vault1/keyz",
+        "azkm://vault1/keys//",
         "azkm://vault1/secrets/rsa1",
         "azkm://vault1/keys/bad_name",
         "azkm://v/keys/rsa1",
@@ -966,6 +1062,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(store_hands_off_a_reference_that_signs),
+        cmocka_unit_test(vault_listing_yields_every_key_usable_one_by_one),
+        cmocka_unit_test(vault_listing_honours_expect_and_alias),
         cmocka_unit_test(successful_operations_leave_no_errors),
         cmocka_unit_test(store_honours_expected_public_key),
         cmocka_unit_test(a_key_in_use_loads_and_signs_again),

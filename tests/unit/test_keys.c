@@ -72,6 +72,65 @@ static void invalid_names_and_specs_are_refused(void **state)
     assert_rc(azkm_key_show(f->v, "missing", NULL, NULL), AZKM_E_NOT_FOUND, "vault1/missing not found");
 }
 
+/* RSA-PSS keys: the restriction is in the public key, survives rotation, import as a new version and backup, and
+ * the keystore enforces it on sign, verify and encryption; bad restrictions are refused by name. */
+static void rsa_pss_keys_keep_and_enforce_their_restrictions(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec pss = spec_of(AZKM_KTY_RSA, 2048, 0);
+    azkm_sign_params ps256 = {AZKM_SIG_RSA_PSS, "SHA256", AZKM_PSS_SALT_DIGEST, NULL}, p = ps256;
+    azkm_cipher_params oaep;
+    unsigned char digest[32] = {1}, sig[512], out[512];
+    size_t siglen = 0, outlen = 0;
+    azkm_key_info info, rotated;
+    unsigned char *blob = NULL;
+    size_t bloblen = 0;
+    azkm_key *k = NULL;
+
+    pss.pss = (azkm_rsa_pss){1, 1, "sha2-256", "SHA256", 32};
+    assert_ok(azkm_key_create(f->v, "pss", &pss, &info));
+    assert_true(info.pss.enabled && info.pss.restricted);
+    assert_string_equal(info.pss.digest, "SHA256");
+    assert_string_equal(info.pss.mgf1_digest, "SHA256");
+    assert_int_equal(info.pss.min_salt_len, 32);
+    assert_int_equal(info.attrs.key_ops, AZKM_OP_SIGN | AZKM_OP_VERIFY);
+    assert_ok(azkm_key_rotate(f->v, "pss", &rotated));
+    assert_true(rotated.pss.restricted && rotated.pss.min_salt_len == 32);
+    assert_ok(azkm_key_backup(f->v, "pss", &blob, &bloblen));
+    assert_ok(azkm_key_delete(f->v, "pss", NULL));
+    assert_ok(azkm_key_purge(f->v, "pss"));
+    assert_ok(azkm_key_restore(f->v, blob, bloblen, &info));
+    assert_true(info.pss.restricted);
+    azkm_free(blob);
+
+    assert_ok(azkm_key_load(f->v, "pss", NULL, &k));
+    assert_ok(azkm_key_sign(k, &ps256, digest, sizeof(digest), sig, &siglen));
+    p.scheme = AZKM_SIG_RSA_PKCS1;
+    assert_rc(azkm_key_sign(k, &p, digest, sizeof(digest), sig, &siglen), AZKM_E_FORBIDDEN, "RSASSA-PSS only");
+    p = ps256;
+    p.pss_saltlen = 20;
+    assert_rc(azkm_key_sign(k, &p, digest, sizeof(digest), sig, &siglen), AZKM_E_FORBIDDEN, "32 bytes or more");
+    p = ps256;
+    p.mgf1_digest = "SHA1";
+    assert_rc(azkm_key_sign(k, &p, digest, sizeof(digest), sig, &siglen), AZKM_E_FORBIDDEN, "MGF1 with SHA256");
+    assert_ok(azkm_cipher_params_from_alg("RSA-OAEP-256", &oaep));
+    assert_rc(azkm_key_decrypt(k, &oaep, sig, siglen, out, &outlen), AZKM_E_FORBIDDEN, "decrypt");
+    azkm_key_free(k);
+
+    pss.pss = (azkm_rsa_pss){1, 1, "MD5", "SHA256", 32};
+    assert_rc(azkm_key_create(f->v, "k", &pss, NULL), AZKM_E_UNSUPPORTED, "digest 'MD5' is not supported");
+    pss.pss = (azkm_rsa_pss){1, 1, "SHA512", "SHA512", 200};
+    assert_rc(azkm_key_create(f->v, "k", &pss, NULL), AZKM_E_INVALID, "0 to 190");
+    pss.pss = (azkm_rsa_pss){1, 0, "", "", 0};
+    pss.fields = AZKM_ATTR_KEY_OPS;
+    pss.attrs.key_ops = AZKM_OP_SIGN | AZKM_OP_DECRYPT;
+    assert_rc(azkm_key_create(f->v, "k", &pss, NULL), AZKM_E_INVALID, "signs and verifies only");
+    pss.kty = AZKM_KTY_EC;
+    pss.fields = 0;
+    assert_rc(azkm_key_create(f->v, "k", &pss, NULL), AZKM_E_INVALID, "only an RSA key");
+    assert_rc(azkm_key_show(f->v, "k", NULL, NULL), AZKM_E_NOT_FOUND, "not found");
+}
+
 static void rotate_makes_current_version_and_keeps_old(void **state)
 {
     fixture *f = *state;
@@ -268,6 +327,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(create_show_list_each_type, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(invalid_names_and_specs_are_refused, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(rsa_pss_keys_keep_and_enforce_their_restrictions, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(rotate_makes_current_version_and_keeps_old, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(set_attributes_updates_and_is_persisted, fixture_setup, fixture_teardown),

@@ -33,6 +33,9 @@ typedef struct {
 } azkm_uri;
 
 azkm_rc azkm_uri_parse(const char *text, azkm_uri *out);
+/* The same, or the keys of a vault as a whole, azkm://<vault>[/keys][/] (name and version ""), as the OpenSSL
+ * store lists them. */
+azkm_rc azkm_uri_parse_store(const char *text, azkm_uri *out);
 /* Writes the canonical URI into buf (NUL-terminated); AZKM_E_INVALID when buf is too small. */
 azkm_rc azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
 
@@ -96,6 +99,19 @@ enum {
 /* Parses "a=1 b=2" or "a=1,b=2" into tags (at most AZKM_MAX_TAGS). */
 azkm_rc azkm_tags_parse(const char *text, azkm_attributes *attrs);
 
+/* An RSA key for RSASSA-PSS signatures only (RFC 4055): its public key is an id-RSASSA-PSS SubjectPublicKeyInfo,
+ * which carries the restrictions as its parameters, so that they are part of the key wherever its public key goes
+ * (the vault's record and its MAC, backups, certificates). It signs and verifies with PSS only: no PKCS#1 v1.5
+ * signature, no encryption, no key_ops but sign and verify. When restricted, every signature uses digest and MGF1
+ * with mgf1_digest, with a salt of at least min_salt_len bytes. */
+typedef struct {
+    int enabled;
+    int restricted;
+    char digest[16];      /* "SHA1", "SHA224", "SHA256", "SHA384", "SHA512" */
+    char mgf1_digest[16]; /* the same names */
+    int min_salt_len;     /* bytes */
+} azkm_rsa_pss;
+
 typedef struct {
     azkm_kty kty;
     azkm_protection protection;
@@ -103,6 +119,7 @@ typedef struct {
     azkm_curve curve; /* EC: default P-256 */
     unsigned fields;  /* AZKM_ATTR_* set in attrs; unset fields take defaults (enabled, default key_ops) */
     azkm_attributes attrs;
+    azkm_rsa_pss pss; /* RSA: an RSA-PSS key when pss.enabled (zeroed: an ordinary RSA key) */
 } azkm_keyspec;
 
 /* An RSA-4096 SubjectPublicKeyInfo is 550 bytes: the largest public key azkm holds. */
@@ -130,6 +147,7 @@ typedef struct {
     /* Lists only: 1 when this version failed its integrity check; its attributes are not to be trusted. Single
      * reads (show, load) fail with AZKM_E_INTEGRITY instead. */
     int integrity_error;
+    azkm_rsa_pss pss; /* RSA: what its public key says (enabled 0 for an ordinary RSA key) */
 } azkm_key_info;
 
 #ifdef __cplusplus
