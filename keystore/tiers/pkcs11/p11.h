@@ -18,11 +18,14 @@ azkm_rc azkm_p11_token_get(const char *module, const char *token, const char *pi
 /* ---- running work on the token (p11_run.c) ---------------------------------------------------------------- */
 
 /* What a failed step of work tells azkm_p11_run: the token's return value (CKR_OK when the failure was not the
- * token's), and final = 1 when that value may depend on the data (a decryption or unwrap that the token refused:
- * trying again would be slower on bad ciphertexts only, a timing oracle), so that it is never retried. */
+ * token's); final = 1 when that value may depend on the data (a decryption or unwrap that the token refused:
+ * trying again would be slower on bad ciphertexts only, a timing oracle), so that it is never retried; stale = 1
+ * when the answer may come from this process's stale view of the token (a key object not found: SoftHSM does not
+ * look at its store again until it is re-initialised), worth one re-initialisation before it is believed. */
 typedef struct {
     CK_RV rv;
     int final;
+    int stale;
 } azkm_p11_result;
 
 /* One piece of work on a logged-in session. Returns AZKM_OK, or an error recorded with azkm_fail / azkm_p11_fail

@@ -99,7 +99,10 @@ azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cl
             break;
         usleep(pause_us[attempt]);
     }
-    if (n == 0)
+    if (n == 0) {
+        if (res != NULL)
+            res->stale = 1;
         return not_found(t);
+    }
     return azkm_fail(AZKM_E_CONFLICT, "token %s: more than one object has the key's id", azkm_p11_token_label(t));
 }

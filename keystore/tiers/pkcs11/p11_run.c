@@ -126,9 +126,25 @@ static azkm_rc report(azkm_p11_token *t, azkm_p11_failure why, CK_RV rv, int tri
                      last, tries, ms);
 }
 
+/* After a failed op: 1 when it is worth a recovery and another try (why and rv then say what failed). */
+static int op_may_pass(const azkm_p11_result *res, int *stale_tried, azkm_p11_failure *why, CK_RV *rv)
+{
+    if (res->stale && !*stale_tried) {
+        *stale_tried = 1;
+        *why = AZKM_P11_RETRY;
+        *rv = res->rv;
+        return 1;
+    }
+    if (res->final || !can_pass(res->rv))
+        return 0;
+    *why = AZKM_P11_RETRY;
+    *rv = res->rv;
+    return 1;
+}
+
 azkm_rc azkm_p11_run(azkm_p11_token *t, azkm_p11_op op, void *arg)
 {
-    int limit = down_mark(t, -1) ? 2 : ATTEMPTS;
+    int limit = down_mark(t, -1) ? 2 : ATTEMPTS, stale_tried = 0;
     long long start = now_ms();
     azkm_p11_failure why = AZKM_P11_FINAL;
     CK_RV rv = CKR_OK;
@@ -137,7 +153,7 @@ azkm_rc azkm_p11_run(azkm_p11_token *t, azkm_p11_op op, void *arg)
 
     for (attempt = 0;; attempt++) {
         azkm_p11_session s = {CK_INVALID_HANDLE, 0};
-        azkm_p11_result res = {CKR_OK, 0};
+        azkm_p11_result res = {CKR_OK, 0, 0};
 
         rc = azkm_p11_session_get(t, &s, &why, &rv);
         if (rc == AZKM_OK) {
@@ -148,10 +164,8 @@ azkm_rc azkm_p11_run(azkm_p11_token *t, azkm_p11_op op, void *arg)
                     down_mark(t, 0);
                 return AZKM_OK;
             }
-            if (res.final || !can_pass(res.rv))
+            if (!op_may_pass(&res, &stale_tried, &why, &rv))
                 return rc;
-            why = AZKM_P11_RETRY;
-            rv = res.rv;
         } else if (why == AZKM_P11_FINAL || (why != AZKM_P11_NO_TOKEN && !can_pass(rv))) {
             return rc;
         }
