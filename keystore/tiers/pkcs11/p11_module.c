@@ -344,9 +344,10 @@ static azkm_rc token_not_found(azkm_p11_token *t, unsigned long n)
                          "writable by every process that uses the token: chown or chmod it)",
                          t->spec, t->mod->path, store);
     return azkm_fail(AZKM_E_NOT_FOUND,
-                     "PKCS#11 token '%s' not found in module %s (%lu slot(s) with a token; %s, token store %s; "
-                     "check the label, e.g. with softhsm2-util --show-slots or pkcs11-tool -L)",
-                     t->spec, t->mod->path, n, who, t->mod->store_dir ? t->mod->store_dir : "not a directory");
+                     "PKCS#11 token '%s' not found in module %s (%lu slot(s) with a token; %s%s%s; check the "
+                     "label, e.g. with softhsm2-util --show-slots or pkcs11-tool -L)",
+                     t->spec, t->mod->path, n, who, t->mod->store_dir ? ", token store " : "",
+                     t->mod->store_dir ? t->mod->store_dir : "");
 }
 
 /* Finds the token's slot by label (or URI). Called with the lock held. */
