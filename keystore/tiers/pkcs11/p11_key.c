@@ -84,23 +84,24 @@ static azkm_rc find_handle(azkm_tier_key *k, CK_SESSION_HANDLE s, azkm_p11_resul
 
     if (rc != AZKM_OK)
         return rc;
-    k->handle = h;
-    k->is_copy = 0;
-    k->generation = generation;
-    if (azkm_p11_copy_object(tok, h, &copy) == CKR_OK) {
-        k->handle = copy;
-        k->is_copy = 1;
-    }
+    k->is_copy = azkm_p11_copy_object(tok, h, &copy) == CKR_OK;
+    __atomic_store_n(&k->handle, k->is_copy ? copy : h, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->generation, generation, __ATOMIC_RELEASE);
     return AZKM_OK;
 }
 
-/* The key's handle in this process at this generation, found again when it is stale. */
+/* The key's handle in this process at this generation, found again when it is stale. The fast path takes no
+ * lock: find_handle publishes the handle before the generation it belongs to. */
 static azkm_rc key_handle(azkm_tier_key *k, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *h, azkm_p11_result *res)
 {
+    unsigned long current = azkm_p11_generation(k->pt->tok);
     azkm_rc rc = AZKM_OK;
 
+    if (__atomic_load_n(&k->generation, __ATOMIC_ACQUIRE) == current &&
+        (*h = __atomic_load_n(&k->handle, __ATOMIC_RELAXED)) != CK_INVALID_HANDLE)
+        return AZKM_OK;
     pthread_mutex_lock(&k->mu);
-    if (k->generation != azkm_p11_generation(k->pt->tok) || k->handle == CK_INVALID_HANDLE)
+    if (k->generation != current || k->handle == CK_INVALID_HANDLE)
         rc = find_handle(k, s, res);
     *h = k->handle;
     pthread_mutex_unlock(&k->mu);
