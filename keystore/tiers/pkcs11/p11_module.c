@@ -294,6 +294,12 @@ static azkm_rc module_init(p11_module *m, CK_RV *rv_out)
     m->owned = rv == CKR_OK;
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         p11_store_whoami(who, sizeof(who));
+        if (p11_store_unusable(m->store_dir))
+            return azkm_fail(AZKM_E_PERMISSION,
+                             "PKCS#11 module %s: C_Initialize failed: %s: %s cannot read and write the token store "
+                             "%s (every process that uses the token needs to: chown or chmod it, "
+                             "docs/keyless-tls.md)",
+                             m->path, azkm_p11_rv_name(rv), who, m->store_dir);
         return azkm_fail(rv == CKR_GENERAL_ERROR ? AZKM_E_PERMISSION : AZKM_E_IO,
                          "PKCS#11 module %s: C_Initialize failed: %s (%s: is the token store readable, e.g. "
                          "SOFTHSM2_CONF and its tokendir%s%s?)",
