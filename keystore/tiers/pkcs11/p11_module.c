@@ -687,9 +687,12 @@ void azkm_p11_recover(azkm_p11_token *t, unsigned long epoch)
          * be our own initialisation (another library of the process may be using the module). */
         int finalise = exclusive && m->owned && m->initialised && m->fork_gen == fork_generation;
 
+        /* Without finalising, the sessions this process opened in this initialisation are closed (a forked
+         * child's inherited ones are the parent's numbers: they are only forgotten). */
         for (size_t i = 0; i < n_tokens; i++)
             if (tokens[i].mod == m)
-                token_forget(&tokens[i], !finalise && m->initialised && m->fork_gen == fork_generation);
+                token_forget(&tokens[i], !finalise && m->initialised && m->fork_gen == fork_generation &&
+                                             tokens[i].fork_gen == fork_generation);
         if (finalise) {
             ERR_set_mark();
             m->fn->C_Finalize(NULL);
