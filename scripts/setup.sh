@@ -9,7 +9,7 @@ PACKAGES=(
   libjansson-dev
   libcmocka-dev
   softhsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
-  nginx-light apache2 curl stunnel4 haproxy
+  nginx-light apache2 apache2-utils curl stunnel4 haproxy
   procps psmisc
   jq python3
   clang-14 libclang-rt-14-dev valgrind

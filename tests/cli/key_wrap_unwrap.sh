@@ -10,17 +10,30 @@ step "RSA-OAEP-256 wrap and unwrap"
 ok azkm key create --vault-name kv1 --name rsakek --kty $RSA --ops wrapKey unwrapKey >/dev/null
 ok azkm key wrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP-256 --in-file dek --out-file dek.rsa >/dev/null
 if hsm_tier; then
-    should_fail 1 "$OAEP256_REFUSAL" azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP-256 \
-        --in-file dek.rsa --out-file dek.out
-    step "RSA-OAEP (SHA-1) wrap and unwrap on the token"
-    ok azkm key wrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP --in-file dek --out-file dek.rsa >/dev/null
-    ok azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP --in-file dek.rsa --out-file dek.out \
+    # The token object of a wrapKey/unwrapKey key allows C_UnwrapKey alone (CKA_UNWRAP); SoftHSM 2.6's C_UnwrapKey
+    # takes OAEP with SHA-1 only, and the raw RSA fallback is a C_Decrypt, which needs CKA_DECRYPT.
+    should_fail 1 "NotSupported: key azkm://kv1/keys/rsakek/[0-9a-f]{32}: token $HSM_TOKEN: its C_UnwrapKey refuses RSA-OAEP with SHA2-256, and decoding OAEP in software needs the token's raw RSA decryption, which this key's object does not allow \(CKA_DECRYPT is false" \
+        azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP-256 --in-file dek.rsa --out-file dek.out
+    [ ! -e dek.out ] || fail "a refused unwrap wrote dek.out"
+    step "RSA-OAEP-256 unwrap with a key that may also decrypt: raw RSA on the token, OAEP decoded in software"
+    ok azkm key create --vault-name kv1 --name rsakek2 --kty $RSA --ops wrapKey unwrapKey decrypt >/dev/null
+    ok azkm key wrap --vault-name kv1 --name rsakek2 --algorithm RSA-OAEP-256 --in-file dek --out-file dek2.rsa \
         >/dev/null
+    ok azkm key unwrap --vault-name kv1 --name rsakek2 --algorithm RSA-OAEP-256 --in-file dek2.rsa --out-file dek.out \
+        >/dev/null
+    cmp dek dek.out || fail "RSA-OAEP-256 unwrap mismatch (raw RSA)"
 else
     ok azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP-256 --in-file dek.rsa --out-file dek.out \
         >/dev/null
+    cmp dek dek.out || fail "RSA unwrap mismatch"
 fi
-cmp dek dek.out || fail "RSA unwrap mismatch"
+if hsm_tier; then
+    step "RSA-OAEP (SHA-1) wrap and unwrap with the token's own mechanism"
+    ok azkm key wrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP --in-file dek --out-file dek.rsa >/dev/null
+    ok azkm key unwrap --vault-name kv1 --name rsakek --algorithm RSA-OAEP --in-file dek.rsa --out-file dek.out \
+        >/dev/null
+    cmp dek dek.out || fail "RSA-OAEP unwrap mismatch"
+fi
 
 step "openssl wraps with the public key, azkm unwraps"
 ok azkm key download --vault-name kv1 --name rsakek --file kek.pem

@@ -44,10 +44,6 @@ hsm_tier() {
     [ "$AZKM_TEST_TIER" = hsm ]
 }
 
-# SoftHSM 2.6 implements RSA-OAEP with SHA-1 only: on the HSM tier, RSA-OAEP-256 decryption and unwrapping must be
-# refused with exactly this (exit code 1, NotSupported) rather than succeed.
-OAEP256_REFUSAL="NotSupported: key azkm://[a-z0-9-]+/keys/[a-zA-Z0-9-]+/[0-9a-f]{32}: token $HSM_TOKEN does not support RSA-OAEP with SHA256"
-
 # vault_create ARGS...: azkm vault create, bound to the test's token on the HSM tier.
 vault_create() {
     "$AZKM" vault create "$@" "${HSM_BIND[@]}"

@@ -165,16 +165,60 @@ static azkm_rc import_ec(import_job *j, const EVP_PKEY *pkey)
     return rc;
 }
 
+/* The import as one piece of work for azkm_p11_run. */
+typedef struct {
+    import_job j;
+    p11_tier *pt;
+    const azkm_material *m;
+    const EVP_PKEY *pkey;
+    azkm_tier_output *out;
+} import_run;
+
+static azkm_rc import_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p11_result *res)
+{
+    import_run *ir = arg;
+    import_job *j = &ir->j;
+    azkm_rc rc;
+
+    j->s = s;
+    j->priv = j->pub = CK_INVALID_HANDLE;
+    /* A failed earlier try may have left objects of this version behind. */
+    j->rv = p11_destroy_by_ref(j->fn, s, j->id, sizeof(j->id), j->label);
+    if (j->rv == CKR_OK)
+        rc = ir->m->kty == AZKM_KTY_OCT   ? import_aes(j, ir->m)
+             : ir->m->kty == AZKM_KTY_RSA ? import_rsa(j, ir->pkey)
+                                          : import_ec(j, ir->pkey);
+    else
+        rc = AZKM_OK;
+    if (rc == AZKM_OK && j->rv != CKR_OK) {
+        res->rv = j->rv;
+        rc = azkm_p11_fail(t, j->rv, "importing the key (C_CreateObject)");
+    }
+    if (rc == AZKM_OK && ir->m->kty != AZKM_KTY_OCT)
+        rc = p11_public_from_token(ir->pt, s, j->pub, ir->m->kty, ir->out);
+    if (rc != AZKM_OK && j->priv != CK_INVALID_HANDLE)
+        j->fn->C_DestroyObject(s, j->priv);
+    if (rc != AZKM_OK && j->pub != CK_INVALID_HANDLE)
+        j->fn->C_DestroyObject(s, j->pub);
+    if (rc != AZKM_OK)
+        azkm_tier_output_clear(ir->out);
+    return rc;
+}
+
 azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *m, azkm_tier_output *out)
 {
     p11_tier *pt = t->impl;
-    import_job j = {azkm_p11_functions(pt->tok), 0, ref, {0}, "", CK_INVALID_HANDLE, CK_INVALID_HANDLE, CKR_OK};
+    import_run ir = {{azkm_p11_functions(pt->tok), 0, ref, {0}, "", CK_INVALID_HANDLE, CK_INVALID_HANDLE, CKR_OK},
+                     pt,
+                     m,
+                     NULL,
+                     out};
     EVP_PKEY *pkey = NULL;
     azkm_rc rc;
 
     memset(out, 0, sizeof(*out));
-    p11_version_id(ref->version, j.id);
-    p11_object_label(ref, j.label, sizeof(j.label));
+    p11_version_id(ref->version, ir.j.id);
+    p11_object_label(ref, ir.j.label, sizeof(ir.j.label));
     if (m->kty != AZKM_KTY_OCT) {
         rc = azkm_pkey_from_material(t->libctx, t->propq, m->kty, m->der, m->der_len, &pkey);
         if (rc != AZKM_OK)
@@ -182,27 +226,13 @@ azkm_rc p11_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *
     } else if (m->der_len != 16 && m->der_len != 24 && m->der_len != 32) {
         return azkm_fail(AZKM_E_INVALID, "key %s/%s: an oct key is 16, 24 or 32 bytes", ref->vault, ref->name);
     }
-    if ((rc = p11_session_get(pt, &j.s)) != AZKM_OK) {
-        EVP_PKEY_free(pkey);
-        return rc;
-    }
-    rc = m->kty == AZKM_KTY_OCT   ? import_aes(&j, m)
-         : m->kty == AZKM_KTY_RSA ? import_rsa(&j, pkey)
-                                  : import_ec(&j, pkey);
+    ir.pkey = pkey;
+    rc = azkm_p11_run(pt->tok, import_op, &ir);
     EVP_PKEY_free(pkey);
-    if (m->kty == AZKM_KTY_OCT)
+    if (rc == AZKM_OK && m->kty == AZKM_KTY_OCT)
         out->size = (unsigned)m->der_len * 8;
-    if (rc == AZKM_OK && j.rv != CKR_OK)
-        rc = azkm_p11_fail(pt->tok, j.rv, "importing the key (C_CreateObject)");
-    if (rc == AZKM_OK && m->kty != AZKM_KTY_OCT)
-        rc = p11_public_from_token(pt, j.s, j.pub, m->kty, out);
-    if (rc != AZKM_OK && j.priv != CK_INVALID_HANDLE)
-        j.fn->C_DestroyObject(j.s, j.priv);
-    if (rc != AZKM_OK && j.pub != CK_INVALID_HANDLE)
-        j.fn->C_DestroyObject(j.s, j.pub);
-    azkm_p11_session_put(pt->tok, j.s, azkm_p11_session_broken(j.rv));
     if (rc == AZKM_OK)
-        rc = p11_make_material(j.id, sizeof(j.id), j.label, 0, out);
+        rc = p11_make_material(ir.j.id, sizeof(ir.j.id), ir.j.label, 0, out);
     if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
     return rc;

@@ -1,6 +1,7 @@
-/* PKCS#11 modules and tokens for the HSM tier. A module is initialised once per process (again in a forked
- * child, lazily, under a mutex); a token is logged in once and lends sessions from a pool. A PIN the token
- * rejected is never tried again, and no login is attempted when the token reports a final try or a lock. */
+/* PKCS#11 modules and tokens for the HSM tier. A module is initialised once per process (again in a forked child,
+ * lazily, and again after a token failure, p11_run.c); a token is found by label, logged in once and lends sessions
+ * from a pool. C_Initialize and C_Login run under the token store's cross-process lock (p11_store.c). A PIN the
+ * token rejected is never tried again, and no login is attempted when the token reports a final try or a lock. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -15,21 +17,25 @@
 #include <p11-kit/uri.h>
 
 #include "tiers/pkcs11/p11.h"
-#include "tiers/pkcs11/p11_template.h"
+#include "tiers/pkcs11/p11_store.h"
 #include "base/secmem.h"
 
 #define MAX_TOKENS 64
 #define POOL_MAX 64
 #define PIN_MAX 256
 #define TOKEN_INFO_ATTEMPTS 5
-#define REINIT_ATTEMPTS 3
-#define FIND_ATTEMPTS 4
+/* How long a recovery waits for the other threads of the process to leave the module before it finalises it. */
+#define RECOVER_WAIT_MS 2000
 
 typedef struct {
     char *path;
     void *dl;
     CK_FUNCTION_LIST *fn;
+    char *store_dir;        /* what the cross-process lock locks (p11_store_dir), NULL for none */
     unsigned long fork_gen; /* value of fork_generation when initialised; differs in a child */
+    unsigned long
+        epoch; /* bumped by every initialisation and recovery: sessions of an older epoch are not reused */
+    unsigned long init_epoch; /* epoch of the last C_Initialize: handles from before it mean nothing now */
     int initialised;
     int owned; /* our C_Initialize made it (not another library of the process) */
 } p11_module;
@@ -56,6 +62,12 @@ struct azkm_p11_token {
     unsigned long n_mechs;
 };
 
+/* Two locks, taken in this order. ops: held for reading by every thread that has a session lent (counted per
+ * thread, so that a thread may borrow a second one), for writing by a recovery that finalises the module, so that
+ * no call is inside the module when it goes away. lock: the registry and the tokens' state, never held across a
+ * crypto operation. */
+static pthread_rwlock_t ops;
+static __thread unsigned ops_depth;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static p11_module modules[MAX_TOKENS];
 static size_t n_modules;
@@ -64,11 +76,25 @@ static size_t n_tokens;
 static volatile unsigned long fork_generation;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+static void ops_init(void)
+{
+    pthread_rwlockattr_t attr;
+
+    /* Writer first: a recovery must not wait for ever behind a stream of signatures from other threads. */
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&ops, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
 static void after_fork_in_child(void)
 {
-    /* Only a mark: the child re-initialises on first use, not in the fork handler. */
+    /* Only a mark: the child re-initialises on first use, not in the fork handler. The locks may have been held by
+     * threads that do not exist here. */
     fork_generation++;
     pthread_mutex_init(&lock, NULL);
+    ops_init();
+    ops_depth = 0;
 }
 
 /* When this library is unloaded or the process ends (destructors run after the atexit handlers, so after
@@ -95,13 +121,28 @@ __attribute__((destructor)) static void release_registry(void)
     for (size_t i = 0; i < n_modules; i++) {
         free(modules[i].path);
         modules[i].path = NULL;
+        free(modules[i].store_dir);
+        modules[i].store_dir = NULL;
     }
     n_modules = 0;
 }
 
 static void setup_once(void)
 {
+    ops_init();
     pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+static void ops_enter(void)
+{
+    if (ops_depth++ == 0)
+        pthread_rwlock_rdlock(&ops);
+}
+
+static void ops_leave(void)
+{
+    if (--ops_depth == 0)
+        pthread_rwlock_unlock(&ops);
 }
 
 const char *azkm_p11_rv_name(CK_RV rv)
@@ -130,6 +171,8 @@ const char *azkm_p11_rv_name(CK_RV rv)
         RV(CKR_OBJECT_HANDLE_INVALID)
         RV(CKR_OPERATION_ACTIVE)
         RV(CKR_PIN_INCORRECT)
+        RV(CKR_PIN_INVALID)
+        RV(CKR_PIN_LEN_RANGE)
         RV(CKR_PIN_LOCKED)
         RV(CKR_SESSION_CLOSED)
         RV(CKR_SESSION_HANDLE_INVALID)
@@ -157,12 +200,6 @@ const char *azkm_p11_rv_name(CK_RV rv)
     }
 }
 
-int azkm_p11_session_broken(CK_RV rv)
-{
-    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED || rv == CKR_DEVICE_REMOVED ||
-           rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_CRYPTOKI_NOT_INITIALIZED || rv == CKR_DEVICE_ERROR;
-}
-
 azkm_rc azkm_p11_fail(azkm_p11_token *t, CK_RV rv, const char *action)
 {
     azkm_rc rc = AZKM_E_CRYPTO;
@@ -181,10 +218,26 @@ azkm_rc azkm_p11_fail(azkm_p11_token *t, CK_RV rv, const char *action)
         rc == AZKM_E_UNSUPPORTED ? " (the token does not support this mechanism or its parameters)" : "");
 }
 
+/* Loading a module runs its code: refuse one that someone other than root or us could have replaced. */
+static azkm_rc module_file_check(const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return azkm_fail(AZKM_E_NOT_FOUND, "PKCS#11 module %s cannot be loaded: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()))
+        return azkm_fail(AZKM_E_PERMISSION,
+                         "PKCS#11 module %s is not a regular file owned by root (or this user) and writable only "
+                         "by its owner: refusing to load it",
+                         path);
+    return AZKM_OK;
+}
+
 static azkm_rc module_load(const char *path, p11_module **out)
 {
     CK_RV (*get_list)(CK_FUNCTION_LIST **);
     p11_module *m;
+    azkm_rc rc;
 
     for (size_t i = 0; i < n_modules; i++) {
         if (strcmp(modules[i].path, path) == 0) {
@@ -194,21 +247,10 @@ static azkm_rc module_load(const char *path, p11_module **out)
     }
     if (n_modules == MAX_TOKENS)
         return azkm_fail(AZKM_E_UNSUPPORTED, "PKCS#11: at most %d modules per process", MAX_TOKENS);
+    if ((rc = module_file_check(path)) != AZKM_OK)
+        return rc;
     m = &modules[n_modules];
     memset(m, 0, sizeof(*m));
-    {
-        /* Loading a module runs its code: refuse one that someone other than root or us could have replaced. */
-        struct stat st;
-
-        if (stat(path, &st) != 0)
-            return azkm_fail(AZKM_E_NOT_FOUND, "PKCS#11 module %s cannot be loaded: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()))
-            return azkm_fail(
-                AZKM_E_PERMISSION,
-                "PKCS#11 module %s is not a regular file owned by root (or this user) and writable only "
-                "by its owner: refusing to load it",
-                path);
-    }
     m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (m->dl == NULL)
         return azkm_fail(AZKM_E_NOT_FOUND, "PKCS#11 module %s cannot be loaded: %s", path, dlerror());
@@ -218,16 +260,19 @@ static azkm_rc module_load(const char *path, p11_module **out)
         return azkm_fail(AZKM_E_INVALID, "%s is not a PKCS#11 module (no C_GetFunctionList)", path);
     }
     m->path = strdup(path);
+    m->store_dir = p11_store_dir(path);
     n_modules++;
     *out = m;
     return AZKM_OK;
 }
 
-/* Initialises the module in this process (again after fork). Called with the lock held. */
-static azkm_rc module_init(p11_module *m)
+/* Initialises the module in this process (again after fork or a recovery). Called with the lock held, and the
+ * token store's lock when there is one. */
+static azkm_rc module_init(p11_module *m, CK_RV *rv_out)
 {
     CK_C_INITIALIZE_ARGS args;
     CK_RV rv;
+    char who[128], why[1024];
 
     if (m->initialised && m->fork_gen == fork_generation)
         return AZKM_OK;
@@ -245,14 +290,28 @@ static azkm_rc module_init(p11_module *m)
         rv = m->fn->C_Initialize(&args);
     }
     ERR_pop_to_mark();
+    *rv_out = rv;
     m->owned = rv == CKR_OK;
-    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+    if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        if (p11_store_missing(m->path, why, sizeof(why)))
+            return azkm_fail(AZKM_E_NOT_FOUND, "PKCS#11 module %s (SoftHSM) cannot start: %s", m->path, why);
+        p11_store_whoami(who, sizeof(who));
+        if (p11_store_unusable(m->store_dir))
+            return azkm_fail(AZKM_E_PERMISSION,
+                             "PKCS#11 module %s: C_Initialize failed: %s: %s cannot read and write the token store "
+                             "%s (every process that uses the token needs to: chown or chmod it, "
+                             "docs/keyless-tls.md)",
+                             m->path, azkm_p11_rv_name(rv), who, m->store_dir);
         return azkm_fail(rv == CKR_GENERAL_ERROR ? AZKM_E_PERMISSION : AZKM_E_IO,
-                         "PKCS#11 module %s: C_Initialize failed: %s (uid %u: is the token store readable, e.g. "
-                         "SOFTHSM2_CONF and its tokendir?)",
-                         m->path, azkm_p11_rv_name(rv), (unsigned)geteuid());
+                         "PKCS#11 module %s: C_Initialize failed: %s (%s: is the token store readable, e.g. "
+                         "SOFTHSM2_CONF and its tokendir%s%s?)",
+                         m->path, azkm_p11_rv_name(rv), who, m->store_dir ? " " : "",
+                         m->store_dir ? m->store_dir : "");
+    }
     m->initialised = 1;
     m->fork_gen = fork_generation;
+    m->epoch++;
+    m->init_epoch = m->epoch;
     return AZKM_OK;
 }
 
@@ -274,14 +333,33 @@ static CK_RV token_info(p11_module *m, CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 
     for (int attempt = 0;; attempt++) {
         rv = m->fn->C_GetTokenInfo(slot, info);
-        if (rv != CKR_GENERAL_ERROR || attempt == TOKEN_INFO_ATTEMPTS - 1)
+        if (rv != CKR_GENERAL_ERROR || attempt + 1 == TOKEN_INFO_ATTEMPTS)
             return rv;
         usleep(2000);
     }
 }
 
-/* Finds the token's slot. Called with the lock held, after module_init. */
-static azkm_rc token_find(azkm_p11_token *t)
+/* The token not in the slot list: what the error says, and what to do, depends on whether this process can read the
+ * token store at all. */
+static azkm_rc token_not_found(azkm_p11_token *t, unsigned long n)
+{
+    char store[1024], who[128];
+
+    p11_store_whoami(who, sizeof(who));
+    if (p11_store_unreadable(t->mod->store_dir, store, sizeof(store)) > 0)
+        return azkm_fail(AZKM_E_PERMISSION,
+                         "PKCS#11 token '%s' not found in module %s: %s (the token store must be readable and "
+                         "writable by every process that uses the token: chown or chmod it)",
+                         t->spec, t->mod->path, store);
+    return azkm_fail(AZKM_E_NOT_FOUND,
+                     "PKCS#11 token '%s' not found in module %s (%lu slot(s) with a token; %s%s%s; check the "
+                     "label, e.g. with softhsm2-util --show-slots or pkcs11-tool -L)",
+                     t->spec, t->mod->path, n, who, t->mod->store_dir ? ", token store " : "",
+                     t->mod->store_dir ? t->mod->store_dir : "");
+}
+
+/* Finds the token's slot by label (or URI). Called with the lock held. */
+static azkm_rc token_find(azkm_p11_token *t, CK_RV *rv_out)
 {
     CK_SLOT_ID slots[64];
     CK_ULONG n = 64;
@@ -296,6 +374,7 @@ static azkm_rc token_find(azkm_p11_token *t)
         }
     }
     rv = t->mod->fn->C_GetSlotList(CK_TRUE, slots, &n);
+    *rv_out = rv;
     if (rv != CKR_OK) {
         p11_kit_uri_free(uri);
         return azkm_fail(AZKM_E_IO, "PKCS#11 module %s: C_GetSlotList failed: %s", t->mod->path,
@@ -319,10 +398,7 @@ static azkm_rc token_find(azkm_p11_token *t)
         }
     }
     p11_kit_uri_free(uri);
-    return azkm_fail(AZKM_E_NOT_FOUND,
-                     "PKCS#11 token '%s' not found in module %s (%lu slot(s) with a token; uid %u may not be able "
-                     "to read the token store)",
-                     t->spec, t->mod->path, (unsigned long)n, (unsigned)geteuid());
+    return token_not_found(t, (unsigned long)n);
 }
 
 static azkm_rc read_pin(azkm_p11_token *t)
@@ -371,37 +447,45 @@ static azkm_rc read_pin(azkm_p11_token *t)
     return t->pin ? AZKM_OK : azkm_fail(AZKM_E_NOMEM, "out of memory");
 }
 
-/* Logs in once per process. Called with the lock held and a session open. */
-static azkm_rc token_login(azkm_p11_token *t, CK_SESSION_HANDLE s)
+/* Before a login: refuses a token whose PIN is locked or on its final try, and reads the PIN once. */
+static azkm_rc login_allowed(azkm_p11_token *t, const CK_TOKEN_INFO *info)
+{
+    if (info->flags & CKF_USER_PIN_LOCKED)
+        return azkm_fail(AZKM_E_AUTH, "token %s: the user PIN is locked; azkm will not attempt a login", t->label);
+    if (info->flags & CKF_USER_PIN_FINAL_TRY)
+        return azkm_fail(AZKM_E_AUTH,
+                         "token %s: one PIN attempt is left before the token locks; azkm will not use it (log in "
+                         "once by hand with the right PIN to reset the counter)",
+                         t->label);
+    return t->pin == NULL ? read_pin(t) : AZKM_OK;
+}
+
+/* Logs in once per process. Called with the lock held, the token store's lock and a session open. */
+static azkm_rc token_login(azkm_p11_token *t, CK_SESSION_HANDLE s, azkm_p11_failure *why, CK_RV *rv_out)
 {
     CK_TOKEN_INFO info;
     CK_RV rv;
     azkm_rc rc;
 
-    if (t->logged_in)
-        return AZKM_OK;
     if (t->pin_rejected)
         return azkm_fail(AZKM_E_AUTH,
                          "token %s rejected the PIN earlier in this process; azkm does not retry a "
                          "rejected PIN (fix the PIN source and restart)",
                          t->label);
     rv = token_info(t->mod, t->slot, &info);
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        *why = AZKM_P11_RETRY;
+        *rv_out = rv;
         return azkm_p11_fail(t, rv, "C_GetTokenInfo");
+    }
     if (!(info.flags & CKF_LOGIN_REQUIRED)) {
         t->logged_in = 1;
         return AZKM_OK;
     }
-    if (info.flags & CKF_USER_PIN_LOCKED)
-        return azkm_fail(AZKM_E_AUTH, "token %s: the user PIN is locked; azkm will not attempt a login", t->label);
-    if (info.flags & CKF_USER_PIN_FINAL_TRY)
-        return azkm_fail(AZKM_E_AUTH,
-                         "token %s: one PIN attempt is left before the token locks; azkm will not use it (log in "
-                         "once by hand with the right PIN to reset the counter)",
-                         t->label);
-    if (t->pin == NULL && (rc = read_pin(t)) != AZKM_OK)
+    if ((rc = login_allowed(t, &info)) != AZKM_OK)
         return rc;
     rv = t->mod->fn->C_Login(s, CKU_USER, (CK_UTF8CHAR *)t->pin, strlen(t->pin));
+    *rv_out = rv;
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
         t->logged_in = 1;
         return AZKM_OK;
@@ -413,6 +497,7 @@ static azkm_rc token_login(azkm_p11_token *t, CK_SESSION_HANDLE s)
         return azkm_fail(AZKM_E_AUTH, "token %s rejected the PIN (%s); azkm will not retry it", t->label,
                          azkm_p11_rv_name(rv));
     }
+    *why = AZKM_P11_LOGIN_RACE;
     return azkm_p11_fail(t, rv, "C_Login");
 }
 
@@ -458,49 +543,49 @@ azkm_rc azkm_p11_token_get(const char *module, const char *token, const char *pi
     return rc;
 }
 
-/* True when this process's azkm initialised the module and has no session or login on any of its tokens, so
- * that finalising it disturbs nothing. Called with the lock held. */
-static int module_idle(p11_module *m)
+/* Everything of the token that a re-initialisation makes meaningless. With close_sessions, the pooled and owner
+ * sessions are closed first (the module stays up: they would leak otherwise). Called with the lock held. */
+static void token_forget(azkm_p11_token *t, int close_sessions)
 {
-    if (!m->owned)
-        return 0;
-    for (size_t i = 0; i < n_tokens; i++)
-        if (tokens[i].mod == m && (tokens[i].logged_in || tokens[i].has_owner || tokens[i].n_pool > 0))
-            return 0;
-    return 1;
+    if (close_sessions) {
+        for (size_t i = 0; i < t->n_pool; i++)
+            t->mod->fn->C_CloseSession(t->pool[i]);
+        if (t->has_owner)
+            t->mod->fn->C_CloseSession(t->owner);
+    }
+    t->n_pool = 0;
+    t->has_owner = 0;
+    t->logged_in = 0;
+    t->found = 0;
+    t->generation++;
 }
 
-/* Brings module, slot and login up to date for this process. Called with the lock held. */
-static azkm_rc token_ready(azkm_p11_token *t)
+/* Module, slot and mechanism list up to date for this process. Called with the lock and the store's lock held. */
+static azkm_rc token_ready(azkm_p11_token *t, azkm_p11_failure *why, CK_RV *rv)
 {
     azkm_rc rc;
 
     if (t->fork_gen != fork_generation) {
-        /* Sessions, logins and handles of the parent mean nothing here. */
-        t->n_pool = 0;
-        t->has_owner = 0;
-        t->logged_in = 0;
+        /* Sessions, logins, handles and even the slot of the parent mean nothing here: this process's
+         * C_Initialize may have read the token store at another moment, and numbers its slots by what it saw. */
+        token_forget(t, 0);
         t->fork_gen = fork_generation;
-        t->generation++;
     }
-    rc = module_init(t->mod);
-    if (rc == AZKM_OK && !t->found)
-        rc = token_find(t);
-    for (int attempt = 0; rc == AZKM_E_NOT_FOUND && attempt < REINIT_ATTEMPTS && module_idle(t->mod); attempt++) {
-        /* SoftHSM reads its tokens once, in C_Initialize, and leaves out one whose token.object another process
-         * was rewriting at that moment (every C_Login rewrites it): initialise the module again, if nothing of
-         * this process uses it, and look again. */
-        t->mod->fn->C_Finalize(NULL);
-        t->mod->initialised = 0;
-        for (size_t i = 0; i < n_tokens; i++)
-            if (tokens[i].mod == t->mod)
-                tokens[i].found = 0;
-        usleep(20000);
-        rc = module_init(t->mod);
-        if (rc == AZKM_OK)
-            rc = token_find(t);
+    rc = module_init(t->mod, rv);
+    if (rc != AZKM_OK) {
+        /* a configuration or token store that is not there, or that this process cannot use, is final */
+        *why = *rv == CKR_GENERAL_ERROR && rc != AZKM_E_NOT_FOUND && !p11_store_unusable(t->mod->store_dir)
+                   ? AZKM_P11_RETRY
+                   : AZKM_P11_FINAL;
+        return rc;
     }
-    if (rc == AZKM_OK && t->mechs == NULL) {
+    if (!t->found && (rc = token_find(t, rv)) != AZKM_OK) {
+        /* Not in the slot list: SoftHSM reads its tokens once, in C_Initialize, and leaves out one whose files
+         * another program was rewriting at that moment; a store this process cannot read is final. */
+        *why = rc == AZKM_E_NOT_FOUND || rc == AZKM_E_IO ? AZKM_P11_NO_TOKEN : AZKM_P11_FINAL;
+        return rc;
+    }
+    if (t->mechs == NULL) {
         CK_ULONG n = 0;
 
         if (t->mod->fn->C_GetMechanismList(t->slot, NULL, &n) == CKR_OK && n > 0) {
@@ -509,72 +594,149 @@ static azkm_rc token_ready(azkm_p11_token *t)
                 t->n_mechs = n;
         }
     }
-    return rc;
+    return AZKM_OK;
 }
 
-azkm_rc azkm_p11_session_get(azkm_p11_token *t, CK_SESSION_HANDLE *s)
+/* A new session, logged in. Called with the lock held; takes the store's lock for what reads or rewrites the
+ * token's files (C_Initialize, the slot list, C_Login), never for anything else. */
+static azkm_rc session_new(azkm_p11_token *t, CK_SESSION_HANDLE *s, azkm_p11_failure *why, CK_RV *rv)
 {
-    azkm_rc rc;
-    CK_RV rv;
+    int busy = !(t->mod->initialised && t->mod->fork_gen == fork_generation) || !t->found || !t->logged_in ||
+               t->fork_gen != fork_generation;
+    int fd = busy ? p11_store_lock(t->mod->store_dir) : -1;
+    azkm_rc rc = token_ready(t, why, rv);
 
-    pthread_mutex_lock(&lock);
-    rc = token_ready(t);
-    if (rc == AZKM_OK && t->n_pool > 0 && t->logged_in) {
-        *s = t->pool[--t->n_pool];
-        pthread_mutex_unlock(&lock);
-        return AZKM_OK;
-    }
     if (rc == AZKM_OK) {
-        rv = t->mod->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, s);
-        if (rv != CKR_OK)
-            rc = azkm_p11_fail(t, rv, "C_OpenSession");
-        else if ((rc = token_login(t, *s)) != AZKM_OK)
+        *rv = t->mod->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, s);
+        if (*rv != CKR_OK) {
+            *why = AZKM_P11_RETRY;
+            rc = azkm_p11_fail(t, *rv, "C_OpenSession");
+        } else if (!t->logged_in && (rc = token_login(t, *s, why, rv)) != AZKM_OK) {
             t->mod->fn->C_CloseSession(*s);
+        }
     }
-    pthread_mutex_unlock(&lock);
+    p11_store_unlock(fd);
     return rc;
 }
 
-void azkm_p11_session_put(azkm_p11_token *t, CK_SESSION_HANDLE s, int broken)
-{
-    pthread_mutex_lock(&lock);
-    if (broken || t->fork_gen != fork_generation) {
-        if (!broken)
-            t->mod->fn->C_CloseSession(s);
-    } else if (t->n_pool < POOL_MAX) {
-        t->pool[t->n_pool++] = s;
-        s = CK_INVALID_HANDLE;
-    } else {
-        t->mod->fn->C_CloseSession(s);
-    }
-    pthread_mutex_unlock(&lock);
-}
-
-azkm_rc azkm_p11_owner_session(azkm_p11_token *t, CK_SESSION_HANDLE *s)
+azkm_rc azkm_p11_session_get(azkm_p11_token *t, azkm_p11_session *s, azkm_p11_failure *why, CK_RV *rv)
 {
     azkm_rc rc = AZKM_OK;
 
+    *why = AZKM_P11_FINAL;
+    *rv = CKR_OK;
+    ops_enter();
     pthread_mutex_lock(&lock);
-    if (t->fork_gen != fork_generation || !t->has_owner) {
-        pthread_mutex_unlock(&lock);
-        rc = azkm_p11_session_get(t, s);
-        pthread_mutex_lock(&lock);
-        if (rc == AZKM_OK) {
-            if (t->has_owner && t->fork_gen == fork_generation) {
-                /* another thread got there first */
-                pthread_mutex_unlock(&lock);
-                azkm_p11_session_put(t, *s, 0);
-                pthread_mutex_lock(&lock);
-            } else {
-                t->owner = *s;
-                t->has_owner = 1;
-            }
-        }
-    }
-    if (rc == AZKM_OK)
-        *s = t->owner;
+    if (t->n_pool > 0 && t->logged_in && t->fork_gen == fork_generation && t->mod->fork_gen == fork_generation)
+        s->h = t->pool[--t->n_pool];
+    else
+        rc = session_new(t, &s->h, why, rv);
+    s->epoch = t->mod->epoch;
     pthread_mutex_unlock(&lock);
+    if (rc != AZKM_OK)
+        ops_leave();
     return rc;
+}
+
+/* Return values after which a session must not be reused. */
+static int session_broken(CK_RV rv)
+{
+    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED || rv == CKR_DEVICE_REMOVED ||
+           rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_CRYPTOKI_NOT_INITIALIZED || rv == CKR_DEVICE_ERROR ||
+           rv == CKR_GENERAL_ERROR || rv == CKR_USER_NOT_LOGGED_IN;
+}
+
+void azkm_p11_session_put(azkm_p11_token *t, azkm_p11_session *s, CK_RV last)
+{
+    p11_module *m = t->mod;
+
+    pthread_mutex_lock(&lock);
+    if (s->epoch < m->init_epoch || m->fork_gen != fork_generation || !m->initialised) {
+        /* Opened before the module's last C_Initialize (or in the parent): its number may already name a session
+         * of the new initialisation, so it is not closed, only forgotten. */
+    } else if (s->epoch != m->epoch || session_broken(last) || t->n_pool == POOL_MAX) {
+        m->fn->C_CloseSession(s->h);
+    } else {
+        t->pool[t->n_pool++] = s->h;
+    }
+    pthread_mutex_unlock(&lock);
+    ops_leave();
+}
+
+/* Waits up to RECOVER_WAIT_MS for the other threads to leave the module; 1 when this thread may finalise it. */
+static int ops_exclusive(void)
+{
+    struct timespec until;
+
+    if (ops_depth > 0)
+        return 0; /* this thread has a session lent: the module must stay */
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += RECOVER_WAIT_MS / 1000;
+    until.tv_nsec += (RECOVER_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    return pthread_rwlock_timedwrlock(&ops, &until) == 0;
+}
+
+void azkm_p11_recover(azkm_p11_token *t, unsigned long epoch)
+{
+    int exclusive = ops_exclusive();
+    p11_module *m = t->mod;
+
+    pthread_mutex_lock(&lock);
+    if (m->epoch == epoch) {
+        /* Finalising is the only way to make SoftHSM read its token store again; it ends every session and login
+         * of the process, on every token of the module, so it needs all threads out of the module, and it must
+         * be our own initialisation (another library of the process may be using the module). */
+        int finalise = exclusive && m->owned && m->initialised && m->fork_gen == fork_generation;
+
+        /* Without finalising, the sessions this process opened in this initialisation are closed (a forked
+         * child's inherited ones are the parent's numbers: they are only forgotten). */
+        for (size_t i = 0; i < n_tokens; i++)
+            if (tokens[i].mod == m)
+                token_forget(&tokens[i], !finalise && m->initialised && m->fork_gen == fork_generation &&
+                                             tokens[i].fork_gen == fork_generation);
+        if (finalise) {
+            ERR_set_mark();
+            m->fn->C_Finalize(NULL);
+            ERR_pop_to_mark();
+            m->initialised = 0;
+        }
+        m->epoch++;
+    }
+    pthread_mutex_unlock(&lock);
+    if (exclusive)
+        pthread_rwlock_unlock(&ops);
+}
+
+CK_RV azkm_p11_copy_object(azkm_p11_token *t, CK_OBJECT_HANDLE h, CK_OBJECT_HANDLE *copy)
+{
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE tmpl = {CKA_TOKEN, &no, sizeof(no)};
+    CK_RV rv = CKR_OK;
+
+    pthread_mutex_lock(&lock);
+    if (!t->has_owner) {
+        rv = t->mod->fn->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &t->owner);
+        t->has_owner = rv == CKR_OK;
+    }
+    if (rv == CKR_OK)
+        rv = t->mod->fn->C_CopyObject(t->owner, h, &tmpl, 1, copy);
+    pthread_mutex_unlock(&lock);
+    return rv;
+}
+
+void azkm_p11_destroy_copy(azkm_p11_token *t, CK_OBJECT_HANDLE copy, unsigned long generation)
+{
+    ops_enter();
+    pthread_mutex_lock(&lock);
+    /* A copy made by this process (not inherited through fork) at this generation goes with its key. */
+    if (t->has_owner && t->fork_gen == fork_generation && t->generation == generation)
+        t->mod->fn->C_DestroyObject(t->owner, copy);
+    pthread_mutex_unlock(&lock);
+    ops_leave();
 }
 
 CK_FUNCTION_LIST *azkm_p11_functions(azkm_p11_token *t)
@@ -592,88 +754,15 @@ const char *azkm_p11_token_label(azkm_p11_token *t)
     return t->label[0] ? t->label : t->spec;
 }
 
+const char *azkm_p11_store_dir(azkm_p11_token *t)
+{
+    return t->mod->store_dir;
+}
+
 int azkm_p11_has_mechanism(azkm_p11_token *t, CK_MECHANISM_TYPE m)
 {
     for (CK_ULONG i = 0; i < t->n_mechs; i++)
         if (t->mechs[i] == m)
             return 1;
     return t->n_mechs == 0; /* a token that lists nothing is given the benefit of the doubt */
-}
-
-/* SoftHSM's file store, while other processes add objects to the token, can list one token object under two
- * handles (seen in hardening_concurrency: same id, label and modulus; one handle may go invalid a moment later).
- * Two matches are taken for one key, found[0] made a valid handle of it, when they are of the same key type and
- * either the same RSA modulus or, for other types, a full azkm label (vault, name and version: a second object
- * with it can only be a copy put there on purpose by someone holding the PIN). Anything else is a conflict. */
-static int same_key(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE found[2], int labelled)
-{
-    CK_KEY_TYPE kt[2];
-    unsigned char mod[2][1024];
-    CK_ATTRIBUTE a[2][2];
-    CK_RV rv[2];
-
-    for (int i = 0; i < 2; i++) {
-        a[i][0] = (CK_ATTRIBUTE){CKA_KEY_TYPE, &kt[i], sizeof(kt[i])};
-        a[i][1] = (CK_ATTRIBUTE){CKA_MODULUS, mod[i], sizeof(mod[i])};
-        rv[i] = fn->C_GetAttributeValue(s, found[i], a[i], 1);
-    }
-    /* One of the two is already gone: the other is the key. */
-    if (rv[0] == CKR_OBJECT_HANDLE_INVALID && rv[1] == CKR_OK) {
-        found[0] = found[1];
-        return 1;
-    }
-    if (rv[1] == CKR_OBJECT_HANDLE_INVALID && rv[0] == CKR_OK)
-        return 1;
-    if (rv[0] != CKR_OK || rv[1] != CKR_OK || kt[0] != kt[1])
-        return 0;
-    if (kt[0] != CKK_RSA)
-        return labelled;
-    for (int i = 0; i < 2; i++)
-        if (fn->C_GetAttributeValue(s, found[i], &a[i][1], 1) != CKR_OK)
-            return 0;
-    return a[0][1].ulValueLen == a[1][1].ulValueLen && memcmp(mod[0], mod[1], a[0][1].ulValueLen) == 0;
-}
-
-azkm_rc azkm_p11_find(azkm_p11_token *t, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const unsigned char *id,
-                      size_t idlen, const char *label, CK_OBJECT_HANDLE *out)
-{
-    CK_FUNCTION_LIST *fn = t->mod->fn;
-    p11_template tmpl;
-    /* SoftHSM's file store, while another process writes the token's files, can also list the key under two
-     * handles of which same_key cannot tell that they are one, or not list it at all (both seen in
-     * hardening_concurrency): the search is made again a moment later before either is reported. A key that is
-     * really missing costs FIND_ATTEMPTS searches and about 60 ms. */
-    static const useconds_t pause_us[FIND_ATTEMPTS - 1] = {2000, 10000, 50000};
-    CK_OBJECT_HANDLE found[2];
-    CK_ULONG n = 0;
-    CK_RV rv;
-    azkm_rc rc;
-
-    p11_tmpl_init(&tmpl);
-    p11_tmpl_token_search(&tmpl, cls, id, idlen, label);
-    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK)
-        return rc;
-    for (int attempt = 0;; attempt++) {
-        n = 0;
-        rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
-        if (rv == CKR_OK) {
-            rv = fn->C_FindObjects(s, found, 2, &n);
-            fn->C_FindObjectsFinal(s);
-        }
-        if (rv != CKR_OK)
-            return azkm_p11_fail(t, rv, "finding a key object");
-        if (n == 1 || (n > 1 && same_key(fn, s, found, label != NULL))) {
-            *out = found[0];
-            return AZKM_OK;
-        }
-        if (attempt == FIND_ATTEMPTS - 1)
-            break;
-        usleep(pause_us[attempt]);
-    }
-    if (n == 0)
-        return azkm_fail(AZKM_E_NOT_FOUND,
-                         "token %s: the key object is missing (destroyed outside azkm, or the "
-                         "wrong token?)",
-                         azkm_p11_token_label(t));
-    return azkm_fail(AZKM_E_CONFLICT, "token %s: more than one object has the key's id", azkm_p11_token_label(t));
 }

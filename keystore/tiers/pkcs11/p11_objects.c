@@ -136,22 +136,32 @@ static azkm_rc ec_public_params(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HAN
     return rc;
 }
 
+azkm_rc p11_public_pkey(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty, EVP_PKEY **out)
+{
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    azkm_rc rc = kty == AZKM_KTY_RSA ? rsa_public_params(pt, s, h, &params) : ec_public_params(pt, s, h, &params);
+
+    *out = NULL;
+    if (rc == AZKM_OK) {
+        ctx = EVP_PKEY_CTX_new_from_name(pt->libctx, kty == AZKM_KTY_RSA ? "RSA" : "EC", pt->propq);
+        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+            EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+            rc = azkm_fail_ossl(AZKM_E_CRYPTO, "token %s: the public key read from the token is not valid",
+                                azkm_p11_token_label(pt->tok));
+    }
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return rc;
+}
+
 /* Builds the public key from the token's public attributes (of a public key object, or an RSA private key). */
 azkm_rc p11_public_from_token(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty,
                               azkm_tier_output *out)
 {
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
-    azkm_rc rc = kty == AZKM_KTY_RSA ? rsa_public_params(pt, s, h, &params) : ec_public_params(pt, s, h, &params);
+    azkm_rc rc = p11_public_pkey(pt, s, h, kty, &pkey);
 
-    if (rc == AZKM_OK) {
-        ctx = EVP_PKEY_CTX_new_from_name(pt->libctx, kty == AZKM_KTY_RSA ? "RSA" : "EC", pt->propq);
-        if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-            rc = azkm_fail_ossl(AZKM_E_CRYPTO, "token %s: the public key read from the token is not valid",
-                                azkm_p11_token_label(pt->tok));
-    }
     if (rc == AZKM_OK)
         rc = azkm_pkey_public_der(pkey, &out->public_der, &out->public_der_len);
     if (rc == AZKM_OK) {
@@ -160,8 +170,6 @@ azkm_rc p11_public_from_token(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDL
         rc = azkm_pkey_describe(pkey, &k, &out->size, &out->curve);
     }
     EVP_PKEY_free(pkey);
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
     return rc;
 }
 
@@ -261,49 +269,94 @@ static azkm_rc pair_gen_templates(p11_template *pub, p11_template *priv, const a
     return p11_tmpl_check(priv);
 }
 
-azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out)
+CK_RV p11_destroy_by_ref(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, const unsigned char *id, size_t idlen,
+                         const char *label)
 {
-    p11_tier *pt = t->impl;
-    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
-    CK_SESSION_HANDLE s;
-    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
+    p11_template tmpl;
+    CK_OBJECT_HANDLE found[8];
+    CK_ULONG n = 0;
+    CK_RV rv;
+
+    p11_tmpl_init(&tmpl);
+    p11_tmpl_add_ref(&tmpl, id, idlen, label);
+    if (tmpl.overflow)
+        return CKR_TEMPLATE_INCOMPLETE;
+    rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
+    if (rv == CKR_OK) {
+        rv = fn->C_FindObjects(s, found, 8, &n);
+        fn->C_FindObjectsFinal(s);
+    }
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++)
+        rv = fn->C_DestroyObject(s, found[i]);
+    return rv;
+}
+
+/* A new key on the token, as one piece of work for azkm_p11_run. */
+typedef struct {
+    p11_tier *pt;
+    const azkm_keyspec *spec;
     p11_template pub_tmpl, priv_tmpl;
     unsigned char id[16];
     char label[256];
+    azkm_tier_output *out;
+} generate_job;
+
+static azkm_rc generate_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p11_result *res)
+{
+    generate_job *j = arg;
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(t);
+    CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, priv = CK_INVALID_HANDLE;
     CK_RV rv;
     azkm_rc rc;
 
-    memset(out, 0, sizeof(*out));
-    p11_version_id(ref->version, id);
-    p11_object_label(ref, label, sizeof(label));
-    rc = spec->kty == AZKM_KTY_OCT ? aes_gen_template(&priv_tmpl, spec, ref->key_ops, id, label)
-                                   : pair_gen_templates(&pub_tmpl, &priv_tmpl, spec, ref->key_ops, id, label);
-    if (rc != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
-        return rc;
-    if (spec->kty == AZKM_KTY_OCT) {
+    /* A failed earlier try may have left objects of this version behind. */
+    rv = p11_destroy_by_ref(fn, s, j->id, sizeof(j->id), j->label);
+    if (rv == CKR_OK && j->spec->kty == AZKM_KTY_OCT) {
         CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
 
-        rv = fn->C_GenerateKey(s, &mech, priv_tmpl.attr, priv_tmpl.n, &priv);
-        out->size = spec->size;
-    } else {
-        CK_MECHANISM mech = {spec->kty == AZKM_KTY_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
+        rv = fn->C_GenerateKey(s, &mech, j->priv_tmpl.attr, j->priv_tmpl.n, &priv);
+        j->out->size = j->spec->size;
+    } else if (rv == CKR_OK) {
+        CK_MECHANISM mech = {j->spec->kty == AZKM_KTY_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL,
+                             0};
 
-        rv = fn->C_GenerateKeyPair(s, &mech, pub_tmpl.attr, pub_tmpl.n, priv_tmpl.attr, priv_tmpl.n, &pub, &priv);
-        if (rv == CKR_OK && (rc = p11_public_from_token(pt, s, pub, spec->kty, out)) != AZKM_OK) {
-            fn->C_DestroyObject(s, pub);
-            fn->C_DestroyObject(s, priv);
-            azkm_p11_session_put(pt->tok, s, 0);
-            azkm_tier_output_clear(out);
-            return rc;
-        }
+        rv = fn->C_GenerateKeyPair(s, &mech, j->pub_tmpl.attr, j->pub_tmpl.n, j->priv_tmpl.attr, j->priv_tmpl.n,
+                                   &pub, &priv);
     }
     if (rv != CKR_OK) {
-        rc = azkm_p11_fail(pt->tok, rv, spec->kty == AZKM_KTY_OCT ? "AES key generation" : "key pair generation");
-        azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
-        return azkm_fail(rc, "key %s/%s: %s", ref->vault, ref->name, azkm_last_error());
+        res->rv = rv;
+        return azkm_p11_fail(t, rv, j->spec->kty == AZKM_KTY_OCT ? "AES key generation" : "key pair generation");
     }
-    azkm_p11_session_put(pt->tok, s, 0);
-    rc = p11_make_material(id, sizeof(id), label, 0, out);
+    if (j->spec->kty != AZKM_KTY_OCT &&
+        (rc = p11_public_from_token(j->pt, s, pub, j->spec->kty, j->out)) != AZKM_OK) {
+        fn->C_DestroyObject(s, pub);
+        fn->C_DestroyObject(s, priv);
+        azkm_tier_output_clear(j->out);
+        return rc;
+    }
+    return AZKM_OK;
+}
+
+azkm_rc p11_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out)
+{
+    generate_job j;
+    azkm_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&j, 0, sizeof(j));
+    j.pt = t->impl;
+    j.spec = spec;
+    j.out = out;
+    p11_version_id(ref->version, j.id);
+    p11_object_label(ref, j.label, sizeof(j.label));
+    rc = spec->kty == AZKM_KTY_OCT
+             ? aes_gen_template(&j.priv_tmpl, spec, ref->key_ops, j.id, j.label)
+             : pair_gen_templates(&j.pub_tmpl, &j.priv_tmpl, spec, ref->key_ops, j.id, j.label);
+    if (rc == AZKM_OK)
+        rc = azkm_p11_run(j.pt->tok, generate_op, &j);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s/%s: %s", ref->vault, ref->name, azkm_last_error());
+    rc = p11_make_material(j.id, sizeof(j.id), j.label, 0, out);
     if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
     return rc;
@@ -376,7 +429,7 @@ static azkm_rc adopted_public(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDL
         OPENSSL_free(len);
         return rc;
     }
-    if (azkm_p11_find(pt->tok, s, CKO_PUBLIC_KEY, id, idlen, NULL, &pub) != AZKM_OK) {
+    if (azkm_p11_find(pt->tok, s, CKO_PUBLIC_KEY, id, idlen, NULL, &pub, NULL) != AZKM_OK) {
         azkm_clear_error();
         pub = kty == AZKM_KTY_RSA ? priv : CK_INVALID_HANDLE;
     }
@@ -386,70 +439,84 @@ static azkm_rc adopted_public(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDL
     return p11_public_from_token(pt, s, pub, kty, out);
 }
 
+/* Adopting a key object, as one piece of work for azkm_p11_run (it only reads). */
+typedef struct {
+    p11_tier *pt;
+    const char *uri_text;
+    unsigned char id[64];
+    size_t idlen;
+    char label[128];
+    azkm_kty *kty;
+    azkm_tier_output *out;
+} adopt_job;
+
+static azkm_rc adopt_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p11_result *res)
+{
+    adopt_job *j = arg;
+    const char *want_label = j->label[0] ? j->label : NULL;
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    azkm_rc rc = azkm_p11_find(t, s, CKO_PRIVATE_KEY, j->id, j->idlen, want_label, &priv, res);
+
+    if (rc == AZKM_E_NOT_FOUND)
+        rc = azkm_p11_find(t, s, CKO_SECRET_KEY, j->id, j->idlen, want_label, &priv, res);
+    if (rc == AZKM_OK)
+        rc = adopted_kty(j->pt, s, priv, j->uri_text, j->kty);
+    if (rc == AZKM_OK)
+        rc = adopted_public(j->pt, s, priv, *j->kty, j->id, j->idlen, j->uri_text, j->out);
+    if (rc != AZKM_OK)
+        azkm_tier_output_clear(j->out);
+    return rc;
+}
+
 azkm_rc azkm_tier_pkcs11_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *uri_text, azkm_kty *kty,
                                azkm_tier_output *out)
 {
-    p11_tier *pt = t->impl;
-    CK_SESSION_HANDLE s;
-    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
-    unsigned char id[64];
-    size_t idlen = 0;
-    char label[128];
-    const char *want_label;
+    adopt_job j;
     azkm_rc rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = parse_object_uri(uri_text, id, &idlen, label)) != AZKM_OK)
+    memset(&j, 0, sizeof(j));
+    j.pt = t->impl;
+    j.uri_text = uri_text;
+    j.kty = kty;
+    j.out = out;
+    if ((rc = parse_object_uri(uri_text, j.id, &j.idlen, j.label)) != AZKM_OK)
         return rc;
-    if ((rc = p11_session_get(pt, &s)) != AZKM_OK)
-        return rc;
-    want_label = label[0] ? label : NULL;
-    rc = azkm_p11_find(pt->tok, s, CKO_PRIVATE_KEY, id, idlen, want_label, &priv);
-    if (rc == AZKM_E_NOT_FOUND)
-        rc = azkm_p11_find(pt->tok, s, CKO_SECRET_KEY, id, idlen, want_label, &priv);
+    rc = azkm_p11_run(j.pt->tok, adopt_op, &j);
     if (rc == AZKM_OK)
-        rc = adopted_kty(pt, s, priv, uri_text, kty);
-    if (rc == AZKM_OK)
-        rc = adopted_public(pt, s, priv, *kty, id, idlen, uri_text, out);
-    azkm_p11_session_put(pt->tok, s, 0);
-    if (rc == AZKM_OK)
-        rc = p11_make_material(id, idlen, label, 1, out);
+        rc = p11_make_material(j.id, j.idlen, j.label, 1, out);
     if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
     (void)ref;
     return rc;
 }
 
+typedef struct {
+    const p11_ref *r;
+} destroy_job;
+
+static azkm_rc destroy_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p11_result *res)
+{
+    destroy_job *j = arg;
+    CK_RV rv = p11_destroy_by_ref(azkm_p11_functions(t), s, j->r->id, j->r->idlen, j->r->label);
+
+    if (rv == CKR_OK)
+        return AZKM_OK;
+    res->rv = rv;
+    return azkm_p11_fail(t, rv, "destroying the key objects");
+}
+
 azkm_rc p11_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len)
 {
     p11_tier *pt = t->impl;
-    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
-    CK_SESSION_HANDLE s;
     p11_ref r;
-    p11_template tmpl;
-    CK_OBJECT_HANDLE found[8];
-    CK_ULONG n = 0;
+    destroy_job j = {&r};
     azkm_rc rc = p11_parse_material(material, len, &r);
-    CK_RV rv;
 
     if (rc != AZKM_OK)
         return rc;
     if (r.adopted)
         return AZKM_OK; /* adopted objects belong to whoever created them */
-    p11_tmpl_init(&tmpl);
-    p11_tmpl_add_ref(&tmpl, r.id, r.idlen, r.label);
-    if ((rc = p11_tmpl_check(&tmpl)) != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
-        return rc;
-    rv = fn->C_FindObjectsInit(s, tmpl.attr, tmpl.n);
-    if (rv == CKR_OK) {
-        rv = fn->C_FindObjects(s, found, 8, &n);
-        fn->C_FindObjectsFinal(s);
-    }
-    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++)
-        rv = fn->C_DestroyObject(s, found[i]);
-    azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
-    if (rv != CKR_OK)
-        return azkm_p11_fail(pt->tok, rv, "destroying the key objects");
     (void)ref;
-    return AZKM_OK;
+    return azkm_p11_run(pt->tok, destroy_op, &j);
 }

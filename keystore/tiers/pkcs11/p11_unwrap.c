@@ -135,7 +135,8 @@ end:
 
 /* The KEK's token object. Not azkm_p11_find: loading the KEK may have made a session copy with the same id and
  * label in this process, and that copy is not wanted here. */
-static azkm_rc find_token_key(p11_tier *pt, CK_SESSION_HANDLE s, const p11_ref *r, CK_OBJECT_HANDLE *out)
+static azkm_rc find_token_key(p11_tier *pt, CK_SESSION_HANDLE s, const p11_ref *r, CK_OBJECT_HANDLE *out,
+                              azkm_p11_result *res)
 {
     CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
     p11_template tmpl;
@@ -153,8 +154,10 @@ static azkm_rc find_token_key(p11_tier *pt, CK_SESSION_HANDLE s, const p11_ref *
         rv = fn->C_FindObjects(s, found, 2, &n);
         fn->C_FindObjectsFinal(s);
     }
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        res->rv = rv;
         return azkm_p11_fail(pt->tok, rv, "finding the key exchange key");
+    }
     if (n != 1)
         return azkm_fail(n == 0 ? AZKM_E_NOT_FOUND : AZKM_E_CONFLICT,
                          "token %s: %s object has the key exchange key's id", azkm_p11_token_label(pt->tok),
@@ -271,47 +274,83 @@ static azkm_rc target_public(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
     return AZKM_OK;
 }
 
+/* The whole unwrap, as one piece of work for azkm_p11_run. */
+typedef struct {
+    p11_tier *pt;
+    const azkm_tier_ref *ref;
+    p11_ref kr;
+    const unsigned char *wrapped;
+    size_t wrapped_len;
+    unsigned char id[16];
+    char label[256];
+    p11_template tmpl;
+    azkm_tier_output *out;
+} unwrap_job;
+
+/* What the token said in a failed step: a rejection of the blob's bytes is final (it depends on the data). */
+static azkm_rc token_step(azkm_rc rc, CK_RV rv, azkm_p11_result *res)
+{
+    if (rc != AZKM_OK && rv != CKR_OK) {
+        res->rv = rv;
+        res->final = unwrap_rejected(rv);
+    }
+    return rc;
+}
+
+static azkm_rc unwrap_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p11_result *res)
+{
+    unwrap_job *j = arg;
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(t);
+    CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE, aes = CK_INVALID_HANDLE, target = CK_INVALID_HANDLE;
+    CK_ULONG oaep_len = 0, aes_len = 0;
+    CK_RV rv = p11_destroy_by_ref(fn, s, j->id, sizeof(j->id), j->label); /* what a failed try left */
+    azkm_rc rc = rv == CKR_OK ? AZKM_OK : azkm_p11_fail(t, rv, "removing what an earlier try left");
+
+    rc = token_step(rc, rv, res);
+    if (rc == AZKM_OK)
+        rc = find_token_key(j->pt, s, &j->kr, &kek, res);
+    if (rc == AZKM_OK)
+        rc = split_ciphertext(j->pt, s, kek, j->ref->kty, j->wrapped_len, &oaep_len, &aes_len);
+    if (rc == AZKM_OK)
+        rc = token_step(unwrap_transfer_key(j->pt, s, kek, j->wrapped, oaep_len, &aes, &rv), rv, res);
+    if (rc == AZKM_OK)
+        rc = token_step(unwrap_target(j->pt, s, aes, j->ref->kty, &j->tmpl, j->wrapped + oaep_len,
+                                      j->wrapped_len - oaep_len, &target, &rv),
+                        rv, res);
+    if (rc == AZKM_OK)
+        rc = target_public(j->pt, s, target, j->ref->kty, aes_len, j->out);
+    if (rc != AZKM_OK) {
+        if (target != CK_INVALID_HANDLE)
+            fn->C_DestroyObject(s, target);
+        azkm_tier_output_clear(j->out);
+    }
+    return rc;
+}
+
 azkm_rc azkm_tier_pkcs11_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
                                        size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                                        azkm_tier_output *out)
 {
-    p11_tier *pt = t->impl;
-    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
-    CK_SESSION_HANDLE s;
-    CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE, aes = CK_INVALID_HANDLE, target = CK_INVALID_HANDLE;
-    CK_ULONG oaep_len = 0, aes_len = 0;
-    CK_RV rv = CKR_OK;
-    unsigned char id[16];
-    char label[256];
-    p11_template tmpl;
-    p11_ref kr;
+    unwrap_job j;
     azkm_rc rc;
 
     memset(out, 0, sizeof(*out));
-    p11_version_id(ref->version, id);
-    p11_object_label(ref, label, sizeof(label));
-    if ((rc = target_template(&tmpl, ref->kty, ref->key_ops, id, label)) != AZKM_OK)
+    memset(&j, 0, sizeof(j));
+    j.pt = t->impl;
+    j.ref = ref;
+    j.wrapped = wrapped;
+    j.wrapped_len = wrapped_len;
+    j.out = out;
+    p11_version_id(ref->version, j.id);
+    p11_object_label(ref, j.label, sizeof(j.label));
+    if ((rc = target_template(&j.tmpl, ref->kty, ref->key_ops, j.id, j.label)) != AZKM_OK)
         return rc;
-    if ((rc = p11_parse_material(kek_material, kek_material_len, &kr)) != AZKM_OK)
+    if ((rc = p11_parse_material(kek_material, kek_material_len, &j.kr)) != AZKM_OK)
         return rc;
-    if ((rc = p11_session_get(pt, &s)) != AZKM_OK)
-        return rc;
-    rc = find_token_key(pt, s, &kr, &kek);
+    rc = azkm_p11_run(j.pt->tok, unwrap_op, &j);
     if (rc == AZKM_OK)
-        rc = split_ciphertext(pt, s, kek, ref->kty, wrapped_len, &oaep_len, &aes_len);
-    if (rc == AZKM_OK)
-        rc = unwrap_transfer_key(pt, s, kek, wrapped, oaep_len, &aes, &rv);
-    if (rc == AZKM_OK)
-        rc = unwrap_target(pt, s, aes, ref->kty, &tmpl, wrapped + oaep_len, wrapped_len - oaep_len, &target, &rv);
-    if (rc == AZKM_OK)
-        rc = target_public(pt, s, target, ref->kty, aes_len, out);
-    if (rc == AZKM_OK)
-        rc = p11_make_material(id, sizeof(id), label, 0, out);
-    if (rc != AZKM_OK) {
-        if (target != CK_INVALID_HANDLE)
-            fn->C_DestroyObject(s, target);
+        rc = p11_make_material(j.id, sizeof(j.id), j.label, 0, out);
+    if (rc != AZKM_OK)
         azkm_tier_output_clear(out);
-    }
-    azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
     return rc;
 }

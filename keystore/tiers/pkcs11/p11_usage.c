@@ -4,6 +4,8 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "tiers/pkcs11/p11_tier.h"
 
 #define MAX_OBJECTS 8
@@ -112,34 +114,55 @@ static azkm_rc apply(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, const azkm_tier_
                      ref->vault, ref->name, token, ref->version, azkm_p11_rv_name(rv));
 }
 
+/* One run of the change on a borrowed session (azkm_p11_run): it may run again after a token failure, and setting
+ * the same flags again changes nothing. */
+typedef struct {
+    const azkm_tier_ref *ref;
+    p11_ref r;
+    usage_job jobs[MAX_OBJECTS];
+} usage_run;
+
+static azkm_rc usage_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p11_result *res)
+{
+    usage_run *u = arg;
+    CK_FUNCTION_LIST *fn = azkm_p11_functions(t);
+    CK_OBJECT_HANDLE found[MAX_OBJECTS];
+    CK_ULONG n = 0;
+    CK_RV rv = find_objects(fn, s, &u->r, found, &n);
+    azkm_rc rc = AZKM_OK;
+
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+        u->jobs[i].h = found[i];
+        rv = prepare(fn, s, u->ref->key_ops, &u->jobs[i]);
+    }
+    if (rv != CKR_OK) {
+        res->rv = rv;
+        return azkm_p11_fail(t, rv, "reading the usage flags of the key objects");
+    }
+    if (n == 0) {
+        res->stale = 1; /* SoftHSM does not look at its store again until it is re-initialised */
+        return azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s: version %s has no object on token %s", u->ref->vault,
+                         u->ref->name, u->ref->version, azkm_p11_token_label(t));
+    }
+    for (CK_ULONG i = 0; rc == AZKM_OK && u->r.adopted && i < n; i++)
+        rc = check_adopted(u->ref, &u->jobs[i]);
+    if (rc == AZKM_OK && !u->r.adopted)
+        rc = apply(fn, s, u->ref, azkm_p11_token_label(t), u->jobs, n);
+    return rc;
+}
+
 azkm_rc p11_set_usage(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len)
 {
     p11_tier *pt = t->impl;
-    CK_FUNCTION_LIST *fn = azkm_p11_functions(pt->tok);
-    CK_OBJECT_HANDLE found[MAX_OBJECTS];
-    usage_job jobs[MAX_OBJECTS];
-    CK_SESSION_HANDLE s;
-    CK_ULONG n = 0;
-    p11_ref r;
-    CK_RV rv;
-    azkm_rc rc = p11_parse_material(material, len, &r);
+    usage_run *u = OPENSSL_zalloc(sizeof(*u));
+    azkm_rc rc;
 
-    if (rc != AZKM_OK || (rc = p11_session_get(pt, &s)) != AZKM_OK)
-        return rc;
-    rv = find_objects(fn, s, &r, found, &n);
-    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
-        jobs[i].h = found[i];
-        rv = prepare(fn, s, ref->key_ops, &jobs[i]);
-    }
-    if (rv != CKR_OK)
-        rc = azkm_p11_fail(pt->tok, rv, "reading the usage flags of the key objects");
-    else if (n == 0)
-        rc = azkm_fail(AZKM_E_NOT_FOUND, "key %s/%s: version %s has no object on token %s", ref->vault, ref->name,
-                       ref->version, azkm_p11_token_label(pt->tok));
-    for (CK_ULONG i = 0; rc == AZKM_OK && r.adopted && i < n; i++)
-        rc = check_adopted(ref, &jobs[i]);
-    if (rc == AZKM_OK && !r.adopted)
-        rc = apply(fn, s, ref, azkm_p11_token_label(pt->tok), jobs, n);
-    azkm_p11_session_put(pt->tok, s, azkm_p11_session_broken(rv));
+    if (u == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    u->ref = ref;
+    rc = p11_parse_material(material, len, &u->r);
+    if (rc == AZKM_OK)
+        rc = azkm_p11_run(pt->tok, usage_op, u);
+    OPENSSL_free(u);
     return rc;
 }
