@@ -13,7 +13,8 @@ cmake --build --preset asan -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# Programs that are not ours but load the instrumented azkm.so (openssl, apache2, nginx) need the ASan runtime
+# Programs that are not ours but load the instrumented azkm.so (openssl and the servers: apache2, nginx, stunnel4,
+# haproxy) need the ASan runtime
 # first in their library list, so they run through shims that preload it. Leaks are checked in the openssl CLI,
 # which frees everything at exit; not in the servers, which by design keep their pools until the process ends
 # (their reports would be about httpd and nginx, not azkm). Our own test programs link the runtime themselves.
@@ -24,7 +25,7 @@ rm -rf "$shims"
 mkdir -p "$shims"
 # (The tests run the token tools, softhsm2-util and pkcs11-tool, with OPENSSL_CONF=/dev/null where the
 # environment names azkm's configuration: they need no provider and cannot load an instrumented one.)
-for prog in openssl apache2 nginx; do
+for prog in openssl apache2 nginx stunnel4 haproxy; do
     real=$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$prog" || true)
     [ -n "$real" ] || continue
     leaks=1
