@@ -16,7 +16,8 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Programs that are not ours but load the instrumented azkm.so (openssl and the servers: apache2, nginx, stunnel4,
 # haproxy) need the ASan runtime first in their library list, so they run through shims that preload it. Leaks
 # are checked in the openssl CLI, which frees everything at exit; not in the servers, which by design keep their
-# pools until the process ends (their reports would be about the servers, not azkm). Our own test programs link the runtime themselves.
+# pools until the process ends (their reports would be about the servers, not azkm). Our own test programs link
+# the runtime themselves.
 libasan=$(ldd "$build/provider/azkm.so" 2>/dev/null | awk '/libasan/ {print $3; exit}')
 [ -n "$libasan" ] || { echo "sanitize.sh: $build/provider/azkm.so is not linked with ASan" >&2; exit 1; }
 shims=$build/sanitize-shims
