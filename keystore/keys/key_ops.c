@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "keys/records.h"
 
@@ -167,7 +168,7 @@ azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
     if (!(k->info.attrs.key_ops & op)) {
         char ops[128] = "";
 
-        for (unsigned o = 1; o <= AZKM_OP_IMPORT; o <<= 1) {
+        for (unsigned o = 1; o & AZKM_OP_ALL; o <<= 1) {
             if (k->info.attrs.key_ops & o) {
                 if (ops[0])
                     strcat(ops, ",");
@@ -190,6 +191,7 @@ size_t azkm_key_max_output(const azkm_key *k)
 static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
 {
     int ok = (scheme == AZKM_SIG_ECDSA && k->info.kty == AZKM_KTY_EC) ||
+             (scheme == AZKM_SIG_EDDSA && k->info.kty == AZKM_KTY_OKP) ||
              ((scheme == AZKM_SIG_RSA_PKCS1 || scheme == AZKM_SIG_RSA_PSS) && k->info.kty == AZKM_KTY_RSA);
 
     if (!ok)
@@ -210,6 +212,9 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
         return rc;
     if (p->scheme == AZKM_SIG_RSA_PSS && p->digest == NULL)
         return azkm_fail(AZKM_E_INVALID, "key %s: RSA-PSS needs a digest algorithm", k->uri);
+    if (p->scheme == AZKM_SIG_EDDSA && p->digest != NULL)
+        return azkm_fail(AZKM_E_INVALID, "key %s: EdDSA signs the message itself, not a %s digest", k->uri,
+                         p->digest);
     if (dlen != 0 && dlen != inlen)
         return azkm_fail(AZKM_E_INVALID, "key %s: a %s digest is %zu bytes, not %zu", k->uri, p->digest, dlen,
                          inlen);
@@ -217,6 +222,18 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
     return AZKM_OK;
+}
+
+/* Pure EdDSA: one-shot EVP_DigestVerify over the message. */
+static int eddsa_verify(azkm_key *k, const unsigned char *in, size_t inlen, const unsigned char *sig, size_t siglen)
+{
+    EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
+    int ok = mdctx != NULL &&
+             EVP_DigestVerifyInit_ex(mdctx, NULL, NULL, k->ks->libctx, k->ks->propq, k->pub, NULL) == 1 &&
+             EVP_DigestVerify(mdctx, sig, siglen, in, inlen) == 1;
+
+    EVP_MD_CTX_free(mdctx);
+    return ok;
 }
 
 /* An invalid signature is AZKM_OK with *valid 0, and leaves the reason as the thread's last error. */
@@ -232,6 +249,11 @@ static azkm_rc key_verify_impl(azkm_key *k, const azkm_sign_params *p, const uns
     *valid = 0;
     if ((rc = azkm_key_check(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK)
         return rc;
+    if (p->scheme == AZKM_SIG_EDDSA) {
+        if (!(*valid = eddsa_verify(k, in, inlen, sig, siglen)))
+            azkm_fail_ossl(AZKM_E_INTEGRITY, "key %s: the signature does not verify", k->uri);
+        return AZKM_OK;
+    }
     if (p->scheme != AZKM_SIG_ECDSA) {
         *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
         if (p->scheme == AZKM_SIG_RSA_PSS) {
@@ -293,8 +315,9 @@ static azkm_rc check_cipher(const azkm_key *k, const azkm_cipher_params *p, int 
 {
     int rsa = p->scheme == AZKM_ENC_RSA_PKCS1 || p->scheme == AZKM_ENC_RSA_OAEP || p->scheme == AZKM_ENC_RSA_TLS;
 
-    if (k->info.kty == AZKM_KTY_EC)
-        return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
+    if (k->info.kty == AZKM_KTY_EC || k->info.kty == AZKM_KTY_OKP)
+        return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: it does not encrypt or wrap", k->uri,
+                         azkm_kty_name(k->info.kty, k->info.protection));
     if (rsa != (k->info.kty == AZKM_KTY_RSA))
         return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: the algorithm does not apply", k->uri,
                          azkm_kty_name(k->info.kty, k->info.protection));
@@ -359,6 +382,46 @@ static azkm_rc key_unwrap_impl(azkm_key *k, const azkm_cipher_params *p, const u
     return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
 }
 
+/* The peer's public key must be an EC point on the key's own curve; decoding it checks that it is on the curve. */
+static azkm_rc check_peer(const azkm_key *k, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *peer = der != NULL ? d2i_PUBKEY_ex(NULL, &p, (long)len, k->ks->libctx, k->ks->propq) : NULL;
+    char group[64] = "";
+    azkm_curve curve = AZKM_CURVE_NONE;
+    azkm_rc rc = AZKM_OK;
+
+    if (peer == NULL || p != der + len)
+        rc = azkm_fail_ossl(AZKM_E_INVALID, "key %s: the peer's public key is not a valid SubjectPublicKeyInfo",
+                            k->uri);
+    else if (!EVP_PKEY_is_a(peer, "EC") ||
+             !EVP_PKEY_get_utf8_string_param(peer, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
+             azkm_curve_parse(group, &curve) != AZKM_OK || curve != k->info.curve)
+        rc = azkm_fail(AZKM_E_INVALID, "key %s: the peer's public key (%s%s%s) is not on the key's curve, %s",
+                       k->uri, EVP_PKEY_get0_type_name(peer), group[0] ? " " : "", group,
+                       azkm_curve_name(k->info.curve));
+    EVP_PKEY_free(peer);
+    return rc;
+}
+
+static azkm_rc key_derive_impl(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
+                               size_t *secret_len)
+{
+    azkm_rc rc = azkm_key_check(k, AZKM_OP_DERIVE);
+
+    if (rc == AZKM_OK && k->info.kty != AZKM_KTY_EC)
+        rc = azkm_fail(AZKM_E_INVALID, "key %s is an %s key: only EC keys derive a shared secret (ECDH)", k->uri,
+                       azkm_kty_name(k->info.kty, k->info.protection));
+    if (rc == AZKM_OK)
+        rc = check_peer(k, peer_der, peer_len);
+    if (rc != AZKM_OK)
+        return rc;
+    rc = azkm_tier_derive(k->tier, k->tk, peer_der, peer_len, secret, secret_len);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
+    return AZKM_OK;
+}
+
 /* ---- the audited data plane: logged only when audit_key_operations is on, at the cost of one test otherwise -- */
 
 #define KEY_OP(op, impl)                                                                                           \
@@ -411,4 +474,10 @@ azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned
                         unsigned char *out, size_t *outlen)
 {
     KEY_OP("KeyUnwrap", key_unwrap_impl(k, p, in, inlen, out, outlen));
+}
+
+azkm_rc azkm_key_derive(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
+                        size_t *secret_len)
+{
+    KEY_OP("KeyDerive", key_derive_impl(k, peer_der, peer_len, secret, secret_len));
 }

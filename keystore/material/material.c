@@ -51,7 +51,14 @@ azkm_rc azkm_pkey_describe(const EVP_PKEY *pkey, azkm_kty *kty, unsigned *size, 
         *size = (unsigned)azkm_curve_bits(*curve);
         return AZKM_OK;
     }
-    return azkm_fail(AZKM_E_UNSUPPORTED, "key type %s is not supported (RSA or EC)", EVP_PKEY_get0_type_name(pkey));
+    if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448")) {
+        *kty = AZKM_KTY_OKP;
+        *curve = EVP_PKEY_is_a(pkey, "ED25519") ? AZKM_CURVE_ED25519 : AZKM_CURVE_ED448;
+        *size = (unsigned)azkm_curve_bits(*curve);
+        return AZKM_OK;
+    }
+    return azkm_fail(AZKM_E_UNSUPPORTED, "key type %s is not supported (RSA, EC, Ed25519 or Ed448)",
+                     EVP_PKEY_get0_type_name(pkey));
 }
 
 azkm_rc azkm_pkey_to_pkcs8(const EVP_PKEY *pkey, unsigned char **der, size_t *len)
@@ -192,6 +199,36 @@ end:
     return pkey;
 }
 
+/* An Ed25519 or Ed448 key from its PKCS#8 form (RFC 8410: the privateKey octets wrap CurvePrivateKey, an OCTET
+ * STRING of the raw key), for the same reason as ec_from_pkcs8: the raw key goes where
+ * EVP_PKEY_new_raw_private_key puts it (the secure heap), and every copy on the way is cleared. NULL for anything
+ * else. */
+static EVP_PKEY *okp_from_pkcs8(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der, *pk = NULL;
+    int pklen = 0, nid;
+    const ASN1_OBJECT *alg_oid = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+    ASN1_OCTET_STRING *raw = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (p8 == NULL || p != der + len || !PKCS8_pkey_get0(&alg_oid, &pk, &pklen, NULL, p8))
+        goto end;
+    nid = OBJ_obj2nid(alg_oid);
+    if (nid != NID_ED25519 && nid != NID_ED448)
+        goto end;
+    p = pk;
+    raw = d2i_ASN1_OCTET_STRING(NULL, &p, pklen);
+    if (raw == NULL || p != pk + pklen || ASN1_STRING_length(raw) != (nid == NID_ED25519 ? 32 : 57))
+        goto end;
+    pkey = EVP_PKEY_new_raw_private_key_ex(libctx, nid == NID_ED25519 ? "ED25519" : "ED448", propq,
+                                           ASN1_STRING_get0_data(raw), (size_t)ASN1_STRING_length(raw));
+end:
+    ASN1_STRING_clear_free(raw);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    return pkey;
+}
+
 azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kty kty, const unsigned char *der,
                                 size_t len, EVP_PKEY **out)
 {
@@ -201,6 +238,14 @@ azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kt
     size_t left = len;
     azkm_rc rc = AZKM_OK;
 
+    if (kty == AZKM_KTY_OKP) {
+        ERR_set_mark();
+        pkey = okp_from_pkcs8(libctx, propq, der, len);
+        ERR_pop_to_mark();
+        azkm_stack_scrub();
+        *out = pkey;
+        return pkey != NULL ? AZKM_OK : azkm_fail(AZKM_E_CORRUPT, "key material is not a valid OKP PKCS#8 key");
+    }
     if (kty == AZKM_KTY_EC) {
         ERR_set_mark();
         pkey = ec_from_pkcs8(libctx, propq, der, len);

@@ -39,14 +39,15 @@ void azkm_tier_output_clear(azkm_tier_output *o);
  * Contract, for every tier:
  * - Blocking: any call may block (a token, a file, a socket); none takes a lock of the caller's. Calls that may
  *   cross a process boundary (a token daemon, a remote key server) are generate, import, adopt, unwrap_import,
- *   load, sign, decrypt, encrypt, destroy and check; key_free and tier_free never block on I/O beyond closing.
+ *   load, sign, decrypt, encrypt, derive, destroy and check; key_free and tier_free never block on I/O beyond
+ *   closing.
  * - Threads: a tier and the keys it loaded may be used by several threads at once; each tier serialises what
  *   its backend needs serialised.
  * - Fork: a tier and its loaded keys stay usable in a forked child without any call from the caller: the tier
  *   notices the new process (getpid) and re-opens what it holds (sessions, connections) on first use there; it
  *   never uses a descriptor, session or connection opened by the parent for an operation in the child.
  * - Secrets: key material leaves a tier only sealed (the material reference) or never; outputs hold no secret
- *   except the plaintext of decrypt, which the caller owns.
+ *   except the plaintext of decrypt and the shared secret of derive, which the caller owns.
  * - Errors: AZKM_E_* with azkm_fail's message naming the tier's object and action. */
 typedef struct {
     const char *name;
@@ -81,6 +82,11 @@ typedef struct {
     azkm_rc (*unwrap_import)(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
                              size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                              azkm_tier_output *out);
+    /* Optional, ECDH with an EC key: the raw shared secret Z (the shared point's x-coordinate, field size bytes)
+     * with the peer's public key, SubjectPublicKeyInfo DER that the caller has checked to be a point on the key's
+     * curve. out holds at least 66 bytes. The private key stays in the tier. */
+    azkm_rc (*derive)(azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *out,
+                      size_t *outlen);
 } azkm_tier_ops;
 
 struct azkm_tier {
@@ -120,5 +126,8 @@ azkm_rc azkm_tier_adopt(azkm_tier *t, const azkm_tier_ref *ref, const char *name
 azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *kek_material,
                                 size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                                 azkm_tier_output *out);
+/* derive of a key that a tier with ops loaded. */
+azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len,
+                         unsigned char *out, size_t *outlen);
 
 #endif

@@ -76,6 +76,8 @@ unsigned p11_private_usage(CK_KEY_TYPE kt)
     case CKK_RSA:
         return P11_USE_SIGN | P11_USE_DECRYPT | P11_USE_UNWRAP;
     case CKK_EC:
+        return P11_USE_SIGN | P11_USE_DERIVE;
+    case CKK_EC_EDWARDS:
         return P11_USE_SIGN;
     default:
         return P11_USE_ENCRYPT | P11_USE_DECRYPT | P11_USE_WRAP | P11_USE_UNWRAP;
@@ -96,6 +98,7 @@ static void add_usage(p11_template *t, unsigned allow, unsigned deny)
     } uses[] = {
         {P11_USE_SIGN, CKA_SIGN},       {P11_USE_VERIFY, CKA_VERIFY}, {P11_USE_ENCRYPT, CKA_ENCRYPT},
         {P11_USE_DECRYPT, CKA_DECRYPT}, {P11_USE_WRAP, CKA_WRAP},     {P11_USE_UNWRAP, CKA_UNWRAP},
+        {P11_USE_DERIVE, CKA_DERIVE},
     };
 
     for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
@@ -121,6 +124,15 @@ void p11_tmpl_public_policy(p11_template *t, unsigned allow, unsigned deny)
     p11_tmpl_add_bool(t, CKA_TOKEN, 1);
     p11_tmpl_add_bool(t, CKA_PRIVATE, 0);
     add_usage(t, allow, deny);
+}
+
+void p11_tmpl_session_secret(p11_template *t, CK_ULONG value_len)
+{
+    p11_tmpl_add_class(t, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    p11_tmpl_add_bool(t, CKA_TOKEN, 0);
+    p11_tmpl_add_bool(t, CKA_SENSITIVE, 0);
+    p11_tmpl_add_bool(t, CKA_EXTRACTABLE, 1);
+    p11_tmpl_add_ulong(t, CKA_VALUE_LEN, value_len);
 }
 
 void p11_tmpl_token_search(p11_template *t, CK_OBJECT_CLASS cls, const unsigned char *id, size_t idlen,

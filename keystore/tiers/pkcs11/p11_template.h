@@ -28,8 +28,9 @@ typedef struct {
 #define P11_USE_DECRYPT 0x08u
 #define P11_USE_WRAP 0x10u
 #define P11_USE_UNWRAP 0x20u
+#define P11_USE_DERIVE 0x40u /* ECDH (CKA_DERIVE) */
 /* The flags a key pair generation template states for each half, true or false. */
-#define P11_PRIVATE_USES (P11_USE_SIGN | P11_USE_DECRYPT | P11_USE_UNWRAP)
+#define P11_PRIVATE_USES (P11_USE_SIGN | P11_USE_DECRYPT | P11_USE_UNWRAP | P11_USE_DERIVE)
 #define P11_PUBLIC_USES (P11_USE_VERIFY | P11_USE_ENCRYPT | P11_USE_WRAP)
 
 /* Where a key object lives: on the token, or only in the session that made it (BYOK's transfer key). */
@@ -47,8 +48,8 @@ void p11_tmpl_add_ref(p11_template *t, const unsigned char *id, size_t idlen, co
 /* AZKM_OK, or the error to report for a template that overflowed. */
 azkm_rc p11_tmpl_check(const p11_template *t);
 
-/* What azkm's key objects may do, by key type (CKK_RSA, CKK_EC, CKK_AES), for generated, imported and BYOK keys
- * alike: of a private or secret key, and of a public key. */
+/* What azkm's key objects may do, by key type (CKK_RSA, CKK_EC, CKK_EC_EDWARDS, CKK_AES), for generated, imported
+ * and BYOK keys alike: of a private or secret key, and of a public key. */
 unsigned p11_private_usage(CK_KEY_TYPE kt);
 unsigned p11_public_usage(CK_KEY_TYPE kt);
 /* The policy of every private and secret key object azkm makes: on the token it is private (invisible without
@@ -57,6 +58,10 @@ unsigned p11_public_usage(CK_KEY_TYPE kt);
 void p11_tmpl_key_policy(p11_template *t, p11_lifetime lifetime, unsigned allow, unsigned deny);
 /* The policy of azkm's public key objects: token objects, readable without login. */
 void p11_tmpl_public_policy(p11_template *t, unsigned allow, unsigned deny);
+/* A secret handed back to the caller (the output of ECDH): a generic secret of value_len bytes that lives only in
+ * the session that made it, not sensitive and extractable, so that its value can be read and the object destroyed.
+ * It holds nothing the caller does not get anyway; the key it came from keeps its own policy. */
+void p11_tmpl_session_secret(p11_template *t, CK_ULONG value_len);
 /* A search for token objects only (session copies of a key share its id) of class cls with this CKA_ID, and this
  * CKA_LABEL unless label is NULL. */
 void p11_tmpl_token_search(p11_template *t, CK_OBJECT_CLASS cls, const unsigned char *id, size_t idlen,

@@ -3,8 +3,11 @@
  * logged-in session, with the object handle found once and re-found only after re-initialisation (fork). */
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "tiers/pkcs11/p11_tier.h"
 #include "tiers/pkcs11/pkcs11.h"
@@ -247,7 +250,8 @@ static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsig
         break;
     }
     case AZKM_SIG_ECDSA:
-        a.mech.mechanism = CKM_ECDSA;
+    case AZKM_SIG_EDDSA: /* pure Ed25519 / Ed448: CKM_EDDSA without parameters, over the message */
+        a.mech.mechanism = p->scheme == AZKM_SIG_ECDSA ? CKM_ECDSA : CKM_EDDSA;
         a.out = raw;
         a.outlen = sizeof(raw);
         break;
@@ -255,6 +259,13 @@ static azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsig
     rc = with_session(k, do_sign, &a, "signing");
     if (rc != AZKM_OK)
         return rc;
+    if (p->scheme == AZKM_SIG_EDDSA) {
+        if (a.outlen != 64 && a.outlen != 114)
+            return azkm_fail(AZKM_E_CRYPTO, "key %s: the token returned a malformed EdDSA signature", k->name);
+        memcpy(sig, raw, a.outlen);
+        *siglen = a.outlen;
+        return AZKM_OK;
+    }
     if (p->scheme == AZKM_SIG_ECDSA) {
         if (a.outlen == 0 || a.outlen % 2 != 0 || a.outlen > sizeof(raw))
             return azkm_fail(AZKM_E_CRYPTO, "key %s: the token returned a malformed ECDSA signature", k->name);
@@ -543,6 +554,79 @@ static azkm_rc p11_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const 
     return aes(k, 1, p, in, inlen, out, outlen);
 }
 
+typedef struct {
+    CK_ECDH1_DERIVE_PARAMS params;
+    CK_MECHANISM mech;
+    unsigned char *out;
+    CK_ULONG outlen;
+    CK_RV rv;
+} derive_args;
+
+/* ECDH into a session secret (p11_tmpl_session_secret) whose value is read, then the object destroyed: the private
+ * key itself stays sensitive and unextractable. */
+static CK_RV do_derive(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key *k, void *arg)
+{
+    derive_args *a = arg;
+    p11_template tmpl;
+    CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
+    CK_ATTRIBUTE val = {CKA_VALUE, a->out, a->outlen};
+
+    p11_tmpl_init(&tmpl);
+    p11_tmpl_session_secret(&tmpl, a->outlen);
+    if (tmpl.overflow) /* an operation reports a CK_RV; five attributes always fit */
+        return a->rv = CKR_TEMPLATE_INCOMPLETE;
+    a->rv = fn->C_DeriveKey(s, &a->mech, k->handle, tmpl.attr, tmpl.n, &obj);
+    if (a->rv == CKR_OK)
+        a->rv = fn->C_GetAttributeValue(s, obj, &val, 1);
+    if (a->rv == CKR_OK)
+        a->outlen = val.ulValueLen;
+    if (obj != CK_INVALID_HANDLE)
+        fn->C_DestroyObject(s, obj);
+    return a->rv;
+}
+
+/* The peer's point, uncompressed (the form every token takes), from its SubjectPublicKeyInfo. */
+static int peer_point(const p11_tier *pt, const unsigned char *der, size_t len, unsigned char point[133],
+                      size_t *plen)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *peer = d2i_PUBKEY_ex(NULL, &p, (long)len, pt->libctx, pt->propq);
+    int ok = peer != NULL &&
+             EVP_PKEY_set_utf8_string_param(peer, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed") &&
+             EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point, 133, plen) && *plen % 2 == 1;
+
+    EVP_PKEY_free(peer);
+    return ok;
+}
+
+static azkm_rc p11_derive(azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *out,
+                          size_t *outlen)
+{
+    unsigned char point[133];
+    size_t plen = 0;
+    derive_args a;
+    azkm_rc rc;
+
+    if (k->kty != AZKM_KTY_EC)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: only EC keys derive a shared secret", k->name);
+    if (!peer_point(k->pt, peer_der, peer_len, point, &plen))
+        return azkm_fail_ossl(AZKM_E_INVALID, "key %s: the peer's public key is not an EC point", k->name);
+    memset(&a, 0, sizeof(a));
+    a.params = (CK_ECDH1_DERIVE_PARAMS){CKD_NULL, 0, NULL, (CK_ULONG)plen, point};
+    a.mech = (CK_MECHANISM){CKM_ECDH1_DERIVE, &a.params, sizeof(a.params)};
+    a.out = out;
+    a.outlen = (CK_ULONG)(plen - 1) / 2; /* Z is the x-coordinate: as long as the field */
+    rc = with_session(k, do_derive, &a, "ECDH (C_DeriveKey)");
+    if (rc != AZKM_OK && a.rv == CKR_KEY_FUNCTION_NOT_PERMITTED)
+        return azkm_fail(AZKM_E_FORBIDDEN,
+                         "token %s: the key's token object does not allow derivation (CKA_DERIVE is false: made "
+                         "before azkm offered ECDH, or adopted so); rotate the key to get one that does",
+                         azkm_p11_token_label(k->pt->tok));
+    if (rc == AZKM_OK)
+        *outlen = a.outlen;
+    return rc;
+}
+
 static void p11_key_free(azkm_tier_key *k)
 {
     CK_SESSION_HANDLE owner;
@@ -650,6 +734,7 @@ static const azkm_tier_ops pkcs11_ops = {
     .check = p11_check,
     .adopt = azkm_tier_pkcs11_adopt,
     .unwrap_import = azkm_tier_pkcs11_unwrap_import,
+    .derive = p11_derive,
 };
 
 azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
