@@ -89,7 +89,7 @@ static json_t *key_item_json(const azkm_key_info *info)
 
 static const char *size_text(const azkm_key_info *info, char *buf, size_t len)
 {
-    if (info->kty == AZKM_KTY_EC)
+    if (info->kty == AZKM_KTY_EC || info->kty == AZKM_KTY_OKP)
         snprintf(buf, len, "%s", azkm_curve_name(info->curve));
     else
         snprintf(buf, len, "%u", info->size);
@@ -101,7 +101,7 @@ static const char *ops_text(unsigned ops, char *buf, size_t len)
     size_t used = 0;
 
     buf[0] = '\0';
-    for (unsigned bit = 1; bit <= AZKM_OP_IMPORT; bit <<= 1)
+    for (unsigned bit = 1; bit & AZKM_OP_ALL; bit <<= 1)
         if ((ops & bit) && used < len)
             used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", azkm_op_name(bit));
     if (used == 0)
