@@ -37,6 +37,10 @@ typedef struct {
  * tries PEM, base64 and raw DER in a row: noise from us there pushes the real reason (say, "key ... is disabled")
  * out of the server's log. A damaged body inside our own PEM block is still reported. */
 static __thread int decoding_our_pem;
+/* The key of the reference being decoded: OpenSSL offers the DER to each key decoder in turn (one per key type)
+ * until one takes it, and the key is loaded once for all of them. Set and dropped around the callback in
+ * pem2der_decode, inside which those decoders run. */
+static __thread AZKM_PKEY *decoded_key;
 
 static void *dec_newctx(void *provctx)
 {
@@ -119,6 +123,8 @@ static int pem2der_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CA
         decoding_our_pem = 1;
         ok = data_cb(params, data_cbarg);
         decoding_our_pem = 0;
+        azkm_pkey_free(decoded_key);
+        decoded_key = NULL;
     }
 end:
     BIO_free(mem);
@@ -154,9 +160,12 @@ static int ref_decode(DEC_CTX *ctx, azkm_pkey_type type, OSSL_CORE_BIO *cin, int
         AZKM_RAISE(ctx->provctx, AZKM_R_BAD_REFERENCE_FILE, "%s", azkm_keyref_strerror(rrc));
         goto end;
     }
-    pk = azkm_pkey_load_uri(ctx->provctx, uri);
-    if (pk == NULL)
+    if ((pk = decoded_key) != NULL)
+        azkm_pkey_up_ref(pk);
+    else if ((pk = azkm_pkey_load_uri(ctx->provctx, uri)) == NULL)
         goto end;
+    else if (decoding_our_pem && azkm_pkey_up_ref(pk))
+        decoded_key = pk;
     if (pk->type != type && !(type == AZKM_TYPE_RSA && pk->type == AZKM_TYPE_RSA_PSS)) {
         ok = 1; /* the other key decoder will take it */
         goto end;
