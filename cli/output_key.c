@@ -161,18 +161,18 @@ int out_key_list(int json, const azkm_key_info *arr, size_t n, int deleted)
         return out_json(list);
     }
     if (deleted)
-        printf("%-32s %-8s %-6s %-20s %s\n", "NAME", "KTY", "SIZE", "DELETED", "SCHEDULED PURGE");
+        printf("%-32s %-8s %-7s %-20s %s\n", "NAME", "KTY", "SIZE", "DELETED", "SCHEDULED PURGE");
     else
-        printf("%-32s %-8s %-6s %-7s %-20s %s\n", "NAME", "KTY", "SIZE", "ENABLED", "EXPIRES", "VERSION");
+        printf("%-32s %-8s %-7s %-7s %-20s %s\n", "NAME", "KTY", "SIZE", "ENABLED", "EXPIRES", "VERSION");
     for (size_t i = 0; i < n; i++) {
         const azkm_key_info *k = &arr[i];
         const char *kty = azkm_kty_name(k->kty, k->protection);
 
         if (deleted)
-            printf("%-32s %-8s %-6s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
+            printf("%-32s %-8s %-7s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
                    out_time(k->deleted_on, t1, sizeof(t1)), out_time(k->scheduled_purge, t2, sizeof(t2)));
         else
-            printf("%-32s %-8s %-6s %-7s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
+            printf("%-32s %-8s %-7s %-7s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
                    k->attrs.enabled ? "true" : "false", out_time(k->attrs.expires, t1, sizeof(t1)), k->version);
     }
     return 0;
