@@ -5,6 +5,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "algorithms.h"
 #include "errors.h"
@@ -110,7 +111,8 @@ static void *km_dup(const void *keydata_from, int selection)
 
     if (pk == NULL)
         return NULL;
-    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0 && pk->pub != NULL)
+    if ((selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) == 0 && pk->pub != NULL &&
+        ((selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) != 0 || pk->type == AZKM_TYPE_EC))
         return public_copy(pk, selection);
     azkm_pkey_up_ref(pk);
     return pk;
@@ -208,6 +210,21 @@ static const OSSL_PARAM *ec_gettable_params(void *provctx)
     return params;
 }
 
+/* 1 when pk is an EC object with domain parameters and no key: asking the default provider for a point it does
+ * not have leaves an error on the queue, taken off again here. */
+static int ec_parameters_only(const AZKM_PKEY *pk, char *group, size_t size)
+{
+    size_t len = 0;
+    int has_point;
+
+    if (pk == NULL || pk->key != NULL || pk->pub == NULL || pk->type != AZKM_TYPE_EC)
+        return 0;
+    ERR_set_mark();
+    has_point = EVP_PKEY_get_octet_string_param(pk->pub, OSSL_PKEY_PARAM_PUB_KEY, NULL, 0, &len);
+    ERR_pop_to_mark();
+    return !has_point && EVP_PKEY_get_utf8_string_param(pk->pub, OSSL_PKEY_PARAM_GROUP_NAME, group, size, NULL);
+}
+
 /* EVP_PKEY_set1_encoded_public_key: only an EC object that holds domain parameters and no key yet (km_dup's
  * parameter copy, or an import of parameters) takes a point; a vault key or a filled public key is immutable. CMS
  * decryption makes the originator's key this way, from a copy of the recipient key's parameters. */
@@ -216,7 +233,6 @@ static int ec_set_params(void *keydata, const OSSL_PARAM params[])
     AZKM_PKEY *pk = keydata;
     const OSSL_PARAM *p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY);
     char group[64];
-    size_t len = 0;
     OSSL_PARAM fromdata[3];
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pub = NULL;
@@ -224,9 +240,7 @@ static int ec_set_params(void *keydata, const OSSL_PARAM params[])
 
     if (p == NULL)
         return 1;
-    if (pk == NULL || pk->key != NULL || pk->pub == NULL || p->data_type != OSSL_PARAM_OCTET_STRING ||
-        EVP_PKEY_get_octet_string_param(pk->pub, OSSL_PKEY_PARAM_PUB_KEY, NULL, 0, &len) ||
-        !EVP_PKEY_get_utf8_string_param(pk->pub, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL)) {
+    if (p->data_type != OSSL_PARAM_OCTET_STRING || !ec_parameters_only(pk, group, sizeof(group))) {
         AZKM_RAISE(pk != NULL ? pk->provctx : NULL, AZKM_R_BAD_PARAMETER,
                    "an azkm key's public key cannot be changed; only a copy of its parameters takes a point");
         return 0;
