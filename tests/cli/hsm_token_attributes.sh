@@ -11,6 +11,9 @@ ok azkm key create --vault-name hv1 --name rsa --kty RSA-HSM >/dev/null
 ok azkm key create --vault-name hv1 --name ec --kty EC-HSM --curve P-384 >/dev/null
 ok azkm key rotate --vault-name hv1 --name ec >/dev/null
 ok azkm key create --vault-name hv1 --name aes --kty oct-HSM >/dev/null
+ok azkm key create --vault-name hv1 --name ed --kty OKP-HSM --curve Ed25519 >/dev/null
+openssl genpkey -algorithm ED448 -out ed448.pem
+ok azkm key import --vault-name hv1 --name ed-imp --kty OKP-HSM --file ed448.pem >/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out imp.pem 2>/dev/null
 ok azkm key import --vault-name hv1 --name ec-imp --kty EC-HSM --file imp.pem >/dev/null
 head -c 32 /dev/urandom >imp.aes
@@ -28,18 +31,18 @@ step "every version of every key has its private or secret object on the token"
 objects "^(Private|Secret) Key Object" >keys.txt
 cat keys.txt >&2
 expected=""
-for k in rsa ec aes ec-imp aes-imp; do
+for k in rsa ec aes ed ec-imp aes-imp ed-imp; do
     for v in $(azkm key list-versions --vault-name hv1 --name $k --output json | jq -r '.[].kid' | awk -F/ '{print $NF}'); do
         expected+="azkm:hv1/$k/$v"$'\n'
     done
 done
 expect_eq "$(cut -d'|' -f1 keys.txt | sort)" "$(printf '%s' "$expected" | sort)" "azkm's key objects on the token"
-expect_eq "$(wc -l <keys.txt)" 6 "private and secret key objects"
+expect_eq "$(wc -l <keys.txt)" 8 "private and secret key objects"
 
 step "generated keys: sensitive, always sensitive, never extractable"
 while IFS='|' read -r label access; do
     case $label in
-    azkm:hv1/rsa/* | azkm:hv1/ec/* | azkm:hv1/aes/*)
+    azkm:hv1/rsa/* | azkm:hv1/ec/* | azkm:hv1/aes/* | azkm:hv1/ed/*)
         expect_match "$access" "(^|, )sensitive(,|$)" "$label sensitive"
         expect_match "$access" "always sensitive" "$label always sensitive"
         expect_match "$access" "never extractable" "$label never extractable"
