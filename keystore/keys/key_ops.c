@@ -10,7 +10,6 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "keys/records.h"
 
@@ -382,41 +381,39 @@ static azkm_rc key_unwrap_impl(azkm_key *k, const azkm_cipher_params *p, const u
     return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
 }
 
-/* The peer's public key must be an EC point on the key's own curve; decoding it checks that it is on the curve. */
-static azkm_rc check_peer(const azkm_key *k, const unsigned char *der, size_t len)
+/* The peer's public key must be an EC point on the key's own curve; the tier gets the point, uncompressed. */
+static azkm_rc peer_point(const azkm_key *k, const unsigned char *der, size_t len, unsigned char *point,
+                          size_t *plen)
 {
-    const unsigned char *p = der;
-    EVP_PKEY *peer = der != NULL ? d2i_PUBKEY_ex(NULL, &p, (long)len, k->ks->libctx, k->ks->propq) : NULL;
-    char group[64] = "";
     azkm_curve curve = AZKM_CURVE_NONE;
-    azkm_rc rc = AZKM_OK;
 
-    if (peer == NULL || p != der + len)
-        rc = azkm_fail_ossl(AZKM_E_INVALID, "key %s: the peer's public key is not a valid SubjectPublicKeyInfo",
-                            k->uri);
-    else if (!EVP_PKEY_is_a(peer, "EC") ||
-             !EVP_PKEY_get_utf8_string_param(peer, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) ||
-             azkm_curve_parse(group, &curve) != AZKM_OK || curve != k->info.curve)
-        rc = azkm_fail(AZKM_E_INVALID, "key %s: the peer's public key (%s%s%s) is not on the key's curve, %s",
-                       k->uri, EVP_PKEY_get0_type_name(peer), group[0] ? " " : "", group,
-                       azkm_curve_name(k->info.curve));
-    EVP_PKEY_free(peer);
-    return rc;
+    if (azkm_ec_spki_point(k->ks->libctx, k->ks->propq, der, len, &curve, point, plen) == AZKM_OK &&
+        curve == k->info.curve)
+        return AZKM_OK;
+    if (curve != AZKM_CURVE_NONE && curve != k->info.curve)
+        return azkm_fail(AZKM_E_INVALID, "key %s: the peer's public key (EC %s) is not on the key's curve, %s",
+                         k->uri, azkm_curve_name(curve), azkm_curve_name(k->info.curve));
+    return azkm_fail(AZKM_E_INVALID,
+                     "key %s: the peer's public key is not an EC SubjectPublicKeyInfo with a point on a named "
+                     "curve",
+                     k->uri);
 }
 
 static azkm_rc key_derive_impl(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
                                size_t *secret_len)
 {
+    unsigned char point[AZKM_EC_POINT_MAX];
+    size_t plen = 0;
     azkm_rc rc = azkm_key_check(k, AZKM_OP_DERIVE);
 
     if (rc == AZKM_OK && k->info.kty != AZKM_KTY_EC)
         rc = azkm_fail(AZKM_E_INVALID, "key %s is an %s key: only EC keys derive a shared secret (ECDH)", k->uri,
                        azkm_kty_name(k->info.kty, k->info.protection));
     if (rc == AZKM_OK)
-        rc = check_peer(k, peer_der, peer_len);
+        rc = peer_point(k, peer_der, peer_len, point, &plen);
     if (rc != AZKM_OK)
         return rc;
-    rc = azkm_tier_derive(k->tier, k->tk, peer_der, peer_len, secret, secret_len);
+    rc = azkm_tier_derive(k->tier, k->tk, point, plen, secret, secret_len);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
     return AZKM_OK;

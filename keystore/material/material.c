@@ -407,3 +407,79 @@ azkm_rc azkm_material_parse(OSSL_LIB_CTX *libctx, const unsigned char *in, size_
     out->der_len = der_len;
     return AZKM_OK;
 }
+
+azkm_rc azkm_ec_pkey_from_point(OSSL_LIB_CTX *libctx, const char *propq, azkm_curve curve,
+                                const unsigned char *point, size_t plen, EVP_PKEY **out)
+{
+    OSSL_PARAM params[4];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, "EC", propq);
+    azkm_rc rc = AZKM_OK;
+
+    *out = NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)azkm_curve_name(curve), 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, plen);
+    params[2] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                                 (char *)OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED, 0);
+    params[3] = OSSL_PARAM_construct_end();
+    /* A single 00 octet decodes as the point at infinity: no ECDH peer. Decoding checks that any other point is
+     * on the curve. */
+    ERR_set_mark();
+    if (ctx == NULL || plen < 2 || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        rc = AZKM_E_INVALID;
+    ERR_pop_to_mark();
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
+/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }, with
+ * id-ecPublicKey and a named curve. */
+static int spki_parts(const unsigned char *der, size_t len, azkm_curve *curve, const ASN1_BIT_STRING **bits,
+                      STACK_OF(ASN1_TYPE) * *seq, X509_ALGOR **alg)
+{
+    const unsigned char *p = der, *q;
+    const ASN1_OBJECT *oid = NULL;
+    const void *pval = NULL;
+    ASN1_TYPE *a, *b;
+    int ptype = 0;
+
+    if ((*seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len)) == NULL || p != der + len ||
+        sk_ASN1_TYPE_num(*seq) != 2)
+        return 0;
+    a = sk_ASN1_TYPE_value(*seq, 0);
+    b = sk_ASN1_TYPE_value(*seq, 1);
+    if (a->type != V_ASN1_SEQUENCE || b->type != V_ASN1_BIT_STRING)
+        return 0;
+    q = ASN1_STRING_get0_data(a->value.sequence);
+    if ((*alg = d2i_X509_ALGOR(NULL, &q, ASN1_STRING_length(a->value.sequence))) == NULL)
+        return 0;
+    X509_ALGOR_get0(&oid, &ptype, &pval, *alg);
+    if (OBJ_obj2nid(oid) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT ||
+        azkm_curve_parse(OBJ_nid2sn(OBJ_obj2nid(pval)), curve) != AZKM_OK || azkm_curve_kty(*curve) != AZKM_KTY_EC)
+        return 0;
+    *bits = b->value.bit_string;
+    return ((*bits)->flags & 0x07) == 0; /* no unused bits */
+}
+
+azkm_rc azkm_ec_spki_point(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
+                           azkm_curve *curve, unsigned char *point, size_t *plen)
+{
+    STACK_OF(ASN1_TYPE) *seq = NULL;
+    X509_ALGOR *alg = NULL;
+    const ASN1_BIT_STRING *bits = NULL;
+    EVP_PKEY *pkey = NULL;
+    azkm_rc rc = AZKM_E_INVALID;
+
+    azkm_clear_error();
+    ERR_set_mark();
+    if (der != NULL && spki_parts(der, len, curve, &bits, &seq, &alg) &&
+        azkm_ec_pkey_from_point(libctx, propq, *curve, ASN1_STRING_get0_data(bits),
+                                (size_t)ASN1_STRING_length(bits), &pkey) == AZKM_OK &&
+        EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, AZKM_EC_POINT_MAX, plen))
+        rc = AZKM_OK;
+    ERR_pop_to_mark();
+    EVP_PKEY_free(pkey);
+    X509_ALGOR_free(alg);
+    sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+    return rc;
+}

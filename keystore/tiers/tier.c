@@ -46,10 +46,10 @@ azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const un
     return t->ops->unwrap_import(t, ref, kek_material, kek_material_len, wrapped, wrapped_len, out);
 }
 
-azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len,
+azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *point, size_t point_len,
                          unsigned char *out, size_t *outlen)
 {
     if (ops->derive == NULL)
         return azkm_fail(AZKM_E_UNSUPPORTED, "the %s tier cannot derive a shared secret", ops->name);
-    return ops->derive(k, peer_der, peer_len, out, outlen);
+    return ops->derive(k, point, point_len, out, outlen);
 }

@@ -83,9 +83,9 @@ typedef struct {
                              size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                              azkm_tier_output *out);
     /* Optional, ECDH with an EC key: the raw shared secret Z (the shared point's x-coordinate, field size bytes)
-     * with the peer's public key, SubjectPublicKeyInfo DER that the caller has checked to be a point on the key's
+     * with the peer's public point, uncompressed (04 || x || y), which the caller has checked to be on the key's
      * curve. out holds at least 66 bytes. The private key stays in the tier. */
-    azkm_rc (*derive)(azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *out,
+    azkm_rc (*derive)(azkm_tier_key *k, const unsigned char *point, size_t point_len, unsigned char *out,
                       size_t *outlen);
 } azkm_tier_ops;
 
@@ -127,7 +127,7 @@ azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const un
                                 size_t kek_material_len, const unsigned char *wrapped, size_t wrapped_len,
                                 azkm_tier_output *out);
 /* derive of a key that a tier with ops loaded. */
-azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len,
+azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *point, size_t point_len,
                          unsigned char *out, size_t *outlen);
 
 #endif

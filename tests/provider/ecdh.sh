@@ -46,7 +46,7 @@ plain x509 -req -in ec1.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -fo
 plain cms -encrypt -in msg.txt -binary -aes128 -out ec1.cms ec1.crt
 should_fail "does not permit deriveBits" openssl cms -decrypt -in ec1.cms -recip ec1.crt \
     -inkey azkm://vault1/keys/ec1
-should_fail "peer's public key \(EC secp384r1\) is not on the key's curve, P-256" \
+should_fail "peer's public key \(EC P-384\) is not on the key's curve, P-256" \
     openssl pkeyutl -derive -inkey azkm://vault1/keys/ecdh1 -peerkey peer-ecdh384.pub -out z.bin
 should_fail "operation not supported for this keytype" \
     openssl pkeyutl -derive -inkey azkm://vault1/keys/ed1 -peerkey peer-ecdh1.pub -out z.bin

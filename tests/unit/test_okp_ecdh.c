@@ -192,8 +192,21 @@ static void ecdh_agrees_with_libcrypto(void **state)
         assert_int_equal(zlen, curves[i].zlen);
         assert_int_equal(wlen, zlen);
         assert_memory_equal(z, want, zlen);
+        /* A point off the curve is refused: y changed in its last bit. */
+        peer_der[peer_len - 1] ^= 1;
+        assert_rc(azkm_key_derive(k, peer_der, (size_t)peer_len, z, &zlen), AZKM_E_INVALID, "peer's public key");
+        /* A compressed point is the same peer: each tier gets it uncompressed. */
+        OPENSSL_free(peer_der);
+        peer_der = NULL;
+        assert_int_equal(EVP_PKEY_set_utf8_string_param(peer, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                                        OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED),
+                         1);
+        peer_len = i2d_PUBKEY(peer, &peer_der);
+        assert_int_equal(peer_der[peer_len - (int)zlen - 1] & 0xfe, 0x02);
+        assert_ok(azkm_key_derive(k, peer_der, (size_t)peer_len, z, &zlen));
+        assert_memory_equal(z, want, zlen);
         /* A peer on another curve, or not a public key at all, is refused before the tier sees it. */
-        peer_der[peer_len - 1] ^= 0xff;
+        peer_der[peer_len - (int)zlen - 1] = 0x05; /* no point encoding starts with 05 */
         assert_rc(azkm_key_derive(k, peer_der, (size_t)peer_len, z, &zlen), AZKM_E_INVALID, "peer's public key");
         azkm_key_free(k);
         OPENSSL_free(peer_der);

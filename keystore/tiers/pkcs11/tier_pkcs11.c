@@ -3,11 +3,8 @@
  * logged-in session, with the object handle found once and re-found only after re-initialisation (fork). */
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/x509.h>
 
 #include "tiers/pkcs11/p11_tier.h"
 #include "tiers/pkcs11/pkcs11.h"
@@ -585,37 +582,22 @@ static CK_RV do_derive(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, azkm_tier_key 
     return a->rv;
 }
 
-/* The peer's point, uncompressed (the form every token takes), from its SubjectPublicKeyInfo. */
-static int peer_point(const p11_tier *pt, const unsigned char *der, size_t len, unsigned char point[133],
-                      size_t *plen)
-{
-    const unsigned char *p = der;
-    EVP_PKEY *peer = d2i_PUBKEY_ex(NULL, &p, (long)len, pt->libctx, pt->propq);
-    int ok = peer != NULL &&
-             EVP_PKEY_set_utf8_string_param(peer, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed") &&
-             EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point, 133, plen) && *plen % 2 == 1;
-
-    EVP_PKEY_free(peer);
-    return ok;
-}
-
-static azkm_rc p11_derive(azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *out,
+/* The peer's point goes to the token as it is: uncompressed, the form PKCS#11 asks tokens to take. */
+static azkm_rc p11_derive(azkm_tier_key *k, const unsigned char *point, size_t point_len, unsigned char *out,
                           size_t *outlen)
 {
-    unsigned char point[133];
-    size_t plen = 0;
     derive_args a;
     azkm_rc rc;
 
     if (k->kty != AZKM_KTY_EC)
         return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: only EC keys derive a shared secret", k->name);
-    if (!peer_point(k->pt, peer_der, peer_len, point, &plen))
-        return azkm_fail_ossl(AZKM_E_INVALID, "key %s: the peer's public key is not an EC point", k->name);
+    if (point_len < 3 || point_len % 2 != 1 || point[0] != 0x04)
+        return azkm_fail(AZKM_E_INVALID, "key %s: the peer's point is not uncompressed", k->name);
     memset(&a, 0, sizeof(a));
-    a.params = (CK_ECDH1_DERIVE_PARAMS){CKD_NULL, 0, NULL, (CK_ULONG)plen, point};
+    a.params = (CK_ECDH1_DERIVE_PARAMS){CKD_NULL, 0, NULL, (CK_ULONG)point_len, (CK_BYTE *)point};
     a.mech = (CK_MECHANISM){CKM_ECDH1_DERIVE, &a.params, sizeof(a.params)};
     a.out = out;
-    a.outlen = (CK_ULONG)(plen - 1) / 2; /* Z is the x-coordinate: as long as the field */
+    a.outlen = (CK_ULONG)(point_len - 1) / 2; /* Z is the x-coordinate: as long as the field */
     rc = with_session(k, do_derive, &a, "ECDH (C_DeriveKey)");
     if (rc != AZKM_OK && a.rv == CKR_KEY_FUNCTION_NOT_PERMITTED)
         return azkm_fail(AZKM_E_FORBIDDEN,

@@ -8,7 +8,6 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "tiers/tier.h"
 #include "base/secmem.h"
@@ -495,20 +494,25 @@ static azkm_rc sw_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const u
     return aes(k, 1, p, in, inlen, out, outlen);
 }
 
-static azkm_rc sw_derive(azkm_tier_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *out,
+static azkm_rc sw_derive(azkm_tier_key *k, const unsigned char *point, size_t point_len, unsigned char *out,
                          size_t *outlen)
 {
-    const unsigned char *p = peer_der;
     EVP_PKEY *peer = NULL;
     EVP_PKEY_CTX *ctx = NULL;
+    azkm_kty kty;
+    unsigned size;
+    azkm_curve curve = AZKM_CURVE_NONE;
     size_t len = 0;
     azkm_rc rc = AZKM_OK;
 
-    if (k->kty != AZKM_KTY_EC)
+    if (k->kty != AZKM_KTY_EC || azkm_pkey_describe(k->pkey, &kty, &size, &curve) != AZKM_OK)
         return azkm_fail(AZKM_E_UNSUPPORTED, "only EC keys derive a shared secret");
-    peer = d2i_PUBKEY_ex(NULL, &p, (long)peer_len, k->libctx, k->propq);
+    if (azkm_ec_pkey_from_point(k->libctx, k->propq, curve, point, point_len, &peer) != AZKM_OK)
+        return azkm_fail(AZKM_E_INVALID, "the peer's point is not on the key's curve");
+    /* The caller checked the point to be on the curve, and the NIST curves have cofactor 1: OpenSSL's full public
+     * key check (a scalar multiplication by the order) would add nothing but half the cost of the derivation. */
     ctx = EVP_PKEY_CTX_new_from_pkey(k->libctx, k->pkey, k->propq);
-    if (peer == NULL || ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer(ctx, peer) <= 0 ||
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) <= 0 ||
         EVP_PKEY_derive(ctx, NULL, &len) <= 0 || len > 66 || EVP_PKEY_derive(ctx, out, &len) <= 0)
         rc = azkm_fail_ossl(AZKM_E_CRYPTO, "ECDH derivation failed");
     else
