@@ -53,6 +53,19 @@ for curve in Ed25519 Ed448; do
     [ "$(jqr .key.kid "$j")" != "$v1" ] || fail "rotation kept the version"
 done
 
+if ! hsm_tier; then
+    step "backup and restore of an OKP key (HSM keys have no backup)"
+    ok azkm key download --vault-name kv1 --name Ed448 --file current.pem
+    ok azkm key backup --vault-name kv1 --name Ed448 --file ed448.bak >/dev/null
+    ok azkm key delete --vault-name kv1 --name Ed448 >/dev/null
+    ok azkm key purge --vault-name kv1 --name Ed448 >/dev/null
+    ok azkm key restore --vault-name kv1 --file ed448.bak >/dev/null
+    ok azkm key sign --vault-name kv1 --name Ed448 --algorithm EdDSA --data-file data --signature-file s.bin >/dev/null
+    openssl pkeyutl -verify -pubin -inkey current.pem -rawin -in data -sigfile s.bin >/dev/null ||
+        fail "the restored Ed448 key signs with another key"
+    expect_eq "$(azkm key list-versions --vault-name kv1 --name Ed448 --output json | jq length)" 2 "restored versions"
+fi
+
 step "a tampered message does not verify"
 ok azkm key download --vault-name kv1 --name Ed25519 --file ed.pem
 ok azkm key sign --vault-name kv1 --name Ed25519 --algorithm EdDSA --data-file data --signature-file s.bin >/dev/null

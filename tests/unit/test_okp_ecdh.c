@@ -299,19 +299,30 @@ static void curve_and_type_must_agree(void **state)
     assert_rc(azkm_ops_parse("deriveKey", &ops), AZKM_E_INVALID, "deriveBits");
 }
 
-/* A widened key_ops (deriveBits added behind azkm's back) fails the attribute MAC, as for the older operations. */
-static void added_derive_bits_is_detected(void **state)
+static int edit_version(fixture *f, const char *set, const char *name)
+{
+    return sh("sqlite3 '%s/vault1/vault.db' \"UPDATE versions SET %s WHERE key_id = (SELECT id FROM keys WHERE "
+              "name = '%s')\"",
+              f->dir, set, name);
+}
+
+/* The attribute MAC covers the new operation and curves: deriveBits added behind azkm's back, or an Ed25519 record
+ * relabelled Ed448, is detected like any other edit. */
+static void derive_bits_and_okp_curves_are_authenticated(void **state)
 {
     fixture *f = *state;
     azkm_key_info info;
     azkm_key *k = NULL;
+    char set[64];
 
     create(f, "dh", AZKM_KTY_EC, AZKM_CURVE_P256, 0, &info);
-    assert_int_equal(sh("sqlite3 '%s/vault1/vault.db' \"UPDATE versions SET key_ops = key_ops | %u WHERE key_id = "
-                        "(SELECT id FROM keys WHERE name = 'dh')\"",
-                        f->dir, (unsigned)AZKM_OP_DERIVE),
-                     0);
+    snprintf(set, sizeof(set), "key_ops = key_ops | %u", (unsigned)AZKM_OP_DERIVE);
+    assert_int_equal(edit_version(f, set, "dh"), 0);
     assert_rc(azkm_key_load(f->v, "dh", NULL, &k), AZKM_E_INTEGRITY, "dh");
+    create(f, "ed", AZKM_KTY_OKP, AZKM_CURVE_ED25519, 0, &info);
+    snprintf(set, sizeof(set), "curve = %d, size = 456", (int)AZKM_CURVE_ED448);
+    assert_int_equal(edit_version(f, set, "ed"), 0);
+    assert_rc(azkm_key_load(f->v, "ed", NULL, &k), AZKM_E_INTEGRITY, "ed");
 }
 
 static void okp_keys_rotate_and_back_up(void **state)
@@ -374,7 +385,8 @@ int main(void)
         BOTH_TIERS(derive_needs_derive_bits_and_the_same_curve),
         BOTH_TIERS(okp_keys_rotate_and_back_up),
         cmocka_unit_test_setup_teardown(curve_and_type_must_agree, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(added_derive_bits_is_detected, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(derive_bits_and_okp_curves_are_authenticated, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(token_key_without_derive_is_explained, hsm_setup, fixture_teardown),
     };
     return cmocka_run_group_tests_name("okp_ecdh", tests, group_setup, group_teardown);
