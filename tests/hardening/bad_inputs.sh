@@ -75,7 +75,7 @@ head -c 33 /dev/urandom >aes33
 plain genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
 plain genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
 plain genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out r1024.pem 2>/dev/null
-plain genpkey -algorithm ed25519 -out ed.pem
+plain genpkey -algorithm x25519 -out x25519.pem
 plain genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out k1.pem
 plain pkey -in ec.pem -outform DER -out ec.der
 head -c 100 ec.der >ectrunc.der
