@@ -486,14 +486,17 @@ const OSSL_DISPATCH azkm_ec_keymgmt_functions[] = {
     {0, NULL},
 };
 
-/* Ed25519 and Ed448: vault keys made by azkm key create or import; no generation here, so that a key generation
- * by these names always gets the default provider's keys (docs/provider.md). */
+/* Ed25519 and Ed448: vault keys made by azkm key create, import, or genpkey into a vault (-propquery
+ * '?provider=azkm' with azkm-uri). Registered after the default provider's (register_last.c), so that a generation
+ * that does not ask for azkm gets the default provider's keys. */
 const OSSL_DISPATCH azkm_ed25519_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_NEW, (void (*)(void))ed25519_new},
     {OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, (void (*)(void))ed_gettable_params},
     {OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))ed_types},
     {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))ed_import_types},
     {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void))ed_query_operation_name},
+    {OSSL_FUNC_KEYMGMT_GEN_INIT, (void (*)(void))azkm_keygen_ed25519_init},
+    {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))azkm_keygen_ed_settable_params},
     {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))km_free},
     {OSSL_FUNC_KEYMGMT_LOAD, (void (*)(void))km_load},
     {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))km_has},
@@ -502,6 +505,9 @@ const OSSL_DISPATCH azkm_ed25519_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void))km_export},
     {OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))km_import},
     {OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))km_dup},
+    {OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))azkm_keygen_set_params},
+    {OSSL_FUNC_KEYMGMT_GEN, (void (*)(void))azkm_keygen},
+    {OSSL_FUNC_KEYMGMT_GEN_CLEANUP, (void (*)(void))azkm_keygen_cleanup},
     {0, NULL},
 };
 
@@ -511,6 +517,8 @@ const OSSL_DISPATCH azkm_ed448_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))ed_types},
     {OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))ed_import_types},
     {OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, (void (*)(void))ed_query_operation_name},
+    {OSSL_FUNC_KEYMGMT_GEN_INIT, (void (*)(void))azkm_keygen_ed448_init},
+    {OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, (void (*)(void))azkm_keygen_ed_settable_params},
     {OSSL_FUNC_KEYMGMT_FREE, (void (*)(void))km_free},
     {OSSL_FUNC_KEYMGMT_LOAD, (void (*)(void))km_load},
     {OSSL_FUNC_KEYMGMT_HAS, (void (*)(void))km_has},
@@ -519,5 +527,8 @@ const OSSL_DISPATCH azkm_ed448_keymgmt_functions[] = {
     {OSSL_FUNC_KEYMGMT_EXPORT, (void (*)(void))km_export},
     {OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))km_import},
     {OSSL_FUNC_KEYMGMT_DUP, (void (*)(void))km_dup},
+    {OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, (void (*)(void))azkm_keygen_set_params},
+    {OSSL_FUNC_KEYMGMT_GEN, (void (*)(void))azkm_keygen},
+    {OSSL_FUNC_KEYMGMT_GEN_CLEANUP, (void (*)(void))azkm_keygen_cleanup},
     {0, NULL},
 };
