@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # EdDSA with Ed25519 and Ed448 vault keys: one-shot EVP_DigestSign (pkeyutl -rawin) by URI and by reference file,
-# self-signed certificates and CSRs, each verified by the default provider alone; the refusals of a digest and of
-# private encodings; and default-provider Ed25519 keys untouched with azkm loaded first.
+# self-signed certificates, certificates issued to other keys, and CSRs, each verified by the default provider
+# alone; the refusals of a digest and of private encodings; and default-provider Ed25519 keys untouched with azkm
+# loaded first.
 . "$(dirname "$0")/lib.sh"
 
 head -c 3000 /dev/urandom >data
@@ -29,6 +30,12 @@ for k in ed1 ed448; do
     plain x509 -in $k.crt -pubkey -noout | cmp - $k.pub || fail "$k: the certificate holds another public key"
     openssl req -new -key $k.ref -subj "/CN=$k" -out $k.csr
     plain req -in $k.csr -verify -noout 2>&1 | grep -q "verify OK" || fail "$k: CSR does not verify"
+    # the vault key as a CA: a certificate for a default-provider key, checked by the default provider alone
+    plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf-$k.key -subj "/CN=leaf-$k" \
+        -out leaf-$k.csr 2>/dev/null
+    openssl x509 -req -in leaf-$k.csr -CA $k.crt -CAkey $uri -CAcreateserial -days 1 -out leaf-$k.crt 2>/dev/null ||
+        fail "$k: x509 -req with the vault key as CA failed"
+    plain verify -CAfile $k.crt leaf-$k.crt | grep -q ": OK" || fail "$k: a certificate it issued does not verify"
 
     openssl pkey -in $uri -text -noout | grep -q "azkm private key $uri/[0-9a-f]\{32\} (held in its vault)" ||
         fail "$k: pkey -text does not name the vault key"
