@@ -218,8 +218,9 @@ static void derive_needs_derive_bits_and_the_same_curve(void **state)
 {
     fixture *f = *state;
     EVP_PKEY *peer384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-    unsigned char *der = NULL, z[139];
-    int len = i2d_PUBKEY(peer384, &der);
+    EVP_PKEY *peer256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    unsigned char *der = NULL, *der256 = NULL, z[139];
+    int len = i2d_PUBKEY(peer384, &der), len256 = i2d_PUBKEY(peer256, &der256);
     size_t zlen = 0;
     azkm_key_info info;
     azkm_attributes a;
@@ -237,6 +238,10 @@ static void derive_needs_derive_bits_and_the_same_curve(void **state)
     assert_ok(azkm_key_set_attributes(f->v, "plain", NULL, AZKM_ATTR_KEY_OPS, &a, &info));
     assert_ok(azkm_key_load(f->v, "plain", NULL, &k));
     assert_rc(azkm_key_derive(k, der, (size_t)len, z, &zlen), AZKM_E_INVALID, "not on the key's curve, P-256");
+    /* ... and reaches the tier: on a token the private key object now allows derivation (CKA_DERIVE). */
+    zlen = sizeof(z);
+    assert_ok(azkm_key_derive(k, der256, (size_t)len256, z, &zlen));
+    assert_int_equal(zlen, 32);
     azkm_key_free(k);
     /* deriveBits applies to EC keys only. */
     a.key_ops = AZKM_OP_SIGN | AZKM_OP_DERIVE;
@@ -244,7 +249,9 @@ static void derive_needs_derive_bits_and_the_same_curve(void **state)
     assert_rc(azkm_key_set_attributes(f->v, "ed", NULL, AZKM_ATTR_KEY_OPS, &a, &info), AZKM_E_INVALID,
               "operation deriveBits does not apply to an OKP");
     OPENSSL_free(der);
+    OPENSSL_free(der256);
     EVP_PKEY_free(peer384);
+    EVP_PKEY_free(peer256);
 }
 
 /* A token key made without CKA_DERIVE (by another program, or by azkm before it offered ECDH) is refused by the

@@ -60,9 +60,9 @@ azkm_rc p11_derive(azkm_tier_key *k, const unsigned char *point, size_t point_le
     rc = p11_key_run_op(k, derive_op, &j);
     if (rc != AZKM_OK && j.rv == CKR_KEY_FUNCTION_NOT_PERMITTED)
         return azkm_fail(AZKM_E_FORBIDDEN,
-                         "key %s: the token object does not allow derivation (CKA_DERIVE is false: key_ops without "
-                         "deriveBits when it was made or adopted)",
-                         k->name);
+                         "token %s: the key's token object does not allow derivation (CKA_DERIVE is false: an "
+                         "object azkm adopted, or one whose flags were changed outside azkm)",
+                         azkm_p11_token_label(k->pt->tok));
     if (rc == AZKM_OK)
         *outlen = j.outlen;
     return rc;
