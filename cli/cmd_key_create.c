@@ -15,7 +15,7 @@
 /* An unsupported size is a bad parameter (exit 2), as an unsupported curve is. */
 static int check_size(azkm_kty kty, long size)
 {
-    if (size == 0 || kty == AZKM_KTY_EC)
+    if (size == 0 || kty == AZKM_KTY_EC || kty == AZKM_KTY_OKP)
         return 0;
     if (kty == AZKM_KTY_RSA && size != 2048 && size != 3072 && size != 4096)
         return args_usage("--size", "RSA keys are 2048, 3072 or 4096 bits (got %ld)", size);
@@ -37,17 +37,21 @@ static int key_create(cli_ctx *ctx, const cli_args *a)
     memset(&spec, 0, sizeof(spec));
     memset(&info, 0, sizeof(info));
     if (azkm_kty_parse(kty ? kty : "RSA", &spec.kty, &spec.protection) != AZKM_OK)
-        return args_usage("--kty", "must be RSA, EC, oct, RSA-HSM, EC-HSM or oct-HSM (got '%s')", kty);
+        return args_usage("--kty", "must be RSA, EC, oct, OKP, RSA-HSM, EC-HSM, oct-HSM or OKP-HSM (got '%s')",
+                          kty);
     if ((ret = args_long(a, "--size", 1, 16384, &size)) != 0)
         return ret;
-    if (size != 0 && spec.kty == AZKM_KTY_EC)
-        return args_usage("--size", "not used with EC keys: give --curve");
+    if (size != 0 && (spec.kty == AZKM_KTY_EC || spec.kty == AZKM_KTY_OKP))
+        return args_usage("--size", "not used with %s keys: give --curve", spec.kty == AZKM_KTY_EC ? "EC" : "OKP");
     if ((ret = check_size(spec.kty, size)) != 0)
         return ret;
-    if (curve != NULL && spec.kty != AZKM_KTY_EC)
-        return args_usage("--curve", "only for EC keys (--kty EC)");
-    if (curve != NULL && azkm_curve_parse(curve, &spec.curve) != AZKM_OK)
-        return args_usage("--curve", "must be P-256, P-384 or P-521 (got '%s')", curve);
+    if (curve != NULL && spec.kty != AZKM_KTY_EC && spec.kty != AZKM_KTY_OKP)
+        return args_usage("--curve", "only for EC keys and OKP keys (--kty EC or OKP)");
+    if (curve != NULL &&
+        (azkm_curve_parse(curve, &spec.curve) != AZKM_OK || azkm_curve_kty(spec.curve) != spec.kty))
+        return args_usage("--curve", "must be %s for %s keys (got '%s')",
+                          spec.kty == AZKM_KTY_EC ? "P-256, P-384 or P-521" : "Ed25519 or Ed448",
+                          spec.kty == AZKM_KTY_EC ? "EC" : "OKP", curve);
     spec.size = (unsigned)size;
     if ((ret = cli_attrs_from_flags(a, &spec.fields, &spec.attrs)) != 0)
         return ret;
@@ -116,7 +120,8 @@ static int key_import(cli_ctx *ctx, const cli_args *a)
     if (file == NULL)
         return args_usage("--file", "required (or --byok-file)");
     if (kty_text != NULL && azkm_kty_parse(kty_text, &kty, &prot) != AZKM_OK)
-        return args_usage("--kty", "must be RSA, EC, oct, RSA-HSM, EC-HSM or oct-HSM (got '%s')", kty_text);
+        return args_usage("--kty", "must be RSA, EC, oct, OKP, RSA-HSM, EC-HSM, oct-HSM or OKP-HSM (got '%s')",
+                          kty_text);
     if (kty == AZKM_KTY_OCT && args_get(a, "--import-passphrase-file") != NULL)
         return args_usage("--import-passphrase-file", "not used with --kty oct (the file holds raw key bytes)");
     if ((ret = cli_attrs_from_flags(a, &fields, &attrs)) != 0)
@@ -154,9 +159,12 @@ static const cli_flag create_flags[] = {
     FLAG_VAULT_REQ,
     FLAG_NAME_REQ,
     {"--kty", ARG_VALUE, "KTY",
-     "Key type: RSA, EC or oct (AES); RSA-HSM, EC-HSM, oct-HSM need an HSM tier. Default: RSA.", 0},
+     "Key type: RSA, EC, OKP (EdDSA) or oct (AES); RSA-HSM, EC-HSM, OKP-HSM, oct-HSM need an HSM tier. Default: "
+     "RSA.",
+     0},
     {"--size", ARG_VALUE, "BITS", "RSA: 2048, 3072 or 4096 (default 2048); oct: 128, 192 or 256 (default 256).", 0},
-    {"--curve", ARG_VALUE, "CURVE", "EC curve: P-256, P-384 or P-521. Default: P-256.", 0},
+    {"--curve", ARG_VALUE, "CURVE",
+     "EC curve: P-256, P-384 or P-521 (default P-256); OKP curve: Ed25519 or Ed448 (default Ed25519).", 0},
     FLAG_OPS,
     FLAG_ENABLED,
     FLAG_NOT_BEFORE,
@@ -178,8 +186,8 @@ static const cli_flag import_flags[] = {
      "key of the vault; the key is unwrapped inside the vault's HSM token.",
      0},
     {"--kty", ARG_VALUE, "KTY",
-     "oct: the file holds raw AES key bytes. RSA or EC: check the file's key type. Default: from the file. With "
-     "--byok-file: RSA-HSM (default), EC-HSM or oct-HSM.",
+     "oct: the file holds raw AES key bytes. RSA, EC or OKP: check the file's key type. Default: from the file. "
+     "With --byok-file: RSA-HSM (default), EC-HSM or oct-HSM.",
      0},
     {"--import-passphrase-file", ARG_VALUE, "FILE",
      "Passphrase of an encrypted key file (first line). Default: prompt on the terminal if the file is encrypted.",
@@ -211,11 +219,14 @@ const cli_command cli_key_create_commands[] = {
     {"create", "Create a new key in a vault",
      "Generates the key in the vault's protection tier; private and secret material never leaves it\n"
      "unencrypted. Key types and their operations: RSA (sign verify encrypt decrypt wrapKey unwrapKey), EC\n"
-     "(sign verify), oct AES keys (encrypt decrypt wrapKey unwrapKey). A name already in use (even by a\n"
-     "deleted key) is a conflict: add versions with `azkm key rotate` or `azkm key import`.",
+     "(sign verify, and deriveBits for ECDH when asked for), OKP EdDSA keys on Ed25519 or Ed448 (sign\n"
+     "verify), oct AES keys (encrypt decrypt wrapKey unwrapKey). A name already in use (even by a deleted\n"
+     "key) is a conflict: add versions with `azkm key rotate` or `azkm key import`.",
      create_flags,
      "  azkm key create --vault-name prod --name web-tls\n"
      "  azkm key create --vault-name prod --name web-ec --kty EC --curve P-384 --ops sign verify\n"
+     "  azkm key create --vault-name prod --name web-ed --kty OKP --curve Ed25519\n"
+     "  azkm key create --vault-name prod --name ecdh --kty EC --ops deriveBits\n"
      "  azkm key create --vault-name prod --name kek --kty oct --size 256 --ops wrapKey unwrapKey\n"
      "  azkm key create --vault-name prod --name signer --kty RSA --size 3072 \\\n"
      "      --expires 2027-01-01T00:00:00Z --tags team=web env=prod\n",
@@ -229,7 +240,8 @@ const cli_command cli_key_create_commands[] = {
      key_import},
     {"adopt", "Add a key that already lives on the vault's PKCS#11 token, without copying it",
      "The vault must be bound to the token (azkm vault create/update --hsm-module --hsm-token). The key\n"
-     "becomes an RSA-HSM, EC-HSM or oct-HSM key, or a new version of one. Purge leaves it on the token.",
+     "becomes an RSA-HSM, EC-HSM, OKP-HSM or oct-HSM key, or a new version of one. Purge leaves it on the\n"
+     "token.",
      adopt_flags,
      "  azkm key adopt --vault-name hsm1 --name legacy-tls --pkcs11-uri 'pkcs11:token=azkm;id=%01;type=private'\n",
      key_adopt},

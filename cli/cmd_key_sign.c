@@ -1,5 +1,6 @@
-/* `azkm key sign|verify` with Azure's algorithm names (RS256..ES512): the digest given in base64 or computed
- * here from a data file, ECDSA signatures as DER (OpenSSL) or raw r||s (JOSE). */
+/* `azkm key sign|verify` with Azure's algorithm names (RS256..ES512) and JOSE's EdDSA: the digest given in base64
+ * or computed here from a data file (EdDSA: the data file itself), ECDSA signatures as DER (OpenSSL) or raw r||s
+ * (JOSE). */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,36 @@ static int sign_input(const cli_args *a, const azkm_sign_params *p, unsigned cha
     return 0;
 }
 
+/* What EdDSA signs: the message itself, from --data-file (OPENSSL_free it). */
+static int eddsa_input(const cli_args *a, unsigned char **data, size_t *len)
+{
+    int ret = args_exclusive(a, "--digest", "--data-file", NULL);
+
+    if (ret != 0)
+        return ret;
+    if (args_get(a, "--digest") != NULL)
+        return args_usage("--digest", "EdDSA signs the message itself, not a digest: give --data-file");
+    if (args_get(a, "--data-file") == NULL)
+        return args_usage(NULL, "give --data-file: EdDSA signs the message itself");
+    return cli_read_file(args_get(a, "--data-file"), "--data-file", data, len);
+}
+
+/* The bytes to sign or verify: the digest (into md) or, for EdDSA, the message (*msg, OPENSSL_free it). */
+static int signed_input(const cli_args *a, const azkm_sign_params *p, unsigned char *md, unsigned char **msg,
+                        const unsigned char **in, size_t *inlen)
+{
+    int ret;
+
+    *msg = NULL;
+    if (p->scheme == AZKM_SIG_EDDSA) {
+        if ((ret = eddsa_input(a, msg, inlen)) == 0)
+            *in = *msg;
+        return ret;
+    }
+    *in = md;
+    return sign_input(a, p, md, inlen);
+}
+
 static int ec_field_bytes(const azkm_key *k)
 {
     return (azkm_curve_bits(azkm_key_get_info(k)->curve) + 7) / 8;
@@ -124,7 +155,8 @@ static int sig_format_raw(const cli_args *a, int *raw)
 static int key_sign(cli_ctx *ctx, const cli_args *a)
 {
     const char *alg = args_get(a, "--algorithm"), *out = args_get(a, "--signature-file");
-    unsigned char md[EVP_MAX_MD_SIZE], *sig = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE], *sig = NULL, *msg = NULL;
+    const unsigned char *in = NULL;
     size_t mdlen = 0, siglen = 0;
     azkm_sign_params p;
     azkm_vault *v = NULL;
@@ -133,9 +165,9 @@ static int key_sign(cli_ctx *ctx, const cli_args *a)
     int ret, raw;
 
     if (azkm_sign_params_from_alg(alg, &p) != AZKM_OK)
-        return args_usage("--algorithm", "%s (signing: RS256..RS512, PS256..PS512, ES256..ES512)",
+        return args_usage("--algorithm", "%s (signing: RS256..RS512, PS256..PS512, ES256..ES512, EdDSA)",
                           azkm_last_error());
-    if ((ret = sig_format_raw(a, &raw)) != 0 || (ret = sign_input(a, &p, md, &mdlen)) != 0)
+    if ((ret = sig_format_raw(a, &raw)) != 0 || (ret = signed_input(a, &p, md, &msg, &in, &mdlen)) != 0)
         return ret;
     if ((ret = cli_key_load(ctx, a, &v, &k)) != 0)
         goto end;
@@ -144,7 +176,7 @@ static int key_sign(cli_ctx *ctx, const cli_args *a)
         ret = cli_failf(AZKM_E_NOMEM, "out of memory");
         goto end;
     }
-    if ((rc = azkm_key_sign(k, &p, md, mdlen, sig, &siglen)) != AZKM_OK) {
+    if ((rc = azkm_key_sign(k, &p, in, mdlen, sig, &siglen)) != AZKM_OK) {
         ret = cli_fail(rc);
         goto end;
     }
@@ -158,6 +190,7 @@ static int key_sign(cli_ctx *ctx, const cli_args *a)
         out_op_result(ctx->json, azkm_key_get_uri(k), alg, &(out_bytes){"signature", "Signature", sig, siglen}, 1);
 end:
     OPENSSL_free(sig);
+    OPENSSL_free(msg);
     cli_key_release(v, k);
     return ret;
 }
@@ -182,7 +215,8 @@ static int print_verdict(int json, const char *kid, const char *alg, int valid)
 static int key_verify(cli_ctx *ctx, const cli_args *a)
 {
     const char *alg = args_get(a, "--algorithm");
-    unsigned char md[EVP_MAX_MD_SIZE], *sig = NULL, *der = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE], *sig = NULL, *der = NULL, *msg = NULL;
+    const unsigned char *in = NULL;
     size_t mdlen = 0, siglen = 0, derlen = 0;
     azkm_sign_params p;
     azkm_vault *v = NULL;
@@ -190,11 +224,13 @@ static int key_verify(cli_ctx *ctx, const cli_args *a)
     int ret, raw, valid;
 
     if (azkm_sign_params_from_alg(alg, &p) != AZKM_OK)
-        return args_usage("--algorithm", "%s (RS256..RS512, PS256..PS512, ES256..ES512)", azkm_last_error());
-    if ((ret = sig_format_raw(a, &raw)) != 0 || (ret = sign_input(a, &p, md, &mdlen)) != 0)
+        return args_usage("--algorithm", "%s (RS256..RS512, PS256..PS512, ES256..ES512, EdDSA)", azkm_last_error());
+    if ((ret = sig_format_raw(a, &raw)) != 0 || (ret = signed_input(a, &p, md, &msg, &in, &mdlen)) != 0)
         return ret;
-    if ((ret = cli_read_bytes(a, "--signature", "--signature-file", 0, &sig, &siglen)) != 0)
+    if ((ret = cli_read_bytes(a, "--signature", "--signature-file", 0, &sig, &siglen)) != 0) {
+        OPENSSL_free(msg);
         return ret;
+    }
     if ((ret = cli_key_load(ctx, a, &v, &k)) != 0)
         goto end;
     if (raw && p.scheme == AZKM_SIG_ECDSA) {
@@ -204,7 +240,7 @@ static int key_verify(cli_ctx *ctx, const cli_args *a)
             goto end;
         }
     }
-    if (azkm_key_verify(k, &p, md, mdlen, der ? der : sig, der ? derlen : siglen, &valid) != AZKM_OK) {
+    if (azkm_key_verify(k, &p, in, mdlen, der ? der : sig, der ? derlen : siglen, &valid) != AZKM_OK) {
         ret = cli_fail(azkm_last_rc());
         goto end;
     }
@@ -214,6 +250,7 @@ static int key_verify(cli_ctx *ctx, const cli_args *a)
 end:
     OPENSSL_free(der);
     OPENSSL_free(sig);
+    OPENSSL_free(msg);
     cli_key_release(v, k);
     return ret;
 }
@@ -237,7 +274,10 @@ static const cli_flag sign_flags[] = {
     FLAG_NAME,
     FLAG_VERSION,
     FLAG_ID,
-    {"--algorithm", ARG_VALUE, "ALG", "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or ES512.", 1},
+    {"--algorithm", ARG_VALUE, "ALG",
+     "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, or EdDSA (OKP keys: signs the --data-file "
+     "itself).",
+     1},
     FLAG_DIGEST,
     FLAG_DATA_FILE,
     {"--signature-file", ARG_VALUE, "FILE", "Also write the binary signature to FILE.", 0},
@@ -250,7 +290,10 @@ static const cli_flag verify_flags[] = {
     FLAG_NAME,
     FLAG_VERSION,
     FLAG_ID,
-    {"--algorithm", ARG_VALUE, "ALG", "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or ES512.", 1},
+    {"--algorithm", ARG_VALUE, "ALG",
+     "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, or EdDSA (OKP keys: signs the --data-file "
+     "itself).",
+     1},
     FLAG_DIGEST,
     FLAG_DATA_FILE,
     {"--signature", ARG_VALUE, "BASE64", "The signature.", 0},
@@ -268,7 +311,9 @@ const cli_command cli_key_sign_commands[] = {
      "s.bin\n"
      "  openssl dgst -sha256 -verify pub.pem -signature s.bin msg.txt\n"
      "  azkm key sign --vault-name prod --name web-ec --algorithm ES256 --digest \"$(openssl dgst -sha256 -binary "
-     "msg.txt | base64)\" --sig-format raw\n",
+     "msg.txt | base64)\" --sig-format raw\n"
+     "  azkm key sign --vault-name prod --name web-ed --algorithm EdDSA --data-file msg.txt --signature-file "
+     "s.bin\n",
      key_sign},
     {"verify", "Verify a signature with a key",
      "Exits 0 for a valid signature and 1 (InvalidSignature) for an invalid one.", verify_flags,

@@ -27,7 +27,7 @@ static json_t *jwk_ops(unsigned ops)
 {
     json_t *arr = json_array();
 
-    for (unsigned bit = 1; arr != NULL && bit <= AZKM_OP_IMPORT; bit <<= 1)
+    for (unsigned bit = 1; arr != NULL && (bit & AZKM_OP_ALL); bit <<= 1)
         if (ops & bit)
             json_array_append_new(arr, json_string(azkm_op_name(bit)));
     return arr;
@@ -56,6 +56,21 @@ end:
     return ok;
 }
 
+/* RFC 8037: an OKP key's "x" is the raw public key. */
+static int set_raw_public(json_t *obj, const EVP_PKEY *pk)
+{
+    unsigned char raw[57];
+    size_t n = sizeof(raw);
+    char *txt;
+    int ok;
+
+    if (!EVP_PKEY_get_raw_public_key(pk, raw, &n) || (txt = azkm_b64url_encode(raw, n)) == NULL)
+        return 0;
+    ok = json_object_set_new(obj, "x", json_string(txt)) == 0;
+    azkm_free(txt);
+    return ok;
+}
+
 static int add_public(json_t *obj, const azkm_key_info *info)
 {
     const unsigned char *p = info->public_der;
@@ -74,6 +89,9 @@ static int add_public(json_t *obj, const azkm_key_info *info)
         ok = json_object_set_new(obj, "crv", json_string(azkm_curve_name(info->curve))) == 0 &&
              set_bn(obj, "x", pk, OSSL_PKEY_PARAM_EC_PUB_X, width) &&
              set_bn(obj, "y", pk, OSSL_PKEY_PARAM_EC_PUB_Y, width);
+    } else if (info->kty == AZKM_KTY_OKP) {
+        ok = json_object_set_new(obj, "crv", json_string(azkm_curve_name(info->curve))) == 0 &&
+             set_raw_public(obj, pk);
     }
     EVP_PKEY_free(pk);
     return ok;

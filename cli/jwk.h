@@ -9,7 +9,8 @@
 
 /* The key's canonical URI (kid) into buf; returns 0 or -1. */
 int jwk_kid(const azkm_key_info *info, char *buf, size_t len);
-/* {"kid","kty","key_ops", n/e or crv/x/y}. plain_kty drops "-HSM" from kty for interop. NULL on failure. */
+/* {"kid","kty","key_ops", n/e (RSA), crv/x/y (EC) or crv/x (OKP, RFC 8037)}. plain_kty drops "-HSM" from kty for
+ * interop. NULL on failure. */
 json_t *jwk_from_info(const azkm_key_info *info, int plain_kty);
 
 #endif

@@ -52,8 +52,8 @@
     {                                                                                                              \
         "--ops", ARG_LIST, "OP...",                                                                                \
             "Permitted operations, space or comma separated: encrypt decrypt sign verify wrapKey unwrapKey "       \
-            "import. "                                                                                             \
-            "Default: all the key type allows.",                                                                   \
+            "import deriveBits (ECDH, EC keys only). "                                                             \
+            "Default: all the key type allows, except deriveBits.",                                                \
             0                                                                                                      \
     }
 #define FLAG_TAGS                                                                                                  \

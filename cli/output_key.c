@@ -105,7 +105,7 @@ static json_t *key_item_json(const azkm_key_info *info)
 
 static const char *size_text(const azkm_key_info *info, char *buf, size_t len)
 {
-    if (info->kty == AZKM_KTY_EC)
+    if (info->kty == AZKM_KTY_EC || info->kty == AZKM_KTY_OKP)
         snprintf(buf, len, "%s", azkm_curve_name(info->curve));
     else
         snprintf(buf, len, "%u", info->size);
@@ -127,7 +127,7 @@ static const char *ops_text(unsigned ops, char *buf, size_t len)
     size_t used = 0;
 
     buf[0] = '\0';
-    for (unsigned bit = 1; bit <= AZKM_OP_IMPORT; bit <<= 1)
+    for (unsigned bit = 1; bit & AZKM_OP_ALL; bit <<= 1)
         if ((ops & bit) && used < len)
             used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "", azkm_op_name(bit));
     if (used == 0)
@@ -190,18 +190,18 @@ int out_key_list(int json, const azkm_key_info *arr, size_t n, int deleted)
         return out_json(list);
     }
     if (deleted)
-        printf("%-32s %-8s %-6s %-20s %s\n", "NAME", "KTY", "SIZE", "DELETED", "SCHEDULED PURGE");
+        printf("%-32s %-8s %-7s %-20s %s\n", "NAME", "KTY", "SIZE", "DELETED", "SCHEDULED PURGE");
     else
-        printf("%-32s %-8s %-6s %-7s %-20s %s\n", "NAME", "KTY", "SIZE", "ENABLED", "EXPIRES", "VERSION");
+        printf("%-32s %-8s %-7s %-7s %-20s %s\n", "NAME", "KTY", "SIZE", "ENABLED", "EXPIRES", "VERSION");
     for (size_t i = 0; i < n; i++) {
         const azkm_key_info *k = &arr[i];
         const char *kty = azkm_kty_name(k->kty, k->protection);
 
         if (deleted)
-            printf("%-32s %-8s %-6s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
+            printf("%-32s %-8s %-7s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
                    out_time(k->deleted_on, t1, sizeof(t1)), out_time(k->scheduled_purge, t2, sizeof(t2)));
         else
-            printf("%-32s %-8s %-6s %-7s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
+            printf("%-32s %-8s %-7s %-7s %-20s %s\n", k->name, kty, size_text(k, sz, sizeof(sz)),
                    k->attrs.enabled ? "true" : "false", out_time(k->attrs.expires, t1, sizeof(t1)), k->version);
     }
     return 0;

@@ -1,6 +1,6 @@
 /* Decoders for key reference files: "DER" from PEM that recognises only the AZKM KEY REFERENCE label (any other
- * PEM is left alone: empty-handed, not an error), and RSA / EC key decoders from that DER structure to a key
- * reference, so PEM_read_bio_PrivateKey in an unmodified application loads a vault key. */
+ * PEM is left alone: empty-handed, not an error), and RSA / EC / Ed25519 / Ed448 key decoders from that DER
+ * structure to a key reference, so PEM_read_bio_PrivateKey in an unmodified application loads a vault key. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
@@ -20,7 +20,7 @@
 static OSSL_FUNC_decoder_newctx_fn dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn dec_freectx;
 static OSSL_FUNC_decoder_decode_fn pem2der_decode;
-static OSSL_FUNC_decoder_decode_fn ref2rsa_decode, ref2ec_decode;
+static OSSL_FUNC_decoder_decode_fn ref2rsa_decode, ref2ec_decode, ref2ed25519_decode, ref2ed448_decode;
 static OSSL_FUNC_decoder_does_selection_fn ref_does_selection;
 static OSSL_FUNC_decoder_export_object_fn ref_export_object;
 
@@ -221,6 +221,18 @@ static int ref2ec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CAL
     return ref_decode(vctx, AZKM_TYPE_EC, cin, selection, data_cb, data_cbarg);
 }
 
+static int ref2ed25519_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb,
+                              void *data_cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    return ref_decode(vctx, AZKM_TYPE_ED25519, cin, selection, data_cb, data_cbarg);
+}
+
+static int ref2ed448_decode(void *vctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb, void *data_cbarg,
+                            OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    return ref_decode(vctx, AZKM_TYPE_ED448, cin, selection, data_cb, data_cbarg);
+}
+
 static int ref_does_selection(void *provctx, int selection)
 {
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
@@ -258,6 +270,24 @@ const OSSL_DISPATCH azkm_ref2ec_decoder_functions[] = {
     {OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx},
     {OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))ref_does_selection},
     {OSSL_FUNC_DECODER_DECODE, (void (*)(void))ref2ec_decode},
+    {OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))ref_export_object},
+    {0, NULL},
+};
+
+const OSSL_DISPATCH azkm_ref2ed25519_decoder_functions[] = {
+    {OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx},
+    {OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx},
+    {OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))ref_does_selection},
+    {OSSL_FUNC_DECODER_DECODE, (void (*)(void))ref2ed25519_decode},
+    {OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))ref_export_object},
+    {0, NULL},
+};
+
+const OSSL_DISPATCH azkm_ref2ed448_decoder_functions[] = {
+    {OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx},
+    {OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx},
+    {OSSL_FUNC_DECODER_DOES_SELECTION, (void (*)(void))ref_does_selection},
+    {OSSL_FUNC_DECODER_DECODE, (void (*)(void))ref2ed448_decode},
     {OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))ref_export_object},
     {0, NULL},
 };

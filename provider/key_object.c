@@ -51,13 +51,46 @@ const char *azkm_pkey_type_name(azkm_pkey_type type)
         return "RSA-PSS";
     case AZKM_TYPE_EC:
         return "EC";
+    case AZKM_TYPE_ED25519:
+        return "ED25519";
+    case AZKM_TYPE_ED448:
+        return "ED448";
     }
     return "?";
 }
 
-static int is_rsa(const AZKM_PKEY *pk)
+static azkm_pkey_family family_of(const AZKM_PKEY *pk)
 {
-    return pk->type == AZKM_TYPE_RSA || pk->type == AZKM_TYPE_RSA_PSS;
+    switch (pk->type) {
+    case AZKM_TYPE_RSA:
+    case AZKM_TYPE_RSA_PSS:
+        return AZKM_FAMILY_RSA;
+    case AZKM_TYPE_ED25519:
+    case AZKM_TYPE_ED448:
+        return AZKM_FAMILY_EDDSA;
+    default:
+        return AZKM_FAMILY_EC;
+    }
+}
+
+static const char *family_name(int family)
+{
+    return family == AZKM_FAMILY_RSA ? "RSA" : family == AZKM_FAMILY_EDDSA ? "EdDSA (Ed25519, Ed448)" : "EC";
+}
+
+/* The provider's key type of a vault key, 0 for one OpenSSL cannot use as a private key (oct). */
+static azkm_pkey_type type_of(const azkm_key_info *info)
+{
+    switch (info->kty) {
+    case AZKM_KTY_RSA:
+        return info->pss.enabled ? AZKM_TYPE_RSA_PSS : AZKM_TYPE_RSA;
+    case AZKM_KTY_EC:
+        return AZKM_TYPE_EC;
+    case AZKM_KTY_OKP:
+        return info->curve == AZKM_CURVE_ED448 ? AZKM_TYPE_ED448 : AZKM_TYPE_ED25519;
+    default:
+        return 0;
+    }
 }
 
 int azkm_pkey_set_pub(AZKM_PKEY *pk, EVP_PKEY *pub)
@@ -120,15 +153,13 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri)
         return NULL;
     }
     info = azkm_key_get_info(key);
-    if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC) {
+    if (type_of(info) == 0) {
         AZKM_RAISE(pctx, AZKM_R_UNSUPPORTED,
-                   "key %s is of type %s: only RSA and EC keys are usable through OpenSSL", azkm_key_get_uri(key),
-                   azkm_kty_name(info->kty, info->protection));
+                   "key %s is of type %s: only RSA, EC and OKP keys are usable through OpenSSL",
+                   azkm_key_get_uri(key), azkm_kty_name(info->kty, info->protection));
         goto err;
     }
-    if ((pk = azkm_pkey_new(pctx, info->kty == AZKM_KTY_EC ? AZKM_TYPE_EC
-                                  : info->pss.enabled      ? AZKM_TYPE_RSA_PSS
-                                                           : AZKM_TYPE_RSA)) == NULL)
+    if ((pk = azkm_pkey_new(pctx, type_of(info))) == NULL)
         goto err;
     pk->pss = info->pss;
     if (!set_pub_der(pk, info)) {
@@ -150,13 +181,14 @@ err:
 /* ---- checks before private use ------------------------------------------------------------------------- */
 
 /* A server loads its private key once, at startup, and signs with it for days: a key that cannot work now
- * (disabled, not yet valid, expired, or with neither sign nor decrypt in key_ops) is refused at load, so that the
- * server refuses to start with the keystore's reason instead of failing its first handshake. The operations
- * check again (azkm_pkey_hold), for keys that expire while loaded. */
+ * (disabled, not yet valid, expired, or with none of sign, decrypt and deriveBits in key_ops) is refused at load,
+ * so that the server refuses to start with the keystore's reason instead of failing its first handshake. The
+ * operations check again (azkm_pkey_hold), for keys that expire while loaded. */
 int azkm_pkey_private_usable(const AZKM_PKEY *pk)
 {
     return pk->key == NULL || azkm_key_check(pk->key, AZKM_OP_SIGN) == AZKM_OK ||
-           azkm_key_check(pk->key, AZKM_OP_DECRYPT) == AZKM_OK;
+           azkm_key_check(pk->key, AZKM_OP_DECRYPT) == AZKM_OK ||
+           azkm_key_check(pk->key, AZKM_OP_DERIVE) == AZKM_OK;
 }
 
 int azkm_pkey_check_private_use(AZKM_PKEY *pk)
@@ -169,9 +201,10 @@ int azkm_pkey_check_private_use(AZKM_PKEY *pk)
     /* Run the sign check again so that its message (the first refusal it meets) is the one raised. */
     rc = azkm_key_check(pk->key, AZKM_OP_SIGN);
     info = azkm_key_get_info(pk->key);
-    if ((info->attrs.key_ops & (AZKM_OP_SIGN | AZKM_OP_DECRYPT)) == 0 && rc == AZKM_E_FORBIDDEN &&
+    if ((info->attrs.key_ops & (AZKM_OP_SIGN | AZKM_OP_DECRYPT | AZKM_OP_DERIVE)) == 0 && rc == AZKM_E_FORBIDDEN &&
         strstr(azkm_last_error(), "does not permit") != NULL)
-        AZKM_RAISE(pk->provctx, AZKM_R_FORBIDDEN, "%s: a private key needs sign or decrypt", azkm_last_error());
+        AZKM_RAISE(pk->provctx, AZKM_R_FORBIDDEN, "%s: a private key needs sign, decrypt or deriveBits",
+                   azkm_last_error());
     else
         AZKM_RAISE_RC(pk->provctx, rc);
     return 0;
@@ -183,8 +216,8 @@ int azkm_pkey_hold(AZKM_PROVCTX *pctx, const char *file, int line, const char *f
     AZKM_PKEY *pk = keydata;
     azkm_rc rc;
 
-    if (pk == NULL || pk->pub == NULL || is_rsa(pk) != rsa) {
-        azkm_raise(pctx, file, line, func, AZKM_R_NO_PRIVATE_KEY, "not an azkm %s key", rsa ? "RSA" : "EC");
+    if (pk == NULL || pk->pub == NULL || (int)family_of(pk) != rsa) {
+        azkm_raise(pctx, file, line, func, AZKM_R_NO_PRIVATE_KEY, "not an azkm %s key", family_name(rsa));
         return 0;
     }
     if (private_op != 0) {

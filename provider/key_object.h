@@ -11,7 +11,16 @@
 
 #include "provctx.h"
 
-typedef enum { AZKM_TYPE_RSA = 1, AZKM_TYPE_RSA_PSS = 2, AZKM_TYPE_EC = 3 } azkm_pkey_type;
+typedef enum {
+    AZKM_TYPE_RSA = 1,
+    AZKM_TYPE_RSA_PSS = 2,
+    AZKM_TYPE_EC = 3,
+    AZKM_TYPE_ED25519 = 4,
+    AZKM_TYPE_ED448 = 5,
+} azkm_pkey_type;
+
+/* The families of key the operations serve, for azkm_pkey_hold: its existing callers pass 1 (RSA) or 0 (EC). */
+typedef enum { AZKM_FAMILY_EC = 0, AZKM_FAMILY_RSA = 1, AZKM_FAMILY_EDDSA = 2 } azkm_pkey_family;
 
 /* A key as the provider sees it: a loaded keystore key (NULL for a public key imported from elsewhere) and its
  * public half as an EVP_PKEY in our own library context, used for public values, verify and encrypt.
@@ -39,15 +48,15 @@ AZKM_PKEY *azkm_pkey_load_uri(AZKM_PROVCTX *pctx, const char *uri);
 int azkm_pkey_set_pub(AZKM_PKEY *pk, EVP_PKEY *pub);
 const char *azkm_pkey_type_name(azkm_pkey_type type);
 
-/* Whether the private half can sign or decrypt now (or there is none); raises nothing. */
+/* Whether the private half can sign, decrypt or derive now (or there is none); raises nothing. */
 int azkm_pkey_private_usable(const AZKM_PKEY *pk);
-/* Refuses (raising the keystore's reason) a private key that can neither sign nor decrypt now. */
+/* Refuses (raising the keystore's reason) a private key that can neither sign, decrypt nor derive now. */
 int azkm_pkey_check_private_use(AZKM_PKEY *pk);
-/* An operation's init: checks that keydata is an azkm key of the family the operation serves (RSA when rsa is
- * set, else EC) and, for a private operation (private_op AZKM_OP_SIGN or AZKM_OP_DECRYPT; 0 for verify and
- * encrypt), that its private half may do that now, raising an error naming the key if not. Then makes *held a
- * reference to it, dropping the one *held had. Through AZKM_PKEY_HOLD, the error names the caller's function
- * (sig_init, cipher_init), as administrators see it in their logs. */
+/* An operation's init: checks that keydata is an azkm key of the family the operation serves (rsa: an
+ * azkm_pkey_family, 1 for RSA, 0 for EC) and, for a private operation (private_op AZKM_OP_SIGN, AZKM_OP_DECRYPT or
+ * AZKM_OP_DERIVE; 0 for verify and encrypt), that its private half may do that now, raising an error naming the key
+ * if not. Then makes *held a reference to it, dropping the one *held had. Through AZKM_PKEY_HOLD, the error names
+ * the caller's function (sig_init, cipher_init), as administrators see it in their logs. */
 int azkm_pkey_hold(AZKM_PROVCTX *pctx, const char *file, int line, const char *func, AZKM_PKEY **held,
                    void *keydata, int rsa, unsigned private_op);
 #define AZKM_PKEY_HOLD(pctx, held, keydata, rsa, private_op)                                                       \

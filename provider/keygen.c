@@ -68,6 +68,16 @@ void *azkm_keygen_ec_init(void *provctx, int selection, const OSSL_PARAM params[
     return gen_init(provctx, AZKM_TYPE_EC, params);
 }
 
+void *azkm_keygen_ed25519_init(void *provctx, int selection, const OSSL_PARAM params[])
+{
+    return gen_init(provctx, AZKM_TYPE_ED25519, params);
+}
+
+void *azkm_keygen_ed448_init(void *provctx, int selection, const OSSL_PARAM params[])
+{
+    return gen_init(provctx, AZKM_TYPE_ED448, params);
+}
+
 /* ---- parameters ---------------------------------------------------------------------------------------- */
 
 static int curve_from_group(const char *group, azkm_curve *curve)
@@ -237,6 +247,20 @@ const OSSL_PARAM *azkm_keygen_ec_settable_params(void *genctx, void *provctx)
     return params;
 }
 
+/* Ed25519 and Ed448: the curve is the algorithm's; only where the key goes and what it may do are settable. */
+const OSSL_PARAM *azkm_keygen_ed_settable_params(void *genctx, void *provctx)
+{
+    static const OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string(GEN_PARAM_URI, NULL, 0),
+        OSSL_PARAM_utf8_string(GEN_PARAM_VAULT, NULL, 0),
+        OSSL_PARAM_utf8_string(GEN_PARAM_NAME, NULL, 0),
+        OSSL_PARAM_utf8_string(GEN_PARAM_KEY_OPS, NULL, 0),
+        OSSL_PARAM_int(GEN_PARAM_HSM, NULL),
+        OSSL_PARAM_END,
+    };
+    return params;
+}
+
 /* ---- generation ---------------------------------------------------------------------------------------- */
 
 /* The new key's vault and name, from azkm-uri or from azkm-vault and azkm-name. */
@@ -267,11 +291,16 @@ static int target_of(GEN_CTX *g, azkm_uri *u)
 
 static void spec_of(const GEN_CTX *g, azkm_keyspec *spec)
 {
+    int ed = g->type == AZKM_TYPE_ED25519 || g->type == AZKM_TYPE_ED448;
+
     memset(spec, 0, sizeof(*spec));
-    spec->kty = g->type == AZKM_TYPE_EC ? AZKM_KTY_EC : AZKM_KTY_RSA;
+    spec->kty = g->type == AZKM_TYPE_EC ? AZKM_KTY_EC : ed ? AZKM_KTY_OKP : AZKM_KTY_RSA;
     spec->protection = g->hsm ? AZKM_PROTECTION_HSM : AZKM_PROTECTION_SOFTWARE;
-    spec->size = g->type == AZKM_TYPE_EC ? 0 : g->bits;
-    spec->curve = g->type == AZKM_TYPE_EC ? g->curve : AZKM_CURVE_NONE;
+    spec->size = g->type == AZKM_TYPE_EC || ed ? 0 : g->bits;
+    spec->curve = g->type == AZKM_TYPE_EC        ? g->curve
+                  : g->type == AZKM_TYPE_ED25519 ? AZKM_CURVE_ED25519
+                  : g->type == AZKM_TYPE_ED448   ? AZKM_CURVE_ED448
+                                                 : AZKM_CURVE_NONE;
     if (g->key_ops != 0) {
         spec->fields |= AZKM_ATTR_KEY_OPS;
         spec->attrs.key_ops = g->key_ops;

@@ -24,6 +24,8 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
     {AZKM_NAMES_RSA, AZKM_PROPS, azkm_rsa_keymgmt_functions, "azkm RSA key"},
     {AZKM_NAMES_RSA_PSS, AZKM_PROPS, azkm_rsapss_keymgmt_functions, "azkm RSA-PSS key"},
     {AZKM_NAMES_EC, AZKM_PROPS, azkm_ec_keymgmt_functions, "azkm EC key"},
+    {AZKM_NAMES_ED25519, AZKM_PROPS, azkm_ed25519_keymgmt_functions, "azkm Ed25519 key"},
+    {AZKM_NAMES_ED448, AZKM_PROPS, azkm_ed448_keymgmt_functions, "azkm Ed448 key"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -32,6 +34,13 @@ static const OSSL_ALGORITHM signature_algs[] = {
     {AZKM_NAMES_ECDSA, AZKM_PROPS, azkm_ecdsa_signature_functions, "azkm ECDSA signature"},
     {AZKM_OP_NAME_RSA, AZKM_PROPS, azkm_rsa_signature_functions, "azkm RSA signature, for azkm keys"},
     {AZKM_OP_NAME_ECDSA, AZKM_PROPS, azkm_ecdsa_signature_functions, "azkm ECDSA signature, for azkm keys"},
+    {AZKM_NAMES_EDDSA, AZKM_PROPS, azkm_eddsa_signature_functions, "azkm EdDSA (Ed25519, Ed448), for azkm keys"},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* ECDH under azkm's name only: the default provider's keys never fetch it (keyexch.c). */
+static const OSSL_ALGORITHM keyexch_algs[] = {
+    {AZKM_OP_NAME_ECDH, AZKM_PROPS, azkm_ecdh_keyexch_functions, "azkm ECDH, for azkm EC keys"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -52,6 +61,10 @@ static const OSSL_ALGORITHM decoder_algs[] = {
      "azkm RSA key reference"},
     {AZKM_NAMES_EC, AZKM_PROPS ",input=der,structure=" AZKM_REF_STRUCTURE, azkm_ref2ec_decoder_functions,
      "azkm EC key reference"},
+    {AZKM_NAMES_ED25519, AZKM_PROPS ",input=der,structure=" AZKM_REF_STRUCTURE, azkm_ref2ed25519_decoder_functions,
+     "azkm Ed25519 key reference"},
+    {AZKM_NAMES_ED448, AZKM_PROPS ",input=der,structure=" AZKM_REF_STRUCTURE, azkm_ref2ed448_decoder_functions,
+     "azkm Ed448 key reference"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -79,6 +92,19 @@ static const OSSL_ALGORITHM encoder_algs[] = {
     {AZKM_NAMES_EC, PROPS_OUT("der", "type-specific"), azkm_refuse_encoder_functions, NULL},
     {AZKM_NAMES_RSA, PROPS_OUT("pem", "type-specific"), azkm_refuse_encoder_functions, NULL},
     {AZKM_NAMES_EC, PROPS_OUT("pem", "type-specific"), azkm_refuse_encoder_functions, NULL},
+    /* Ed25519 and Ed448 keys have no type-specific private encoding */
+    {AZKM_NAMES_ED25519, PROPS_OUT("pem", "PrivateKeyInfo"), azkm_ref_pem_encoder_functions,
+     "azkm key reference PEM"},
+    {AZKM_NAMES_ED448, PROPS_OUT("pem", "PrivateKeyInfo"), azkm_ref_pem_encoder_functions,
+     "azkm key reference PEM"},
+    {AZKM_NAMES_ED25519, AZKM_PROPS ",output=text", azkm_text_encoder_functions, "azkm key as text"},
+    {AZKM_NAMES_ED448, AZKM_PROPS ",output=text", azkm_text_encoder_functions, "azkm key as text"},
+    {AZKM_NAMES_ED25519, PROPS_OUT("der", "PrivateKeyInfo"), azkm_refuse_encoder_functions, NULL},
+    {AZKM_NAMES_ED448, PROPS_OUT("der", "PrivateKeyInfo"), azkm_refuse_encoder_functions, NULL},
+    {AZKM_NAMES_ED25519, PROPS_OUT("der", "EncryptedPrivateKeyInfo"), azkm_refuse_encoder_functions, NULL},
+    {AZKM_NAMES_ED448, PROPS_OUT("der", "EncryptedPrivateKeyInfo"), azkm_refuse_encoder_functions, NULL},
+    {AZKM_NAMES_ED25519, PROPS_OUT("pem", "EncryptedPrivateKeyInfo"), azkm_refuse_encoder_functions, NULL},
+    {AZKM_NAMES_ED448, PROPS_OUT("pem", "EncryptedPrivateKeyInfo"), azkm_refuse_encoder_functions, NULL},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -94,6 +120,8 @@ static const OSSL_ALGORITHM *azkm_query_operation(void *provctx, int operation_i
         return signature_algs;
     case OSSL_OP_ASYM_CIPHER:
         return asym_cipher_algs;
+    case OSSL_OP_KEYEXCH:
+        return keyexch_algs;
     case OSSL_OP_STORE:
         return store_algs;
     case OSSL_OP_DECODER:

@@ -14,7 +14,7 @@ static const struct {
     {"RS512", AZKM_SIG_RSA_PKCS1, "SHA512"}, {"PS256", AZKM_SIG_RSA_PSS, "SHA256"},
     {"PS384", AZKM_SIG_RSA_PSS, "SHA384"},   {"PS512", AZKM_SIG_RSA_PSS, "SHA512"},
     {"ES256", AZKM_SIG_ECDSA, "SHA256"},     {"ES384", AZKM_SIG_ECDSA, "SHA384"},
-    {"ES512", AZKM_SIG_ECDSA, "SHA512"},
+    {"ES512", AZKM_SIG_ECDSA, "SHA512"},     {"EdDSA", AZKM_SIG_EDDSA, NULL},
 };
 
 azkm_rc azkm_sign_params_from_alg(const char *alg, azkm_sign_params *out)
@@ -30,7 +30,7 @@ azkm_rc azkm_sign_params_from_alg(const char *alg, azkm_sign_params *out)
     }
     return azkm_fail(AZKM_E_INVALID,
                      "signature algorithm '%s' is not one of RS256, RS384, RS512, PS256, PS384, "
-                     "PS512, ES256, ES384, ES512",
+                     "PS512, ES256, ES384, ES512, EdDSA",
                      alg ? alg : "");
 }
 

@@ -54,8 +54,9 @@ static const struct {
     azkm_protection protection;
 } kty_names[] = {
     {"RSA", AZKM_KTY_RSA, AZKM_PROTECTION_SOFTWARE}, {"EC", AZKM_KTY_EC, AZKM_PROTECTION_SOFTWARE},
-    {"oct", AZKM_KTY_OCT, AZKM_PROTECTION_SOFTWARE}, {"RSA-HSM", AZKM_KTY_RSA, AZKM_PROTECTION_HSM},
-    {"EC-HSM", AZKM_KTY_EC, AZKM_PROTECTION_HSM},    {"oct-HSM", AZKM_KTY_OCT, AZKM_PROTECTION_HSM},
+    {"oct", AZKM_KTY_OCT, AZKM_PROTECTION_SOFTWARE}, {"OKP", AZKM_KTY_OKP, AZKM_PROTECTION_SOFTWARE},
+    {"RSA-HSM", AZKM_KTY_RSA, AZKM_PROTECTION_HSM},  {"EC-HSM", AZKM_KTY_EC, AZKM_PROTECTION_HSM},
+    {"oct-HSM", AZKM_KTY_OCT, AZKM_PROTECTION_HSM},  {"OKP-HSM", AZKM_KTY_OKP, AZKM_PROTECTION_HSM},
 };
 
 const char *azkm_kty_name(azkm_kty kty, azkm_protection protection)
@@ -75,19 +76,24 @@ azkm_rc azkm_kty_parse(const char *text, azkm_kty *kty, azkm_protection *protect
             return AZKM_OK;
         }
     }
-    return azkm_fail(AZKM_E_INVALID, "key type '%s' is not one of RSA, EC, oct, RSA-HSM, EC-HSM, oct-HSM",
+    return azkm_fail(AZKM_E_INVALID,
+                     "key type '%s' is not one of RSA, EC, oct, OKP, RSA-HSM, EC-HSM, oct-HSM, OKP-HSM",
                      text ? text : "");
 }
 
+/* bits: the EC field size; for the EdDSA curves what OpenSSL reports (EVP_PKEY_get_bits). */
 static const struct {
     const char *name;
     const char *alias;
     azkm_curve curve;
+    azkm_kty kty;
     int bits;
 } curves[] = {
-    {"P-256", "prime256v1", AZKM_CURVE_P256, 256},
-    {"P-384", "secp384r1", AZKM_CURVE_P384, 384},
-    {"P-521", "secp521r1", AZKM_CURVE_P521, 521},
+    {"P-256", "prime256v1", AZKM_CURVE_P256, AZKM_KTY_EC, 256},
+    {"P-384", "secp384r1", AZKM_CURVE_P384, AZKM_KTY_EC, 384},
+    {"P-521", "secp521r1", AZKM_CURVE_P521, AZKM_KTY_EC, 521},
+    {"Ed25519", "ED25519", AZKM_CURVE_ED25519, AZKM_KTY_OKP, 256},
+    {"Ed448", "ED448", AZKM_CURVE_ED448, AZKM_KTY_OKP, 456},
 };
 
 const char *azkm_curve_name(azkm_curve curve)
@@ -106,7 +112,8 @@ azkm_rc azkm_curve_parse(const char *text, azkm_curve *curve)
             return AZKM_OK;
         }
     }
-    return azkm_fail(AZKM_E_UNSUPPORTED, "curve '%s' is not one of P-256, P-384, P-521", text ? text : "");
+    return azkm_fail(AZKM_E_UNSUPPORTED, "curve '%s' is not one of P-256, P-384, P-521, Ed25519, Ed448",
+                     text ? text : "");
 }
 
 int azkm_curve_bits(azkm_curve curve)
@@ -117,7 +124,17 @@ int azkm_curve_bits(azkm_curve curve)
     return 0;
 }
 
-static const char *const op_names[] = {"encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import"};
+azkm_kty azkm_curve_kty(azkm_curve curve)
+{
+    for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+        if (curves[i].curve == curve)
+            return curves[i].kty;
+    return 0;
+}
+
+/* In bit order: op_names[i] names 1u << i. */
+static const char *const op_names[] = {"encrypt", "decrypt",   "sign",   "verify",
+                                       "wrapKey", "unwrapKey", "import", "deriveBits"};
 
 const char *azkm_op_name(unsigned op)
 {
@@ -150,7 +167,7 @@ azkm_rc azkm_ops_parse(const char *text, unsigned *ops)
         if (found == 0)
             return azkm_fail(AZKM_E_INVALID,
                              "key_ops: '%.*s' is not one of encrypt, decrypt, sign, verify, wrapKey, unwrapKey, "
-                             "import",
+                             "import, deriveBits",
                              (int)(n > 64 ? 64 : n), p);
         result |= found;
         p += n;
@@ -167,6 +184,8 @@ unsigned azkm_ops_allowed(azkm_kty kty, azkm_protection protection)
         return AZKM_OP_ENCRYPT | AZKM_OP_DECRYPT | AZKM_OP_SIGN | AZKM_OP_VERIFY | AZKM_OP_WRAP | AZKM_OP_UNWRAP |
                (protection == AZKM_PROTECTION_HSM ? AZKM_OP_IMPORT : 0);
     case AZKM_KTY_EC:
+        return AZKM_OP_SIGN | AZKM_OP_VERIFY | AZKM_OP_DERIVE;
+    case AZKM_KTY_OKP:
         return AZKM_OP_SIGN | AZKM_OP_VERIFY;
     case AZKM_KTY_OCT:
         return AZKM_OP_ENCRYPT | AZKM_OP_DECRYPT | AZKM_OP_WRAP | AZKM_OP_UNWRAP;
@@ -176,7 +195,8 @@ unsigned azkm_ops_allowed(azkm_kty kty, azkm_protection protection)
 
 unsigned azkm_ops_default(azkm_kty kty)
 {
-    return azkm_ops_allowed(kty, AZKM_PROTECTION_SOFTWARE);
+    /* A key that hands out ECDH secrets says so: deriveBits only when asked for. */
+    return azkm_ops_allowed(kty, AZKM_PROTECTION_SOFTWARE) & ~AZKM_OP_DERIVE;
 }
 
 static int tag_char_ok(int c)

@@ -386,8 +386,8 @@ static azkm_rc restore_doc(azkm_vault *src, azkm_vault *v, json_t *doc, char *na
         json_array_size(versions) == 0 || !get_int(doc, "kty", &kty) || !get_int(doc, "protection", &protection))
         return azkm_fail(AZKM_E_CORRUPT, "backup blob: the key record is incomplete");
     if (protection != AZKM_PROTECTION_SOFTWARE ||
-        (kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC && kty != AZKM_KTY_OCT))
-        return azkm_fail(AZKM_E_CORRUPT, "backup blob: only software RSA, EC and oct keys have backups");
+        (kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC && kty != AZKM_KTY_OKP && kty != AZKM_KTY_OCT))
+        return azkm_fail(AZKM_E_CORRUPT, "backup blob: only software RSA, EC, OKP and oct keys have backups");
     snprintf(name_out, AZKM_NAME_MAX + 1, "%s", json_string_value(name));
     rc = azkm_find_key(v, name_out, -1, &rowid, NULL, NULL, NULL);
     if (rc == AZKM_OK)

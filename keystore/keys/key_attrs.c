@@ -13,7 +13,7 @@ azkm_rc azkm_attrs_validate(const azkm_vault *v, const char *name, azkm_kty kty,
     if ((fields & AZKM_ATTR_KEY_OPS) && (a->key_ops & ~allowed)) {
         unsigned bad = a->key_ops & ~allowed;
 
-        for (unsigned op = 1; op <= AZKM_OP_IMPORT; op <<= 1)
+        for (unsigned op = 1; op & AZKM_OP_ALL; op <<= 1)
             if (bad & op)
                 return azkm_fail(AZKM_E_INVALID, "key %s/%s: operation %s does not apply to an %s key", v->name,
                                  name, azkm_op_name(op), azkm_kty_name(kty, protection));

@@ -36,10 +36,16 @@ azkm_rc azkm_key_spec_check(azkm_vault *v, const char *name, azkm_keyspec *s)
         s->curve = AZKM_CURVE_NONE;
         break;
     case AZKM_KTY_EC:
+    case AZKM_KTY_OKP:
         if (s->curve == AZKM_CURVE_NONE)
-            s->curve = AZKM_CURVE_P256;
+            s->curve = s->kty == AZKM_KTY_EC ? AZKM_CURVE_P256 : AZKM_CURVE_ED25519;
         if (azkm_curve_bits(s->curve) == 0)
             return azkm_fail(AZKM_E_UNSUPPORTED, "key %s/%s: unsupported curve", v->name, name);
+        if (azkm_curve_kty(s->curve) != s->kty)
+            return azkm_fail(AZKM_E_INVALID,
+                             "key %s/%s: curve %s is not for %s keys (EC: P-256, P-384, P-521; OKP: "
+                             "Ed25519, Ed448)",
+                             v->name, name, azkm_curve_name(s->curve), azkm_kty_name(s->kty, s->protection));
         s->size = (unsigned)azkm_curve_bits(s->curve);
         break;
     case AZKM_KTY_OCT:

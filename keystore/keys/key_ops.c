@@ -170,7 +170,7 @@ azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
     if (!(k->info.attrs.key_ops & op)) {
         char ops[128] = "";
 
-        for (unsigned o = 1; o <= AZKM_OP_IMPORT; o <<= 1) {
+        for (unsigned o = 1; o & AZKM_OP_ALL; o <<= 1) {
             if (k->info.attrs.key_ops & o) {
                 if (ops[0])
                     strcat(ops, ",");
@@ -193,6 +193,7 @@ size_t azkm_key_max_output(const azkm_key *k)
 static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
 {
     int ok = (scheme == AZKM_SIG_ECDSA && k->info.kty == AZKM_KTY_EC) ||
+             (scheme == AZKM_SIG_EDDSA && k->info.kty == AZKM_KTY_OKP) ||
              ((scheme == AZKM_SIG_RSA_PKCS1 || scheme == AZKM_SIG_RSA_PSS) && k->info.kty == AZKM_KTY_RSA);
 
     if (!ok)
@@ -261,6 +262,9 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
         return rc;
     if (p->scheme == AZKM_SIG_RSA_PSS && p->digest == NULL)
         return azkm_fail(AZKM_E_INVALID, "key %s: RSA-PSS needs a digest algorithm", k->uri);
+    if (p->scheme == AZKM_SIG_EDDSA && p->digest != NULL)
+        return azkm_fail(AZKM_E_INVALID, "key %s: EdDSA signs the message itself, not a %s digest", k->uri,
+                         p->digest);
     if (dlen != 0 && dlen != inlen)
         return azkm_fail(AZKM_E_INVALID, "key %s: a %s digest is %zu bytes, not %zu", k->uri, p->digest, dlen,
                          inlen);
@@ -268,6 +272,18 @@ static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsig
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
     return AZKM_OK;
+}
+
+/* Pure EdDSA: one-shot EVP_DigestVerify over the message. */
+static int eddsa_verify(azkm_key *k, const unsigned char *in, size_t inlen, const unsigned char *sig, size_t siglen)
+{
+    EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
+    int ok = mdctx != NULL &&
+             EVP_DigestVerifyInit_ex(mdctx, NULL, NULL, k->ks->libctx, k->ks->propq, k->pub, NULL) == 1 &&
+             EVP_DigestVerify(mdctx, sig, siglen, in, inlen) == 1;
+
+    EVP_MD_CTX_free(mdctx);
+    return ok;
 }
 
 /* An invalid signature is AZKM_OK with *valid 0, and leaves the reason as the thread's last error. */
@@ -284,6 +300,11 @@ static azkm_rc key_verify_impl(azkm_key *k, const azkm_sign_params *p, const uns
     if ((rc = azkm_key_check(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK ||
         (rc = check_pss(k, p)) != AZKM_OK)
         return rc;
+    if (p->scheme == AZKM_SIG_EDDSA) {
+        if (!(*valid = eddsa_verify(k, in, inlen, sig, siglen)))
+            azkm_fail_ossl(AZKM_E_INTEGRITY, "key %s: the signature does not verify", k->uri);
+        return AZKM_OK;
+    }
     if (p->scheme != AZKM_SIG_ECDSA) {
         *q++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE, &pad);
         if (p->scheme == AZKM_SIG_RSA_PSS) {
@@ -348,8 +369,9 @@ static azkm_rc check_cipher(const azkm_key *k, unsigned op, const azkm_cipher_pa
     int rsa = p->scheme == AZKM_ENC_RSA_PKCS1 || p->scheme == AZKM_ENC_RSA_OAEP || p->scheme == AZKM_ENC_RSA_TLS;
     int wrapping = op == AZKM_OP_WRAP || op == AZKM_OP_UNWRAP;
 
-    if (k->info.kty == AZKM_KTY_EC)
-        return azkm_fail(AZKM_E_INVALID, "key %s is an EC key: it does not encrypt or wrap", k->uri);
+    if (k->info.kty == AZKM_KTY_EC || k->info.kty == AZKM_KTY_OKP)
+        return azkm_fail(AZKM_E_INVALID, "key %s is an %s key: it does not encrypt or wrap", k->uri,
+                         azkm_kty_name(k->info.kty, k->info.protection));
     if (k->info.pss.enabled)
         return azkm_fail(AZKM_E_FORBIDDEN, "key %s is an RSA-PSS key: it signs and verifies only", k->uri);
     if (rsa != (k->info.kty == AZKM_KTY_RSA))
@@ -423,6 +445,44 @@ static azkm_rc key_unwrap_impl(azkm_key *k, const azkm_cipher_params *p, const u
     return do_decrypt(k, AZKM_OP_UNWRAP, p, in, inlen, out, outlen);
 }
 
+/* The peer's public key must be an EC point on the key's own curve; the tier gets the point, uncompressed. */
+static azkm_rc peer_point(const azkm_key *k, const unsigned char *der, size_t len, unsigned char *point,
+                          size_t *plen)
+{
+    azkm_curve curve = AZKM_CURVE_NONE;
+
+    if (azkm_ec_spki_point(k->ks->libctx, k->ks->propq, der, len, &curve, point, plen) == AZKM_OK &&
+        curve == k->info.curve)
+        return AZKM_OK;
+    if (curve != AZKM_CURVE_NONE && curve != k->info.curve)
+        return azkm_fail(AZKM_E_INVALID, "key %s: the peer's public key (EC %s) is not on the key's curve, %s",
+                         k->uri, azkm_curve_name(curve), azkm_curve_name(k->info.curve));
+    return azkm_fail(AZKM_E_INVALID,
+                     "key %s: the peer's public key is not an EC SubjectPublicKeyInfo with a point on a named "
+                     "curve",
+                     k->uri);
+}
+
+static azkm_rc key_derive_impl(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
+                               size_t *secret_len)
+{
+    unsigned char point[AZKM_EC_POINT_MAX];
+    size_t plen = 0;
+    azkm_rc rc = azkm_key_check(k, AZKM_OP_DERIVE);
+
+    if (rc == AZKM_OK && k->info.kty != AZKM_KTY_EC)
+        rc = azkm_fail(AZKM_E_INVALID, "key %s is an %s key: only EC keys derive a shared secret (ECDH)", k->uri,
+                       azkm_kty_name(k->info.kty, k->info.protection));
+    if (rc == AZKM_OK)
+        rc = peer_point(k, peer_der, peer_len, point, &plen);
+    if (rc != AZKM_OK)
+        return rc;
+    rc = azkm_tier_derive(k->tier, k->tk, point, plen, secret, secret_len);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "key %s: %s", k->uri, azkm_last_error());
+    return AZKM_OK;
+}
+
 /* ---- the audited data plane: every call logged when audit_key_operations is on, else only failures (a refused
  * operation is what probing looks like); without a log, at the cost of one test ---------------------------- */
 
@@ -482,4 +542,10 @@ azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned
                         unsigned char *out, size_t *outlen)
 {
     KEY_OP("KeyUnwrap", key_unwrap_impl(k, p, in, inlen, out, outlen));
+}
+
+azkm_rc azkm_key_derive(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
+                        size_t *secret_len)
+{
+    KEY_OP("KeyDerive", key_derive_impl(k, peer_der, peer_len, secret, secret_len));
 }

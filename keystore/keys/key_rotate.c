@@ -27,7 +27,7 @@ static azkm_rc spec_from_newest(azkm_vault *v, const char *name, int64_t rowid, 
         memset(spec, 0, sizeof(*spec));
         spec->kty = newest.kty;
         spec->protection = newest.protection;
-        spec->size = newest.kty == AZKM_KTY_EC ? 0 : newest.size;
+        spec->size = newest.kty == AZKM_KTY_EC || newest.kty == AZKM_KTY_OKP ? 0 : newest.size;
         spec->curve = newest.curve;
         spec->fields = AZKM_ATTR_KEY_OPS | AZKM_ATTR_TAGS;
         spec->attrs.key_ops = newest.attrs.key_ops;
@@ -51,7 +51,8 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
         rc = azkm_rotation_policy_expiry(v, req.key_rowid, canon, &req.lifetime);
     if (rc == AZKM_OK)
         rc = spec_from_newest(v, name, req.key_rowid, &spec);
-    if (rc == AZKM_OK && (spec.kty == AZKM_KTY_RSA || spec.kty == AZKM_KTY_OCT || spec.kty == AZKM_KTY_EC))
+    if (rc == AZKM_OK && (spec.kty == AZKM_KTY_RSA || spec.kty == AZKM_KTY_OCT || spec.kty == AZKM_KTY_EC ||
+                          spec.kty == AZKM_KTY_OKP))
         rc = azkm_key_make_version(v, &req, out);
     return rc;
 }

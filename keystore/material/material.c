@@ -51,7 +51,14 @@ azkm_rc azkm_pkey_describe(const EVP_PKEY *pkey, azkm_kty *kty, unsigned *size, 
         *size = (unsigned)azkm_curve_bits(*curve);
         return AZKM_OK;
     }
-    return azkm_fail(AZKM_E_UNSUPPORTED, "key type %s is not supported (RSA or EC)", EVP_PKEY_get0_type_name(pkey));
+    if (EVP_PKEY_is_a(pkey, "ED25519") || EVP_PKEY_is_a(pkey, "ED448")) {
+        *kty = AZKM_KTY_OKP;
+        *curve = EVP_PKEY_is_a(pkey, "ED25519") ? AZKM_CURVE_ED25519 : AZKM_CURVE_ED448;
+        *size = (unsigned)azkm_curve_bits(*curve);
+        return AZKM_OK;
+    }
+    return azkm_fail(AZKM_E_UNSUPPORTED, "key type %s is not supported (RSA, EC, Ed25519 or Ed448)",
+                     EVP_PKEY_get0_type_name(pkey));
 }
 
 azkm_rc azkm_pkey_to_pkcs8(const EVP_PKEY *pkey, unsigned char **der, size_t *len)
@@ -192,6 +199,36 @@ end:
     return pkey;
 }
 
+/* An Ed25519 or Ed448 key from its PKCS#8 form (RFC 8410: the privateKey octets wrap CurvePrivateKey, an OCTET
+ * STRING of the raw key), for the same reason as ec_from_pkcs8: the raw key goes where
+ * EVP_PKEY_new_raw_private_key puts it (the secure heap), and every copy on the way is cleared. NULL for anything
+ * else. */
+static EVP_PKEY *okp_from_pkcs8(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der, *pk = NULL;
+    int pklen = 0, nid;
+    const ASN1_OBJECT *alg_oid = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)len);
+    ASN1_OCTET_STRING *raw = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (p8 == NULL || p != der + len || !PKCS8_pkey_get0(&alg_oid, &pk, &pklen, NULL, p8))
+        goto end;
+    nid = OBJ_obj2nid(alg_oid);
+    if (nid != NID_ED25519 && nid != NID_ED448)
+        goto end;
+    p = pk;
+    raw = d2i_ASN1_OCTET_STRING(NULL, &p, pklen);
+    if (raw == NULL || p != pk + pklen || ASN1_STRING_length(raw) != (nid == NID_ED25519 ? 32 : 57))
+        goto end;
+    pkey = EVP_PKEY_new_raw_private_key_ex(libctx, nid == NID_ED25519 ? "ED25519" : "ED448", propq,
+                                           ASN1_STRING_get0_data(raw), (size_t)ASN1_STRING_length(raw));
+end:
+    ASN1_STRING_clear_free(raw);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    return pkey;
+}
+
 azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kty kty, const unsigned char *der,
                                 size_t len, EVP_PKEY **out)
 {
@@ -201,6 +238,14 @@ azkm_rc azkm_pkey_from_material(OSSL_LIB_CTX *libctx, const char *propq, azkm_kt
     size_t left = len;
     azkm_rc rc = AZKM_OK;
 
+    if (kty == AZKM_KTY_OKP) {
+        ERR_set_mark();
+        pkey = okp_from_pkcs8(libctx, propq, der, len);
+        ERR_pop_to_mark();
+        azkm_stack_scrub();
+        *out = pkey;
+        return pkey != NULL ? AZKM_OK : azkm_fail(AZKM_E_CORRUPT, "key material is not a valid OKP PKCS#8 key");
+    }
     if (kty == AZKM_KTY_EC) {
         ERR_set_mark();
         pkey = ec_from_pkcs8(libctx, propq, der, len);
@@ -353,4 +398,80 @@ azkm_rc azkm_material_parse(OSSL_LIB_CTX *libctx, const unsigned char *in, size_
     out->der = der;
     out->der_len = der_len;
     return AZKM_OK;
+}
+
+azkm_rc azkm_ec_pkey_from_point(OSSL_LIB_CTX *libctx, const char *propq, azkm_curve curve,
+                                const unsigned char *point, size_t plen, EVP_PKEY **out)
+{
+    OSSL_PARAM params[4];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, "EC", propq);
+    azkm_rc rc = AZKM_OK;
+
+    *out = NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)azkm_curve_name(curve), 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, plen);
+    params[2] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                                 (char *)OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED, 0);
+    params[3] = OSSL_PARAM_construct_end();
+    /* A single 00 octet decodes as the point at infinity: no ECDH peer. Decoding checks that any other point is
+     * on the curve. */
+    ERR_set_mark();
+    if (ctx == NULL || plen < 2 || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        rc = AZKM_E_INVALID;
+    ERR_pop_to_mark();
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
+/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }, with
+ * id-ecPublicKey and a named curve. */
+static int spki_parts(const unsigned char *der, size_t len, azkm_curve *curve, const ASN1_BIT_STRING **bits,
+                      STACK_OF(ASN1_TYPE) * *seq, X509_ALGOR **alg)
+{
+    const unsigned char *p = der, *q;
+    const ASN1_OBJECT *oid = NULL;
+    const void *pval = NULL;
+    ASN1_TYPE *a, *b;
+    int ptype = 0;
+
+    if ((*seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len)) == NULL || p != der + len ||
+        sk_ASN1_TYPE_num(*seq) != 2)
+        return 0;
+    a = sk_ASN1_TYPE_value(*seq, 0);
+    b = sk_ASN1_TYPE_value(*seq, 1);
+    if (a->type != V_ASN1_SEQUENCE || b->type != V_ASN1_BIT_STRING)
+        return 0;
+    q = ASN1_STRING_get0_data(a->value.sequence);
+    if ((*alg = d2i_X509_ALGOR(NULL, &q, ASN1_STRING_length(a->value.sequence))) == NULL)
+        return 0;
+    X509_ALGOR_get0(&oid, &ptype, &pval, *alg);
+    if (OBJ_obj2nid(oid) != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT ||
+        azkm_curve_parse(OBJ_nid2sn(OBJ_obj2nid(pval)), curve) != AZKM_OK || azkm_curve_kty(*curve) != AZKM_KTY_EC)
+        return 0;
+    *bits = b->value.bit_string;
+    return ((*bits)->flags & 0x07) == 0; /* no unused bits */
+}
+
+azkm_rc azkm_ec_spki_point(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
+                           azkm_curve *curve, unsigned char *point, size_t *plen)
+{
+    STACK_OF(ASN1_TYPE) *seq = NULL;
+    X509_ALGOR *alg = NULL;
+    const ASN1_BIT_STRING *bits = NULL;
+    EVP_PKEY *pkey = NULL;
+    azkm_rc rc = AZKM_E_INVALID;
+
+    azkm_clear_error();
+    ERR_set_mark();
+    if (der != NULL && spki_parts(der, len, curve, &bits, &seq, &alg) &&
+        azkm_ec_pkey_from_point(libctx, propq, *curve, ASN1_STRING_get0_data(bits),
+                                (size_t)ASN1_STRING_length(bits), &pkey) == AZKM_OK &&
+        EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point, AZKM_EC_POINT_MAX, plen))
+        rc = AZKM_OK;
+    ERR_pop_to_mark();
+    EVP_PKEY_free(pkey);
+    X509_ALGOR_free(alg);
+    sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+    return rc;
 }

@@ -46,5 +46,15 @@ azkm_rc azkm_spki_rsa_pss_read(OSSL_LIB_CTX *libctx, const unsigned char *der, s
  * azkm uses, a salt the key can hold). *out from OPENSSL_malloc. */
 azkm_rc azkm_spki_rsa_pss_make(OSSL_LIB_CTX *libctx, const unsigned char *der, size_t len, const azkm_rsa_pss *pss,
                                unsigned char **out, size_t *outlen);
+/* ---- EC public points for ECDH (material.c). AZKM_EC_POINT_MAX: an uncompressed P-521 point. */
+#define AZKM_EC_POINT_MAX 133
+/* The curve and public point of an EC SubjectPublicKeyInfo, the point checked to be on the curve and written
+ * uncompressed into point (AZKM_EC_POINT_MAX bytes). Parsed without OpenSSL 3.0's decoders, which cost about as
+ * much as the ECDH itself. AZKM_E_INVALID (no message) for anything else. */
+azkm_rc azkm_ec_spki_point(OSSL_LIB_CTX *libctx, const char *propq, const unsigned char *der, size_t len,
+                           azkm_curve *curve, unsigned char *point, size_t *plen);
+/* A public EC key of curve from a point (checked to be on the curve). */
+azkm_rc azkm_ec_pkey_from_point(OSSL_LIB_CTX *libctx, const char *propq, azkm_curve curve,
+                                const unsigned char *point, size_t plen, EVP_PKEY **out);
 
 #endif

@@ -51,3 +51,11 @@ azkm_rc azkm_tier_set_usage(azkm_tier *t, const azkm_tier_ref *ref, const unsign
     /* Software keys are used only through azkm, which checks key_ops on every call: nothing to restrict. */
     return t->ops->set_usage != NULL ? t->ops->set_usage(t, ref, material, len) : AZKM_OK;
 }
+
+azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *point, size_t point_len,
+                         unsigned char *out, size_t *outlen)
+{
+    if (ops->derive == NULL)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "the %s tier cannot derive a shared secret", ops->name);
+    return ops->derive(k, point, point_len, out, outlen);
+}

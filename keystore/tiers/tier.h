@@ -40,14 +40,15 @@ void azkm_tier_output_clear(azkm_tier_output *o);
  * Contract, for every tier:
  * - Blocking: any call may block (a token, a file, a socket); none takes a lock of the caller's. Calls that may
  *   cross a process boundary (a token daemon, a remote key server) are generate, import, adopt, unwrap_import,
- *   load, sign, decrypt, encrypt, destroy and check; key_free and tier_free never block on I/O beyond closing.
+ *   load, sign, decrypt, encrypt, derive, destroy and check; key_free and tier_free never block on I/O beyond
+ *   closing.
  * - Threads: a tier and the keys it loaded may be used by several threads at once; each tier serialises what
  *   its backend needs serialised.
  * - Fork: a tier and its loaded keys stay usable in a forked child without any call from the caller: the tier
  *   notices the new process (getpid) and re-opens what it holds (sessions, connections) on first use there; it
  *   never uses a descriptor, session or connection opened by the parent for an operation in the child.
  * - Secrets: key material leaves a tier only sealed (the material reference) or never; outputs hold no secret
- *   except the plaintext of decrypt, which the caller owns.
+ *   except the plaintext of decrypt and the shared secret of derive, which the caller owns.
  * - Errors: AZKM_E_* with azkm_fail's message naming the tier's object and action. */
 typedef struct {
     const char *name;
@@ -89,6 +90,11 @@ typedef struct {
      * tier cannot make its objects match (a token that refuses the change, an object azkm does not own), it
      * changes nothing and fails with AZKM_E_UNSUPPORTED saying why, and the key_ops must not change either. */
     azkm_rc (*set_usage)(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
+    /* Optional, ECDH with an EC key: the raw shared secret Z (the shared point's x-coordinate, field size bytes)
+     * with the peer's public point, uncompressed (04 || x || y), which the caller has checked to be on the key's
+     * curve. out holds at least 66 bytes. The private key stays in the tier. */
+    azkm_rc (*derive)(azkm_tier_key *k, const unsigned char *point, size_t point_len, unsigned char *out,
+                      size_t *outlen);
 } azkm_tier_ops;
 
 struct azkm_tier {
@@ -130,5 +136,8 @@ azkm_rc azkm_tier_unwrap_import(azkm_tier *t, const azkm_tier_ref *ref, const un
                                 azkm_tier_output *out);
 /* AZKM_OK without doing anything in a tier whose objects carry no usage. */
 azkm_rc azkm_tier_set_usage(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len);
+/* derive of a key that a tier with ops loaded. */
+azkm_rc azkm_tier_derive(const azkm_tier_ops *ops, azkm_tier_key *k, const unsigned char *point, size_t point_len,
+                         unsigned char *out, size_t *outlen);
 
 #endif

@@ -13,6 +13,9 @@ ok azkm key create --vault-name hv1 --name rsa --kty RSA-HSM >/dev/null
 ok azkm key create --vault-name hv1 --name ec --kty EC-HSM --curve P-384 >/dev/null
 ok azkm key rotate --vault-name hv1 --name ec >/dev/null
 ok azkm key create --vault-name hv1 --name aes --kty oct-HSM >/dev/null
+ok azkm key create --vault-name hv1 --name ed --kty OKP-HSM --curve Ed25519 >/dev/null
+openssl genpkey -algorithm ED448 -out ed448.pem
+ok azkm key import --vault-name hv1 --name ed-imp --kty OKP-HSM --file ed448.pem >/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out imp.pem 2>/dev/null
 ok azkm key import --vault-name hv1 --name ec-imp --kty EC-HSM --file imp.pem >/dev/null
 head -c 32 /dev/urandom >imp.aes
@@ -22,6 +25,7 @@ ok azkm key create --vault-name hv1 --name kek --kty RSA-HSM --ops import >/dev/
 ok azkm key create --vault-name hv1 --name gcm --kty oct-HSM --ops encrypt decrypt >/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out imp-rsa.pem 2>/dev/null
 ok azkm key import --vault-name hv1 --name wrapper --kty RSA-HSM --ops wrapKey unwrapKey --file imp-rsa.pem >/dev/null
+ok azkm key create --vault-name hv1 --name ecdh --kty EC-HSM --ops sign verify deriveBits >/dev/null
 
 # objects CLASS-REGEX: "<label>|<access>" for each token object whose type line matches, from pkcs11-tool.
 objects() {
@@ -35,18 +39,19 @@ step "every version of every key has its private or secret object on the token"
 objects "^(Private|Secret) Key Object" >keys.txt
 cat keys.txt >&2
 expected=""
-for k in rsa ec aes ec-imp aes-imp signer kek gcm wrapper; do
+for k in rsa ec aes ed ec-imp aes-imp ed-imp signer kek gcm wrapper ecdh; do
     for v in $(azkm key list-versions --vault-name hv1 --name $k --output json | jq -r '.[].kid' | awk -F/ '{print $NF}'); do
         expected+="azkm:hv1/$k/$v"$'\n'
     done
 done
 expect_eq "$(cut -d'|' -f1 keys.txt | sort)" "$(printf '%s' "$expected" | sort)" "azkm's key objects on the token"
-expect_eq "$(wc -l <keys.txt)" 10 "private and secret key objects"
+expect_eq "$(wc -l <keys.txt)" 13 "private and secret key objects"
 
 step "generated keys: sensitive, always sensitive, never extractable"
 while IFS='|' read -r label access; do
     case $label in
-    azkm:hv1/rsa/* | azkm:hv1/ec/* | azkm:hv1/aes/* | azkm:hv1/signer/* | azkm:hv1/kek/* | azkm:hv1/gcm/*)
+    azkm:hv1/rsa/* | azkm:hv1/ec/* | azkm:hv1/aes/* | azkm:hv1/ed/* | azkm:hv1/signer/* | azkm:hv1/kek/* | \
+        azkm:hv1/gcm/* | azkm:hv1/ecdh/*)
         expect_match "$access" "(^|, )sensitive(,|$)" "$label sensitive"
         expect_match "$access" "always sensitive" "$label always sensitive"
         expect_match "$access" "never extractable" "$label never extractable"
@@ -80,6 +85,10 @@ expect_eq "$(usage '^Secret' gcm)" "encrypt, decrypt" "oct-HSM --ops encrypt dec
 expect_eq "$(usage '^Private' wrapper)" "unwrap" "imported RSA-HSM --ops wrapKey unwrapKey: private key"
 expect_eq "$(usage '^Public' wrapper)" "wrap" "imported RSA-HSM --ops wrapKey unwrapKey: public key"
 expect_eq "$(usage '^Private' ec)" "sign" "EC-HSM (sign verify): private key, no derive"
+expect_eq "$(usage '^Private' ecdh)" "sign, derive" "EC-HSM --ops sign verify deriveBits: private key"
+expect_eq "$(usage '^Public' ecdh)" "verify" "EC-HSM --ops sign verify deriveBits: public key (ECDH needs none)"
+expect_eq "$(usage '^Private' ed)" "sign" "OKP-HSM (sign verify): private key"
+expect_eq "$(usage '^Private' ed-imp)" "sign" "imported OKP-HSM (sign verify): private key"
 expect_eq "$(usage '^Private' rsa)" "decrypt, sign, unwrap" "RSA-HSM with every key_op: private key"
 expect_eq "$(usage '^Secret' aes)" "encrypt, decrypt, wrap, unwrap" "oct-HSM with every key_op"
 
@@ -101,6 +110,8 @@ ok azkm key decrypt --vault-name hv1 --name signer --algorithm RSA1_5 --in-file 
 expect_eq "$(cat signer.dec)" secret "decrypt after the change"
 ok azkm key set-attributes --vault-name hv1 --name gcm --ops wrapKey unwrapKey >/dev/null
 expect_eq "$(usage '^Secret' gcm)" "wrap, unwrap" "oct-HSM after --ops wrapKey unwrapKey"
+ok azkm key set-attributes --vault-name hv1 --name ec --ops sign verify deriveBits >/dev/null
+expect_eq "$(usage '^Private' ec)" "sign, derive" "EC-HSM after --ops sign verify deriveBits: private key"
 
 step "an adopted object, which azkm does not change, refuses key_ops it does not allow"
 # (pkcs11-tool cannot make an object without decrypt: SoftHSM's defaults allow it. The key exchange key's object,

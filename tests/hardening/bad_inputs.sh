@@ -68,6 +68,8 @@ setup az key create --vault-name good --name signonly --kty RSA --ops sign
 setup az key create --vault-name good --name gone --kty EC
 setup az key delete --vault-name good --name gone
 setup az key rotate --vault-name good --name ec1
+setup az key create --vault-name good --name ed1 --kty OKP --curve Ed25519
+setup az key create --vault-name good --name dh1 --kty EC --ops deriveBits
 EC1V=$(az key show --vault-name good --name ec1 -o json | jq -r .key.kid | sed 's|.*/||')
 export EC1V
 setup az vault create --name victim
@@ -84,7 +86,10 @@ head -c 33 /dev/urandom >aes33
 plain genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
 plain genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
 plain genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out r1024.pem 2>/dev/null
+plain genpkey -algorithm x25519 -out x25519.pem
+plain pkey -in x25519.pem -pubout -out x25519pub.pem
 plain genpkey -algorithm ed25519 -out ed.pem
+plain genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 2>/dev/null | plain pkey -pubout -out p384pub.pem
 plain genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out k1.pem
 plain pkey -in ec.pem -outform DER -out ec.der
 head -c 100 ec.der >ectrunc.der

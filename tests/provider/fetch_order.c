@@ -11,7 +11,7 @@
 #include <openssl/provider.h>
 
 typedef struct {
-    const char *what;     /* keymgmt, signature or asym-cipher */
+    const char *what;     /* keymgmt, signature, asym-cipher or keyexch */
     const char *name;     /* algorithm */
     const char *propq;    /* property query, NULL for none */
     const char *expected; /* provider */
@@ -30,6 +30,16 @@ static const CASE cases[] = {
     {"signature", "AZKM-ECDSA", NULL, "azkm"},
     {"asym-cipher", "RSA", NULL, "default"},
     {"asym-cipher", "RSA", "provider=azkm", "azkm"},
+    {"keymgmt", "ED25519", NULL, "default"},
+    {"keymgmt", "ED448", "provider!=fips", "default"},
+    {"keymgmt", "ED25519", "?provider=azkm", "azkm"},
+    {"signature", "ED25519", NULL, "default"},
+    {"signature", "ED448", NULL, "default"},
+    {"signature", "AZKM-EDDSA", NULL, "azkm"},
+    {"keyexch", "ECDH", NULL, "default"},
+    {"keyexch", "ECDH", "provider!=fips", "default"},
+    {"keyexch", "X25519", NULL, "default"},
+    {"keyexch", "AZKM-ECDH", NULL, "azkm"},
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 #define NTHREADS 8
@@ -50,6 +60,10 @@ static const char *fetch(const CASE *c)
         EVP_SIGNATURE *m = EVP_SIGNATURE_fetch(NULL, c->name, c->propq);
         prov = m != NULL ? EVP_SIGNATURE_get0_provider(m) : NULL;
         EVP_SIGNATURE_free(m);
+    } else if (strcmp(c->what, "keyexch") == 0) {
+        EVP_KEYEXCH *m = EVP_KEYEXCH_fetch(NULL, c->name, c->propq);
+        prov = m != NULL ? EVP_KEYEXCH_get0_provider(m) : NULL;
+        EVP_KEYEXCH_free(m);
     } else {
         EVP_ASYM_CIPHER *m = EVP_ASYM_CIPHER_fetch(NULL, c->name, c->propq);
         prov = m != NULL ? EVP_ASYM_CIPHER_get0_provider(m) : NULL;

@@ -1,7 +1,8 @@
 /* Makes the keystore the provider tests use, through the keystore API: vault "vault1" with the keys every
- * scenario needs, and a file "versions" listing "<name> <version>" for tests that name a version. On the HSM tier
- * vault1 is bound to a token and every key is an HSM key; further bound vaults (one EC-HSM key "k" each) serve the
- * HSM error scenarios, which then break their binding (wrong PIN, token gone, module gone). */
+ * scenario needs (RSA, EC, Ed25519, Ed448, EC keys for ECDH, and keys that are refused), and a file "versions"
+ * listing "<name> <version>" for tests that name a version. On the HSM tier vault1 is bound to a token and every
+ * key is an HSM key; further bound vaults (one EC-HSM key "k" each) serve the HSM error scenarios, which then break
+ * their binding (wrong PIN, token gone, module gone). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,14 @@ int main(int argc, char **argv)
     if ((rc = azkm_key_rotate(v, "rot", &info)) != AZKM_OK)
         die("rotate rot", rc);
     fprintf(versions, "rot-current %s\n", info.version);
+    /* EdDSA keys, and EC keys for ECDH: one that only derives, one that also signs. */
+    memset(&a, 0, sizeof(a));
+    key(v, "ed1", AZKM_KTY_OKP, 0, AZKM_CURVE_ED25519, 0, &a);
+    key(v, "ed448", AZKM_KTY_OKP, 0, AZKM_CURVE_ED448, 0, &a);
+    a.key_ops = AZKM_OP_DERIVE;
+    key(v, "ecdh1", AZKM_KTY_EC, 0, AZKM_CURVE_P256, AZKM_ATTR_KEY_OPS, &a);
+    a.key_ops = AZKM_OP_SIGN | AZKM_OP_VERIFY | AZKM_OP_DERIVE;
+    key(v, "ecdh384", AZKM_KTY_EC, 0, AZKM_CURVE_P384, AZKM_ATTR_KEY_OPS, &a);
     azkm_vault_close(v);
 
     /* The HSM error scenarios' vaults. */

@@ -15,10 +15,10 @@ out=$(openssl storeutl -noout -text azkm://vault1/keys/ec1 2>&1 || true)
 echo "$out" | head -5
 
 # ---- the vault's keys
-expected=$(printf '%s\n' ec-expired ec1 ec384 rot rsa-nodecrypt rsa-nosign rsa-off rsa1)
+expected=$(printf '%s\n' ec-expired ec1 ec384 ecdh1 ecdh384 ed1 ed448 rot rsa-nodecrypt rsa-nosign rsa-off rsa1)
 for uri in azkm://vault1 azkm://vault1/keys azkm://vault1/keys/; do
     out=$(openssl storeutl -keys -text -noout "$uri") || fail "storeutl -keys $uri: $out"
-    grep -q "Total found: 8" <<<"$out" || fail "storeutl -keys $uri did not list the 8 keys: $out"
+    grep -q "Total found: 12" <<<"$out" || fail "storeutl -keys $uri did not list the 12 keys: $out"
     listed=$(grep -o 'azkm private key azkm://vault1/keys/[^/]*/[0-9a-f]\{32\}' <<<"$out" | cut -d/ -f5 | sort)
     [ "$listed" = "$expected" ] || fail "storeutl -keys $uri listed: $listed"
 done
@@ -26,7 +26,7 @@ done
 grep -q "azkm://vault1/keys/rot/$(version_of rot-current)" <<<"$out" || fail "rot is not listed in its current version"
 # PEM output: one key reference per key, each loading its key again
 openssl storeutl -keys azkm://vault1 >listed.pem
-[ "$(grep -c "BEGIN AZKM KEY REFERENCE" listed.pem)" = 8 ] || fail "not 8 reference PEM blocks: $(cat listed.pem)"
+[ "$(grep -c "BEGIN AZKM KEY REFERENCE" listed.pem)" = 12 ] || fail "not 12 reference PEM blocks: $(cat listed.pem)"
 awk '/BEGIN AZKM KEY REFERENCE/ { n++ } n == 2 { print } n == 2 && /END AZKM/ { exit }' listed.pem >second.ref
 openssl pkey -in second.ref -pubout -out second.pub
 openssl pkey -pubin -in azkm://vault1/keys/ec1 -pubout -out ec1.pub

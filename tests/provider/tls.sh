@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS with openssl s_server holding an azkm key and openssl s_client (default provider alone) verifying the chain
-# against a test CA. Usage: tls.sh <key: rsa1|ec1> <uri|ref> <expected protocol> <s_client args...>
+# against a test CA. Usage: tls.sh <key: rsa1|ec1|ed1|ed448> <uri|ref> <expected protocol> <s_client args...>
 . "$(dirname "$0")/lib.sh"
 
 key=$1 source=$2 proto=$3

@@ -12,7 +12,13 @@ extern "C" {
 #endif
 
 /* ---- Cryptographic operations (data plane) --------------------------------------------------------------- */
-typedef enum { AZKM_SIG_RSA_PKCS1 = 1, AZKM_SIG_RSA_PSS = 2, AZKM_SIG_ECDSA = 3 } azkm_sig_scheme;
+/* AZKM_SIG_EDDSA: pure Ed25519 or Ed448 (RFC 8032) of an OKP key, over the message itself (no digest). */
+typedef enum {
+    AZKM_SIG_RSA_PKCS1 = 1,
+    AZKM_SIG_RSA_PSS = 2,
+    AZKM_SIG_ECDSA = 3,
+    AZKM_SIG_EDDSA = 4
+} azkm_sig_scheme;
 
 #define AZKM_PSS_SALT_DIGEST (-1) /* salt length = digest length */
 #define AZKM_PSS_SALT_AUTO (-2)   /* verify: any; sign: max */
@@ -25,7 +31,8 @@ typedef struct {
     const char *mgf1_digest; /* NULL: same as digest */
 } azkm_sign_params;
 
-/* "RS256" -> PKCS#1 SHA256, "PS384" -> PSS SHA384 salt=digest, "ES512" -> ECDSA SHA512. */
+/* "RS256" -> PKCS#1 SHA256, "PS384" -> PSS SHA384 salt=digest, "ES512" -> ECDSA SHA512, "EdDSA" (RFC 8037) ->
+ * EdDSA, no digest. */
 azkm_rc azkm_sign_params_from_alg(const char *alg, azkm_sign_params *out);
 
 typedef enum {
@@ -76,7 +83,8 @@ azkm_rc azkm_key_check(const azkm_key *k, unsigned op);
 size_t azkm_key_max_output(const azkm_key *k);
 
 /* Output lengths (*siglen, *outlen) are written, never read: out buffers must hold azkm_key_max_output(k) bytes
- * for RSA and EC keys, and inlen + 16 for AES. */
+ * for RSA, EC and OKP keys, and inlen + 16 for AES. EdDSA signs the message in (any length) itself; the other
+ * schemes sign a digest. */
 azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                       unsigned char *sig, size_t *siglen);
 /* *valid: 1 when the signature is valid, 0 when it is not (both AZKM_OK); an error class otherwise. */
@@ -92,6 +100,11 @@ azkm_rc azkm_key_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned c
                       unsigned char *out, size_t *outlen);
 azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                         unsigned char *out, size_t *outlen);
+/* ECDH (key_ops deriveBits) of an EC key with a peer's public key on the same curve (SubjectPublicKeyInfo DER):
+ * the raw shared secret Z, the x-coordinate of the shared point, as many bytes as the field (32, 48 or 66). secret
+ * must hold azkm_key_max_output(k) bytes; the caller owns it and clears it. No KDF is applied. */
+azkm_rc azkm_key_derive(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
+                        size_t *secret_len);
 
 #ifdef __cplusplus
 }

@@ -40,9 +40,17 @@ azkm_rc azkm_uri_parse_store(const char *text, azkm_uri *out);
 azkm_rc azkm_uri_format(const azkm_uri *uri, char *buf, size_t len);
 
 /* ---- Key model ------------------------------------------------------------------------------------------- */
-typedef enum { AZKM_KTY_RSA = 1, AZKM_KTY_EC = 2, AZKM_KTY_OCT = 3 } azkm_kty;
+/* OKP: octet key pairs (RFC 8037), the EdDSA curves Ed25519 and Ed448. */
+typedef enum { AZKM_KTY_RSA = 1, AZKM_KTY_EC = 2, AZKM_KTY_OCT = 3, AZKM_KTY_OKP = 4 } azkm_kty;
 typedef enum { AZKM_PROTECTION_SOFTWARE = 0, AZKM_PROTECTION_HSM = 1 } azkm_protection;
-typedef enum { AZKM_CURVE_NONE = 0, AZKM_CURVE_P256 = 1, AZKM_CURVE_P384 = 2, AZKM_CURVE_P521 = 3 } azkm_curve;
+typedef enum {
+    AZKM_CURVE_NONE = 0,
+    AZKM_CURVE_P256 = 1,
+    AZKM_CURVE_P384 = 2,
+    AZKM_CURVE_P521 = 3,
+    AZKM_CURVE_ED25519 = 4, /* OKP */
+    AZKM_CURVE_ED448 = 5,   /* OKP */
+} azkm_curve;
 
 /* key_ops, as a bit set */
 enum {
@@ -53,21 +61,27 @@ enum {
     AZKM_OP_WRAP = 1u << 4,
     AZKM_OP_UNWRAP = 1u << 5,
     AZKM_OP_IMPORT = 1u << 6,
-    AZKM_OP_ALL = (1u << 7) - 1,
+    /* ECDH with an EC key: the raw shared secret (WebCrypto's and JWK's "deriveBits"); not an Azure operation. */
+    AZKM_OP_DERIVE = 1u << 7,
+    AZKM_OP_ALL = (1u << 8) - 1,
 };
 
-/* "RSA", "EC", "oct", "RSA-HSM", "EC-HSM", "oct-HSM" */
+/* "RSA", "EC", "oct", "OKP", "RSA-HSM", "EC-HSM", "oct-HSM", "OKP-HSM" */
 const char *azkm_kty_name(azkm_kty kty, azkm_protection protection);
 azkm_rc azkm_kty_parse(const char *text, azkm_kty *kty, azkm_protection *protection);
-const char *azkm_curve_name(azkm_curve curve); /* "P-256", ... */
+const char *azkm_curve_name(azkm_curve curve); /* "P-256", ..., "Ed25519", "Ed448" */
 azkm_rc azkm_curve_parse(const char *text, azkm_curve *curve);
 int azkm_curve_bits(azkm_curve curve);
-const char *azkm_op_name(unsigned op); /* "sign" for AZKM_OP_SIGN */
+/* The key type a curve belongs to: AZKM_KTY_EC for P-256/384/521, AZKM_KTY_OKP for Ed25519/Ed448. */
+azkm_kty azkm_curve_kty(azkm_curve curve);
+const char *azkm_op_name(unsigned op); /* "sign" for AZKM_OP_SIGN, "deriveBits" for AZKM_OP_DERIVE */
 /* Parses a comma- or space-separated list such as "sign,verify" into a bit set. */
 azkm_rc azkm_ops_parse(const char *text, unsigned *ops);
-/* The key_ops a key type may carry at all (RSA: all but import unless HSM; oct: encrypt/decrypt/wrap/unwrap). */
+/* The key_ops a key type may carry at all (RSA: all but import and deriveBits, import only if HSM; EC: sign,
+ * verify, deriveBits; OKP: sign, verify; oct: encrypt/decrypt/wrap/unwrap). */
 unsigned azkm_ops_allowed(azkm_kty kty, azkm_protection protection);
-/* The key_ops a new key gets when the caller names none. */
+/* The key_ops a new key gets when the caller names none: what it may carry, except deriveBits, which an EC key
+ * gets only when asked for (Key Vault's EC keys sign and verify). */
 unsigned azkm_ops_default(azkm_kty kty);
 
 typedef struct {
@@ -116,7 +130,7 @@ typedef struct {
     azkm_kty kty;
     azkm_protection protection;
     unsigned size;    /* RSA: 2048/3072/4096 (default 2048); oct: 128/192/256 (default 256) */
-    azkm_curve curve; /* EC: default P-256 */
+    azkm_curve curve; /* EC: default P-256; OKP: default Ed25519 */
     unsigned fields;  /* AZKM_ATTR_* set in attrs; unset fields take defaults (enabled, default key_ops) */
     azkm_attributes attrs;
     azkm_rsa_pss pss; /* RSA: an RSA-PSS key when pss.enabled (zeroed: an ordinary RSA key) */
@@ -134,7 +148,7 @@ typedef struct {
     char version[AZKM_VERSION_LEN + 1];
     azkm_kty kty;
     azkm_protection protection;
-    unsigned size; /* RSA modulus bits, EC field bits, oct key bits */
+    unsigned size; /* RSA modulus bits, EC field bits, OKP 256 (Ed25519) or 456 (Ed448), oct key bits */
     azkm_curve curve;
     azkm_attributes attrs;
     int current;             /* 1 if this is the key's current version */

@@ -1,6 +1,6 @@
-/* Import of clear key material into a PKCS#11 token: an AES key, or an RSA or EC key pair, becomes token objects
- * with azkm's key policy (private, sensitive, not extractable); the buffers that held its secret parts are cleared.
- */
+/* Import of clear key material into a PKCS#11 token: an AES key, or an RSA, EC or EdDSA key pair, becomes token
+ * objects with azkm's key policy (private, sensitive, not extractable); the buffers that held its secret parts are
+ * cleared. */
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -165,6 +165,41 @@ static azkm_rc import_ec(import_job *j, const EVP_PKEY *pkey)
     return rc;
 }
 
+/* An Ed25519 or Ed448 key: CKK_EC_EDWARDS objects with the curve's CKA_EC_PARAMS, the raw private key as
+ * CKA_VALUE and the raw point, DER-wrapped, as CKA_EC_POINT (PKCS#11 3.0). */
+static azkm_rc import_okp(import_job *j, const EVP_PKEY *pkey)
+{
+    azkm_kty k;
+    unsigned size;
+    azkm_curve curve;
+    const unsigned char *oid = NULL;
+    unsigned char value[57], point[57], *der = NULL;
+    size_t oidlen = 0, vlen = sizeof(value), plen = sizeof(point);
+    int dlen = 0;
+    p11_template priv, pub;
+    azkm_rc rc = azkm_pkey_describe(pkey, &k, &size, &curve);
+
+    if (rc == AZKM_OK) {
+        p11_curve_oid(curve, &oid, &oidlen);
+        if (!EVP_PKEY_get_raw_private_key(pkey, value, &vlen) || !EVP_PKEY_get_raw_public_key(pkey, point, &plen))
+            rc = azkm_fail(AZKM_E_INVALID, "key %s/%s: the EdDSA key is incomplete", j->ref->vault, j->ref->name);
+    }
+    if (rc == AZKM_OK && (dlen = der_point(point, plen, &der)) == 0)
+        rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
+    if (rc == AZKM_OK) {
+        start_template(&priv, j, CKO_PRIVATE_KEY, CKK_EC_EDWARDS);
+        p11_tmpl_add_bytes(&priv, CKA_EC_PARAMS, oid, oidlen);
+        p11_tmpl_add_bytes(&priv, CKA_VALUE, value, vlen);
+        start_template(&pub, j, CKO_PUBLIC_KEY, CKK_EC_EDWARDS);
+        p11_tmpl_add_bytes(&pub, CKA_EC_PARAMS, oid, oidlen);
+        p11_tmpl_add_bytes(&pub, CKA_EC_POINT, der, (size_t)dlen);
+        rc = create_objects(j, &priv, &pub);
+    }
+    OPENSSL_free(der);
+    OPENSSL_cleanse(value, sizeof(value));
+    return rc;
+}
+
 /* The import as one piece of work for azkm_p11_run. */
 typedef struct {
     import_job j;
@@ -187,6 +222,7 @@ static azkm_rc import_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm
     if (j->rv == CKR_OK)
         rc = ir->m->kty == AZKM_KTY_OCT   ? import_aes(j, ir->m)
              : ir->m->kty == AZKM_KTY_RSA ? import_rsa(j, ir->pkey)
+             : ir->m->kty == AZKM_KTY_OKP ? import_okp(j, ir->pkey)
                                           : import_ec(j, ir->pkey);
     else
         rc = AZKM_OK;

@@ -275,7 +275,7 @@ static azkm_rc load_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, azkm_p
     CK_ATTRIBUTE a = {k->kty == AZKM_KTY_OCT ? CKA_VALUE_LEN : CKA_MODULUS, NULL, 0};
 
     (void)res;
-    if (k->kty == AZKM_KTY_EC)
+    if (k->kty == AZKM_KTY_EC || k->kty == AZKM_KTY_OKP)
         return AZKM_OK;
     if (k->kty == AZKM_KTY_OCT) {
         a.pValue = &vlen;

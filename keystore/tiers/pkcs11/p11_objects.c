@@ -17,32 +17,47 @@
 static const unsigned char oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 static const unsigned char oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const unsigned char oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+/* RFC 8410 id-Ed25519 and id-Ed448, the form SoftHSM 2.6 takes; PKCS#11 3.0 also allows the curve's name as a
+ * PrintableString, which other tokens may answer with. */
+static const unsigned char oid_ed25519[] = {0x06, 0x03, 0x2b, 0x65, 0x70};
+static const unsigned char oid_ed448[] = {0x06, 0x03, 0x2b, 0x65, 0x71};
+static const unsigned char name_ed25519[] = "\x13\x0c"
+                                            "edwards25519";
+static const unsigned char name_ed448[] = "\x13\x0a"
+                                          "edwards448";
+
+static const struct {
+    azkm_curve curve;
+    const unsigned char *der;
+    size_t len;
+} curve_params[] = {
+    {AZKM_CURVE_P256, oid_p256, sizeof(oid_p256)},
+    {AZKM_CURVE_P384, oid_p384, sizeof(oid_p384)},
+    {AZKM_CURVE_P521, oid_p521, sizeof(oid_p521)},
+    {AZKM_CURVE_ED25519, oid_ed25519, sizeof(oid_ed25519)},
+    {AZKM_CURVE_ED448, oid_ed448, sizeof(oid_ed448)},
+    {AZKM_CURVE_ED25519, name_ed25519, sizeof(name_ed25519) - 1},
+    {AZKM_CURVE_ED448, name_ed448, sizeof(name_ed448) - 1},
+};
 
 void p11_curve_oid(azkm_curve c, const unsigned char **oid, size_t *len)
 {
-    switch (c) {
-    case AZKM_CURVE_P384:
-        *oid = oid_p384;
-        *len = sizeof(oid_p384);
-        break;
-    case AZKM_CURVE_P521:
-        *oid = oid_p521;
-        *len = sizeof(oid_p521);
-        break;
-    default:
-        *oid = oid_p256;
-        *len = sizeof(oid_p256);
+    *oid = oid_p256;
+    *len = sizeof(oid_p256);
+    for (size_t i = 0; i < sizeof(curve_params) / sizeof(curve_params[0]); i++) {
+        if (curve_params[i].curve == c) {
+            *oid = curve_params[i].der;
+            *len = curve_params[i].len;
+            return;
+        }
     }
 }
 
 static azkm_curve curve_of_oid(const unsigned char *oid, size_t len)
 {
-    if (len == sizeof(oid_p256) && memcmp(oid, oid_p256, len) == 0)
-        return AZKM_CURVE_P256;
-    if (len == sizeof(oid_p384) && memcmp(oid, oid_p384, len) == 0)
-        return AZKM_CURVE_P384;
-    if (len == sizeof(oid_p521) && memcmp(oid, oid_p521, len) == 0)
-        return AZKM_CURVE_P521;
+    for (size_t i = 0; i < sizeof(curve_params) / sizeof(curve_params[0]); i++)
+        if (len == curve_params[i].len && memcmp(oid, curve_params[i].der, len) == 0)
+            return curve_params[i].curve;
     return AZKM_CURVE_NONE;
 }
 
@@ -98,61 +113,104 @@ static azkm_rc rsa_public_params(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HA
     return rc;
 }
 
+/* The curve (CKA_EC_PARAMS) and public point (CKA_EC_POINT) of an EC or EdDSA key object; *point is a pointer into
+ * *buf, which the caller frees. CKA_EC_POINT is a DER OCTET STRING; some tokens give the raw point. */
+static azkm_rc curve_point(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty, azkm_curve *curve,
+                           unsigned char **buf, const unsigned char **point, size_t *plen)
+{
+    unsigned char *a = NULL;
+    size_t alen = 0, blen = 0;
+    azkm_rc rc = get_attr(pt, s, h, CKA_EC_PARAMS, &a, &alen);
+
+    if (rc == AZKM_OK)
+        rc = get_attr(pt, s, h, CKA_EC_POINT, buf, &blen);
+    if (rc == AZKM_OK) {
+        const unsigned char *p = *buf;
+        ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)blen);
+        int der = os != NULL && p == *buf + blen;
+
+        *curve = curve_of_oid(a, alen);
+        /* A raw EdDSA point has a known length, which tells it from a DER one whose first bytes look like a header
+         */
+        if ((*curve == AZKM_CURVE_ED25519 && blen == 32) || (*curve == AZKM_CURVE_ED448 && blen == 57))
+            der = 0;
+        *point = der ? *buf + (blen - (size_t)os->length) : *buf;
+        *plen = der ? (size_t)os->length : blen;
+        ASN1_OCTET_STRING_free(os);
+        if (*curve == AZKM_CURVE_NONE || azkm_curve_kty(*curve) != kty)
+            rc = azkm_fail(AZKM_E_UNSUPPORTED, "token %s: the key's curve is not %s", azkm_p11_token_label(pt->tok),
+                           kty == AZKM_KTY_EC ? "P-256, P-384 or P-521" : "Ed25519 or Ed448");
+    }
+    OPENSSL_free(a);
+    return rc;
+}
+
 /* The public parameters of an EC key object: its curve and point. */
 static azkm_rc ec_public_params(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, OSSL_PARAM **params)
 {
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    unsigned char *a = NULL, *b = NULL;
-    size_t alen = 0, blen = 0;
+    unsigned char *b = NULL;
+    const unsigned char *point = NULL;
+    size_t plen = 0;
+    azkm_curve c = AZKM_CURVE_NONE;
     azkm_rc rc;
 
     if (bld == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    rc = get_attr(pt, s, h, CKA_EC_PARAMS, &a, &alen);
-    if (rc == AZKM_OK)
-        rc = get_attr(pt, s, h, CKA_EC_POINT, &b, &blen);
+    rc = curve_point(pt, s, h, AZKM_KTY_EC, &c, &b, &point, &plen);
     if (rc == AZKM_OK) {
-        azkm_curve c = curve_of_oid(a, alen);
-        const unsigned char *p = b;
-        ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)blen);
-
-        if (c == AZKM_CURVE_NONE)
-            rc = azkm_fail(AZKM_E_UNSUPPORTED, "token %s: the key's curve is not P-256, P-384 or P-521",
-                           azkm_p11_token_label(pt->tok));
-        else {
-            OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, azkm_curve_name(c), 0);
-            /* CKA_EC_POINT is a DER OCTET STRING; some tokens give the raw point */
-            if (os != NULL && p == b + blen)
-                OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, os->data, (size_t)os->length);
-            else
-                OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, b, blen);
-            *params = OSSL_PARAM_BLD_to_param(bld);
-        }
-        ASN1_OCTET_STRING_free(os);
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, azkm_curve_name(c), 0);
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, plen);
+        *params = OSSL_PARAM_BLD_to_param(bld);
     }
     OSSL_PARAM_BLD_free(bld);
-    OPENSSL_free(a);
     OPENSSL_free(b);
     return rc;
 }
 
-azkm_rc p11_public_pkey(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty, EVP_PKEY **out)
+/* The public key of an EdDSA key object: the raw point (32 or 57 bytes) of its curve. */
+static azkm_rc okp_public_key(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, EVP_PKEY **pkey)
+{
+    unsigned char *b = NULL;
+    const unsigned char *point = NULL;
+    size_t plen = 0;
+    azkm_curve c = AZKM_CURVE_NONE;
+    azkm_rc rc = curve_point(pt, s, h, AZKM_KTY_OKP, &c, &b, &point, &plen);
+
+    if (rc == AZKM_OK &&
+        (*pkey = EVP_PKEY_new_raw_public_key_ex(pt->libctx, c == AZKM_CURVE_ED25519 ? "ED25519" : "ED448",
+                                                pt->propq, point, plen)) == NULL)
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "token %s: the EdDSA public key read from the token is not valid",
+                            azkm_p11_token_label(pt->tok));
+    OPENSSL_free(b);
+    return rc;
+}
+
+/* The public key of an RSA or EC key object, from its public parameters. */
+static azkm_rc params_public_key(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty,
+                                 EVP_PKEY **pkey)
 {
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     azkm_rc rc = kty == AZKM_KTY_RSA ? rsa_public_params(pt, s, h, &params) : ec_public_params(pt, s, h, &params);
 
-    *out = NULL;
+    *pkey = NULL;
     if (rc == AZKM_OK) {
         ctx = EVP_PKEY_CTX_new_from_name(pt->libctx, kty == AZKM_KTY_RSA ? "RSA" : "EC", pt->propq);
         if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-            EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+            EVP_PKEY_fromdata(ctx, pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
             rc = azkm_fail_ossl(AZKM_E_CRYPTO, "token %s: the public key read from the token is not valid",
                                 azkm_p11_token_label(pt->tok));
     }
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return rc;
+}
+
+azkm_rc p11_public_pkey(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, azkm_kty kty, EVP_PKEY **out)
+{
+    *out = NULL;
+    return kty == AZKM_KTY_OKP ? okp_public_key(pt, s, h, out) : params_public_key(pt, s, h, kty, out);
 }
 
 /* Builds the public key from the token's public attributes (of a public key object, or an RSA private key). */
@@ -239,13 +297,19 @@ static azkm_rc aes_gen_template(p11_template *t, const azkm_keyspec *spec, unsig
     return p11_tmpl_check(t);
 }
 
-/* The templates of a generated RSA or EC key pair. Each half states all the usage flags a half of a pair can have,
- * true only where the key_ops need it. */
+/* The PKCS#11 key type of an azkm key pair type. */
+static CK_KEY_TYPE pair_key_type(azkm_kty kty)
+{
+    return kty == AZKM_KTY_RSA ? CKK_RSA : kty == AZKM_KTY_OKP ? CKK_EC_EDWARDS : CKK_EC;
+}
+
+/* The templates of a generated RSA, EC or EdDSA key pair. Each half states all the usage flags a half of a pair
+ * can have, true only where the key_ops need it. */
 static azkm_rc pair_gen_templates(p11_template *pub, p11_template *priv, const azkm_keyspec *spec, unsigned key_ops,
                                   const unsigned char id[16], const char *label)
 {
     static const CK_BYTE exponent[] = {1, 0, 1};
-    CK_KEY_TYPE kt = spec->kty == AZKM_KTY_RSA ? CKK_RSA : CKK_EC;
+    CK_KEY_TYPE kt = pair_key_type(spec->kty);
     azkm_rc rc;
 
     p11_tmpl_init(pub);
@@ -309,6 +373,10 @@ static azkm_rc generate_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, az
     CK_RV rv;
     azkm_rc rc;
 
+    /* The mechanism list is known once the token is initialised, here. */
+    if (j->spec->kty == AZKM_KTY_OKP && !azkm_p11_has_mechanism(t, CKM_EC_EDWARDS_KEY_PAIR_GEN))
+        return azkm_fail(AZKM_E_UNSUPPORTED, "token %s does not offer EdDSA keys (no %s)", azkm_p11_token_label(t),
+                         "CKM_EC_EDWARDS_KEY_PAIR_GEN");
     /* A failed earlier try may have left objects of this version behind. */
     rv = p11_destroy_by_ref(fn, s, j->id, sizeof(j->id), j->label);
     if (rv == CKR_OK && j->spec->kty == AZKM_KTY_OCT) {
@@ -317,8 +385,10 @@ static azkm_rc generate_op(azkm_p11_token *t, CK_SESSION_HANDLE s, void *arg, az
         rv = fn->C_GenerateKey(s, &mech, j->priv_tmpl.attr, j->priv_tmpl.n, &priv);
         j->out->size = j->spec->size;
     } else if (rv == CKR_OK) {
-        CK_MECHANISM mech = {j->spec->kty == AZKM_KTY_RSA ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL,
-                             0};
+        CK_MECHANISM mech = {j->spec->kty == AZKM_KTY_RSA   ? CKM_RSA_PKCS_KEY_PAIR_GEN
+                             : j->spec->kty == AZKM_KTY_OKP ? CKM_EC_EDWARDS_KEY_PAIR_GEN
+                                                            : CKM_EC_KEY_PAIR_GEN,
+                             NULL, 0};
 
         rv = fn->C_GenerateKeyPair(s, &mech, j->pub_tmpl.attr, j->pub_tmpl.n, j->priv_tmpl.attr, j->priv_tmpl.n,
                                    &pub, &priv);
@@ -405,9 +475,13 @@ static azkm_rc adopted_kty(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h
     if (fn->C_GetAttributeValue(s, h, &kt_attr, 1) != CKR_OK)
         return azkm_fail(AZKM_E_INVALID, "token %s: cannot read the key type of '%s'",
                          azkm_p11_token_label(pt->tok), uri_text);
-    *kty = kt == CKK_RSA ? AZKM_KTY_RSA : kt == CKK_EC ? AZKM_KTY_EC : kt == CKK_AES ? AZKM_KTY_OCT : 0;
+    *kty = kt == CKK_RSA          ? AZKM_KTY_RSA
+           : kt == CKK_EC         ? AZKM_KTY_EC
+           : kt == CKK_EC_EDWARDS ? AZKM_KTY_OKP
+           : kt == CKK_AES        ? AZKM_KTY_OCT
+                                  : 0;
     if (*kty == 0)
-        return azkm_fail(AZKM_E_UNSUPPORTED, "token %s: '%s' is not an RSA, EC or AES key",
+        return azkm_fail(AZKM_E_UNSUPPORTED, "token %s: '%s' is not an RSA, EC, EdDSA or AES key",
                          azkm_p11_token_label(pt->tok), uri_text);
     return AZKM_OK;
 }
@@ -434,8 +508,8 @@ static azkm_rc adopted_public(p11_tier *pt, CK_SESSION_HANDLE s, CK_OBJECT_HANDL
         pub = kty == AZKM_KTY_RSA ? priv : CK_INVALID_HANDLE;
     }
     if (pub == CK_INVALID_HANDLE)
-        return azkm_fail(AZKM_E_NOT_FOUND, "token %s: the EC key '%s' has no public key object with its id",
-                         azkm_p11_token_label(pt->tok), uri_text);
+        return azkm_fail(AZKM_E_NOT_FOUND, "token %s: the %s key '%s' has no public key object with its id",
+                         azkm_p11_token_label(pt->tok), kty == AZKM_KTY_OKP ? "EdDSA" : "EC", uri_text);
     return p11_public_from_token(pt, s, pub, kty, out);
 }
 

@@ -1,7 +1,8 @@
 /* Signatures on the HSM tier: RSA PKCS#1 v1.5 (DigestInfo + CKM_RSA_PKCS, any digest of p11_digests, SHA-3
  * included), RSA-PSS with the token's CKM_RSA_PKCS_PSS when it takes the parameters and otherwise EMSA-PSS in
  * software around the token's raw RSA (each such signature checked against the public key before it is returned),
- * and ECDSA (CKM_ECDSA over the digest, DER-encoded here). */
+ * ECDSA (CKM_ECDSA over the digest, DER-encoded here) and pure EdDSA (CKM_EDDSA over the message, no
+ * parameters). */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -62,6 +63,26 @@ static azkm_rc ecdsa_sign(azkm_tier_key *k, const unsigned char *in, size_t inle
     if (c.outlen == 0 || c.outlen % 2 != 0 || c.outlen > sizeof(raw))
         return azkm_fail(AZKM_E_CRYPTO, "key %s: the token returned a malformed ECDSA signature", k->name);
     *siglen = ecdsa_der(raw, c.outlen / 2, sig);
+    return AZKM_OK;
+}
+
+/* Pure Ed25519 / Ed448: the token signs the message itself; its r || S is the signature as RFC 8032 gives it. */
+static azkm_rc eddsa_sign(azkm_tier_key *k, const unsigned char *in, size_t inlen, unsigned char *sig,
+                          size_t *siglen)
+{
+    unsigned char raw[114];
+    p11_crypt c = {.k = k, .dir = P11_SIGN, .mech = {CKM_EDDSA, NULL, 0}, .in = in, .inlen = inlen, .out = raw};
+    azkm_rc rc;
+
+    c.outcap = sizeof(raw);
+    c.action = "signing (CKM_EDDSA)";
+    rc = p11_key_run(&c);
+    if (rc != AZKM_OK)
+        return rc;
+    if (c.outlen != 64 && c.outlen != 114)
+        return azkm_fail(AZKM_E_CRYPTO, "key %s: the token returned a malformed EdDSA signature", k->name);
+    memcpy(sig, raw, c.outlen);
+    *siglen = c.outlen;
     return AZKM_OK;
 }
 
@@ -194,6 +215,8 @@ azkm_rc p11_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsigned cha
         return pss_sign(k, p, di, in, sig, siglen);
     case AZKM_SIG_ECDSA:
         return ecdsa_sign(k, in, inlen, sig, siglen);
+    case AZKM_SIG_EDDSA:
+        return eddsa_sign(k, in, inlen, sig, siglen);
     }
     return azkm_fail(AZKM_E_INVALID, "key %s: unknown signature scheme", k->name);
 }

@@ -80,8 +80,10 @@ azkm_rc p11_tmpl_check(const p11_template *t)
  *   with the public key (CKA_WRAP on the public object).
  * - import (a BYOK key exchange key): C_UnwrapKey (RSA-OAEP) of the transfer key on the private key, so that the
  *   transfer key stays a token object; CKA_DECRYPT would let the process see it, and is not given.
- * Never given: CKA_DERIVE (no key_op derives), CKA_SIGN_RECOVER and CKA_VERIFY_RECOVER (no key_op recovers data
- * from a signature), CKA_SIGN / CKA_VERIFY on AES keys (no key_op MACs). */
+ * - deriveBits: C_DeriveKey (CKM_ECDH1_DERIVE) on the private key (EC); the peer's point is the mechanism's
+ *   parameter, so the public object needs nothing.
+ * Never given: CKA_DERIVE on public or secret keys, CKA_SIGN_RECOVER and CKA_VERIFY_RECOVER (no key_op recovers
+ * data from a signature), CKA_SIGN / CKA_VERIFY on AES keys (no key_op MACs). */
 unsigned p11_usage(CK_OBJECT_CLASS cls, unsigned key_ops)
 {
     unsigned use = 0;
@@ -95,7 +97,7 @@ unsigned p11_usage(CK_OBJECT_CLASS cls, unsigned key_ops)
     use |= key_ops & AZKM_OP_DECRYPT ? P11_USE_DECRYPT : 0;
     use |= key_ops & (AZKM_OP_UNWRAP | AZKM_OP_IMPORT) ? P11_USE_UNWRAP : 0;
     if (cls == CKO_PRIVATE_KEY)
-        return use | (key_ops & AZKM_OP_SIGN ? P11_USE_SIGN : 0);
+        return use | (key_ops & AZKM_OP_SIGN ? P11_USE_SIGN : 0) | (key_ops & AZKM_OP_DERIVE ? P11_USE_DERIVE : 0);
     use |= key_ops & AZKM_OP_ENCRYPT ? P11_USE_ENCRYPT : 0;
     use |= key_ops & AZKM_OP_WRAP ? P11_USE_WRAP : 0;
     return use;
@@ -154,6 +156,15 @@ void p11_tmpl_public_policy(p11_template *t, unsigned key_ops)
     p11_tmpl_add_bool(t, CKA_TOKEN, 1);
     p11_tmpl_add_bool(t, CKA_PRIVATE, 0);
     p11_tmpl_add_usage(t, CKO_PUBLIC_KEY, key_ops);
+}
+
+void p11_tmpl_session_secret(p11_template *t, CK_ULONG value_len)
+{
+    p11_tmpl_add_class(t, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    p11_tmpl_add_bool(t, CKA_TOKEN, 0);
+    p11_tmpl_add_bool(t, CKA_SENSITIVE, 0);
+    p11_tmpl_add_bool(t, CKA_EXTRACTABLE, 1);
+    p11_tmpl_add_ulong(t, CKA_VALUE_LEN, value_len);
 }
 
 void p11_tmpl_token_search(p11_template *t, CK_OBJECT_CLASS cls, const unsigned char *id, size_t idlen,

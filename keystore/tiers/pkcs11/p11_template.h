@@ -68,6 +68,10 @@ void p11_tmpl_add_usage(p11_template *t, CK_OBJECT_CLASS cls, unsigned key_ops);
 void p11_tmpl_key_policy(p11_template *t, p11_lifetime lifetime, CK_OBJECT_CLASS cls, unsigned key_ops);
 /* The policy of azkm's public key objects: token objects, readable without login, usage flags as key_ops need. */
 void p11_tmpl_public_policy(p11_template *t, unsigned key_ops);
+/* A secret handed back to the caller (the output of ECDH): a generic secret of value_len bytes that lives only in
+ * the session that made it, not sensitive and extractable, so that its value can be read and the object destroyed.
+ * It holds nothing the caller does not get anyway; the key it came from keeps its own policy. */
+void p11_tmpl_session_secret(p11_template *t, CK_ULONG value_len);
 /* A search for token objects only (session copies of a key share its id) of class cls with this CKA_ID, and this
  * CKA_LABEL unless label is NULL. */
 void p11_tmpl_token_search(p11_template *t, CK_OBJECT_CLASS cls, const unsigned char *id, size_t idlen,

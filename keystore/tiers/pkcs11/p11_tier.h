@@ -95,7 +95,8 @@ azkm_rc p11_key_run_op(azkm_tier_key *k, azkm_p11_op op, void *arg);
 /* The key's public key (RSA), read from the token on first use; NULL with the error recorded on failure. */
 EVP_PKEY *p11_key_public(azkm_tier_key *k);
 
-/* The table's slots, one file each: p11_key.c (load, key_free), p11_sign.c, p11_rsa_decrypt.c, p11_aes.c. */
+/* The table's slots, one file each: p11_key.c (load, key_free), p11_sign.c, p11_rsa_decrypt.c, p11_aes.c,
+ * p11_derive.c. */
 azkm_rc p11_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len,
                  azkm_tier_key **out);
 void p11_key_free(azkm_tier_key *k);
@@ -106,6 +107,9 @@ azkm_rc p11_rsa_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_params 
                         size_t inlen, unsigned char *out, size_t *outlen);
 azkm_rc p11_aes(azkm_tier_key *k, int enc, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                 unsigned char *out, size_t *outlen);
+/* The derive slot (p11_derive.c): ECDH with an EC key, CKM_ECDH1_DERIVE into a session secret read back. */
+azkm_rc p11_derive(azkm_tier_key *k, const unsigned char *point, size_t point_len, unsigned char *out,
+                   size_t *outlen);
 
 /* Software halves of the raw RSA paths (p11_rsa_pad.c): the token does only m^d (CKM_RSA_X_509). */
 /* EMSA-PSS-ENCODE (RFC 8017 9.1.1) of a digest into em (modulus length bytes). */

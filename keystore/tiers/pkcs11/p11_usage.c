@@ -19,7 +19,7 @@ static const struct {
     {CKA_SIGN, "CKA_SIGN", "sign"},           {CKA_VERIFY, "CKA_VERIFY", "verify"},
     {CKA_ENCRYPT, "CKA_ENCRYPT", "encrypt"},  {CKA_DECRYPT, "CKA_DECRYPT", "decrypt"},
     {CKA_WRAP, "CKA_WRAP", "wrapKey"},        {CKA_UNWRAP, "CKA_UNWRAP", "unwrapKey or import"},
-    {CKA_DERIVE, "CKA_DERIVE", "derivation"},
+    {CKA_DERIVE, "CKA_DERIVE", "deriveBits"},
 };
 
 static size_t usage_name(CK_ATTRIBUTE_TYPE type)

@@ -1,9 +1,9 @@
 /* The HSM tier (Azure's Premium / Managed HSM): private and secret keys live in a PKCS#11 token and every
  * operation runs there with the token's own mechanism, or for RSA parameters the token's mechanisms refuse, with
  * its raw RSA and the padding in software (docs/security.md). One file per concern: p11_key.c (loading a key,
- * running an operation with it), p11_sign.c, p11_rsa_decrypt.c, p11_aes.c, p11_objects.c / p11_import.c /
- * p11_unwrap.c (key objects), and below them p11_run.c (recovery from token failures) and p11_module.c (modules,
- * tokens, sessions). This file fills the tier's table. */
+ * running an operation with it), p11_sign.c, p11_rsa_decrypt.c, p11_aes.c, p11_derive.c, p11_objects.c /
+ * p11_import.c / p11_unwrap.c (key objects), and below them p11_run.c (recovery from token failures) and
+ * p11_module.c (modules, tokens, sessions). This file fills the tier's table. */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -18,7 +18,8 @@ static azkm_rc p11_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_para
         return p11_rsa_decrypt(k, op, p, in, inlen, out, outlen);
     if (k->kty == AZKM_KTY_OCT)
         return p11_aes(k, 0, p, in, inlen, out, outlen);
-    return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: EC keys do not decrypt", k->name);
+    return azkm_fail(AZKM_E_UNSUPPORTED, "key %s: %s keys do not decrypt", k->name,
+                     k->kty == AZKM_KTY_OKP ? "OKP" : "EC");
 }
 
 static azkm_rc p11_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
@@ -68,6 +69,7 @@ static const azkm_tier_ops pkcs11_ops = {
     .adopt = azkm_tier_pkcs11_adopt,
     .unwrap_import = azkm_tier_pkcs11_unwrap_import,
     .set_usage = p11_set_usage,
+    .derive = p11_derive,
 };
 
 azkm_rc azkm_tier_pkcs11_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)

@@ -33,7 +33,7 @@ typedef struct {
 
 struct azkm_tier_key {
     azkm_kty kty;
-    EVP_PKEY *pkey;        /* RSA and EC */
+    EVP_PKEY *pkey;        /* RSA, EC and OKP */
     unsigned char *secret; /* oct */
     size_t secret_len;
     OSSL_LIB_CTX *libctx;
@@ -61,6 +61,19 @@ static azkm_rc seal_output(azkm_tier *t, const azkm_tier_ref *ref, const unsigne
     return rc;
 }
 
+/* The libcrypto key type that generates a key of spec. */
+static const char *keygen_type(const azkm_keyspec *spec)
+{
+    switch (spec->kty) {
+    case AZKM_KTY_RSA:
+        return "RSA";
+    case AZKM_KTY_OKP:
+        return spec->curve == AZKM_CURVE_ED448 ? "ED448" : "ED25519";
+    default:
+        return "EC";
+    }
+}
+
 static azkm_rc sw_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out)
 {
     EVP_PKEY_CTX *ctx = NULL;
@@ -81,7 +94,7 @@ static azkm_rc sw_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_ke
         azkm_secret_free(plain, plain_len);
         return rc;
     }
-    ctx = EVP_PKEY_CTX_new_from_name(t->libctx, spec->kty == AZKM_KTY_RSA ? "RSA" : "EC", t->propq);
+    ctx = EVP_PKEY_CTX_new_from_name(t->libctx, keygen_type(spec), t->propq);
     if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0)
         rc = azkm_fail_ossl(AZKM_E_CRYPTO, "key %s/%s: key generation is not available", ref->vault, ref->name);
     else if (spec->kty == AZKM_KTY_RSA && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)spec->size) <= 0)
@@ -295,14 +308,33 @@ static azkm_rc sign_ctx_for(azkm_tier_key *k, const azkm_sign_params *p, EVP_PKE
     return AZKM_OK;
 }
 
+/* Pure EdDSA over the message: one-shot EVP_DigestSign, the only way OpenSSL 3.0 signs with Ed25519/Ed448. */
+static azkm_rc eddsa_sign(azkm_tier_key *k, const unsigned char *in, size_t inlen, unsigned char *sig,
+                          size_t *siglen)
+{
+    EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
+    size_t len = (size_t)EVP_PKEY_get_size(k->pkey);
+    azkm_rc rc = AZKM_OK;
+
+    if (mdctx == NULL || EVP_DigestSignInit_ex(mdctx, NULL, NULL, k->libctx, k->propq, k->pkey, NULL) != 1 ||
+        EVP_DigestSign(mdctx, sig, &len, in, inlen) != 1)
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "EdDSA signing failed");
+    else
+        *siglen = len;
+    EVP_MD_CTX_free(mdctx);
+    return rc;
+}
+
 static azkm_rc sw_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                        unsigned char *sig, size_t *siglen)
 {
     EVP_PKEY_CTX *ctx = NULL;
     size_t len = EVP_PKEY_get_size(k->pkey);
-    azkm_rc rc = sign_ctx_for(k, p, &ctx);
+    azkm_rc rc;
 
-    if (rc != AZKM_OK)
+    if (p->scheme == AZKM_SIG_EDDSA)
+        return eddsa_sign(k, in, inlen, sig, siglen);
+    if ((rc = sign_ctx_for(k, p, &ctx)) != AZKM_OK)
         return rc;
     if (EVP_PKEY_sign(ctx, sig, &len, in, inlen) <= 0)
         rc = azkm_fail_ossl(AZKM_E_CRYPTO, "signing failed");
@@ -463,6 +495,34 @@ static azkm_rc sw_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const u
     return aes(k, 1, p, in, inlen, out, outlen);
 }
 
+static azkm_rc sw_derive(azkm_tier_key *k, const unsigned char *point, size_t point_len, unsigned char *out,
+                         size_t *outlen)
+{
+    EVP_PKEY *peer = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    azkm_kty kty;
+    unsigned size;
+    azkm_curve curve = AZKM_CURVE_NONE;
+    size_t len = 0;
+    azkm_rc rc = AZKM_OK;
+
+    if (k->kty != AZKM_KTY_EC || azkm_pkey_describe(k->pkey, &kty, &size, &curve) != AZKM_OK)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "only EC keys derive a shared secret");
+    if (azkm_ec_pkey_from_point(k->libctx, k->propq, curve, point, point_len, &peer) != AZKM_OK)
+        return azkm_fail(AZKM_E_INVALID, "the peer's point is not on the key's curve");
+    /* The caller checked the point to be on the curve, and the NIST curves have cofactor 1: OpenSSL's full public
+     * key check (a scalar multiplication by the order) would add nothing but half the cost of the derivation. */
+    ctx = EVP_PKEY_CTX_new_from_pkey(k->libctx, k->pkey, k->propq);
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) <= 0 || EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) <= 0 ||
+        EVP_PKEY_derive(ctx, NULL, &len) <= 0 || len > 66 || EVP_PKEY_derive(ctx, out, &len) <= 0)
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "ECDH derivation failed");
+    else
+        *outlen = len;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer);
+    return rc;
+}
+
 static azkm_rc sw_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len)
 {
     /* The sealed material lives only in the catalog row, which the caller deletes. */
@@ -486,6 +546,7 @@ static const azkm_tier_ops software_ops = {
     .destroy = sw_destroy,
     .key_free = sw_key_free,
     .tier_free = sw_tier_free,
+    .derive = sw_derive,
 };
 
 azkm_rc azkm_tier_software_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
