@@ -4,13 +4,23 @@
 # (/usr/bin/azkm, azkm.so from the multiarch modules directory, /etc/azkm/azkm-provider.cnf as OPENSSL_CONF, no
 # build tree on any path), checks the man pages, completion, units, conffiles and the azkm user, then removes it
 # with dpkg --purge and checks that no file is left behind.
+# Without DEB it builds and installs the package with the commands of docs/keyless-tls.md, step 1, as written.
 #   bash tests/package/deb_install.sh [DEB]     # DEB: a package already built (default: build it)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "deb_install: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "deb_install: needs root (dpkg -i)" >&2; exit 77; }
 if dpkg -s azkm >/dev/null 2>&1; then fail "a package azkm is installed already: remove it first"; fi
-deb=${1:-$(bash "$top/scripts/package.sh" | tail -n 1)}
+prebuilt=${1:+$(realpath "$1")}
+if [ -z "$prebuilt" ]; then
+    cd "$top"
+    bash scripts/setup.sh >/dev/null
+    bash scripts/package.sh >/dev/null
+fi
+install_package() {
+    if [ -n "$prebuilt" ]; then dpkg -i "$prebuilt"; else dpkg -i build-deb/azkm_*.deb; fi
+}
+deb=${prebuilt:-$(ls "$top"/build-deb/azkm_*.deb)}
 [ -f "$deb" ] || fail "no package at '$deb'"
 work=$(mktemp -d)
 snapshot() { find /etc /usr /lib /opt /var/lib -xdev -path /var/lib/dpkg -prune -o -path /var/lib/apt -prune -o \
@@ -20,7 +30,7 @@ cleanup() { dpkg --purge azkm >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 snapshot >"$work/before"
 
-dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
+install_package >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
 modules=$(pkg-config --variable=modulesdir libcrypto)
 for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /etc/azkm/azkm-server.env \
     /lib/systemd/system/azkm-rotation.service /lib/systemd/system/azkm-rotation.timer \
