@@ -13,7 +13,7 @@ PACKAGES=(
   procps psmisc
   jq python3
   clang-14 libclang-rt-14-dev valgrind
-  gdb
+  gdb lintian
 )
 
 SUDO=""

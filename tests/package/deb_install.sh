@@ -28,24 +28,32 @@ snapshot() { find /etc /usr /lib /opt /var/lib -xdev -path /var/lib/dpkg -prune 
     -e '^/etc/ld.so.cache$' | sort; }
 cleanup() { dpkg --purge azkm >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
+# Debian's own checks: no error and no warning.
+lintian --fail-on error,warning "$deb" >"$work/lintian.log" 2>&1 || { cat "$work/lintian.log"; fail "lintian"; }
 snapshot >"$work/before"
 
 install_package >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
 modules=$(pkg-config --variable=modulesdir libcrypto)
 for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /etc/azkm/azkm-server.env \
     /lib/systemd/system/azkm-rotation.service /lib/systemd/system/azkm-rotation.timer \
-    /usr/share/man/man1/azkm.1 /usr/share/man/man7/azkm-provider.7 /usr/share/bash-completion/completions/azkm \
+    /usr/share/man/man1/azkm.1.gz /usr/share/man/man7/azkm-provider.7.gz /usr/share/bash-completion/completions/azkm \
     /usr/share/doc/azkm/cli.md; do
     [ -f "$f" ] || fail "$f is not installed"
 done
 conffiles=$(dpkg-query -W -f='${Conffiles}' azkm)
-grep -q /etc/azkm/azkm-provider.cnf <<<"$conffiles" || fail "/etc/azkm/azkm-provider.cnf is not a conffile"
+for f in /etc/azkm/azkm-provider.cnf /etc/azkm/azkm-server.env; do
+    grep -q "$f" <<<"$conffiles" || fail "$f is not a conffile"
+done
+for f in copyright changelog.gz README.md; do
+    [ -f "/usr/share/doc/azkm/$f" ] || fail "/usr/share/doc/azkm/$f is not installed"
+done
+[ -z "$(dpkg -L azkm | grep '^/usr/share/man/man[0-9]/.*[0-9]$')" ] || fail "man pages not gzipped: $(dpkg -L azkm | grep man/)"
 getent passwd azkm >/dev/null || fail "no azkm system user"
 # The installed unit names files that exist once installed.
 grep -q '^ExecStart=/usr/bin/azkm rotation run' /lib/systemd/system/azkm-rotation.service || fail "unit ExecStart"
 doc=$(sed -n 's/^Documentation=file://p' /lib/systemd/system/azkm-rotation.service)
 [ -f "$doc" ] || fail "the unit's Documentation=$doc is not installed"
-man -l /usr/share/man/man1/azkm.1 2>/dev/null | grep -q 'azkm key rotation-policy set' || fail "azkm(1) lacks commands"
+man -l /usr/share/man/man1/azkm.1.gz 2>/dev/null | grep -q 'azkm key rotation-policy set' || fail "azkm(1) lacks commands"
 
 # The demo's key steps with the installed files only: a clean environment, no build tree.
 cd "$work"
