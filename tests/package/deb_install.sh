@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian package end to end, on this machine (needs root and dpkg; .ci/run runs it after the test suite):
-# builds it (scripts/package.sh), installs it with dpkg -i, runs the demo's key steps with the installed files only
-# (/usr/bin/azkm, azkm.so from the multiarch modules directory, /etc/azkm/azkm-provider.cnf as OPENSSL_CONF, no
-# build tree on any path), checks the man pages, completion, units, conffiles and the azkm user, then removes it
-# with dpkg --purge and checks that no file is left behind.
+# checks it with lintian, builds it (scripts/package.sh), installs it with dpkg -i, runs the demo's key steps with
+# the installed files only (/usr/bin/azkm, azkm.so from the multiarch modules directory,
+# /etc/azkm/azkm-provider.cnf as OPENSSL_CONF, no build tree on any path) and then scripts/demo.sh itself in its
+# AZKM_DEMO_INSTALLED mode (nginx), checks the man pages, completion, units, conffiles, docs and the azkm user,
+# then removes it with dpkg --purge and checks that no file is left behind.
 # Without DEB it builds and installs the package with the commands of docs/keyless-tls.md, step 1, as written.
 #   bash tests/package/deb_install.sh [DEB]     # DEB: a package already built (default: build it)
 set -euo pipefail
@@ -82,6 +83,12 @@ echo | openssl s_client -connect "127.0.0.1:$port" -CAfile web-ec.crt -verify_re
     || { cat server.log client.log; fail "TLS handshake with the installed provider"; }
 wait $srv 2>/dev/null || true
 grep -q 'Verify return code: 0' client.log || fail "the server certificate did not verify"
+# The demo itself (nginx, workers as www-data, curl and s_client) on the installed files: AZKM_DEMO_INSTALLED=1.
+demo=$(mktemp -d /tmp/azkm-deb-demo.XXXXXX)
+out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work" AZKM_DEMO_INSTALLED=1 AZKM_DEMO_DIR="$demo" \
+    AZKM_DEMO_PORT=0 AZKM_DEMO_STOP=1 bash "$top/scripts/demo.sh" 2>&1) || { echo "$out"; rm -rf "$demo"; fail "demo"; }
+rm -rf "$demo"
+grep -q "Hello from nginx" <<<"$out" || { echo "$out"; fail "the demo fetched no page"; }
 cd /
 
 dpkg --purge azkm >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge failed"; }
