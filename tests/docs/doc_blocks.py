@@ -163,7 +163,7 @@ def driver(sb, steps, cwd):
 def netns_prefix():
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return [], {}
-    return ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--mount"], {"AZKM_DOC_NETNS": "1"}
+    return ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--mount"], {"AZKM_DOC_NETNS": "1"}
 
 
 def run_pass(src, build, doc, tags, system):
@@ -172,7 +172,7 @@ def run_pass(src, build, doc, tags, system):
     os.makedirs(f"{sb}/home")
     try:
         if system:
-            cmd = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", "bash",
+            cmd = ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "bash",
                    f"{HERE}/system_sandbox.sh", sb, src, build, f"{sb}/driver.sh"]
             env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": f"{sb}/home",
                    "LANG": "C.UTF-8", "AZKM_DOC_NETNS": "1"}
@@ -188,7 +188,10 @@ def run_pass(src, build, doc, tags, system):
         with open(f"{sb}/driver.sh", "w", encoding="utf-8") as f:
             f.write(driver(sb, steps, cwd))
         with open(f"{sb}/log", "wb") as log:
-            r = subprocess.run(cmd, cwd=sb, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=300)
+            try:
+                r = subprocess.run(cmd, cwd=sb, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=150)
+            except subprocess.TimeoutExpired:  # the child is killed, and with it (--kill-child) its namespaces
+                r = subprocess.CompletedProcess(cmd, "timeout after 150 s")
         current = open(f"{sb}/current").read().strip() if os.path.exists(f"{sb}/current") else "setup"
         logtext = open(f"{sb}/log", encoding="utf-8", errors="replace").read()
         for note in re.findall(r"^note: .*$", logtext, re.M):
