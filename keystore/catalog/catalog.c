@@ -175,6 +175,10 @@ const char *azkm_catalog_errmsg(azkm_catalog *c)
 
 azkm_rc azkm_catalog_begin(azkm_catalog *c)
 {
+    /* SQLite rolls a whole transaction back by itself on some errors (disk full, I/O): the batch is then gone */
+    if (c->batch && sqlite3_get_autocommit(c->db))
+        return azkm_fail(AZKM_E_IO, "catalog %s: the batch's transaction was rolled back by an earlier error",
+                         c->path);
     if (sqlite3_exec(c->db, c->batch ? "SAVEPOINT azkm_write" : "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return azkm_catalog_fail(c, "starting a write");
     return AZKM_OK;
@@ -215,6 +219,9 @@ azkm_rc azkm_catalog_batch_commit(azkm_catalog *c)
     if (!c->batch)
         return azkm_fail(AZKM_E_INVALID, "catalog %s: no batch is open", c->path);
     c->batch = 0;
+    if (sqlite3_get_autocommit(c->db))
+        return azkm_fail(AZKM_E_IO, "catalog %s: the batch's transaction was rolled back by an earlier error",
+                         c->path);
     return azkm_catalog_commit(c);
 }
 
