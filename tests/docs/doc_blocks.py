@@ -18,8 +18,8 @@ before its fence (output and transcripts are `text` blocks, configuration `ini`,
   <!-- doc-test: illustrative: REASON -->
       not run, for REASON (required): it cannot run on a CI machine
 
-A marker missing, a reason missing, a covered PATH absent or not holding the text, or a runnable block failing
-fails the test.
+A marker missing, a reason missing, a covered PATH absent or not holding the text, a runnable block failing, or a
+run block that none of the doc's passes runs fails the test.
 
 Sandboxes. A doc runs in a fresh temporary directory (its cwd and HOME) with azkm and azkm.so from the build tree
 on PATH and OPENSSL_MODULES, OPENSSL_CONF=conf/azkm-provider.cnf, AZKM_KEYSTORE_DIR in the sandbox; as root, in a
@@ -202,7 +202,7 @@ def run_pass(src, build, doc, tags, system):
     finally:
         if not os.environ.get("AZKM_DOC_KEEP"):
             subprocess.run(["rm", "-rf", sb])
-    return errors, len(steps)
+    return errors, [s[0] for s in steps]
 
 
 def main():
@@ -214,15 +214,23 @@ def main():
             print("doc_blocks: --system needs root and unshare (CI runs as root): skipped")
             sys.exit(77)
     src, build, docs = os.path.abspath(args[0]), os.path.abspath(args[1]), args[2:]
-    failed = False
+    failed, ran_lines = False, {}
     for spec in docs:
         doc, _, tagstr = spec.partition(":")
         tags = set(tagstr.split("+")) if tagstr else set()
         errors, ran = run_pass(src, build, doc, tags, system)
+        ran_lines.setdefault(doc, set()).update(ran)
         for e in errors:
             print(f"FAIL: {e}", file=sys.stderr)
         failed |= bool(errors)
-        print(f"{spec}: {ran} blocks ran, {len(errors)} problems")
+        print(f"{spec}: {len(ran)} blocks ran, {len(errors)} problems")
+    for doc, ran in ran_lines.items():  # a block whose when=TAG no pass names would silently never run
+        for line, info, marker, _ in blocks(os.path.join(src, doc)):
+            m = MARKER.match(marker)
+            if info in ("", "sh", "bash") and m and m.group(1) in ("run", "server") and line not in ran:
+                print(f"FAIL: {doc}:{line}: no pass runs this block (when=... names a tag no pass has)",
+                      file=sys.stderr)
+                failed = True
     sys.exit(1 if failed else 0)
 
 

@@ -15,8 +15,10 @@ doc() { printf '%s\n' "$@" >"$d/doc.md"; }
 expect() { [ -z "${AZKM_SELFTEST_TIMES:-}" ] || echo "$(date +%T.%N) $2" >&2; # expect 0|1 DESCRIPTION [doc_blocks.py options and doc specs]
     local want=$1 what=$2 rc=0
     shift 2
+    local opts=()
+    [ "${1:-}" != --system ] || { opts=(--system); shift; }
     [ $# -gt 0 ] || set -- doc.md
-    "$py" "$here/doc_blocks.py" "${@:1:$#-1}" "$d" "$build" "${@: -1}" >"$d/out" 2>&1 || rc=$?
+    "$py" "$here/doc_blocks.py" "${opts[@]}" "$d" "$build" "$@" >"$d/out" 2>&1 || rc=$?
     if [ $((rc != 0)) != "$want" ]; then cat "$d/out"; echo "selftest: FAIL: $what" >&2; exit 1; fi
 }
 doc '<!-- doc-test: run -->' '```sh' 'azkm vault create --name docv' 'name=k' \
@@ -28,8 +30,12 @@ expect 1 "a failing block"
 doc '<!-- doc-test: run -->' '```sh' 'true' '```' '<!-- doc-test: run -->' '```sh' 'false' 'true' '```'
 expect 1 "a failing command inside a later block"
 doc '<!-- doc-test: run when=other -->' '```sh' 'false' '```' '<!-- doc-test: run when=this -->' '```sh' 'true' '```'
-expect 0 "a block of another pass is left out" doc.md:this
-expect 1 "... and run in its own pass" doc.md:other
+expect 1 "a block that no pass runs" doc.md:this
+grep -q "doc.md:2: no pass runs this block" "$d/out" && ! grep -q "block failed" "$d/out" ||
+    { cat "$d/out"; echo "selftest: FAIL: a block of another pass was run" >&2; exit 1; }
+expect 1 "... and run in its own pass" doc.md:this doc.md:other
+doc '<!-- doc-test: run when=other -->' '```sh' 'true' '```' '<!-- doc-test: run when=this -->' '```sh' 'true' '```'
+expect 0 "every block in one of the passes" doc.md:this doc.md:other
 doc '```sh' 'true' '```'
 expect 1 "an unmarked block"
 doc '<!-- doc-test: covered tests/nosuch.sh -->' '```sh' 'true' '```'
