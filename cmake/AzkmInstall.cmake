@@ -2,7 +2,8 @@
 # (OpenSSL's modules directory, /etc, systemd's unit directory). They go there only when installing into the
 # system prefix /usr; any other prefix (/usr/local, /opt/x, a staging directory) gets them under the prefix.
 # The choice is made at install time, so `cmake --install build --prefix /opt/x` is honoured, and DESTDIR is
-# prepended by file(INSTALL) as for every other file.
+# prepended by file(INSTALL) as for every other file. Modules are stripped on `cmake --install --strip` and by
+# CPack (CPACK_STRIP_FILES), like the targets install(TARGETS) strips.
 
 # azkm_install_choose(<FILES|PROGRAMS> <file>... SYSTEM <absolute dir> PREFIXED <dir relative to the prefix>)
 function(azkm_install_choose kind)
@@ -18,5 +19,11 @@ function(azkm_install_choose kind)
       set(_azkm_dest \"\${CMAKE_INSTALL_PREFIX}/${A_PREFIXED}\")
     endif()
     file(INSTALL DESTINATION \"\${_azkm_dest}\" TYPE ${kind} FILES ${files})
+    if(CMAKE_INSTALL_DO_STRIP AND \"${kind}\" STREQUAL MODULE)
+      foreach(_azkm_f ${files})
+        get_filename_component(_azkm_n \"\${_azkm_f}\" NAME)
+        execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-unneeded \"\$ENV{DESTDIR}\${_azkm_dest}/\${_azkm_n}\")
+      endforeach()
+    endif()
   ")
 endfunction()

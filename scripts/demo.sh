@@ -10,7 +10,9 @@
 #
 # Environment: AZKM_DEMO_DIR (default /tmp/azkm-demo), AZKM_DEMO_PORT (default 8443, or a free port if taken),
 # AZKM_DEMO_STOP=1 (stop nginx at the end), AZKM_DEMO_SKIP_SETUP=1 (packages and build already there: the test
-# server_demo_quickstart uses it), AZKM_BUILD_DIR (default build/).
+# server_demo_quickstart uses it), AZKM_BUILD_DIR (default build/), AZKM_DEMO_INSTALLED=1 (no build: the installed
+# azkm on PATH, azkm.so from OpenSSL's modules directory and the files of /etc/azkm, as the Debian package puts them;
+# tests/package/deb_install.sh uses it).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,13 +44,21 @@ if [ "${1:-}" = --stop ]; then
     exit 0
 fi
 
-if [ "${AZKM_DEMO_SKIP_SETUP:-0}" != 1 ]; then
-    say "installing packages and building (scripts/setup.sh, scripts/build.sh)"
-    bash "$top/scripts/setup.sh"
-    AZKM_BUILD_DIR=$build bash "$top/scripts/build.sh"
+installed=${AZKM_DEMO_INSTALLED:-0}
+conf=$top/conf
+if [ "$installed" = 1 ]; then
+    azkm_bin=$(command -v azkm) || die "AZKM_DEMO_INSTALLED=1, but no azkm on PATH"
+    conf=/etc/azkm
+    [ -f "$conf/azkm-provider.cnf" ] || die "AZKM_DEMO_INSTALLED=1, but $conf/azkm-provider.cnf is missing"
+else
+    if [ "${AZKM_DEMO_SKIP_SETUP:-0}" != 1 ]; then
+        say "installing packages and building (scripts/setup.sh, scripts/build.sh)"
+        bash "$top/scripts/setup.sh"
+        AZKM_BUILD_DIR=$build bash "$top/scripts/build.sh"
+    fi
+    azkm_bin=$build/cli/azkm
+    [ -x "$azkm_bin" ] && [ -f "$build/provider/azkm.so" ] || die "azkm is not built in $build (run scripts/build.sh)"
 fi
-azkm_bin=$build/cli/azkm
-[ -x "$azkm_bin" ] && [ -f "$build/provider/azkm.so" ] || die "azkm is not built in $build (run scripts/build.sh)"
 
 say "a fresh demo machine in $demo"
 stop_nginx
@@ -68,17 +78,17 @@ if [ "$port" = 0 ] || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
     done
 fi
-render() { bash "$top/scripts/render-example.sh" "$top/$1" "$2" "$demo" "$port"; }
+render() { bash "$top/scripts/render-example.sh" "$1" "$2" "$demo" "$port"; }
 
 # The server environment as docs/keyless-tls.md installs it (conf/azkm-server.env, conf/azkm-provider.cnf), with
-# the freshly built azkm.so instead of an installed one.
-render conf/azkm-provider.cnf "$demo/etc/azkm/azkm-provider.cnf"
-render conf/azkm-server.env "$demo/etc/azkm/azkm-server.env"
+# the freshly built azkm.so instead of an installed one (unless AZKM_DEMO_INSTALLED=1).
+render "$conf/azkm-provider.cnf" "$demo/etc/azkm/azkm-provider.cnf"
+render "$conf/azkm-server.env" "$demo/etc/azkm/azkm-server.env"
 set -a
 # shellcheck disable=SC1091
 . "$demo/etc/azkm/azkm-server.env"
 set +a
-export OPENSSL_MODULES=$build/provider
+[ "$installed" = 1 ] || export OPENSSL_MODULES=$build/provider
 azkm() { "$azkm_bin" "$@"; }
 plain() { OPENSSL_CONF=/dev/null OPENSSL_MODULES='' openssl "$@"; }
 
@@ -102,7 +112,7 @@ done
 cat "$demo/etc/azkm/tls/web-rsa.ref.pem"
 
 say "nginx $(nginx -v 2>&1 | sed 's|.*/||') on 127.0.0.1:$port with examples/nginx/nginx.conf"
-render examples/nginx/nginx.conf "$demo/nginx.conf"
+render "$top/examples/nginx/nginx.conf" "$demo/nginx.conf"
 nginx -c "$demo/nginx.conf" -e "$demo/logs/error.log" 2>"$demo/logs/start.err" ||
     die "nginx did not start: $(cat "$demo/logs/start.err")"
 for _ in $(seq 50); do

@@ -10,10 +10,10 @@ PACKAGES=(
   libcmocka-dev
   softhsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
   nginx-light apache2 apache2-utils curl stunnel4 haproxy
-  procps psmisc
+  procps psmisc iproute2
   jq python3
   clang-14 libclang-rt-14-dev valgrind
-  gdb
+  gdb lintian
 )
 
 SUDO=""

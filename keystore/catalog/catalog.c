@@ -175,17 +175,21 @@ const char *azkm_catalog_errmsg(azkm_catalog *c)
 
 azkm_rc azkm_catalog_begin(azkm_catalog *c)
 {
-    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    /* SQLite rolls a whole transaction back by itself on some errors (disk full, I/O): the batch is then gone */
+    if (c->batch && sqlite3_get_autocommit(c->db))
+        return azkm_fail(AZKM_E_IO, "catalog %s: the batch's transaction was rolled back by an earlier error",
+                         c->path);
+    if (sqlite3_exec(c->db, c->batch ? "SAVEPOINT azkm_write" : "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return azkm_catalog_fail(c, "starting a write");
     return AZKM_OK;
 }
 
 azkm_rc azkm_catalog_commit(azkm_catalog *c)
 {
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(c->db, c->batch ? "RELEASE azkm_write" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         azkm_rc rc = azkm_catalog_fail(c, "committing a write");
 
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        azkm_catalog_rollback(c);
         return rc;
     }
     return AZKM_OK;
@@ -193,8 +197,43 @@ azkm_rc azkm_catalog_commit(azkm_catalog *c)
 
 void azkm_catalog_rollback(azkm_catalog *c)
 {
-    if (!sqlite3_get_autocommit(c->db))
+    if (c->batch)
+        sqlite3_exec(c->db, "ROLLBACK TO azkm_write; RELEASE azkm_write", NULL, NULL, NULL);
+    else if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+azkm_rc azkm_catalog_batch_begin(azkm_catalog *c)
+{
+    azkm_rc rc;
+
+    if (c->batch)
+        return azkm_fail(AZKM_E_INVALID, "catalog %s: a batch is open already", c->path);
+    if ((rc = azkm_catalog_begin(c)) == AZKM_OK)
+        c->batch = 1;
+    return rc;
+}
+
+azkm_rc azkm_catalog_batch_commit(azkm_catalog *c)
+{
+    if (!c->batch)
+        return azkm_fail(AZKM_E_INVALID, "catalog %s: no batch is open", c->path);
+    c->batch = 0;
+    if (sqlite3_get_autocommit(c->db))
+        return azkm_fail(AZKM_E_IO, "catalog %s: the batch's transaction was rolled back by an earlier error",
+                         c->path);
+    return azkm_catalog_commit(c);
+}
+
+void azkm_catalog_batch_abort(azkm_catalog *c)
+{
+    c->batch = 0;
+    azkm_catalog_rollback(c);
+}
+
+int azkm_catalog_in_batch(const azkm_catalog *c)
+{
+    return c->batch;
 }
 
 int64_t azkm_catalog_data_version(azkm_catalog *c)

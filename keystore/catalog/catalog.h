@@ -21,9 +21,16 @@ azkm_rc azkm_catalog_fail(azkm_catalog *c, const char *action);
 int azkm_catalog_failed_on_schema(azkm_catalog *c);
 /* The database's own words for its last failure, for messages that name it without azkm_catalog_fail. */
 const char *azkm_catalog_errmsg(azkm_catalog *c);
-azkm_rc azkm_catalog_begin(azkm_catalog *c); /* a write transaction, taken at once */
+/* A write transaction, taken at once; in a batch, a savepoint of the batch's transaction instead, so that a failed
+ * write undoes only itself. */
+azkm_rc azkm_catalog_begin(azkm_catalog *c);
 azkm_rc azkm_catalog_commit(azkm_catalog *c);
 void azkm_catalog_rollback(azkm_catalog *c);
+/* A batch: one write transaction around many writes (one fsync for all); abort drops all of them. */
+azkm_rc azkm_catalog_batch_begin(azkm_catalog *c);
+azkm_rc azkm_catalog_batch_commit(azkm_catalog *c);
+void azkm_catalog_batch_abort(azkm_catalog *c);
+int azkm_catalog_in_batch(const azkm_catalog *c);
 /* Moves whenever the catalog changed, by this connection or another. */
 int64_t azkm_catalog_data_version(azkm_catalog *c);
 

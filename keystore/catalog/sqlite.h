@@ -11,6 +11,7 @@
 struct azkm_catalog {
     sqlite3 *db;
     pid_t pid; /* the process that opened it */
+    int batch; /* in a batch (azkm_catalog_batch_begin): each write is a savepoint of the batch's transaction */
     char path[4200];
 };
 

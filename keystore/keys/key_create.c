@@ -152,6 +152,31 @@ azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spe
     AZKM_AUDITED(v->ks, "KeyCreate", v->name, name, key_create_impl(v, name, spec, out), out ? out->version : NULL);
 }
 
+azkm_rc azkm_key_batch_begin(azkm_vault *v)
+{
+    AZKM_AUDITED(v->ks, "KeyBatchBegin", v->name, NULL, azkm_catalog_batch_begin(v->cat), NULL);
+}
+
+azkm_rc azkm_key_batch_commit(azkm_vault *v)
+{
+    AZKM_AUDITED(v->ks, "KeyBatchCommit", v->name, NULL, azkm_catalog_batch_commit(v->cat), NULL);
+}
+
+static azkm_rc batch_abort_impl(azkm_vault *v)
+{
+    azkm_catalog_batch_abort(v->cat);
+    return AZKM_OK;
+}
+
+/* Logged: the audit records of the batch's creations name keys that this drops. */
+void azkm_key_batch_abort(azkm_vault *v)
+{
+    azkm_audit_op audit;
+
+    azkm_audit_begin(&audit, v->ks, "KeyBatchAbort", v->name, NULL);
+    azkm_audit_end(&audit, batch_abort_impl(v), NULL);
+}
+
 azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
                         unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
 {

@@ -186,6 +186,11 @@ azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *req, az
 
     if (tier == NULL)
         return AZKM_E_UNSUPPORTED;
+    if (spec->protection == AZKM_PROTECTION_HSM && azkm_catalog_in_batch(v->cat))
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "key %s/%s: HSM keys cannot be made in a batch (an aborted batch could "
+                         "not remove their token objects)",
+                         v->name, req->name);
     if ((rc = new_info(v, req, &info)) != AZKM_OK)
         return rc;
     ref.vault = v->name;

@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # The Debian package end to end, on this machine (needs root and dpkg; .ci/run runs it after the test suite):
-# builds it (scripts/package.sh), installs it with dpkg -i, runs the demo's key steps with the installed files only
-# (/usr/bin/azkm, azkm.so from the multiarch modules directory, /etc/azkm/azkm-provider.cnf as OPENSSL_CONF, no
-# build tree on any path), checks the man pages, completion, units, conffiles and the azkm user, then removes it
-# with dpkg --purge and checks that no file is left behind.
+# checks it with lintian, builds it (scripts/package.sh), installs it with dpkg -i, runs the demo's key steps with
+# the installed files only (/usr/bin/azkm, azkm.so from the multiarch modules directory,
+# /etc/azkm/azkm-provider.cnf as OPENSSL_CONF, no build tree on any path) and then scripts/demo.sh itself in its
+# AZKM_DEMO_INSTALLED mode (nginx), checks the man pages, completion, units, conffiles, docs and the azkm user,
+# then removes it with dpkg --purge and checks that no file is left behind.
+# Without DEB it builds and installs the package with the commands of docs/keyless-tls.md, step 1, as written.
 #   bash tests/package/deb_install.sh [DEB]     # DEB: a package already built (default: build it)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "deb_install: FAIL: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "deb_install: needs root (dpkg -i)" >&2; exit 77; }
 if dpkg -s azkm >/dev/null 2>&1; then fail "a package azkm is installed already: remove it first"; fi
-deb=${1:-$(bash "$top/scripts/package.sh" | tail -n 1)}
+prebuilt=${1:+$(realpath "$1")}
+if [ -z "$prebuilt" ]; then
+    cd "$top"
+    bash scripts/setup.sh >/dev/null
+    bash scripts/package.sh >/dev/null
+fi
+install_package() {
+    if [ -n "$prebuilt" ]; then dpkg -i "$prebuilt"; else dpkg -i build-deb/azkm_*.deb; fi
+}
+deb=${prebuilt:-$(ls "$top"/build-deb/azkm_*.deb)}
 [ -f "$deb" ] || fail "no package at '$deb'"
 work=$(mktemp -d)
 snapshot() { find /etc /usr /lib /opt /var/lib -xdev -path /var/lib/dpkg -prune -o -path /var/lib/apt -prune -o \
@@ -18,24 +29,32 @@ snapshot() { find /etc /usr /lib /opt /var/lib -xdev -path /var/lib/dpkg -prune 
     -e '^/etc/ld.so.cache$' | sort; }
 cleanup() { dpkg --purge azkm >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
+# Debian's own checks: no error and no warning.
+lintian --fail-on error,warning "$deb" >"$work/lintian.log" 2>&1 || { cat "$work/lintian.log"; fail "lintian"; }
 snapshot >"$work/before"
 
-dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
+install_package >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log"; fail "dpkg -i failed"; }
 modules=$(pkg-config --variable=modulesdir libcrypto)
 for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /etc/azkm/azkm-server.env \
     /lib/systemd/system/azkm-rotation.service /lib/systemd/system/azkm-rotation.timer \
-    /usr/share/man/man1/azkm.1 /usr/share/man/man7/azkm-provider.7 /usr/share/bash-completion/completions/azkm \
+    /usr/share/man/man1/azkm.1.gz /usr/share/man/man7/azkm-provider.7.gz /usr/share/bash-completion/completions/azkm \
     /usr/share/doc/azkm/cli.md; do
     [ -f "$f" ] || fail "$f is not installed"
 done
 conffiles=$(dpkg-query -W -f='${Conffiles}' azkm)
-grep -q /etc/azkm/azkm-provider.cnf <<<"$conffiles" || fail "/etc/azkm/azkm-provider.cnf is not a conffile"
+for f in /etc/azkm/azkm-provider.cnf /etc/azkm/azkm-server.env; do
+    grep -q "$f" <<<"$conffiles" || fail "$f is not a conffile"
+done
+for f in copyright changelog.gz README.md; do
+    [ -f "/usr/share/doc/azkm/$f" ] || fail "/usr/share/doc/azkm/$f is not installed"
+done
+[ -z "$(dpkg -L azkm | grep '^/usr/share/man/man[0-9]/.*[0-9]$')" ] || fail "man pages not gzipped: $(dpkg -L azkm | grep man/)"
 getent passwd azkm >/dev/null || fail "no azkm system user"
 # The installed unit names files that exist once installed.
 grep -q '^ExecStart=/usr/bin/azkm rotation run' /lib/systemd/system/azkm-rotation.service || fail "unit ExecStart"
 doc=$(sed -n 's/^Documentation=file://p' /lib/systemd/system/azkm-rotation.service)
 [ -f "$doc" ] || fail "the unit's Documentation=$doc is not installed"
-man -l /usr/share/man/man1/azkm.1 2>/dev/null | grep -q 'azkm key rotation-policy set' || fail "azkm(1) lacks commands"
+man -l /usr/share/man/man1/azkm.1.gz 2>/dev/null | grep -q 'azkm key rotation-policy set' || fail "azkm(1) lacks commands"
 
 # The demo's key steps with the installed files only: a clean environment, no build tree.
 cd "$work"
@@ -64,6 +83,12 @@ echo | openssl s_client -connect "127.0.0.1:$port" -CAfile web-ec.crt -verify_re
     || { cat server.log client.log; fail "TLS handshake with the installed provider"; }
 wait $srv 2>/dev/null || true
 grep -q 'Verify return code: 0' client.log || fail "the server certificate did not verify"
+# The demo itself (nginx, workers as www-data, curl and s_client) on the installed files: AZKM_DEMO_INSTALLED=1.
+demo=$(mktemp -d /tmp/azkm-deb-demo.XXXXXX)
+out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work" AZKM_DEMO_INSTALLED=1 AZKM_DEMO_DIR="$demo" \
+    AZKM_DEMO_PORT=0 AZKM_DEMO_STOP=1 bash "$top/scripts/demo.sh" 2>&1) || { echo "$out"; rm -rf "$demo"; fail "demo"; }
+rm -rf "$demo"
+grep -q "Hello from nginx" <<<"$out" || { echo "$out"; fail "the demo fetched no page"; }
 cd /
 
 dpkg --purge azkm >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge failed"; }

@@ -13,8 +13,8 @@ DESTDIR=$d/a cmake --install "$build" --prefix /opt/x >/dev/null
 outside=$(cd "$d/a" && find . -type f ! -path './opt/x/*')
 [ -z "$outside" ] || fail "files installed outside the prefix /opt/x: $outside"
 for f in bin/azkm lib/ossl-modules/azkm.so etc/azkm/azkm-provider.cnf etc/azkm/azkm-server.env \
-    lib/systemd/system/azkm-rotation.service lib/systemd/system/azkm-rotation.timer share/man/man1/azkm.1 \
-    share/man/man7/azkm-provider.7 share/bash-completion/completions/azkm share/doc/azkm/cli.md; do
+    lib/systemd/system/azkm-rotation.service lib/systemd/system/azkm-rotation.timer share/man/man1/azkm.1.gz \
+    share/man/man7/azkm-provider.7.gz share/bash-completion/completions/azkm share/doc/azkm/cli.md; do
     [ -f "$d/a/opt/x/$f" ] || fail "/opt/x/$f not installed"
 done
 unit=$d/a/opt/x/lib/systemd/system/azkm-rotation.service
@@ -23,7 +23,7 @@ grep -q '^Documentation=file:/opt/x/share/doc/azkm/cli.md$' "$unit" || fail "the
 
 DESTDIR=$d/b cmake --install "$build" --prefix /usr >/dev/null
 modules=$(pkg-config --variable=modulesdir libcrypto)
-for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /usr/share/man/man1/azkm.1; do
+for f in /usr/bin/azkm "$modules/azkm.so" /etc/azkm/azkm-provider.cnf /usr/share/man/man1/azkm.1.gz; do
     [ -f "$d/b$f" ] || fail "$f not installed with --prefix /usr"
 done
 [ -n "$(find "$d/b" -name azkm-rotation.timer -path '*/systemd/system/*' ! -path '*/usr/etc/*')" ] \

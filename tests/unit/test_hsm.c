@@ -82,6 +82,18 @@ static void sign(azkm_key *k, const char *alg)
     }
 }
 
+/* A batch could not undo a key's token objects: the HSM tier refuses to make keys in one. */
+static void hsm_keys_are_refused_in_a_batch(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = hsm_spec(AZKM_KTY_EC, 0, AZKM_CURVE_P256);
+
+    assert_ok(azkm_key_batch_begin(f->v));
+    assert_rc(azkm_key_create(f->v, "in-batch", &ec, NULL), AZKM_E_UNSUPPORTED, "cannot be made in a batch");
+    azkm_key_batch_abort(f->v);
+    assert_ok(azkm_key_create(f->v, "in-batch", &ec, NULL));
+}
+
 static void keys_are_generated_on_the_token_and_sign_there(void **state)
 {
     fixture *f = *state;
@@ -511,7 +523,7 @@ static int group_setup(void **state)
 
     if (mkdtemp(store) == NULL || hsm_store_setup(store) != 0)
         return -1;
-    for (int i = 1; i <= 12; i++) {
+    for (int i = 1; i <= 13; i++) { /* one per test that uses setup() */
         snprintf(label, sizeof(label), "azkm-test-%02d", i);
         if (hsm_token_create(store, label, "123456") != 0)
             return -1;
@@ -533,6 +545,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(keys_are_generated_on_the_token_and_sign_there, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(hsm_keys_are_refused_in_a_batch, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(rsa_hsm_decrypts_with_token_mechanisms, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(oct_hsm_wraps_with_rfc_vectors_and_gcm, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(imported_rsa_and_ec_keys_work_on_the_token, setup, fixture_teardown),

@@ -322,6 +322,40 @@ static void vault_with_only_expired_deleted_keys_can_be_deleted(void **state)
     assert_ok(azkm_vault_delete(f->ks, "vault1"));
 }
 
+/* A batch is one transaction: its keys are seen by others only after the commit, a failed create in it undoes only
+ * itself, and an abort drops every key of the batch. */
+static void batches_commit_together_and_abort_together(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec ec = spec_of(AZKM_KTY_EC, 0, 0);
+    azkm_key_info info;
+    azkm_keystore *other = fixture_reopen(f);
+    azkm_vault *ov = NULL;
+
+    assert_ok(azkm_key_batch_begin(f->v));
+    assert_rc(azkm_key_batch_begin(f->v), AZKM_E_INVALID, "a batch is open already");
+    assert_ok(azkm_key_create(f->v, "b-1", &ec, NULL));
+    assert_rc(azkm_key_create(f->v, "b-1", &ec, NULL), AZKM_E_CONFLICT, "already exists");
+    assert_ok(azkm_key_create(f->v, "b-2", &ec, &info));
+    assert_ok(azkm_key_batch_commit(f->v));
+    assert_rc(azkm_key_batch_commit(f->v), AZKM_E_INVALID, "no batch is open");
+    assert_ok(azkm_vault_open(other, "vault1", &ov));
+    assert_ok(azkm_key_show(ov, "b-1", NULL, &info));
+    assert_ok(azkm_key_show(ov, "b-2", NULL, &info));
+
+    assert_ok(azkm_key_batch_begin(f->v));
+    assert_ok(azkm_key_create(f->v, "c-1", &ec, NULL));
+    assert_ok(azkm_key_show(f->v, "c-1", NULL, &info));
+    azkm_key_batch_abort(f->v);
+    assert_rc(azkm_key_show(f->v, "c-1", NULL, &info), AZKM_E_NOT_FOUND, "c-1");
+    assert_rc(azkm_key_show(ov, "c-1", NULL, &info), AZKM_E_NOT_FOUND, "c-1");
+    /* after a batch, writes are their own transactions again */
+    assert_ok(azkm_key_create(f->v, "d-1", &ec, NULL));
+    assert_ok(azkm_key_show(ov, "d-1", NULL, &info));
+    azkm_vault_close(ov);
+    azkm_keystore_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +373,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(recover_after_the_purge_date_finds_nothing, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(vault_with_only_expired_deleted_keys_can_be_deleted, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(batches_commit_together_and_abort_together, fixture_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests_name("keys", tests, NULL, NULL);

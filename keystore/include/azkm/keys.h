@@ -15,6 +15,15 @@ extern "C" {
 
 /* ---- Key management (control plane) ---------------------------------------------------------------------- */
 azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec, azkm_key_info *out);
+/* A batch of key creations (imports, rotations) in one transaction of the vault's catalog: one fsync for the
+ * batch instead of one per key. Each call inside still succeeds or fails on its own (a failed one undoes only
+ * itself); the keys become visible to others, and durable, at azkm_key_batch_commit; azkm_key_batch_abort (or
+ * closing the vault, or the process dying) drops them all. Other writers to the vault wait while a batch is open:
+ * keep batches short (the CLI commits every 1000 keys or 0.2 s). Software-tier keys only: a key of the HSM tier
+ * is refused in a batch (its token objects could not be undone with it). */
+azkm_rc azkm_key_batch_begin(azkm_vault *v);
+azkm_rc azkm_key_batch_commit(azkm_vault *v);
+void azkm_key_batch_abort(azkm_vault *v);
 
 /* Key material to import: PKCS#8 DER for RSA and EC, raw bytes for oct. */
 typedef struct {
