@@ -21,5 +21,6 @@
 #include "azkm/byok.h"
 #include "azkm/envelope.h"
 #include "azkm/rotation.h"
+#include "azkm/rbac.h"
 
 #endif
