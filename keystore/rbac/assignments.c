@@ -181,7 +181,7 @@ static azkm_rc set_mac_write(azkm_vault *v, const azkm_catalog_assignment_row *r
 }
 
 /* Inside a write transaction: refuses a duplicate, then stores row and the new set MAC. */
-static azkm_rc insert_checked(azkm_vault *v, azkm_catalog_assignment_row *row)
+static azkm_rc insert_checked(azkm_vault *v, azkm_catalog_assignment_row *row, const char *role_name)
 {
     azkm_catalog_assignment_row *rows = NULL, *grown;
     size_t n = 0, at;
@@ -191,7 +191,7 @@ static azkm_rc insert_checked(azkm_vault *v, azkm_catalog_assignment_row *row)
         if (strcmp(rows[i].principal, row->principal) == 0 && strcasecmp(rows[i].role_id, row->role_id) == 0 &&
             strcasecmp(rows[i].scope, row->scope) == 0)
             rc = azkm_fail(AZKM_E_CONFLICT, "vault %s: %s already has role %s at scope %s (role assignment %s)",
-                           v->name, row->principal, row->role_id, row->scope, rows[i].id);
+                           v->name, row->principal, role_name, rows[i].scope, rows[i].id);
     if (rc == AZKM_OK && (grown = OPENSSL_realloc(rows, (n + 1) * sizeof(*rows))) == NULL)
         rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
     if (rc == AZKM_OK) {
@@ -231,7 +231,7 @@ static azkm_rc create_impl(azkm_vault *v, const char *principal, const char *rol
     row.mac_len = 32;
     if ((rc = azkm_catalog_begin(v->cat)) != AZKM_OK)
         return rc;
-    if ((rc = insert_checked(v, &row)) == AZKM_OK)
+    if ((rc = insert_checked(v, &row, def->name)) == AZKM_OK)
         rc = azkm_catalog_commit(v->cat);
     else
         azkm_catalog_rollback(v->cat);

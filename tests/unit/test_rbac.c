@@ -169,7 +169,7 @@ static void a_duplicate_assignment_conflicts_and_delete_removes_one(void **state
     /* the same principal, role (by id now) and scope (another case of the key name) */
     assert_rc(
         azkm_role_assignment_create(f->v, "uid:1000", "12338af0-0e69-4776-bea7-57ae8d297424", "/keys/WEB", NULL),
-        AZKM_E_CONFLICT, a.id);
+        AZKM_E_CONFLICT, "already has role Key Vault Crypto User at scope /keys/Web");
     assert_ok(azkm_role_assignment_create(f->v, "gid:50", "Key Vault Reader", "/", &b));
     assert_ok(azkm_role_assignment_list(f->v, &list, &n));
     assert_int_equal(n, 2);
