@@ -60,6 +60,19 @@ static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policie
                                     "  role_id TEXT NOT NULL,"
                                     "  scope TEXT NOT NULL,"
                                     "  created INTEGER NOT NULL,"
+                                    "  mac BLOB NOT NULL);"
+                                    /* Service principals: rows in the identity store's catalog only. */
+                                    "CREATE TABLE IF NOT EXISTS service_principals("
+                                    "  app_id TEXT PRIMARY KEY,"
+                                    "  display_name TEXT NOT NULL,"
+                                    "  secret_kdf TEXT NOT NULL,"
+                                    "  secret_salt BLOB,"
+                                    "  secret_hash BLOB,"
+                                    "  secret_created INTEGER NOT NULL,"
+                                    "  cert_sha256 BLOB,"
+                                    "  cert_issuer TEXT NOT NULL,"
+                                    "  cert_subject TEXT NOT NULL,"
+                                    "  created INTEGER NOT NULL,"
                                     "  mac BLOB NOT NULL);";
 
 static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)

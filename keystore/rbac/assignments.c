@@ -6,13 +6,12 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "catalog/assignments.h"
-#include "catalog/meta.h"
 #include "rbac/rbac.h"
 
 #define SET_MAC_KEY "role_assignments_mac"
+#define SET_LABEL "azkm-role-assignments-v1"
 
 static void put_i64(unsigned char *p, int64_t x)
 {
@@ -49,37 +48,24 @@ static void row_mac(const azkm_vault *v, const azkm_catalog_assignment_row *r, u
     azkm_hmac(v->mac_key, buf, (size_t)(p + 8 - buf), mac);
 }
 
-/* HMAC over the set: the count, then each row's id and MAC in id order. */
-static azkm_rc set_mac(const azkm_vault *v, const azkm_catalog_assignment_row *rows, size_t n,
-                       unsigned char mac[32])
+/* The set of rows as record_set.c sees it; *refs from OPENSSL_malloc (NULL for none). */
+static azkm_rc refs_of(const azkm_catalog_assignment_row *rows, size_t n, azkm_record_ref **refs)
 {
-    size_t len = 24 + AZKM_VAULT_ID_LEN + 8 + n * (AZKM_GUID_LEN + 1 + 32);
-    unsigned char *buf = OPENSSL_malloc(len), *p = buf;
-
-    if (buf == NULL)
+    *refs = NULL;
+    if (n > 0 && (*refs = OPENSSL_malloc(n * sizeof(**refs))) == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    memcpy(p, "azkm-role-assignments-v1", 24);
-    p += 24;
-    memcpy(p, v->vault_id, AZKM_VAULT_ID_LEN);
-    p += AZKM_VAULT_ID_LEN;
-    put_i64(p, (int64_t)n);
-    p += 8;
     for (size_t i = 0; i < n; i++) {
-        memset(p, 0, AZKM_GUID_LEN + 1);
-        memcpy(p, rows[i].id, strlen(rows[i].id));
-        memcpy(p + AZKM_GUID_LEN + 1, rows[i].mac, 32);
-        p += AZKM_GUID_LEN + 1 + 32;
+        (*refs)[i].id = rows[i].id;
+        (*refs)[i].mac = rows[i].mac;
     }
-    azkm_hmac(v->mac_key, buf, len, mac);
-    OPENSSL_free(buf);
     return AZKM_OK;
 }
 
 /* Checks every row and the set: AZKM_E_INTEGRITY names what was changed. */
 static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_assignment_row *rows, size_t n)
 {
-    unsigned char mac[32], stored[32];
-    size_t len = 0;
+    azkm_record_ref *refs = NULL;
+    unsigned char mac[32];
     azkm_rc rc;
 
     for (size_t i = 0; i < n; i++) {
@@ -90,19 +76,10 @@ static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_assignment_row *rows
                              "azkm",
                              v->name, rows[i].id, rows[i].principal);
     }
-    rc = azkm_catalog_meta_get(v->cat, SET_MAC_KEY, stored, sizeof(stored), &len);
-    if (rc == AZKM_E_NOT_FOUND && n == 0)
-        return AZKM_OK; /* a vault that never had an assignment */
-    if (rc == AZKM_E_IO)
-        return azkm_catalog_fail(v->cat, "reading role assignments");
-    if ((rc = set_mac(v, rows, n, mac)) != AZKM_OK)
-        return rc;
-    if (len != 32 || CRYPTO_memcmp(mac, stored, 32) != 0)
-        return azkm_fail(AZKM_E_INTEGRITY,
-                         "vault %s: integrity check failed for the role assignments: an assignment was added, "
-                         "removed or put back outside azkm",
-                         v->name);
-    return AZKM_OK;
+    if ((rc = refs_of(rows, n, &refs)) == AZKM_OK)
+        rc = azkm_record_set_check(v, SET_MAC_KEY, SET_LABEL, refs, n, "role assignments");
+    OPENSSL_free(refs);
+    return rc;
 }
 
 static azkm_rc rows_read(azkm_vault *v, azkm_catalog_assignment_row **rows, size_t *n)
@@ -159,25 +136,16 @@ azkm_rc azkm_scope_check(const char *scope)
                      scope ? scope : "");
 }
 
-static void new_guid(char out[AZKM_GUID_LEN + 1])
-{
-    unsigned char b[16];
-
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        memset(b, 0, sizeof(b)); /* the insert then conflicts on the second all-zero id: no silent reuse */
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, AZKM_GUID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 /* Writes the set MAC over rows (already holding the new state), inside the caller's write transaction. */
 static azkm_rc set_mac_write(azkm_vault *v, const azkm_catalog_assignment_row *rows, size_t n)
 {
-    unsigned char mac[32];
-    azkm_rc rc = set_mac(v, rows, n, mac);
+    azkm_record_ref *refs = NULL;
+    azkm_rc rc = refs_of(rows, n, &refs);
 
-    return rc == AZKM_OK ? azkm_catalog_meta_set(v->cat, SET_MAC_KEY, mac, sizeof(mac)) : rc;
+    if (rc == AZKM_OK)
+        rc = azkm_record_set_write(v, SET_MAC_KEY, SET_LABEL, refs, n);
+    OPENSSL_free(refs);
+    return rc;
 }
 
 /* Inside a write transaction: refuses a duplicate, then stores row and the new set MAC. */
@@ -222,7 +190,8 @@ static azkm_rc create_impl(azkm_vault *v, const char *principal, const char *rol
     if ((rc = azkm_scope_check(scope)) != AZKM_OK || (rc = azkm_role_definition_find(role, &def)) != AZKM_OK)
         return rc;
     memset(&row, 0, sizeof(row));
-    new_guid(row.id);
+    if ((rc = azkm_rbac_new_guid(v, row.id)) != AZKM_OK)
+        return rc;
     snprintf(row.principal, sizeof(row.principal), "%s", principal);
     snprintf(row.role_id, sizeof(row.role_id), "%s", def->id);
     snprintf(row.scope, sizeof(row.scope), "%s", scope);

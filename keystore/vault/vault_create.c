@@ -117,7 +117,24 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
     return rc;
 }
 
+/* The identity store's name is no vault name: refused here, as azkm_vault_dir would accept it. */
+static azkm_rc vault_create_named(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
+{
+    azkm_rc rc = azkm_vault_name_check(name);
+
+    return rc == AZKM_OK ? vault_create_impl(ks, name, params) : rc;
+}
+
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
 {
-    AZKM_AUDITED(ks, "VaultCreate", name, NULL, vault_create_impl(ks, name, params), NULL);
+    AZKM_AUDITED(ks, "VaultCreate", name, NULL, vault_create_named(ks, name, params), NULL);
+}
+
+azkm_rc azkm_identity_store_create(azkm_keystore *ks)
+{
+    azkm_vault_params params;
+
+    memset(&params, 0, sizeof(params));
+    params.retention_days = 7; /* unused: the store holds no keys */
+    return vault_create_impl(ks, AZKM_IDENTITY_STORE, &params);
 }

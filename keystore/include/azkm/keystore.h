@@ -22,5 +22,6 @@
 #include "azkm/envelope.h"
 #include "azkm/rotation.h"
 #include "azkm/rbac.h"
+#include "azkm/identity.h"
 
 #endif
