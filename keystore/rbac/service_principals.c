@@ -212,12 +212,15 @@ static azkm_rc display_name_check(const char *name)
     return AZKM_OK;
 }
 
-static azkm_rc creds_check(const azkm_sp_credentials *c)
+/* The credentials are usable (a certificate that parses), before the store is opened. */
+static azkm_rc creds_check(azkm_keystore *ks, const azkm_sp_credentials *c)
 {
+    azkm_catalog_sp_row scratch;
+
     if (c == NULL || (!c->new_secret && c->cert == NULL))
         return azkm_fail(AZKM_E_INVALID, "service principal: give a credential: a new client secret, a "
                                          "certificate, or both");
-    return AZKM_OK;
+    return c->cert != NULL ? azkm_sp_cert_set(ks, &scratch, c->cert, c->cert_len) : AZKM_OK;
 }
 
 /* Sets the credentials the operation names in row (a certificate first: it can be refused), and its MAC. */
@@ -298,7 +301,7 @@ static azkm_rc create_impl(azkm_keystore *ks, const char *display_name, const az
 
     if (secret != NULL)
         *secret = NULL;
-    if ((rc = display_name_check(display_name)) != AZKM_OK || (rc = creds_check(creds)) != AZKM_OK)
+    if ((rc = display_name_check(display_name)) != AZKM_OK || (rc = creds_check(ks, creds)) != AZKM_OK)
         return rc;
     return secret_out(store_change(ks, 1, NULL, create_fn, &op), &op, secret);
 }
@@ -313,7 +316,7 @@ static azkm_rc reset_impl(azkm_keystore *ks, const char *app_id, const azkm_sp_c
                           azkm_service_principal *out, char **secret)
 {
     sp_op op = {NULL, app_id, creds, out, NULL};
-    azkm_rc rc = creds_check(creds);
+    azkm_rc rc = creds_check(ks, creds);
 
     if (secret != NULL)
         *secret = NULL;
