@@ -288,7 +288,7 @@ const cli_command cli_role_commands[] = {
      "  azkm role assignment create --vault-name prod --role \"Key Vault Crypto User\" --assignee user:www-data "
      "\\\n"
      "      --scope /keys/web-tls\n"
-     "  azkm role assignment create --vault-name prod --role \"Key Vault Crypto Officer\" --assignee group:ops \\\n"
+     "  azkm role assignment create --vault-name prod --role \"Key Vault Crypto Officer\" --assignee group:adm \\\n"
      "      --scope /\n",
      assignment_create},
     {"assignment list", "List a vault's role assignments", NULL, filter_flags,
