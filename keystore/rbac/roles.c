@@ -61,6 +61,10 @@ const azkm_role_definition *azkm_role_definitions(size_t *n)
 
 azkm_rc azkm_role_definition_find(const char *name_or_id, const azkm_role_definition **out)
 {
+    /* Azure's tools also call the Managed HSM backup role "Managed HSM Backup User" (Get-AzKeyVaultRoleDefinition
+     * -RoleDefinitionName); the service lists it as "Managed HSM Backup". */
+    if (name_or_id != NULL && strcasecmp(name_or_id, "Managed HSM Backup User") == 0)
+        name_or_id = "Managed HSM Backup";
     for (size_t i = 0; name_or_id != NULL && i < sizeof(roles) / sizeof(roles[0]); i++) {
         if (strcasecmp(roles[i].id, name_or_id) == 0 || strcasecmp(roles[i].name, name_or_id) == 0) {
             *out = &roles[i];

@@ -41,6 +41,7 @@ static void the_built_in_roles_are_azures_with_their_ids(void **state)
     assert_string_equal(role("Key Vault Reader")->id, "21090545-7ca7-4776-b22c-e363652d74d2");
     assert_string_equal(role("Managed HSM Crypto Auditor")->id, "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3");
     assert_string_equal(role("Managed HSM Backup")->id, "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8");
+    assert_string_equal(role("Managed HSM Backup User")->id, "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8");
     assert_string_equal(role("12338AF0-0E69-4776-BEA7-57AE8D297424")->name, "Key Vault Crypto User");
     assert_rc(azkm_role_definition_find("Key Vault Superuser", &r), AZKM_E_NOT_FOUND, "Key Vault Superuser");
 }
