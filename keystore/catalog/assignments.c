@@ -39,9 +39,19 @@ static azkm_rc row_read(sqlite3_stmt *st, azkm_catalog_assignment_row *row)
     return AZKM_OK;
 }
 
-/* Appends st's row to *rows. */
-static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_assignment_row **rows, size_t *n, size_t *cap)
+/* Takes the set MAC from column 6 of st's row, and appends the row to *rows unless it is the one row of an empty
+ * table (all NULL). */
+static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_assignment_row **rows, size_t *n, size_t *cap,
+                       azkm_catalog_set_mac *set)
 {
+    const void *mac = sqlite3_column_blob(st, 6);
+    size_t mac_len = (size_t)sqlite3_column_bytes(st, 6);
+
+    set->len = mac != NULL ? mac_len : 0; /* a length other than 32 fails the domain's check */
+    if (mac != NULL && mac_len <= sizeof(set->value))
+        memcpy(set->value, mac, mac_len);
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        return AZKM_OK;
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 8;
         azkm_catalog_assignment_row *grown = OPENSSL_realloc(*rows, nc * sizeof(*grown));
@@ -54,15 +64,20 @@ static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_assignment_row **rows, siz
     return row_read(st, &(*rows)[(*n)++]);
 }
 
-azkm_rc azkm_catalog_assignments_all(azkm_catalog *c, azkm_catalog_assignment_row **rows, size_t *n)
+azkm_rc azkm_catalog_assignments_all(azkm_catalog *c, azkm_catalog_assignment_row **rows, size_t *n,
+                                     azkm_catalog_set_mac *set)
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     azkm_rc r = AZKM_OK;
-    int rc = sqlite3_prepare_v2(
-        c->db, "SELECT id, principal, role_id, scope, created, mac FROM role_assignments ORDER BY id", -1, &st,
-        NULL);
+    /* one statement: one snapshot (the LEFT JOIN gives one all-NULL row for an empty table, to carry the MAC) */
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT r.id, r.principal, r.role_id, r.scope, r.created, r.mac, "
+                                "(SELECT v FROM meta WHERE k = ?) FROM (SELECT 1) LEFT JOIN role_assignments r "
+                                "ON 1 ORDER BY r.id",
+                                -1, &st, NULL);
 
+    set->len = 0;
     *rows = NULL;
     *n = 0;
     /* a catalog made before role assignments, opened read-only, has no table: no assignments */
@@ -71,8 +86,9 @@ azkm_rc azkm_catalog_assignments_all(azkm_catalog *c, azkm_catalog_assignment_ro
         return AZKM_OK;
     if (rc != SQLITE_OK)
         return azkm_catalog_fail(c, "reading role assignments");
+    sqlite3_bind_text(st, 1, set->key, -1, SQLITE_STATIC);
     while (r == AZKM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = row_add(st, rows, n, &cap);
+        r = row_add(st, rows, n, &cap, set);
     if (r == AZKM_OK && rc != SQLITE_DONE)
         r = azkm_catalog_fail(c, "reading role assignments");
     sqlite3_finalize(st);

@@ -12,6 +12,9 @@
 #define COLUMNS                                                                                                    \
     "app_id, display_name, secret_kdf, secret_salt, secret_hash, secret_created, cert_sha256, cert_issuer, "       \
     "cert_subject, created, mac"
+#define COLUMNS_S                                                                                                  \
+    "s.app_id, s.display_name, s.secret_kdf, s.secret_salt, s.secret_hash, s.secret_created, s.cert_sha256, "      \
+    "s.cert_issuer, s.cert_subject, s.created, s.mac"
 
 static int text_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
@@ -60,8 +63,18 @@ static azkm_rc row_read(sqlite3_stmt *st, azkm_catalog_sp_row *r)
     return AZKM_OK;
 }
 
-static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_sp_row **rows, size_t *n, size_t *cap)
+/* Takes the set MAC from column 11, and appends the row unless it is the all-NULL row of an empty table. */
+static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_sp_row **rows, size_t *n, size_t *cap,
+                       azkm_catalog_set_mac *set)
 {
+    const void *mac = sqlite3_column_blob(st, 11);
+    size_t mac_len = (size_t)sqlite3_column_bytes(st, 11);
+
+    set->len = mac != NULL ? mac_len : 0; /* a length other than 32 fails the domain's check */
+    if (mac != NULL && mac_len <= sizeof(set->value))
+        memcpy(set->value, mac, mac_len);
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        return AZKM_OK;
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 8;
         azkm_catalog_sp_row *grown = OPENSSL_clear_realloc(*rows, *cap * sizeof(*grown), nc * sizeof(*grown));
@@ -74,19 +87,24 @@ static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_sp_row **rows, size_t *n, 
     return row_read(st, &(*rows)[(*n)++]);
 }
 
-azkm_rc azkm_catalog_sps_all(azkm_catalog *c, azkm_catalog_sp_row **rows, size_t *n)
+azkm_rc azkm_catalog_sps_all(azkm_catalog *c, azkm_catalog_sp_row **rows, size_t *n, azkm_catalog_set_mac *set)
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
     azkm_rc r = AZKM_OK;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT " COLUMNS " FROM service_principals ORDER BY app_id", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(c->db,
+                                "SELECT " COLUMNS_S ", (SELECT v FROM meta WHERE k = ?) FROM (SELECT 1) LEFT JOIN "
+                                "service_principals s ON 1 ORDER BY s.app_id",
+                                -1, &st, NULL);
 
     *rows = NULL;
     *n = 0;
+    set->len = 0;
     if (rc != SQLITE_OK)
         return azkm_catalog_fail(c, "reading service principals");
+    sqlite3_bind_text(st, 1, set->key, -1, SQLITE_STATIC);
     while (r == AZKM_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = row_add(st, rows, n, &cap);
+        r = row_add(st, rows, n, &cap, set);
     if (r == AZKM_OK && rc != SQLITE_DONE)
         r = azkm_catalog_fail(c, "reading service principals");
     sqlite3_finalize(st);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalog/assignments.h"
 #include "catalog/catalog.h"
 
 typedef struct {
@@ -26,9 +27,10 @@ typedef struct {
     size_t mac_len; /* as stored: 32 unless the row was damaged */
 } azkm_catalog_sp_row;
 
-/* Every service principal, by appId: *rows from OPENSSL_malloc (OPENSSL_clear_free: they hold secret hashes), NULL
- * when there is none. A field of a size azkm never writes is AZKM_E_INTEGRITY. */
-azkm_rc azkm_catalog_sps_all(azkm_catalog *c, azkm_catalog_sp_row **rows, size_t *n);
+/* Every service principal, by appId, and the set MAC (set->key, azkm_catalog_set_mac of catalog/assignments.h), in
+ * one statement (one snapshot): *rows from OPENSSL_malloc (OPENSSL_clear_free: they hold secret hashes), NULL when
+ * there is none. A field of a size azkm never writes is AZKM_E_INTEGRITY. */
+azkm_rc azkm_catalog_sps_all(azkm_catalog *c, azkm_catalog_sp_row **rows, size_t *n, azkm_catalog_set_mac *set);
 /* Inserts or replaces the row of row->app_id, inside the caller's write transaction. */
 azkm_rc azkm_catalog_sp_put(azkm_catalog *c, const azkm_catalog_sp_row *row);
 /* Removes the row of app_id, inside the caller's write transaction; AZKM_E_NOT_FOUND, without a message, when there

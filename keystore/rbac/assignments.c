@@ -62,7 +62,8 @@ static azkm_rc refs_of(const azkm_catalog_assignment_row *rows, size_t n, azkm_r
 }
 
 /* Checks every row and the set: AZKM_E_INTEGRITY names what was changed. */
-static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_assignment_row *rows, size_t n)
+static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_assignment_row *rows, size_t n,
+                          const azkm_catalog_set_mac *set)
 {
     azkm_record_ref *refs = NULL;
     unsigned char mac[32];
@@ -77,16 +78,18 @@ static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_assignment_row *rows
                              v->name, rows[i].id, rows[i].principal);
     }
     if ((rc = refs_of(rows, n, &refs)) == AZKM_OK)
-        rc = azkm_record_set_check(v, SET_MAC_KEY, SET_LABEL, refs, n, "role assignments");
+        rc = azkm_record_set_check(v, SET_LABEL, refs, n, set, "role assignments");
     OPENSSL_free(refs);
     return rc;
 }
 
+/* The rows and the set MAC, read in one snapshot and authenticated. */
 static azkm_rc rows_read(azkm_vault *v, azkm_catalog_assignment_row **rows, size_t *n)
 {
-    azkm_rc rc = azkm_catalog_assignments_all(v->cat, rows, n);
+    azkm_catalog_set_mac set = {SET_MAC_KEY, {0}, 0};
+    azkm_rc rc = azkm_catalog_assignments_all(v->cat, rows, n, &set);
 
-    if (rc == AZKM_OK && (rc = rows_check(v, *rows, *n)) != AZKM_OK) {
+    if (rc == AZKM_OK && (rc = rows_check(v, *rows, *n, &set)) != AZKM_OK) {
         OPENSSL_free(*rows);
         *rows = NULL;
         *n = 0;

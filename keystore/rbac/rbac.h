@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "catalog/assignments.h"
 #include "catalog/principals.h"
 #include "vault/vault.h"
 
@@ -19,10 +20,10 @@ typedef struct {
     const char *id;
     const unsigned char *mac;
 } azkm_record_ref;
-/* Checks the set MAC stored in meta setting meta_key (label separates the kinds of set) against refs, in id order;
- * no setting is an empty set. AZKM_E_INTEGRITY names what (e.g. "role assignments"). */
-azkm_rc azkm_record_set_check(azkm_vault *v, const char *meta_key, const char *label, const azkm_record_ref *refs,
-                              size_t n, const char *what);
+/* Checks the set MAC stored (read with the rows, in one snapshot) against refs, in id order (label separates the
+ * kinds of set); none stored is an empty set. AZKM_E_INTEGRITY names what (e.g. "role assignments"). */
+azkm_rc azkm_record_set_check(azkm_vault *v, const char *label, const azkm_record_ref *refs, size_t n,
+                              const azkm_catalog_set_mac *stored, const char *what);
 /* Stores the set MAC over refs, inside the caller's write transaction. */
 azkm_rc azkm_record_set_write(azkm_vault *v, const char *meta_key, const char *label, const azkm_record_ref *refs,
                               size_t n);

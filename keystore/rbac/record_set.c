@@ -47,24 +47,22 @@ static azkm_rc set_mac(const azkm_vault *v, const char *label, const azkm_record
     return AZKM_OK;
 }
 
-azkm_rc azkm_record_set_check(azkm_vault *v, const char *meta_key, const char *label, const azkm_record_ref *refs,
-                              size_t n, const char *what)
+azkm_rc azkm_record_set_check(azkm_vault *v, const char *label, const azkm_record_ref *refs, size_t n,
+                              const azkm_catalog_set_mac *stored, const char *what)
 {
-    unsigned char mac[32], stored[32];
-    size_t len = 0;
-    azkm_rc rc = azkm_catalog_meta_get(v->cat, meta_key, stored, sizeof(stored), &len);
+    unsigned char mac[32];
+    azkm_rc rc;
 
-    if (rc == AZKM_E_NOT_FOUND && n == 0)
+    if (stored->len == 0 && n == 0)
         return AZKM_OK; /* never had one */
-    if (rc == AZKM_E_IO)
-        return azkm_catalog_fail(v->cat, "reading the vault's settings");
     if ((rc = set_mac(v, label, refs, n, mac)) != AZKM_OK)
         return rc;
-    if (len != 32 || CRYPTO_memcmp(mac, stored, 32) != 0)
-        return azkm_fail(AZKM_E_INTEGRITY,
-                         "vault %s: integrity check failed for the %s: one was added, removed or put back outside "
-                         "azkm",
-                         v->name, what);
+    if (stored->len != 32 || CRYPTO_memcmp(mac, stored->value, 32) != 0)
+        return azkm_fail(
+            AZKM_E_INTEGRITY,
+            "%s %s: integrity check failed for the %s: one was added, removed or put back outside azkm",
+            strcmp(v->name, AZKM_IDENTITY_STORE) == 0 ? "keystore" : "vault",
+            strcmp(v->name, AZKM_IDENTITY_STORE) == 0 ? "identity store" : v->name, what);
     return AZKM_OK;
 }
 

@@ -63,7 +63,8 @@ static void row_mac(const azkm_vault *v, const azkm_catalog_sp_row *r, unsigned 
 }
 
 /* Checks every row's MAC and the set's (write 0), or writes the set's MAC over the rows as stored (write 1). */
-static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_sp_row *rows, size_t n, int write)
+static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_sp_row *rows, size_t n, int write,
+                          const azkm_catalog_set_mac *set)
 {
     azkm_record_ref *refs = n ? OPENSSL_malloc(n * sizeof(*refs)) : NULL;
     unsigned char mac[32];
@@ -82,7 +83,7 @@ static azkm_rc rows_check(azkm_vault *v, const azkm_catalog_sp_row *rows, size_t
     }
     if (rc == AZKM_OK)
         rc = write ? azkm_record_set_write(v, SET_MAC_KEY, SET_LABEL, refs, m)
-                   : azkm_record_set_check(v, SET_MAC_KEY, SET_LABEL, refs, m, "service principals");
+                   : azkm_record_set_check(v, SET_LABEL, refs, m, set, "service principals");
     OPENSSL_free(refs);
     return rc;
 }
@@ -103,10 +104,11 @@ static azkm_rc store_open(azkm_keystore *ks, int create, azkm_vault **v)
 /* The store's rows, authenticated. */
 static azkm_rc rows_read(azkm_vault *v, azkm_catalog_sp_row **rows, size_t *n)
 {
-    azkm_rc rc = azkm_catalog_sps_all(v->cat, rows, n);
+    azkm_catalog_set_mac set = {SET_MAC_KEY, {0}, 0};
+    azkm_rc rc = azkm_catalog_sps_all(v->cat, rows, n, &set);
 
     if (rc == AZKM_OK)
-        rc = rows_check(v, *rows, *n, 0);
+        rc = rows_check(v, *rows, *n, 0, &set);
     if (rc != AZKM_OK) {
         OPENSSL_clear_free(*rows, *n * sizeof(**rows));
         *rows = NULL;
@@ -137,6 +139,7 @@ typedef azkm_rc (*sp_change)(azkm_vault *v, azkm_catalog_sp_row *rows, size_t n,
 
 static azkm_rc change_in(azkm_vault *v, sp_change fn, void *arg)
 {
+    azkm_catalog_set_mac set = {SET_MAC_KEY, {0}, 0};
     azkm_catalog_sp_row *rows = NULL;
     size_t n = 0;
     azkm_rc rc = rows_read(v, &rows, &n);
@@ -147,9 +150,9 @@ static azkm_rc change_in(azkm_vault *v, sp_change fn, void *arg)
     rows = NULL;
     n = 0;
     if (rc == AZKM_OK)
-        rc = azkm_catalog_sps_all(v->cat, &rows, &n);
+        rc = azkm_catalog_sps_all(v->cat, &rows, &n, &set);
     if (rc == AZKM_OK)
-        rc = rows_check(v, rows, n, 1);
+        rc = rows_check(v, rows, n, 1, &set);
     OPENSSL_clear_free(rows, n * sizeof(*rows));
     return rc;
 }

@@ -1,6 +1,8 @@
 /* Roles and role assignments: Azure's built-in roles grant exactly their data actions, assignments cover the
  * scopes they name, authorization denies by default and names what is missing, and assignments edited, removed or
  * put back in the database behind azkm's back are detected. */
+#include <pthread.h>
+
 #include <openssl/crypto.h>
 
 #include "testutil.h"
@@ -307,6 +309,61 @@ static void vault_verify_passes_with_intact_assignments(void **state)
     assert_ok(azkm_vault_verify(f->v, &checked));
 }
 
+/* Threads deciding on one vault handle, as a server's workers do, while another connection keeps granting and
+ * revoking: every decision is an allow or a deny, never an integrity error from reading the rows and the set MAC
+ * across a commit. */
+typedef struct {
+    azkm_vault *v;
+    volatile int *stop;
+    int decisions, unexpected;
+    char last_error[512];
+} decider;
+
+static void *decide_until_stopped(void *arg)
+{
+    decider *d = arg;
+    const char *peer[] = {"uid:1000", "gid:1000"};
+
+    while (!*d->stop || d->decisions < 20) {
+        azkm_rc rc = azkm_rbac_authorize(d->v, peer, 2, KEYS "sign/action", "web");
+
+        d->decisions++;
+        if (rc != AZKM_OK && rc != AZKM_E_FORBIDDEN && d->unexpected++ == 0)
+            snprintf(d->last_error, sizeof(d->last_error), "%s: %s", azkm_rc_name(rc), azkm_last_error());
+    }
+    return NULL;
+}
+
+static void decisions_stay_consistent_while_assignments_change(void **state)
+{
+    fixture *f = *state;
+    azkm_vault *writer = NULL;
+    azkm_role_assignment a;
+    pthread_t th[3];
+    decider d[3];
+    volatile int stop = 0;
+
+    assert_ok(azkm_vault_open(f->ks, "vault1", &writer));
+    assert_ok(azkm_role_assignment_create(writer, "uid:7", "Key Vault Reader", "/", NULL));
+    for (int i = 0; i < 3; i++) {
+        d[i] = (decider){f->v, &stop, 0, 0, ""};
+        assert_int_equal(pthread_create(&th[i], NULL, decide_until_stopped, &d[i]), 0);
+    }
+    for (int i = 0; i < 40; i++) {
+        assert_ok(azkm_role_assignment_create(writer, i % 2 ? "gid:1000" : "uid:1000", "Key Vault Crypto User",
+                                              "/keys/web", &a));
+        assert_ok(azkm_role_assignment_delete(writer, a.id));
+    }
+    stop = 1;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        if (d[i].unexpected)
+            fail_msg("thread %d: %d of %d decisions failed, e.g. %s", i, d[i].unexpected, d[i].decisions,
+                     d[i].last_error);
+    }
+    azkm_vault_close(writer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +384,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_assignment_removed_or_put_back_is_detected, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(an_assignment_copied_from_another_vault_is_detected, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(decisions_stay_consistent_while_assignments_change, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(vault_verify_passes_with_intact_assignments, fixture_setup,
                                         fixture_teardown),
