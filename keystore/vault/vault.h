@@ -32,6 +32,12 @@ struct azkm_vault {
     char *hsm_module;    /* the token binding, NULL when unbound */
     char *hsm_token;
     char *hsm_pin_source;
+    /* A cache kept by a layer above (rbac/: the authenticated role assignments), freed with the vault through
+     * free_fn; installed once, with an atomic compare-and-swap. */
+    struct {
+        void *data;
+        void (*free_fn)(void *data);
+    } upper_cache;
 };
 
 /* ---- master key and derived keys (masterkey.c) */

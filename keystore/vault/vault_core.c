@@ -76,6 +76,8 @@ void azkm_vault_free(azkm_vault *v)
 {
     if (v == NULL)
         return;
+    if (v->upper_cache.data != NULL && v->upper_cache.free_fn != NULL)
+        v->upper_cache.free_fn(v->upper_cache.data);
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
             azkm_tier_free(v->tiers[i]);

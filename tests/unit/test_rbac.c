@@ -309,6 +309,32 @@ static void vault_verify_passes_with_intact_assignments(void **state)
     assert_ok(azkm_vault_verify(f->v, &checked));
 }
 
+/* The handle's cache of authenticated assignments never outlives a change: grants and revocations made through
+ * another handle, and edits made behind azkm's back, count from the next decision on. */
+static void a_decision_sees_every_change_at_once(void **state)
+{
+    fixture *f = *state;
+    azkm_vault *other = NULL;
+    azkm_role_assignment a;
+    const char *peer[] = {"uid:1000"};
+
+    assert_ok(azkm_vault_open(f->ks, "vault1", &other));
+    for (int i = 0; i < 3; i++) {
+        assert_rc(azkm_rbac_authorize(f->v, peer, 1, KEYS "sign/action", "web"), AZKM_E_FORBIDDEN, "sign");
+        assert_ok(azkm_role_assignment_create(other, "uid:1000", "Key Vault Crypto User", "/keys/web", &a));
+        assert_ok(azkm_rbac_authorize(f->v, peer, 1, KEYS "sign/action", "web"));
+        assert_ok(azkm_rbac_authorize(f->v, peer, 1, KEYS "sign/action", "web"));
+        assert_ok(azkm_role_assignment_delete(other, a.id));
+    }
+    assert_ok(azkm_role_assignment_create(f->v, "uid:1000", "Key Vault Reader", "/", NULL));
+    assert_ok(azkm_rbac_authorize(f->v, peer, 1, KEYS "read", "web"));
+    assert_int_equal(sql(f, "vault1", "UPDATE role_assignments SET scope = '/keys'"), 0);
+    assert_rc(azkm_rbac_authorize(f->v, peer, 1, KEYS "read", "web"), AZKM_E_INTEGRITY, "role assignment");
+    assert_int_equal(sql(f, "vault1", "UPDATE role_assignments SET scope = '/'"), 0);
+    assert_ok(azkm_rbac_authorize(f->v, peer, 1, KEYS "read", "web"));
+    azkm_vault_close(other);
+}
+
 /* Threads deciding on one vault handle, as a server's workers do, while another connection keeps granting and
  * revoking: every decision is an allow or a deny, never an integrity error from reading the rows and the set MAC
  * across a commit. */
@@ -385,6 +411,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(an_assignment_copied_from_another_vault_is_detected, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_decision_sees_every_change_at_once, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(decisions_stay_consistent_while_assignments_change, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(vault_verify_passes_with_intact_assignments, fixture_setup,

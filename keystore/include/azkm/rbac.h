@@ -82,7 +82,8 @@ azkm_rc azkm_role_assignment_delete(azkm_vault *v, const char *id);
  * a key list is) and the vault itself for any other ("/"). Otherwise AZKM_E_FORBIDDEN, whose message names the
  * missing data action, the resource and the principals; AZKM_E_INTEGRITY when the stored assignments fail their
  * MACs (nothing is granted then); AZKM_E_INVALID for a malformed principal, action or key name. Not audited (the
- * caller audits the request it decides). Thread-safe as the vault handle is. */
+ * caller audits the request it decides). Thread-safe: threads may share the vault handle, which caches the
+ * authenticated assignments until the catalog changes (any commit, by any process, or an edit by hand). */
 azkm_rc azkm_rbac_authorize(azkm_vault *v, const char *const *principals, size_t n_principals,
                             const char *data_action, const char *key_name);
 
