@@ -163,7 +163,8 @@ static azkm_rc store_change(azkm_keystore *ks, int create, const char *app_id, s
     azkm_rc rc = store_open(ks, create, &v);
 
     if (rc == AZKM_E_NOT_FOUND)
-        return create ? azkm_fail(rc, "identity store: cannot create it") : not_found(app_id);
+        return create ? azkm_fail(rc, "keystore %s: the identity store is missing just after it was made", ks->dir)
+                      : not_found(app_id);
     if (rc == AZKM_OK && (rc = azkm_catalog_begin(v->cat)) == AZKM_OK) {
         if ((rc = change_in(v, fn, arg)) == AZKM_OK)
             rc = azkm_catalog_commit(v->cat);

@@ -51,6 +51,16 @@ ok azkm role assignment create --vault-name prod --role "Key Vault Crypto User" 
 expect_eq "$(ok azkm role assignment list --vault-name prod --assignee "sp:${app^^}" -o json | jq -r '.[].principalId')" \
     "sp:$app" "assignee"
 
+step "processes creating the first service principals at once share one identity store"
+for round in 1 2 3; do
+    ks=$TMP/race$round
+    for p in a b c; do AZKM_KEYSTORE_DIR=$ks "$AZKM" sp create --display-name "$p" -o none 2>"$TMP/race.$p" & done
+    wait
+    cat "$TMP"/race.? | grep 'error' && fail "round $round: a concurrent create failed"
+    expect_eq "$(AZKM_KEYSTORE_DIR=$ks ok azkm sp list -o tsv | wc -l)" 3 "round $round: principals"
+    expect_eq "$(ls -A "$ks")" "_identities" "round $round: nothing left behind"
+done
+
 step "bad input"
 should_fail 2 "--create-secret: false leaves no credential" azkm sp create --display-name x --create-secret false
 should_fail 2 "certificate: not an X.509 certificate" azkm sp create --display-name x --cert c.key
