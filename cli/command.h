@@ -27,5 +27,7 @@ extern const cli_command cli_rotation_commands[];        /* cmd_rotation.c: "rot
 extern const cli_command cli_byok_commands[];            /* cmd_byok.c */
 extern const cli_command cli_envelope_commands[];        /* cmd_envelope.c: top level encrypt, decrypt, rewrap */
 extern const cli_command cli_key_random_commands[];      /* cmd_key_random.c: random */
+extern const cli_command cli_sp_commands[];              /* cmd_sp.c: service principals */
+extern const cli_command cli_role_commands[];            /* cmd_role.c: "definition list", "assignment ..." */
 
 #endif

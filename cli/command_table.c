@@ -32,6 +32,8 @@ const cli_group cli_groups[] = {
     {"key", "Random bytes", {cli_key_random_commands}},
     {"rotation", "Apply rotation policies", {cli_rotation_commands}},
     {"byok", "Bring your own key", {cli_byok_commands}},
+    {"role", "Roles and role assignments (who may use a vault's keys through azkmd)", {cli_role_commands}},
+    {"sp", "Service principals (applications that authenticate to azkmd)", {cli_sp_commands}},
     /* the empty group: commands run as `azkm <command>` */
     {"", "Envelope encryption of files and streams", {cli_envelope_commands}},
 };

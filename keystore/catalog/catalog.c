@@ -45,12 +45,34 @@ static const char schema[] =
     "  PRIMARY KEY(key_id, version));"
     "CREATE UNIQUE INDEX IF NOT EXISTS versions_by_seq ON versions(key_id, seq);" DELETED_INDEX;
 
-/* Rotation policies came after the first catalogs: created with the catalog and on every open. */
+/* Rotation policies and role assignments came after the first catalogs: created with the catalog and on every
+ * open. */
 static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policies("
                                     "  key_id INTEGER PRIMARY KEY REFERENCES keys(id) ON DELETE CASCADE,"
                                     "  policy TEXT NOT NULL,"
                                     "  updated INTEGER NOT NULL,"
                                     "  notified_version TEXT NOT NULL DEFAULT '',"
+                                    "  mac BLOB NOT NULL);"
+                                    /* Role assignments (keystore/rbac/) came later still. */
+                                    "CREATE TABLE IF NOT EXISTS role_assignments("
+                                    "  id TEXT PRIMARY KEY,"
+                                    "  principal TEXT NOT NULL,"
+                                    "  role_id TEXT NOT NULL,"
+                                    "  scope TEXT NOT NULL,"
+                                    "  created INTEGER NOT NULL,"
+                                    "  mac BLOB NOT NULL);"
+                                    /* Service principals: rows in the identity store's catalog only. */
+                                    "CREATE TABLE IF NOT EXISTS service_principals("
+                                    "  app_id TEXT PRIMARY KEY,"
+                                    "  display_name TEXT NOT NULL,"
+                                    "  secret_kdf TEXT NOT NULL,"
+                                    "  secret_salt BLOB,"
+                                    "  secret_hash BLOB,"
+                                    "  secret_created INTEGER NOT NULL,"
+                                    "  cert_sha256 BLOB,"
+                                    "  cert_issuer TEXT NOT NULL,"
+                                    "  cert_subject TEXT NOT NULL,"
+                                    "  created INTEGER NOT NULL,"
                                     "  mac BLOB NOT NULL);";
 
 static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)

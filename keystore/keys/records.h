@@ -1,6 +1,6 @@
 /* keys/ as the folders above it (byok/, envelope/) see it: the loaded key object, key and version records, making
  * versions through a tier, attribute rules and rotation policies. keys/ may use everything below it (base/,
- * material/, catalog/, tiers/, vault/); what only keys/ shares is in keys/keys.h. */
+ * material/, catalog/, tiers/, vault/, rbac/); what only keys/ shares is in keys/keys.h. */
 #ifndef AZKM_KEYS_RECORDS_H
 #define AZKM_KEYS_RECORDS_H
 

@@ -1,5 +1,5 @@
 /* A full check of a vault: the catalog's own integrity check, then every version's attribute MAC and sealed
- * material, and every rotation policy's MAC. */
+ * material, every rotation policy's MAC, and the role assignments' MACs (rbac/). */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -7,6 +7,7 @@
 #include "keys/records.h"
 #include "catalog/check.h"
 #include "keys/keys.h"
+#include "rbac/rbac.h"
 
 /* Every stored rotation policy, deleted keys' included: a policy edited or moved in the database names its key. */
 static azkm_rc verify_policies(azkm_vault *v)
@@ -67,6 +68,7 @@ static azkm_rc verify_versions(azkm_vault *v, int deleted, size_t *checked)
 azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
 {
     char detail[512];
+    size_t assignments = 0;
     int intact = 0;
     azkm_rc rc;
 
@@ -78,5 +80,7 @@ azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
         rc = verify_versions(v, deleted, checked);
     if (rc == AZKM_OK)
         rc = verify_policies(v);
+    if (rc == AZKM_OK)
+        rc = azkm_rbac_verify(v, &assignments);
     return rc;
 }

@@ -32,6 +32,12 @@ struct azkm_vault {
     char *hsm_module;    /* the token binding, NULL when unbound */
     char *hsm_token;
     char *hsm_pin_source;
+    /* A cache kept by a layer above (rbac/: the authenticated role assignments), freed with the vault through
+     * free_fn; installed once, with an atomic compare-and-swap. */
+    struct {
+        void *data;
+        void (*free_fn)(void *data);
+    } upper_cache;
 };
 
 /* ---- master key and derived keys (masterkey.c) */
@@ -48,6 +54,16 @@ azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
 /* ---- finding a vault (vault_open.c) */
 /* Opens the vault of the keystore whose id is `id`; AZKM_E_NOT_FOUND when there is none. */
 azkm_rc azkm_vault_open_by_id(azkm_keystore *ks, const unsigned char id[AZKM_VAULT_ID_LEN], azkm_vault **out);
+
+/* ---- the keystore's identity store (vault_create.c, vault_open.c) */
+/* Service principals are keystore-wide, as Entra ID's are tenant-wide: they live in a store made and opened as a
+ * vault (its own master key file, platform-protected, its own catalog and MAC key) in the reserved directory
+ * AZKM_IDENTITY_STORE of the keystore, which is not a vault name: no vault command lists or opens it. */
+#define AZKM_IDENTITY_STORE "_identities"
+/* Creates the identity store (AZKM_E_CONFLICT when it exists). */
+azkm_rc azkm_identity_store_create(azkm_keystore *ks);
+/* Opens it; AZKM_E_NOT_FOUND, without a message, when the keystore has none yet. Close with azkm_vault_close. */
+azkm_rc azkm_identity_store_open(azkm_keystore *ks, azkm_vault **out);
 
 /* ---- purging keys (vault_purge.c) */
 /* Destroys every version's tier objects and removes the key's rows (inside a write transaction). */

@@ -2,6 +2,7 @@
  * door to its tiers. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 
@@ -18,15 +19,28 @@ static void lowercase(char *dst, const char *src, size_t len)
     dst[i] = '\0';
 }
 
-azkm_rc azkm_vault_dir(const azkm_keystore *ks, const char *name, char *dir, size_t len)
+azkm_rc azkm_vault_name_check(const char *name)
 {
-    char lname[AZKM_VAULT_NAME_MAX + 1];
-
     if (!azkm_vault_name_valid(name))
         return azkm_fail(AZKM_E_INVALID,
                          "vault name '%.64s' is invalid: 3-24 of a-z, A-Z, 0-9 and '-', starting with a letter, "
                          "not ending with '-', no '--'",
                          name ? name : "");
+    return AZKM_OK;
+}
+
+azkm_rc azkm_vault_dir(const azkm_keystore *ks, const char *name, char *dir, size_t len)
+{
+    char lname[AZKM_VAULT_NAME_MAX + 1];
+    azkm_rc rc;
+
+    if (name != NULL && strcmp(name, AZKM_IDENTITY_STORE) == 0) {
+        if ((size_t)snprintf(dir, len, "%s/%s", ks->dir, name) >= len)
+            return azkm_fail(AZKM_E_INVALID, "identity store: path too long");
+        return AZKM_OK;
+    }
+    if ((rc = azkm_vault_name_check(name)) != AZKM_OK)
+        return rc;
     lowercase(lname, name, sizeof(lname));
     if ((size_t)snprintf(dir, len, "%s/%s", ks->dir, lname) >= len)
         return azkm_fail(AZKM_E_INVALID, "vault %s: path too long", name);
@@ -62,6 +76,8 @@ void azkm_vault_free(azkm_vault *v)
 {
     if (v == NULL)
         return;
+    if (v->upper_cache.data != NULL && v->upper_cache.free_fn != NULL)
+        v->upper_cache.free_fn(v->upper_cache.data);
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
             azkm_tier_free(v->tiers[i]);

@@ -14,11 +14,13 @@
 #include "vault/vault_internal.h"
 
 /* The vault's directory, which must not exist yet. Nothing is left to undo when this fails. */
-static azkm_rc create_dir(azkm_keystore *ks, azkm_vault *v, const char *name)
+static azkm_rc create_dir(azkm_keystore *ks, azkm_vault *v, const char *name, const char *dir)
 {
     struct stat st;
-    azkm_rc rc = azkm_vault_dir(ks, name, v->dir, sizeof(v->dir));
+    azkm_rc rc = dir != NULL ? AZKM_OK : azkm_vault_dir(ks, name, v->dir, sizeof(v->dir));
 
+    if (dir != NULL)
+        snprintf(v->dir, sizeof(v->dir), "%s", dir);
     if (rc != AZKM_OK)
         return rc;
     snprintf(v->name, sizeof(v->name), "%s", name);
@@ -70,23 +72,33 @@ static azkm_rc create_catalog(azkm_vault *v)
 }
 
 /* Removes what a failed creation left in the vault's directory, and the directory; keeps the failure's message. */
-static azkm_rc create_undo(azkm_vault *v, azkm_rc rc)
+/* Removes a vault directory made here and its files. */
+static void remove_made(const char *dir)
 {
     static const char *const files[] = {"vault.db", "vault.db-wal", "vault.db-shm", "master.key"};
-    char msg[1024], path[4200];
+    char path[4200];
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static azkm_rc create_undo(azkm_vault *v, azkm_rc rc)
+{
+    char msg[1024];
 
     snprintf(msg, sizeof(msg), "%s", azkm_last_error());
     azkm_catalog_close(v->cat);
     v->cat = NULL;
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", v->dir, files[i]);
-        unlink(path);
-    }
-    rmdir(v->dir);
+    remove_made(v->dir);
     return azkm_fail(rc, "%s", msg);
 }
 
-static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
+/* dir: where to make it (NULL: the vault's own directory). */
+static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm_vault_params *params,
+                                 const char *dir)
 {
     azkm_vault *v;
     unsigned char *mk;
@@ -98,7 +110,7 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
                          retention);
     if ((rc = azkm_vault_new(ks, &v, &mk)) != AZKM_OK)
         return rc;
-    rc = create_dir(ks, v, name);
+    rc = create_dir(ks, v, name, dir);
     if (rc == AZKM_OK) {
         rc = create_settings(v, params, retention);
         if (rc == AZKM_OK)
@@ -117,7 +129,42 @@ static azkm_rc vault_create_impl(azkm_keystore *ks, const char *name, const azkm
     return rc;
 }
 
+/* The identity store's name is no vault name: refused here, as azkm_vault_dir would accept it. */
+static azkm_rc vault_create_named(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
+{
+    azkm_rc rc = azkm_vault_name_check(name);
+
+    return rc == AZKM_OK ? vault_create_impl(ks, name, params, NULL) : rc;
+}
+
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params)
 {
-    AZKM_AUDITED(ks, "VaultCreate", name, NULL, vault_create_impl(ks, name, params), NULL);
+    AZKM_AUDITED(ks, "VaultCreate", name, NULL, vault_create_named(ks, name, params), NULL);
+}
+
+/* Made whole in a directory of its own, then renamed into place: processes creating it at once each make one,
+ * one rename wins, the others remove theirs and find the winner's complete. */
+azkm_rc azkm_identity_store_create(azkm_keystore *ks)
+{
+    azkm_vault_params params;
+    char tmp[4300], dir[4200];
+    unsigned int nonce = 0;
+    azkm_rc rc;
+
+    memset(&params, 0, sizeof(params));
+    params.retention_days = 7; /* unused: the store holds no keys */
+    if (RAND_bytes((unsigned char *)&nonce, sizeof(nonce)) != 1)
+        return azkm_fail_ossl(AZKM_E_CRYPTO, "identity store: cannot generate a name");
+    snprintf(dir, sizeof(dir), "%s/%s", ks->dir, AZKM_IDENTITY_STORE);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new-%ld-%08x", dir, (long)getpid(), nonce) >= sizeof(tmp))
+        return azkm_fail(AZKM_E_INVALID, "identity store: path too long");
+    if ((rc = vault_create_impl(ks, AZKM_IDENTITY_STORE, &params, tmp)) != AZKM_OK)
+        return rc;
+    if (rename(tmp, dir) == 0)
+        return AZKM_OK;
+    rc = errno == EEXIST || errno == ENOTEMPTY
+             ? azkm_fail(AZKM_E_CONFLICT, "identity store: another process made it")
+             : azkm_fail(AZKM_E_IO, "identity store: cannot rename %s to %s: %s", tmp, dir, strerror(errno));
+    remove_made(tmp);
+    return rc;
 }

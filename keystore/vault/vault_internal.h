@@ -17,7 +17,11 @@ void azkm_keystore_secmem_setup(azkm_keystore *ks);
 azkm_rc azkm_vault_new(azkm_keystore *ks, azkm_vault **out, unsigned char **mk);
 /* Frees the vault object, its tiers and its catalog connection. NULL is ignored. */
 void azkm_vault_free(azkm_vault *v);
-/* The directory of vault `name` in the keystore (name checked, lowercased). */
+/* AZKM_E_INVALID, naming the rule, unless name is a vault name. */
+azkm_rc azkm_vault_name_check(const char *name);
+/* The directory of vault `name` in the keystore (name checked, lowercased), or of the identity store
+ * (AZKM_IDENTITY_STORE, which no vault name can be). The public functions refuse the identity store's name before
+ * they get here. */
 azkm_rc azkm_vault_dir(const azkm_keystore *ks, const char *name, char *dir, size_t len);
 
 /* ---- vault_meta.c: the vault's settings in the catalog, authenticated by the settings MAC */

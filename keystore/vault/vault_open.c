@@ -110,7 +110,22 @@ static azkm_rc vault_open_impl(azkm_keystore *ks, const char *name, azkm_vault *
  * is what a wrong passphrase, a PIN the token rejects or a probe for a vault looks like. */
 azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out)
 {
+    azkm_rc rc = azkm_vault_name_check(name); /* the identity store's name is no vault name */
+
+    if (rc != AZKM_OK)
+        AZKM_AUDITED_FAILURE(ks, "VaultOpen", name, NULL, rc);
     AZKM_AUDITED_FAILURE(ks, "VaultOpen", name, NULL, vault_open_impl(ks, name, out));
+}
+
+azkm_rc azkm_identity_store_open(azkm_keystore *ks, azkm_vault **out)
+{
+    char path[4200];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/%s", ks->dir, AZKM_IDENTITY_STORE);
+    if (stat(path, &st) != 0 && errno == ENOENT)
+        return AZKM_E_NOT_FOUND;
+    return vault_open_impl(ks, AZKM_IDENTITY_STORE, out);
 }
 
 /* 1 when vault `name` is the one with this id: its files pass the same checks as an open, and its catalog says so.

@@ -75,6 +75,7 @@ export EC1V
 setup az vault create --name victim
 setup az key create --vault-name victim --name k1 --kty EC
 setup az key create --vault-name victim --name k2 --kty RSA
+setup az role assignment create --vault-name victim --role "Key Vault Crypto User" --assignee uid:1 --scope /keys/k1
 cp -a "$VD" "$T/victim.pristine"
 
 echo hello >msg
@@ -188,6 +189,7 @@ chmod 644 pin644
 setup az vault create --name hsmv --hsm-module "$M" --hsm-token L --hsm-pin-source "file:$T/pin"
 setup az key create --vault-name hsmv --name h1 --kty EC-HSM
 
+setup az role assignment create --vault-name good --role "Key Vault Reader" --assignee uid:1 --scope /keys/ec1
 setup az vault verify --name good
 cp "$GD/vault.db" good.db.copy
 cp "$GD/master.key" good.key.copy

@@ -25,6 +25,7 @@ LAYERS = [
     ["tiers/software", "tiers/pkcs11"],
     ["tiers/factory.c"],
     ["vault"],
+    ["rbac"],
     ["keys"],
     ["byok"],
     ["envelope"],

@@ -21,5 +21,7 @@
 #include "azkm/byok.h"
 #include "azkm/envelope.h"
 #include "azkm/rotation.h"
+#include "azkm/rbac.h"
+#include "azkm/identity.h"
 
 #endif

@@ -88,7 +88,8 @@ azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding);
 /* Turns purge protection on (one-way). */
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
 const char *azkm_vault_get_name(const azkm_vault *v);
-/* Full check: database integrity, every version's attribute MAC and sealed material, every rotation policy's MAC.
+/* Full check: database integrity, every version's attribute MAC and sealed material, every rotation policy's MAC,
+ * the role assignments' MACs (azkm/rbac.h).
  * The error names the first damaged key; *checked counts the versions that passed. */
 azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked);
 
