@@ -20,6 +20,8 @@ static azkm_key *load(azkmd_request *r)
         azkmd_reply_rc(r, rc);
         return NULL;
     }
+    /* Key ids carry the name as it was created, whatever case the path used. */
+    snprintf(r->name, sizeof(r->name), "%s", azkm_key_get_info(k)->name);
     snprintf(r->version, sizeof(r->version), "%s", azkm_key_get_info(k)->version);
     return k;
 }

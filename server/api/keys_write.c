@@ -1,4 +1,5 @@
-/* Creating keys: POST /keys/{name}/create with Key Vault's body (kty, key_size, crv, key_ops, attributes, tags). */
+/* Creating keys: POST /keys/{name}/create with Key Vault's body (kty, key_size, crv, key_ops, attributes, tags),
+ * and new versions: POST /keys/{name}/rotate. */
 #include <stdio.h>
 #include <string.h>
 
@@ -135,6 +136,20 @@ void azkmd_key_create(azkmd_request *r)
         (rc = read_attributes(r->body, &spec.attrs, &spec.fields)) != AZKM_OK ||
         (rc = read_tags(r->body, &spec.attrs, &spec.fields)) != AZKM_OK ||
         (rc = azkm_key_create(r->vault, r->name, &spec, &info)) != AZKM_OK) {
+        azkmd_reply_rc(r, rc);
+        return;
+    }
+    snprintf(r->version, sizeof(r->version), "%s", info.version);
+    azkmd_reply_json(r, 200, azkmd_key_bundle(&info, r->origin));
+}
+
+/* A new version of the same type and size, with the current version's key_ops and tags (the keystore's rotate). */
+void azkmd_key_rotate(azkmd_request *r)
+{
+    azkm_key_info info;
+    azkm_rc rc = azkm_key_rotate(r->vault, r->name, &info);
+
+    if (rc != AZKM_OK) {
         azkmd_reply_rc(r, rc);
         return;
     }

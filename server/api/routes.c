@@ -17,6 +17,7 @@ static const azkmd_route routes[] = {
     {EVHTTP_REQ_GET, "keys/{name}", "KeyGet", DA "read", azkmd_key_get},
     {EVHTTP_REQ_GET, "keys/{name}/{version}", "KeyGet", DA "read", azkmd_key_get},
     {EVHTTP_REQ_POST, "keys/{name}/create", "KeyCreate", DA "create/action", azkmd_key_create},
+    {EVHTTP_REQ_POST, "keys/{name}/rotate", "KeyRotate", DA "rotate/action", azkmd_key_rotate},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/sign", "KeySign", DA "sign/action", azkmd_key_sign},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/verify", "KeyVerify", DA "verify/action", azkmd_key_verify},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/encrypt", "KeyEncrypt", DA "encrypt/action", azkmd_key_encrypt},

@@ -24,6 +24,7 @@ void azkmd_key_get(azkmd_request *r);
 void azkmd_key_list(azkmd_request *r);
 void azkmd_key_list_versions(azkmd_request *r);
 void azkmd_key_create(azkmd_request *r);
+void azkmd_key_rotate(azkmd_request *r);
 void azkmd_key_sign(azkmd_request *r);
 void azkmd_key_verify(azkmd_request *r);
 void azkmd_key_encrypt(azkmd_request *r);
