@@ -221,6 +221,9 @@ static void cipher(azkmd_request *r, cipher_fn fn, int forward)
         add_gcm(res, &p, &io);
     if (rc == AZKM_OK)
         azkmd_reply_json(r, 200, res);
+    else if (rc == AZKM_E_CRYPTO && !forward)
+        /* A ciphertext that does not decrypt is the caller's input, not the service's failure. */
+        azkmd_reply_error(r, 400, "BadParameter", "%s", azkm_last_error());
     else
         azkmd_reply_rc(r, rc);
     OPENSSL_clear_free(out, cap);
