@@ -73,7 +73,9 @@ static json_t *next_link(azkmd_request *r, const char *path, const char *token, 
     return json_string(link);
 }
 
-static void reply_page(azkmd_request *r, const azkm_key_info *items, size_t n, int versions, const char *path)
+/* versions: items are versions (ids with the version, token by version); deleted: items are deleted keys. */
+static void reply_page(azkmd_request *r, const azkm_key_info *items, size_t n, int versions, int deleted,
+                       const char *path)
 {
     size_t max, start;
     json_t *page, *value;
@@ -82,9 +84,14 @@ static void reply_page(azkmd_request *r, const azkm_key_info *items, size_t n, i
         return;
     page = json_object();
     value = json_array();
-    for (size_t i = start; i < n && i < start + max; i++)
-        if (!items[i].integrity_error)
-            json_array_append_new(value, azkmd_key_item(&items[i], r->origin, versions));
+    for (size_t i = start; i < n && i < start + max; i++) {
+        json_t *item = items[i].integrity_error ? NULL : azkmd_key_item(&items[i], r->origin, versions);
+
+        if (deleted)
+            azkmd_add_deleted(item, &items[i], r->origin);
+        if (item != NULL)
+            json_array_append_new(value, item);
+    }
     json_object_set_new(page, "value", value);
     if (start + max < n)
         json_object_set_new(
@@ -100,11 +107,11 @@ static int by_name(const void *a, const void *b)
     return strcasecmp(((const azkm_key_info *)a)->name, ((const azkm_key_info *)b)->name);
 }
 
-void azkmd_key_list(azkmd_request *r)
+static void list(azkmd_request *r, int deleted)
 {
     azkm_key_info *items = NULL;
     size_t n = 0;
-    azkm_rc rc = azkm_key_list(r->vault, 0, &items, &n);
+    azkm_rc rc = azkm_key_list(r->vault, deleted, &items, &n);
 
     if (rc != AZKM_OK) {
         azkmd_reply_rc(r, rc);
@@ -112,8 +119,18 @@ void azkmd_key_list(azkmd_request *r)
     }
     /* The skip token names an item: the order must be the same on every page. */
     qsort(items, n, sizeof(*items), by_name);
-    reply_page(r, items, n, 0, "/keys");
+    reply_page(r, items, n, 0, deleted, deleted ? "/deletedkeys" : "/keys");
     azkm_free(items);
+}
+
+void azkmd_key_list(azkmd_request *r)
+{
+    list(r, 0);
+}
+
+void azkmd_deleted_key_list(azkmd_request *r)
+{
+    list(r, 1);
 }
 
 static int by_created(const void *a, const void *b)
@@ -138,6 +155,6 @@ void azkmd_key_list_versions(azkmd_request *r)
     }
     qsort(items, n, sizeof(*items), by_created);
     snprintf(path, sizeof(path), "/keys/%s/versions", r->name);
-    reply_page(r, items, n, 1, path);
+    reply_page(r, items, n, 1, 0, path);
     azkm_free(items);
 }

@@ -9,21 +9,37 @@
 #include "api/routes.h"
 
 #define DA "Microsoft.KeyVault/vaults/keys/"
+#define RP "Microsoft.KeyVault/vaults/keyrotationpolicies/"
 
-/* Order matters where patterns overlap: keys/{name}/versions before keys/{name}/{version}. */
+/* Order matters where patterns overlap: keys/{name}/versions and keys/{name}/rotationpolicy before
+ * keys/{name}/{version}. Data actions as Azure's role definitions name them (docs/server.md). */
 static const azkmd_route routes[] = {
     {EVHTTP_REQ_GET, "keys", "KeyList", DA "read", azkmd_key_list},
+    {EVHTTP_REQ_POST, "keys/restore", "KeyRestore", DA "restore/action", azkmd_key_restore},
     {EVHTTP_REQ_GET, "keys/{name}/versions", "KeyListVersions", DA "read", azkmd_key_list_versions},
+    {EVHTTP_REQ_GET, "keys/{name}/rotationpolicy", "KeyRotationPolicyGet", RP "read", azkmd_rotation_policy_get},
+    {EVHTTP_REQ_PUT, "keys/{name}/rotationpolicy", "KeyRotationPolicyUpdate", RP "write",
+     azkmd_rotation_policy_set},
     {EVHTTP_REQ_GET, "keys/{name}", "KeyGet", DA "read", azkmd_key_get},
     {EVHTTP_REQ_GET, "keys/{name}/{version}", "KeyGet", DA "read", azkmd_key_get},
+    {EVHTTP_REQ_PATCH, "keys/{name}", "KeyUpdate", DA "update/action", azkmd_key_update},
+    {EVHTTP_REQ_PATCH, "keys/{name}/{version}", "KeyUpdate", DA "update/action", azkmd_key_update},
+    {EVHTTP_REQ_DELETE, "keys/{name}", "KeyDelete", DA "delete", azkmd_key_delete},
     {EVHTTP_REQ_POST, "keys/{name}/create", "KeyCreate", DA "create/action", azkmd_key_create},
     {EVHTTP_REQ_POST, "keys/{name}/rotate", "KeyRotate", DA "rotate/action", azkmd_key_rotate},
+    {EVHTTP_REQ_POST, "keys/{name}/backup", "KeyBackup", DA "backup/action", azkmd_key_backup},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/sign", "KeySign", DA "sign/action", azkmd_key_sign},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/verify", "KeyVerify", DA "verify/action", azkmd_key_verify},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/encrypt", "KeyEncrypt", DA "encrypt/action", azkmd_key_encrypt},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/decrypt", "KeyDecrypt", DA "decrypt/action", azkmd_key_decrypt},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/wrapkey", "KeyWrap", DA "wrap/action", azkmd_key_wrap},
     {EVHTTP_REQ_POST, "keys/{name}/{version}/unwrapkey", "KeyUnwrap", DA "unwrap/action", azkmd_key_unwrap},
+    /* Deleted keys are read with keys/read, as Key Vault's access policy "list" maps to it. */
+    {EVHTTP_REQ_GET, "deletedkeys", "KeyListDeleted", DA "read", azkmd_deleted_key_list},
+    {EVHTTP_REQ_GET, "deletedkeys/{name}", "KeyGetDeleted", DA "read", azkmd_deleted_key_get},
+    {EVHTTP_REQ_POST, "deletedkeys/{name}/recover", "KeyRecover", DA "recover/action", azkmd_key_recover},
+    {EVHTTP_REQ_DELETE, "deletedkeys/{name}", "KeyPurge", DA "purge/action", azkmd_key_purge},
+    {EVHTTP_REQ_POST, "rng", "GetRandomBytes", "Microsoft.KeyVault/managedHsm/rng/action", azkmd_random_bytes},
 };
 
 #define MAX_SEGMENTS 8

@@ -19,10 +19,22 @@ typedef struct {
  * in r (404 no such path, 405 path without this method, 400 a malformed name or version) and NULL. */
 const azkmd_route *azkmd_route_find(azkmd_request *r, int method, const char *path);
 
-/* Handlers (api/keys_read.c, api/keys_write.c, api/keys_crypto.c). */
+/* Handlers (api/keys_read.c, keys_write.c, keys_lifecycle.c, keys_backup.c, keys_crypto.c, rotation_policy.c,
+ * random.c). */
 void azkmd_key_get(azkmd_request *r);
 void azkmd_key_list(azkmd_request *r);
 void azkmd_key_list_versions(azkmd_request *r);
+void azkmd_deleted_key_list(azkmd_request *r);
+void azkmd_deleted_key_get(azkmd_request *r);
+void azkmd_key_update(azkmd_request *r);
+void azkmd_key_delete(azkmd_request *r);
+void azkmd_key_recover(azkmd_request *r);
+void azkmd_key_purge(azkmd_request *r);
+void azkmd_key_backup(azkmd_request *r);
+void azkmd_key_restore(azkmd_request *r);
+void azkmd_rotation_policy_get(azkmd_request *r);
+void azkmd_rotation_policy_set(azkmd_request *r);
+void azkmd_random_bytes(azkmd_request *r);
 void azkmd_key_create(azkmd_request *r);
 void azkmd_key_rotate(azkmd_request *r);
 void azkmd_key_sign(azkmd_request *r);

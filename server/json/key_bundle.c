@@ -153,3 +153,15 @@ json_t *azkmd_key_item(const azkm_key_info *info, const char *origin, int with_v
     add_tags(item, info);
     return item;
 }
+
+void azkmd_add_deleted(json_t *obj, const azkm_key_info *info, const char *origin)
+{
+    char rid[AZKM_URI_MAX + 128];
+
+    if (obj == NULL || info->deleted_on == 0)
+        return;
+    snprintf(rid, sizeof(rid), "%s/deletedkeys/%s", origin, info->name);
+    json_object_set_new(obj, "recoveryId", json_string(rid));
+    json_object_set_new(obj, "deletedDate", json_integer(info->deleted_on));
+    json_object_set_new(obj, "scheduledPurgeDate", json_integer(info->scheduled_purge));
+}

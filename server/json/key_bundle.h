@@ -15,4 +15,7 @@ json_t *azkmd_key_bundle(const azkm_key_info *info, const char *origin);
 /* {"kid":<versionless, or with the version when with_version>,"attributes":{...},"tags":{...}} */
 json_t *azkmd_key_item(const azkm_key_info *info, const char *origin, int with_version);
 
+/* A deleted key's bundle or item gets recoveryId (<origin>/deletedkeys/<name>), deletedDate, scheduledPurgeDate. */
+void azkmd_add_deleted(json_t *obj, const azkm_key_info *info, const char *origin);
+
 #endif
