@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "api/routes.h"
 #include "json/attributes.h"
 #include "json/body.h"
+#include "json/jwk_import.h"
 #include "json/key_bundle.h"
 
 static azkm_rc read_shape(const json_t *body, azkm_keyspec *spec)
@@ -63,6 +66,54 @@ void azkmd_key_rotate(azkmd_request *r)
     azkm_key_info info;
     azkm_rc rc = azkm_key_rotate(r->vault, r->name, &info);
 
+    if (rc != AZKM_OK) {
+        azkmd_reply_rc(r, rc);
+        return;
+    }
+    snprintf(r->version, sizeof(r->version), "%s", info.version);
+    azkmd_reply_json(r, 200, azkmd_key_bundle(&info, r->origin));
+}
+
+static azkm_rc import_with(azkmd_request *r, const json_t *jwk, azkm_key_info *info)
+{
+    azkm_attributes attrs;
+    azkm_material m;
+    azkm_protection protection;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    unsigned fields = 0;
+    int hsm = 0, present = 0;
+    azkm_rc rc;
+
+    memset(&attrs, 0, sizeof(attrs));
+    memset(&m, 0, sizeof(m));
+    if (json_object_get(jwk, "key_hsm") != NULL)
+        return azkm_set_error(AZKM_E_UNSUPPORTED, "key.key_hsm (BYOK transfer blobs) is not served by azkmd yet: "
+                                                  "use `azkm key import --byok-file`");
+    if ((rc = azkmd_body_bool(r->body, "Hsm", &hsm, &present)) != AZKM_OK ||
+        (rc = azkmd_read_key_ops(jwk, &attrs.key_ops, &fields)) != AZKM_OK ||
+        (rc = azkmd_read_attributes(r->body, &attrs, &fields)) != AZKM_OK ||
+        (rc = azkmd_read_tags(r->body, &attrs, &fields)) != AZKM_OK ||
+        (rc = azkmd_jwk_private(jwk, &m.kty, &protection, &der, &len)) != AZKM_OK)
+        return rc;
+    m.der = der;
+    m.der_len = len;
+    rc = azkm_key_import(r->vault, r->name, &m, hsm ? AZKM_PROTECTION_HSM : protection, fields, &attrs, info);
+    OPENSSL_clear_free(der, len);
+    return rc;
+}
+
+/* PUT /keys/{name}: {"key": JWK with its private parts, "Hsm": bool, "attributes", "tags"}. */
+void azkmd_key_import(azkmd_request *r)
+{
+    azkm_key_info info;
+    json_t *jwk = NULL;
+    azkm_rc rc = azkmd_body_object(r->body, "key", &jwk);
+
+    if (rc == AZKM_OK && jwk == NULL)
+        rc = azkm_set_error(AZKM_E_INVALID, "the request body has no 'key' (a JWK with its private parts)");
+    if (rc == AZKM_OK)
+        rc = import_with(r, jwk, &info);
     if (rc != AZKM_OK) {
         azkmd_reply_rc(r, rc);
         return;

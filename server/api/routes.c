@@ -25,6 +25,7 @@ static const azkmd_route routes[] = {
     {EVHTTP_REQ_PATCH, "keys/{name}", "KeyUpdate", DA "update/action", azkmd_key_update},
     {EVHTTP_REQ_PATCH, "keys/{name}/{version}", "KeyUpdate", DA "update/action", azkmd_key_update},
     {EVHTTP_REQ_DELETE, "keys/{name}", "KeyDelete", DA "delete", azkmd_key_delete},
+    {EVHTTP_REQ_PUT, "keys/{name}", "KeyImport", DA "import/action", azkmd_key_import},
     {EVHTTP_REQ_POST, "keys/{name}/create", "KeyCreate", DA "create/action", azkmd_key_create},
     {EVHTTP_REQ_POST, "keys/{name}/rotate", "KeyRotate", DA "rotate/action", azkmd_key_rotate},
     {EVHTTP_REQ_POST, "keys/{name}/backup", "KeyBackup", DA "backup/action", azkmd_key_backup},

@@ -37,6 +37,7 @@ void azkmd_rotation_policy_set(azkmd_request *r);
 void azkmd_random_bytes(azkmd_request *r);
 void azkmd_key_create(azkmd_request *r);
 void azkmd_key_rotate(azkmd_request *r);
+void azkmd_key_import(azkmd_request *r);
 void azkmd_key_sign(azkmd_request *r);
 void azkmd_key_verify(azkmd_request *r);
 void azkmd_key_encrypt(azkmd_request *r);
