@@ -135,6 +135,10 @@ static int serve(server *s)
     fprintf(stderr, "azkmd: ready\n");
     sigwait(&set, &sig);
     fprintf(stderr, "azkmd: %s: finishing the requests in progress\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    azkmd_workers_stop_accepting(w);
+    /* Closed now, not at exit: a client connecting during the grace period is refused, not left in the backlog. */
+    for (size_t i = 0; i < s->n_listeners; i++)
+        azkmd_listener_close(&s->listeners[i]);
     azkmd_workers_stop(w, s->cfg.shutdown_grace);
     fprintf(stderr, "azkmd: stopped\n");
     return 0;

@@ -25,12 +25,15 @@ typedef struct {
     azkmd_site site[AZKMD_MAX_LISTENERS];
     azkmd_vaults *vaults;
     size_t n;
-    int grace;
+    struct azkmd_workers *all;
 } worker;
 
 struct azkmd_workers {
     worker *w;
     int n;
+    pthread_mutex_t lock; /* counts the workers that stopped accepting */
+    pthread_cond_t cond;
+    int stopped;
 };
 
 static struct bufferevent *tls_bufferevent(struct event_base *base, void *arg)
@@ -108,10 +111,13 @@ azkm_rc azkmd_workers_start(const azkmd_config *cfg, const azkmd_listener *ls, s
         free(w);
         return azkm_set_error(AZKM_E_NOMEM, "out of memory starting the workers");
     }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
     if (evthread_use_pthreads() != 0)
         rc = azkm_set_error(AZKM_E_IO, "libevent has no thread support");
     for (int i = 0; rc == AZKM_OK && i < n_threads; i++) {
         w->n = i + 1;
+        w->w[i].all = w;
         rc = worker_init(cfg, &w->w[i], ls, n_listeners);
     }
     if (rc != AZKM_OK) {
@@ -122,18 +128,20 @@ azkm_rc azkmd_workers_start(const azkmd_config *cfg, const azkmd_listener *ls, s
     return AZKM_OK;
 }
 
-/* Runs in the worker's thread: no new connections; the loop ends once the grace period is over. */
+/* Runs in the worker's thread: it accepts no more connections; the ones it has go on. */
 static void stop_accepting(evutil_socket_t fd, short what, void *arg)
 {
     worker *wk = arg;
-    struct timeval tv = {wk->grace, 0};
 
     for (size_t i = 0; i < wk->n; i++)
         if (wk->bound[i] != NULL) {
             evhttp_del_accept_socket(wk->http[i], wk->bound[i]);
             wk->bound[i] = NULL;
         }
-    event_base_loopexit(wk->base, &tv);
+    pthread_mutex_lock(&wk->all->lock);
+    wk->all->stopped++;
+    pthread_cond_signal(&wk->all->cond);
+    pthread_mutex_unlock(&wk->all->lock);
 }
 
 static void worker_free(worker *wk)
@@ -146,18 +154,33 @@ static void worker_free(worker *wk)
     azkmd_vaults_free(wk->vaults);
 }
 
+void azkmd_workers_stop_accepting(azkmd_workers *w)
+{
+    int started = 0;
+
+    for (int i = 0; i < w->n; i++)
+        if (w->w[i].started && event_base_once(w->w[i].base, -1, EV_TIMEOUT, stop_accepting, &w->w[i], NULL) == 0)
+            started++;
+    pthread_mutex_lock(&w->lock);
+    while (w->stopped < started)
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void azkmd_workers_stop(azkmd_workers *w, int grace)
 {
-    for (int i = 0; i < w->n; i++) {
-        w->w[i].grace = grace;
+    struct timeval tv = {grace, 0};
+
+    for (int i = 0; i < w->n; i++)
         if (w->w[i].started)
-            event_base_once(w->w[i].base, -1, EV_TIMEOUT, stop_accepting, &w->w[i], NULL);
-    }
+            event_base_loopexit(w->w[i].base, &tv);
     for (int i = 0; i < w->n; i++) {
         if (w->w[i].started)
             pthread_join(w->w[i].thread, NULL);
         worker_free(&w->w[i]);
     }
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
     free(w->w);
     free(w);
 }
