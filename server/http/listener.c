@@ -24,7 +24,7 @@ static azkm_rc open_unix(const azkmd_listen_conf *lc, azkmd_listener *out)
     if (strlen(lc->address) >= sizeof(sa.sun_path))
         return azkm_set_error(AZKM_E_INVALID, "socket path %s is longer than %zu characters", lc->address,
                               sizeof(sa.sun_path) - 1);
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lc->address);
+    memcpy(sa.sun_path, lc->address, strlen(lc->address) + 1);
     if (lstat(lc->address, &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return azkm_set_error(AZKM_E_CONFLICT, "%s exists and is not a socket: not replacing it", lc->address);
