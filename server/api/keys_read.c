@@ -118,7 +118,8 @@ static void list(azkmd_request *r, int deleted)
         return;
     }
     /* The skip token names an item: the order must be the same on every page. */
-    qsort(items, n, sizeof(*items), by_name);
+    if (n > 1)
+        qsort(items, n, sizeof(*items), by_name);
     reply_page(r, items, n, 0, deleted, deleted ? "/deletedkeys" : "/keys");
     azkm_free(items);
 }
@@ -153,7 +154,8 @@ void azkmd_key_list_versions(azkmd_request *r)
         azkmd_reply_rc(r, rc);
         return;
     }
-    qsort(items, n, sizeof(*items), by_created);
+    if (n > 1)
+        qsort(items, n, sizeof(*items), by_created);
     snprintf(path, sizeof(path), "/keys/%s/versions", r->name);
     reply_page(r, items, n, 1, 0, path);
     azkm_free(items);

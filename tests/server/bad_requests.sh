@@ -25,7 +25,7 @@ while IFS=$'\t' read -r name method host path body status code; do
     [ "$(audit_last | jq -r .resultType)" = Failure ] || fail "$name: audit resultType"
     kill -0 "$AZKMD_PID" || fail "$name: azkmd died"
     n=$((n + 1))
-done <"$(dirname "$0")/bad_requests.tsv"
+done <"$HERE/bad_requests.tsv"
 CURL_EXTRA=()
 step "$n requests from bad_requests.tsv answered as expected, each audited"
 [ "$n" -ge 30 ] || fail "only $n rows read"

@@ -7,7 +7,7 @@
 write_config
 start_azkmd
 jwk() {
-    python3 "$(dirname "$0")/jwk_from_pem.py" "$1"
+    python3 "$HERE/jwk_from_pem.py" "$1"
 }
 printf 'imported' >"$T/msg"
 digest=$(openssl dgst -sha256 -binary "$T/msg" | base64 -w0 | tr '+/' '-_' | tr -d '=')

@@ -7,6 +7,8 @@ set -euo pipefail
 
 : "${AZKMD:?AZKMD must name the azkmd binary}" "${AZKM:?AZKM must name the azkm binary}" "${AZKM_TOP:?}"
 
+# This folder (the scenarios' tables and helpers), absolute: the scenarios run in $T.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/azkmd-test.XXXXXX")
 # Other users (the unauthorized-caller scenario runs curl as nobody) must reach the socket below $T.
 chmod 755 "$T"
