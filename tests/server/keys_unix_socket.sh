@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Every implemented operation over the Unix socket, as the owner of azkmd (allowed everything), with the results
-# checked independently: JWKs turned into PEM and signatures verified by openssl alone, ciphertexts made by openssl
-# from the public key decrypted by azkmd, round trips compared; paging followed through nextLink; one audit record
-# per request, holding no key material.
+# Create, get, list, rotate and every data-plane operation over the Unix socket, on the tier AZKMD_TEST_TIER names,
+# as the owner of azkmd (allowed everything), with the results checked independently: JWKs turned into PEM and
+# signatures verified by openssl alone, ciphertexts made by openssl from the public key decrypted by azkmd, round
+# trips compared; paging followed through nextLink; one audit record per request, holding no key material.
 . "$(dirname "$0")/lib.sh"
 
 write_config
 start_azkmd
 
 step "create RSA-2048 and EC P-256 keys; the bundle is Key Vault's"
-call POST "/keys/Web-RSA/create?api-version=$API" '{"kty":"RSA","key_size":2048,"tags":{"team":"web"}}'
+call POST "/keys/Web-RSA/create?api-version=$API" "{\"kty\":\"$RSA\",\"key_size\":2048,\"tags\":{\"team\":\"web\"}}"
 expect 200
 kid=$(field .key.kid)
 rsa_v1=${kid##*/}
@@ -17,12 +17,12 @@ rsa_v1=${kid##*/}
 [ "$(field '.key.key_ops | join(",")')" = "encrypt,decrypt,sign,verify,wrapKey,unwrapKey" ] || fail "key_ops"
 [ "$(field .attributes.enabled)" = true ] && [ "$(field .tags.team)" = web ] || fail "attributes or tags"
 expect_audit 200 KeyCreate
-call POST "/keys/web-ec/create?api-version=2025-07-01" '{"kty":"EC","crv":"P-256","key_ops":["sign","verify"]}'
+call POST "/keys/web-ec/create?api-version=2025-07-01" "{\"kty\":\"$EC\",\"crv\":\"P-256\",\"key_ops\":[\"sign\",\"verify\"]}"
 expect 200
 [ "$(field .key.crv)" = P-256 ] && [ "$(field '.key.key_ops | join(",")')" = "sign,verify" ] || fail "EC bundle"
 # The keystore keeps a name to one key: create on an existing name is a Conflict (docs/server.md); rotate adds a
 # version.
-call POST "/keys/web-rsa/create?api-version=7.4" '{"kty":"RSA"}'
+call POST "/keys/web-rsa/create?api-version=7.4" "{\"kty\":\"$RSA\"}"
 expect 409 Conflict
 expect_audit 409 KeyCreate
 call POST "/keys/web-rsa/rotate?api-version=7.4"
@@ -131,9 +131,9 @@ expect 200
 b64url_decode "$(field .value)" "$T/cek2"
 cmp -s "$T/cek" "$T/cek2" || fail "unwrapkey of openssl's wrapping"
 expect_audit 200 KeyUnwrap
-call POST "/keys/kek/create?api-version=$API" '{"kty":"oct","key_size":256}'
+call POST "/keys/kek/create?api-version=$API" "{\"kty\":\"$OCT\",\"key_size\":256}"
 expect 200
-[ "$(field .key.kty)" = oct ] && [ "$(field '.key | has("k")')" = false ] || fail "oct bundle shows key material"
+[ "$(field .key.kty)" = "$OCT" ] && [ "$(field '.key | has("k")')" = false ] || fail "oct bundle shows key material"
 call POST "/keys/kek//wrapkey?api-version=$API" "{\"alg\":\"A256KW\",\"value\":\"$(b64url_encode "$T/cek")\"}"
 expect 200
 expect_audit 200 KeyWrap

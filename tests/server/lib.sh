@@ -47,7 +47,25 @@ step() {
     echo "== $*"
 }
 
-"$AZKM" vault create --name "$VAULT" >/dev/null || fail "cannot create vault $VAULT"
+# The protection tier of vault "web" (ctest registers some scenarios once per tier): software keys, or keys on a
+# SoftHSM token made for the test. Scenarios name key types as $RSA, $EC and $OCT.
+AZKMD_TEST_TIER=${AZKMD_TEST_TIER:-software}
+case "$AZKMD_TEST_TIER" in
+software)
+    RSA=RSA EC=EC OCT=oct
+    "$AZKM" vault create --name "$VAULT" >/dev/null || fail "cannot create vault $VAULT"
+    ;;
+hsm)
+    # shellcheck disable=SC1091
+    . "$HERE/../softhsm.sh"
+    softhsm_init "$T/hsm" azkmd-test
+    RSA=RSA-HSM EC=EC-HSM OCT=oct-HSM
+    "$AZKM" vault create --name "$VAULT" --hsm-module "$HSM_MODULE" --hsm-token azkmd-test \
+        --hsm-pin-source "file:$HSM_PIN_FILE" >/dev/null || fail "cannot create vault $VAULT on the token"
+    ;;
+*) fail "AZKMD_TEST_TIER must be software or hsm, not '$AZKMD_TEST_TIER'" ;;
+esac
+echo "== tier: $AZKMD_TEST_TIER"
 
 # write_config [extra lines...]: azkmd.conf with the test's keystore, audit log and Unix socket, plus the lines given.
 write_config() {
@@ -56,7 +74,7 @@ write_config() {
         echo "audit_log = $AZKM_AUDIT_LOG"
         echo "domain = $DOMAIN"
         echo "listen_unix = $SOCK mode=0600"
-        echo "threads = 2"
+        echo "threads = ${AZKMD_TEST_THREADS:-2}"
         echo "shutdown_grace = 1"
         printf '%s\n' "$@"
     } >"$T/azkmd.conf"
