@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/request.h"
@@ -52,6 +53,24 @@ azkm_keystore *azkmd_vaults_keystore(azkmd_vaults *vs)
     return vs->ks;
 }
 
+/* Host names are case-insensitive and clients lowercase them (WHATWG URLs do): a vault created as "Prod" is
+ * reached as prod.<domain>. The exact name first, then the vault whose name differs only in case. */
+static azkm_rc open_any_case(azkm_keystore *ks, const char *name, azkm_vault **out)
+{
+    char **names = NULL;
+    size_t n = 0, i;
+    azkm_rc rc = azkm_vault_open(ks, name, out);
+
+    if (rc != AZKM_E_NOT_FOUND || azkm_vault_list(ks, &names, &n) != AZKM_OK)
+        return rc;
+    for (i = 0; i < n && (strcasecmp(names[i], name) != 0 || strcmp(names[i], name) == 0); i++)
+        ;
+    rc = i < n ? azkm_vault_open(ks, names[i], out)
+               : azkm_set_error(AZKM_E_NOT_FOUND, "vault '%s' does not exist on this server", name);
+    azkm_free(names);
+    return rc;
+}
+
 azkm_rc azkmd_vaults_get(azkmd_vaults *vs, const char *name, azkm_vault **out)
 {
     azkm_vault *v;
@@ -63,7 +82,7 @@ azkm_rc azkmd_vaults_get(azkmd_vaults *vs, const char *name, azkm_vault **out)
             *out = vs->open[i].v;
             return AZKM_OK;
         }
-    if ((rc = azkm_vault_open(vs->ks, name, &v)) != AZKM_OK)
+    if ((rc = open_any_case(vs->ks, name, &v)) != AZKM_OK)
         return rc;
     /* Full: the oldest opened vault makes room. */
     slot = vs->n < VAULT_CACHE ? vs->n++ : vs->next++ % VAULT_CACHE;

@@ -107,4 +107,13 @@ expect_audit 200 GetRandomBytes
 call POST "/rng?api-version=$API" '{"count":129}'
 expect 400 BadParameter
 [ "$(audit_count)" = "$CALLS" ] || fail "expected $CALLS request records, found $(audit_count)"
+
+step "a vault created as Caps-Vault is reached as caps-vault.<domain> (host names are case-insensitive)"
+"$AZKM" vault create --name Caps-Vault >/dev/null
+CURL_EXTRA=(-H "Host: caps-vault.$DOMAIN")
+call POST "/keys/k/create?api-version=$API" '{"kty":"EC"}'
+CURL_EXTRA=()
+expect 200
+[ "$(field .key.kid | cut -d/ -f3)" = "caps-vault.$DOMAIN" ] || fail "kid host $(field .key.kid)"
+"$AZKM" key show --vault-name Caps-Vault --name k >/dev/null || fail "the key is not in Caps-Vault"
 echo "PASS"
