@@ -15,6 +15,7 @@
 #include "api/routes.h"
 #include "audit/request_audit.h"
 #include "auth/authz.h"
+#include "json/body.h"
 
 static const char *const api_versions[] = {"7.4", "7.5", "7.6", "2025-07-01"};
 
@@ -229,6 +230,18 @@ static void run(azkmd_request *r, const char *path)
     route->handler(r);
 }
 
+/* The request's bytes and parsed body may hold plaintexts or private keys: cleared before libevent and jansson free
+ * them. */
+static void wipe_request(azkmd_request *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+
+    if (len > 0)
+        OPENSSL_cleanse(evbuffer_pullup(in, -1), len);
+    azkmd_json_wipe(r->body);
+}
+
 void azkmd_api_handle(struct evhttp_request *req, void *arg)
 {
     azkmd_request r;
@@ -256,6 +269,8 @@ void azkmd_api_handle(struct evhttp_request *req, void *arg)
     azkmd_reply_send(&r);
     audit(&r, path);
     evhttp_clear_headers(&r.query);
+    wipe_request(&r);
     json_decref(r.body);
+    azkmd_json_wipe(r.reply.body);
     json_decref(r.reply.body);
 }

@@ -88,19 +88,26 @@ static void set_headers(azkmd_request *r)
         evhttp_add_header(out, "Content-Type", "application/json; charset=utf-8");
 }
 
+/* libevent's callback once it has written a response body handed over by reference. */
+static void clear_text(const void *data, size_t len, void *arg)
+{
+    OPENSSL_cleanse(arg, len);
+    free(arg);
+}
+
 void azkmd_reply_send(azkmd_request *r)
 {
     struct evbuffer *buf = evbuffer_new();
     char *text = NULL;
 
     set_headers(r);
-    if (r->reply.body != NULL && (text = json_dumps(r->reply.body, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL)
-        evbuffer_add(buf, text, strlen(text));
-    /* Response bodies may hold plaintexts (decrypt, unwrapkey): cleared before they are freed. */
-    if (text != NULL) {
+    if (r->reply.body != NULL && (text = json_dumps(r->reply.body, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL &&
+        evbuffer_add_reference(buf, text, strlen(text), clear_text, text) != 0) {
         OPENSSL_cleanse(text, strlen(text));
         free(text);
     }
+    /* Response bodies may hold plaintexts (decrypt, unwrapkey): handed to libevent by reference, not copied, and
+     * cleared by clear_text once written. */
     evhttp_send_reply(r->req, r->reply.status, NULL, buf);
     evbuffer_free(buf);
 }

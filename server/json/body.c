@@ -120,3 +120,25 @@ azkm_rc azkmd_ecdsa_raw_to_der(const unsigned char *raw, size_t len, unsigned ch
     *derlen = (size_t)n;
     return AZKM_OK;
 }
+
+void azkmd_json_wipe(json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (json_is_string(v)) {
+        /* The string's own buffer, owned by v: cleared in place, its length kept. */
+        OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+    } else if (json_is_object(v)) {
+        json_object_foreach(v, key, item)
+        {
+            azkmd_json_wipe(item);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, item)
+        {
+            azkmd_json_wipe(item);
+        }
+    }
+}

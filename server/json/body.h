@@ -16,6 +16,9 @@ azkm_rc azkmd_body_int(const json_t *body, const char *field, json_int_t *out, i
 azkm_rc azkmd_body_bool(const json_t *body, const char *field, int *out, int *present);
 /* The field as an object (NULL when absent); BadParameter when it is something else. */
 azkm_rc azkmd_body_object(const json_t *body, const char *field, json_t **out);
+/* Clears every string inside v (request bodies hold plaintexts and private JWKs, responses decrypted data) before
+ * it is freed: jansson frees without clearing. */
+void azkmd_json_wipe(json_t *v);
 /* ECDSA signatures travel as r||s (each the curve's size); the keystore speaks X9.62 DER. */
 azkm_rc azkmd_ecdsa_der_to_raw(const unsigned char *der, size_t len, size_t half, unsigned char *out,
                                size_t *outlen);
