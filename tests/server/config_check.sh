@@ -55,6 +55,7 @@ rc=0
 [ "$rc" = 2 ] || fail "unknown argument exited $rc"
 
 step "azkmd --dev: a fresh keystore; the printed commands work as printed"
+: >"$T/azkmd.log"
 "$AZKMD" --dev >"$T/dev.out" 2>"$T/azkmd.log" &
 AZKMD_PID=$!
 for _ in $(seq 100); do

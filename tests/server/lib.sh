@@ -82,6 +82,8 @@ write_config() {
 
 # start_azkmd: starts azkmd on $T/azkmd.conf and waits (at most 10 s) until it says it is ready.
 start_azkmd() {
+    # Emptied before the job starts: its own redirection may come after the loop below read a previous run's log.
+    : >"$T/azkmd.log"
     "$AZKMD" --config "$T/azkmd.conf" >"$T/azkmd.log" 2>&1 &
     AZKMD_PID=$!
     for _ in $(seq 100); do
