@@ -1,5 +1,5 @@
-/* The request pipeline, top to bottom: identify the caller, check the api-version, find the vault and the route,
- * authenticate, authorise, read the body, run the handler, respond, audit. Each stage that fails leaves its error
+/* The request pipeline, top to bottom: identify the caller, find the route, authenticate, check the api-version,
+ * find the vault, authorise, read the body, run the handler, respond, audit. Each stage that fails leaves its error
  * reply and skips to the response. */
 #include <ctype.h>
 #include <stdio.h>
@@ -220,9 +220,12 @@ static void run(azkmd_request *r, const char *path)
 {
     const azkmd_route *route;
 
-    if (!check_headers(r) || !authenticate(r) || !find_vault(r))
+    if (!check_headers(r))
         return;
-    if ((route = azkmd_route_find(r, evhttp_request_get_command(r->req), path)) == NULL || !check_api_version(r))
+    /* Routed first so that every audit record names its operation, a refused caller's too; an unauthenticated
+     * request is answered 401 whatever its path, as Key Vault does. */
+    route = azkmd_route_find(r, evhttp_request_get_command(r->req), path);
+    if (!authenticate(r) || route == NULL || !check_api_version(r) || !find_vault(r))
         return;
     if (!open_vault(r) || !authorize(r) || !read_body(r))
         return;

@@ -45,7 +45,7 @@ tls "$URL"
 expect 401 Unauthorized
 tr -d '\r' <"$T/headers" | grep -qx "WWW-Authenticate: Bearer authorization=\"https://$DOMAIN/azkm\", resource=\"https://$DOMAIN\"" ||
     fail "challenge: $(grep -i www-authenticate "$T/headers")"
-expect_audit 401 Unknown
+expect_audit 401 KeyList
 [ "$(audit_last | jq -r .identity.authenticatedBy)" = None ] || fail "audit: authenticatedBy"
 [[ "$(audit_last | jq -r .callerIpAddress)" == 127.0.0.1:* ]] || fail "audit: client address"
 
