@@ -174,8 +174,27 @@ static azkm_rc keep_or_destroy(azkm_vault *v, azkm_tier *tier, const azkm_tier_r
     return rc;
 }
 
-azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *req, azkm_key_info *out)
+/* A new version of an existing key is bound (its token object's label, its material's AAD) to the name as the key
+ * was created, whatever case the caller wrote it in: names are case-insensitive, the bindings are not. */
+static const azkm_version_request *as_created(azkm_vault *v, const azkm_version_request *req,
+                                              azkm_version_request *copy, char canon[AZKM_NAME_MAX + 1])
 {
+    if (req->key_rowid == 0 && !req->allow_existing)
+        return req;
+    if (azkm_find_key(v, req->name, 0, NULL, canon, NULL, NULL) != AZKM_OK) {
+        azkm_clear_error(); /* a new key, or one the store step refuses with its own message */
+        return req;
+    }
+    *copy = *req;
+    copy->name = canon;
+    return copy;
+}
+
+azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *asked, azkm_key_info *out)
+{
+    azkm_version_request copy;
+    char canon[AZKM_NAME_MAX + 1];
+    const azkm_version_request *req = as_created(v, asked, &copy, canon);
     const azkm_keyspec *spec = req->spec;
     azkm_tier *tier = azkm_vault_tier(v, spec->protection);
     azkm_key_info info;

@@ -51,4 +51,12 @@ should_fail 2 "nothing to change" azkm key set-attributes --vault-name kv1 --nam
 step "rotate an RSA key keeps its size"
 ok azkm key create --vault-name kv1 --name r3 --kty $RSA --size 3072 >/dev/null
 expect_match "$(ok azkm key rotate --vault-name kv1 --name r3)" "Type +$RSA 3072" "rotated RSA size"
+
+step "a key named in another case rotates and imports into the key as created (its new versions work)"
+ok azkm key create --vault-name kv1 --name Mixed-Case --kty $RSA >/dev/null
+expect_match "$(ok azkm key rotate --vault-name kv1 --name mixed-case)" "Mixed-Case" "rotated name"
+ok azkm key sign --vault-name kv1 --name MIXED-case --algorithm RS256 --data-file msg >/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out mixed.pem 2>/dev/null
+ok azkm key import --vault-name kv1 --name mixed-CASE --file mixed.pem --kty $RSA >/dev/null
+ok azkm key sign --vault-name kv1 --name Mixed-Case --algorithm RS256 --data-file msg >/dev/null
 pass

@@ -4,7 +4,7 @@
 set -euo pipefail
 src=${1:?usage: format.sh SOURCE_DIR [CLANG_FORMAT]}
 clang_format=${2:-clang-format}
-folders=(keystore provider cli tests fuzz bench)
+folders=(keystore provider cli server tests fuzz bench)
 
 if ! command -v "$clang_format" >/dev/null; then
     echo "lint_format: $clang_format not found: install the Debian package clang-format (scripts/setup.sh)"

@@ -14,7 +14,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import lintlib  # noqa: E402
 
 MAX_LINES = 100
-FOLDERS = ["keystore", "provider", "cli"]
+FOLDERS = ["keystore", "provider", "cli", "server"]
 NAME = re.compile(r"([A-Za-z_]\w*)\s*\(")
 ATTRIBUTE = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)")
 

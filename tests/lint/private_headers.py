@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""lint_private_headers: cli/ and provider/ include only the keystore library's public headers ("azkm/..." or
-<azkm/...>, from keystore/include/) and headers of their own folder; never internal.h nor any other header of
-keystore/, nor a header of another folder of the tree.
+"""lint_private_headers: cli/, provider/ and server/ include only the keystore library's public headers ("azkm/..."
+or <azkm/...>, from keystore/include/) and headers of their own program's folder (server/'s files name theirs from
+server/, e.g. "api/request.h"); never internal.h nor any other header of keystore/, nor a header of another folder
+of the tree.
 
 usage: private_headers.py --source-dir S [folder ...]
 """
@@ -13,7 +14,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import lintlib  # noqa: E402
 
-FOLDERS = ["cli", "provider"]
+FOLDERS = ["cli", "provider", "server"]
 PUBLIC = "keystore/include"
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
@@ -35,6 +36,10 @@ def verdict(root, rel, kind, name):
     if kind == '"':
         local = os.path.normpath(os.path.join(folder, name))
         if inside(local, folder) and os.path.isfile(os.path.join(root, local)):
+            return None
+        program = rel.split("/")[0]
+        from_top = os.path.normpath(os.path.join(program, name))
+        if folder != program and inside(from_top, program) and os.path.isfile(os.path.join(root, from_top)):
             return None
         return f'"{name}" is not a header of {folder}/ (only "azkm/..." and {folder}/\'s own headers)'
     # <...>: a system or package header, unless it names a file of keystore/ outside its public include folder.

@@ -47,13 +47,14 @@ put() {
 # A tree with the folders the checks read, clang-formatted by the repository's own style.
 new_tree() {
     rm -rf "$1"
-    mkdir -p "$1"/{keystore/include/azkm,keystore/base,provider,cli,tests,fuzz,bench}
+    mkdir -p "$1"/{keystore/include/azkm,keystore/base,provider,cli,server/api,tests,fuzz,bench}
     cp "$top/.clang-format" "$1/"
     put "$1" keystore/include/azkm/keystore.h "int azkm_public(void);"
     put "$1" keystore/internal.h "int azkm_private(void);"
     put "$1" keystore/base/secmem.h "int azkm_secmem(void);"
     put "$1" cli/cli.h "int cli_main(void);"
     put "$1" provider/provider.h "int azkm_prov(void);"
+    put "$1" server/api/request.h "int azkmd_request(void);"
 }
 
 # objects TREE FILE...: compiles each TREE/FILE.c as CMake would, prints the object list separated by ';'.
@@ -133,12 +134,15 @@ t=$tmp/headers
 new_tree "$t"
 put "$t" cli/ok.c $'#include <stdio.h>\n#include <azkm/keystore.h>\n#include "azkm/keystore.h"\n#include "cli.h"'
 put "$t" provider/ok.c $'#include "provider.h"\n#include <azkm/keystore.h>\n/* #include "internal.h" */'
+put "$t" server/api/ok.c $'#include "api/request.h"\n#include "request.h"\n#include "azkm/keystore.h"'
 expect_pass "private_headers on public and own headers" "$py" "$here/private_headers.py" --source-dir "$t"
 put "$t" cli/bad.c $'#include "internal.h"\n#include "../keystore/base/secmem.h"\n#include <base/secmem.h>'
 put "$t" provider/bad.c $'#include "../cli/cli.h"\n#include "azkm/secret.h"'
+put "$t" server/bad.c $'#include "../cli/cli.h"\n#include "../keystore/base/secmem.h"'
 for regex in 'cli/bad.c:1: internal.h' 'cli/bad.c:2: .*secmem.h" is not a header of cli/' \
     'cli/bad.c:3: <base/secmem.h> is the library.s private header' 'provider/bad.c:1: .*cli.h" is not a header' \
-    'provider/bad.c:2: azkm/secret.h is not a public header'; do
+    'provider/bad.c:2: azkm/secret.h is not a public header' 'server/bad.c:1: .*cli.h" is not a header' \
+    'server/bad.c:2: .*secmem.h" is not a header'; do
     expect_fail "private_headers: $regex" "$regex" "$py" "$here/private_headers.py" --source-dir "$t"
 done
 

@@ -46,6 +46,9 @@ route() {
 serve() {
     local name=$1 key=$2 cert=$3 port= g out
     route "$name"
+    # Emptied here, not only by the background job's redirection: that one may happen after the loop below has read
+    # the previous server's ACCEPT line (and its port, closed since).
+    : >server.log
     env "${ROUTE_ENV[@]}" openssl s_server "${ROUTE_OPTS[@]}" -accept 127.0.0.1:0 -naccept ${#GROUPS_ALL[@]} \
         -key "$key" -cert "$cert" -www >server.log 2>&1 &
     for _ in $(seq 300); do

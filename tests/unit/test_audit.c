@@ -258,6 +258,29 @@ static void an_audit_log_others_can_read_is_refused(void **state)
     azkm_keystore_free(ks);
 }
 
+/* A front end's record (azkmd's per-request line) goes to the log as given, one line, beside the keystore's own;
+ * a record with a newline is refused; without a log it is a no-op. */
+static void front_end_records_are_appended_as_one_line(void **state)
+{
+    fixture *f = *state;
+    azkm_keystore *ks, *quiet = fixture_reopen(f);
+    char log[512];
+    json_t *recs;
+
+    snprintf(log, sizeof(log), "%s/front.jsonl", f->dir);
+    ks = open_audited(f, log, 0);
+    assert_ok(azkm_audit_record(ks, "{\"category\":\"AuditEvent\",\"operationName\":\"KeySign\"}"));
+    assert_rc(azkm_audit_record(ks, "{\"a\":1}\n{\"b\":2}"), AZKM_E_INVALID, "one non-empty line");
+    assert_rc(azkm_audit_record(ks, ""), AZKM_E_INVALID, "one non-empty line");
+    assert_ok(azkm_audit_record(quiet, "{\"not\":\"logged\"}"));
+    recs = read_log(log);
+    assert_int_equal(json_array_size(recs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "operationName")), "KeySign");
+    json_decref(recs);
+    azkm_keystore_free(ks);
+    azkm_keystore_free(quiet);
+}
+
 static void unwritable_log_is_an_error_at_open(void **state)
 {
     azkm_options opt;
@@ -279,6 +302,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_authentication_authorisation_and_lookups_are_logged, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(an_audit_log_others_can_read_is_refused, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(front_end_records_are_appended_as_one_line, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test(unwritable_log_is_an_error_at_open),
     };
     return cmocka_run_group_tests_name("audit", tests, NULL, NULL);

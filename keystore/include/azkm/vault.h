@@ -42,6 +42,10 @@ azkm_rc azkm_keystore_open(const azkm_options *opt, azkm_keystore **out);
 void azkm_keystore_free(azkm_keystore *ks);
 const char *azkm_keystore_get_dir(const azkm_keystore *ks);
 int64_t azkm_keystore_now(const azkm_keystore *ks);
+/* Appends one record written by a front end (azkmd: one JSON object per request) to the keystore's audit log, in
+ * one write; does nothing when the keystore has no audit log. The record must be one line without a newline and
+ * must hold nothing secret. AZKM_E_INVALID for a record with a newline, AZKM_E_IO when the write fails. */
+azkm_rc azkm_audit_record(azkm_keystore *ks, const char *record);
 
 /* How the vault master key is protected: a 0600 key file (platform-managed), a passphrase (scrypt), or an AES key
  * inside the vault's PKCS#11 token (customer-managed, HSM-held: the keystore is useless without the token). */

@@ -1,0 +1,279 @@
+/* The request pipeline, top to bottom: identify the caller, find the route, authenticate, check the api-version,
+ * find the vault, authorise, read the body, run the handler, respond, audit. Each stage that fails leaves its error
+ * reply and skips to the response. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "api/routes.h"
+#include "audit/request_audit.h"
+#include "auth/authz.h"
+#include "json/body.h"
+
+static const char *const api_versions[] = {"7.4", "7.5", "7.6", "2025-07-01"};
+
+static void request_ids(azkmd_request *r)
+{
+    unsigned char b[16];
+    const char *given = evhttp_find_header(evhttp_request_get_input_headers(r->req), "x-ms-client-request-id");
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        memset(b, 0, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(r->request_id, sizeof(r->request_id),
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+             b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    /* Echoed only when it is a plausible id: never a way to inject header or log content. */
+    if (given != NULL && strlen(given) < sizeof(r->client_request_id) &&
+        strspn(given, "0123456789abcdefABCDEF-_.:{}") == strlen(given))
+        snprintf(r->client_request_id, sizeof(r->client_request_id), "%s", given);
+}
+
+static int check_api_version(azkmd_request *r)
+{
+    const char *v = azkmd_query(r, "api-version");
+
+    for (size_t i = 0; v != NULL && i < sizeof(api_versions) / sizeof(api_versions[0]); i++)
+        if (strcmp(v, api_versions[i]) == 0) {
+            r->api_version = api_versions[i];
+            return 1;
+        }
+    if (v == NULL)
+        azkmd_reply_error(r, 400, "BadParameter",
+                          "the api-version query parameter is missing (supported: 7.4, "
+                          "7.5, 7.6, 2025-07-01)");
+    else
+        azkmd_reply_error(r, 400, "BadParameter",
+                          "the specified version (%.32s) is not recognized; supported: 7.4, 7.5, 7.6, 2025-07-01",
+                          v);
+    return 0;
+}
+
+/* The vault: the listener's own, or the first label of Host under the configured domain. */
+static int find_vault(azkmd_request *r)
+{
+    const azkmd_config *cfg = r->site->cfg;
+    const char *host = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Host");
+    size_t hlen, dlen = strlen(cfg->domain);
+    char port[16] = "";
+
+    if (r->site->listen->vault[0] != '\0') {
+        snprintf(r->vault_name, sizeof(r->vault_name), "%s", r->site->listen->vault);
+    } else {
+        hlen = host != NULL ? strcspn(host, ":") : 0;
+        if (hlen <= dlen + 1 || host[hlen - dlen - 1] != '.' ||
+            strncasecmp(host + hlen - dlen, cfg->domain, dlen) || hlen - dlen - 1 > AZKM_VAULT_NAME_MAX) {
+            azkmd_reply_error(r, 400, "BadParameter", "host '%.100s' is not <vault>.%s", host ? host : "",
+                              cfg->domain);
+            return 0;
+        }
+        snprintf(r->vault_name, sizeof(r->vault_name), "%.*s", (int)(hlen - dlen - 1), host);
+    }
+    if (!azkm_vault_name_valid(r->vault_name)) {
+        azkmd_reply_error(r, 400, "BadParameter", "'%s' is not a valid vault name", r->vault_name);
+        return 0;
+    }
+    if (r->site->listen->kind == AZKMD_LISTEN_TLS && r->site->port != 443)
+        snprintf(port, sizeof(port), ":%d", r->site->port);
+    snprintf(r->origin, sizeof(r->origin), "%s://%s.%s%s",
+             r->site->listen->kind == AZKMD_LISTEN_TLS ? "https" : "http", r->vault_name, cfg->domain, port);
+    return 1;
+}
+
+static int authenticate(azkmd_request *r)
+{
+    if (r->id.method != AZKMD_AUTH_NONE)
+        return 1;
+    azkmd_reply_error(r, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.");
+    return 0;
+}
+
+static int open_vault(azkmd_request *r)
+{
+    azkm_rc rc = azkmd_vaults_get(r->site->vaults, r->vault_name, &r->vault);
+
+    if (rc == AZKM_OK)
+        return 1;
+    if (rc == AZKM_E_NOT_FOUND)
+        azkmd_reply_error(r, 404, "VaultNotFound", "vault '%s' does not exist on this server", r->vault_name);
+    else
+        azkmd_reply_rc(r, rc);
+    return 0;
+}
+
+static int authorize(azkmd_request *r)
+{
+    azkm_rc rc = azkmd_authorize(&r->id, r->site->self_uid, r->vault, r->data_action, r->name[0] ? r->name : NULL);
+
+    if (rc == AZKM_OK)
+        return 1;
+    snprintf(r->reply.message, sizeof(r->reply.message), "%s", azkm_last_error());
+    azkmd_reply_error(r, 403, "Forbidden", "%s", azkm_last_error());
+    r->reply.inner = "ForbiddenByRbac";
+    json_object_set_new(json_object_get(r->reply.body, "error"), "innererror",
+                        json_pack("{s:s}", "code", "ForbiddenByRbac"));
+    return 0;
+}
+
+static int read_body(azkmd_request *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    json_error_t err;
+
+    if (len == 0)
+        return 1;
+    r->body = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &err);
+    if (r->body == NULL) {
+        azkmd_reply_error(r, 400, "BadParameter", "the request body is not JSON: %s (line %d, column %d)", err.text,
+                          err.line, err.column);
+        return 0;
+    }
+    if (!json_is_object(r->body)) {
+        azkmd_reply_error(r, 400, "BadParameter", "the request body must be a JSON object");
+        return 0;
+    }
+    return 1;
+}
+
+static int check_headers(azkmd_request *r)
+{
+    struct evkeyval *h;
+    int n = 0;
+
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(r->req), next)
+    n++;
+    if (n <= r->site->cfg->max_headers)
+        return 1;
+    azkmd_reply_error(r, 431, "BadParameter", "the request has %d header lines; the limit is %d", n,
+                      r->site->cfg->max_headers);
+    return 0;
+}
+
+/* Key Vault's challenge: the client learns where to get a token and for which resource. */
+static void add_challenge(azkmd_request *r)
+{
+    const azkmd_config *cfg = r->site->cfg;
+    char value[700];
+
+    if (cfg->authority[0] != '\0')
+        snprintf(value, sizeof(value), "Bearer authorization=\"%s/%s\", resource=\"https://%s\"", cfg->authority,
+                 cfg->tenant, cfg->domain);
+    else
+        snprintf(value, sizeof(value), "Bearer authorization=\"https://%s/%s\", resource=\"https://%s\"",
+                 cfg->domain, cfg->tenant, cfg->domain);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate", value);
+}
+
+static const char *method_name(int m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    default:
+        return "OTHER";
+    }
+}
+
+static void audit(azkmd_request *r, const char *path)
+{
+    struct timespec end;
+    azkmd_audit_fields f;
+
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    memset(&f, 0, sizeof(f));
+    f.request_id = r->request_id;
+    f.client_request_id = r->client_request_id;
+    f.id = &r->id;
+    f.method = method_name(evhttp_request_get_command(r->req));
+    f.path = path;
+    f.operation = r->operation;
+    f.vault = r->vault_name;
+    f.key = r->name;
+    f.version = r->version;
+    f.status = r->reply.status;
+    f.error_code = r->reply.code;
+    f.message = r->reply.code != NULL ? r->reply.message : NULL;
+    f.duration_ms = (double)(end.tv_sec - r->start.tv_sec) * 1e3 + (double)(end.tv_nsec - r->start.tv_nsec) / 1e6;
+    azkmd_audit_request(azkmd_vaults_keystore(r->site->vaults), &f);
+}
+
+static void run(azkmd_request *r, const char *path)
+{
+    const azkmd_route *route;
+
+    if (!check_headers(r))
+        return;
+    /* Routed first so that every audit record names its operation, a refused caller's too; an unauthenticated
+     * request is answered 401 whatever its path, as Key Vault does. */
+    route = azkmd_route_find(r, evhttp_request_get_command(r->req), path);
+    if (!authenticate(r) || route == NULL || !check_api_version(r) || !find_vault(r))
+        return;
+    if (!open_vault(r) || !authorize(r) || !read_body(r))
+        return;
+    azkm_clear_error();
+    route->handler(r);
+}
+
+/* The request's bytes and parsed body may hold plaintexts or private keys: cleared before libevent and jansson free
+ * them. */
+static void wipe_request(azkmd_request *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+
+    if (len > 0)
+        OPENSSL_cleanse(evbuffer_pullup(in, -1), len);
+    azkmd_json_wipe(r->body);
+}
+
+void azkmd_api_handle(struct evhttp_request *req, void *arg)
+{
+    azkmd_request r;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+
+    memset(&r, 0, sizeof(r));
+    clock_gettime(CLOCK_MONOTONIC, &r.start);
+    r.req = req;
+    r.site = arg;
+    TAILQ_INIT(&r.query);
+    request_ids(&r);
+    azkmd_identify(req, r.site->listen->kind == AZKMD_LISTEN_TLS, &r.id);
+    if (path == NULL || *path == '\0')
+        path = "/";
+    if (query != NULL && evhttp_parse_query_str(query, &r.query) != 0)
+        azkmd_reply_error(&r, 400, "BadParameter", "the query string is malformed");
+    else
+        run(&r, path);
+    if (r.reply.status == 0)
+        azkmd_reply_error(&r, 500, "InternalError", "the operation left no result");
+    if (r.reply.status == 401)
+        add_challenge(&r);
+    azkmd_reply_send(&r);
+    audit(&r, path);
+    evhttp_clear_headers(&r.query);
+    wipe_request(&r);
+    json_decref(r.body);
+    azkmd_json_wipe(r.reply.body);
+    json_decref(r.reply.body);
+}

@@ -1,0 +1,113 @@
+/* Replies: errors are values (the keystore's azkm_rc or a front-end error) mapped here, once, to Key Vault's HTTP
+ * statuses and {"error":{"code","message"}} bodies, and every reply carries Key Vault's headers. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <openssl/crypto.h>
+
+#include "api/request.h"
+
+void azkmd_reply_json(azkmd_request *r, int status, json_t *body)
+{
+    json_decref(r->reply.body);
+    r->reply.status = status;
+    r->reply.body = body;
+    r->reply.code = NULL;
+    if (body == NULL && status != 204)
+        azkmd_reply_error(r, 500, "InternalError", "out of memory building the response");
+}
+
+static void set_error(azkmd_request *r, int status, const char *code, const char *inner)
+{
+    json_t *err = json_object(), *body = json_object();
+
+    json_object_set_new(err, "code", json_string(code));
+    json_object_set_new(err, "message", json_string(r->reply.message));
+    if (inner != NULL)
+        json_object_set_new(err, "innererror", json_pack("{s:s}", "code", inner));
+    json_object_set_new(body, "error", err);
+    json_decref(r->reply.body);
+    r->reply.body = body;
+    r->reply.status = status;
+    r->reply.code = code;
+    r->reply.inner = inner;
+}
+
+void azkmd_reply_error(azkmd_request *r, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->reply.message, sizeof(r->reply.message), fmt, ap);
+    va_end(ap);
+    set_error(r, status, code, NULL);
+}
+
+void azkmd_reply_rc(azkmd_request *r, azkm_rc rc)
+{
+    snprintf(r->reply.message, sizeof(r->reply.message), "%s", azkm_last_error());
+    switch (rc) {
+    case AZKM_E_INVALID:
+    case AZKM_E_UNSUPPORTED:
+        set_error(r, 400, "BadParameter", NULL);
+        break;
+    case AZKM_E_NOT_FOUND:
+        set_error(r, 404, "KeyNotFound", NULL);
+        break;
+    case AZKM_E_CONFLICT:
+        set_error(r, 409, "Conflict", NULL);
+        break;
+    case AZKM_E_FORBIDDEN:
+        set_error(r, 403, "Forbidden", "KeyOperationForbidden");
+        break;
+    default:
+        /* Integrity, I/O, corruption, a wrong vault passphrase: the service's trouble, not the caller's. */
+        set_error(r, 500, "InternalError", azkm_rc_name(rc));
+        break;
+    }
+}
+
+const char *azkmd_query(azkmd_request *r, const char *name)
+{
+    return evhttp_find_header(&r->query, name);
+}
+
+static void set_headers(azkmd_request *r)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+
+    evhttp_add_header(out, "Cache-Control", "no-cache");
+    evhttp_add_header(out, "x-ms-request-id", r->request_id);
+    if (r->client_request_id[0] != '\0')
+        evhttp_add_header(out, "x-ms-client-request-id", r->client_request_id);
+    evhttp_add_header(out, "x-ms-keyvault-service-version", "azkmd/" AZKM_VERSION_STRING);
+    if (r->reply.body != NULL)
+        evhttp_add_header(out, "Content-Type", "application/json; charset=utf-8");
+}
+
+/* libevent's callback once it has written a response body handed over by reference. */
+static void clear_text(const void *data, size_t len, void *arg)
+{
+    OPENSSL_cleanse(arg, len);
+    free(arg);
+}
+
+void azkmd_reply_send(azkmd_request *r)
+{
+    struct evbuffer *buf = evbuffer_new();
+    char *text = NULL;
+
+    set_headers(r);
+    if (r->reply.body != NULL && (text = json_dumps(r->reply.body, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL &&
+        evbuffer_add_reference(buf, text, strlen(text), clear_text, text) != 0) {
+        OPENSSL_cleanse(text, strlen(text));
+        free(text);
+    }
+    /* Response bodies may hold plaintexts (decrypt, unwrapkey): handed to libevent by reference, not copied, and
+     * cleared by clear_text once written. */
+    evhttp_send_reply(r->req, r->reply.status, NULL, buf);
+    evbuffer_free(buf);
+}

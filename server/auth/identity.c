@@ -1,0 +1,77 @@
+/* Establishes the principals of a request's peer: SO_PEERCRED for Unix socket peers, the client certificate
+ * (verified by the TLS handshake against tls_client_ca) for TLS peers. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "auth/identity.h"
+
+const char *azkmd_auth_method_name(azkmd_auth_method m)
+{
+    switch (m) {
+    case AZKMD_AUTH_PEERCRED:
+        return "PeerCredentials";
+    case AZKMD_AUTH_MTLS:
+        return "ClientCertificate";
+    default:
+        return "None";
+    }
+}
+
+static void identify_unix(int fd, azkmd_identity *id)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    snprintf(id->address, sizeof(id->address), "unix");
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred))
+        return;
+    snprintf(id->principals[0], sizeof(id->principals[0]), "uid:%u", (unsigned)cred.uid);
+    snprintf(id->principals[1], sizeof(id->principals[1]), "gid:%u", (unsigned)cred.gid);
+    id->n_principals = 2;
+    id->method = AZKMD_AUTH_PEERCRED;
+}
+
+static void identify_tls(struct bufferevent *bev, azkmd_identity *id)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    X509 *cert = ssl != NULL ? SSL_get0_peer_certificate(ssl) : NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+
+    if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+        return;
+    if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
+        return;
+    for (unsigned i = 0; i < mdlen; i++)
+        snprintf(id->cert_sha256 + 2 * i, 3, "%02x", md[i]);
+    id->method = AZKMD_AUTH_MTLS;
+}
+
+void azkmd_identify(struct evhttp_request *req, int tls, azkmd_identity *id)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+    char *host = NULL;
+    ev_uint16_t port = 0;
+
+    memset(id, 0, sizeof(*id));
+    if (bev == NULL)
+        return;
+    if (!tls) {
+        identify_unix(bufferevent_getfd(bev), id);
+        return;
+    }
+    evhttp_connection_get_peer(conn, &host, &port);
+    snprintf(id->address, sizeof(id->address), "%s:%u", host != NULL ? host : "?", (unsigned)port);
+    identify_tls(bev, id);
+}

@@ -1,0 +1,183 @@
+/* azkmd: serves the keystore's vaults over Azure Key Vault's keys REST API (docs/server.md). Reads the
+ * configuration, opens the listeners, starts the workers, and waits for SIGTERM / SIGINT to shut down gracefully.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "http/listener.h"
+#include "http/workers.h"
+
+#define DEFAULT_CONFIG "/etc/azkm/azkmd.conf"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: azkmd [--config FILE] [--check-config]\n"
+                 "       azkmd --dev\n"
+                 "Serves the keystore's vaults over Azure Key Vault's keys REST API (docs/server.md).\n"
+                 "  --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+                 "  --check-config  check the configuration, the keystore and the TLS files, then exit\n"
+                 "  --dev           a fresh keystore in a temporary directory with vault 'dev', served on a\n"
+                 "                  Unix socket there; prints how to call it\n");
+}
+
+static int die(const char *what)
+{
+    fprintf(stderr, "azkmd: %s%s%s\n", what ? what : "", what ? ": " : "", azkm_last_error());
+    return 1;
+}
+
+/* --dev: a throw-away keystore with one vault, served on a private Unix socket. */
+static int dev_setup(azkmd_config *cfg)
+{
+    static char dir[] = "/tmp/azkmd-dev.XXXXXX";
+    azkm_options opt;
+    azkm_keystore *ks = NULL;
+    azkm_rc rc;
+
+    if (mkdtemp(dir) == NULL)
+        return azkm_set_error(AZKM_E_IO, "cannot make a temporary directory") != AZKM_OK;
+    snprintf(cfg->keystore_dir, sizeof(cfg->keystore_dir), "%s/keystore", dir);
+    snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%s/audit.log", dir);
+    cfg->n_listeners = 1;
+    cfg->listeners[0].kind = AZKMD_LISTEN_UNIX;
+    cfg->listeners[0].mode = 0600;
+    snprintf(cfg->listeners[0].address, sizeof(cfg->listeners[0].address), "%s/azkmd.sock", dir);
+    memset(&opt, 0, sizeof(opt));
+    opt.keystore_dir = cfg->keystore_dir;
+    opt.audit_log = cfg->audit_log;
+    if ((rc = azkm_keystore_open(&opt, &ks)) == AZKM_OK)
+        rc = azkm_vault_create(ks, "dev", NULL);
+    azkm_keystore_free(ks);
+    if (rc != AZKM_OK)
+        return 1;
+    printf("azkmd --dev: keystore %s, vault 'dev', audit log %s\n"
+           "Vault URL: http://dev.%s (over the Unix socket %s)\n"
+           "Try:\n"
+           "  curl --unix-socket %s -X POST -H 'Content-Type: application/json' -d '{\"kty\":\"EC\"}' \\\n"
+           "       'http://dev.%s/keys/my-key/create?api-version=7.6'\n"
+           "  curl --unix-socket %s 'http://dev.%s/keys?api-version=7.6'\n",
+           cfg->keystore_dir, cfg->audit_log, cfg->domain, cfg->listeners[0].address, cfg->listeners[0].address,
+           cfg->domain, cfg->listeners[0].address, cfg->domain);
+    fflush(stdout);
+    return 0;
+}
+
+typedef struct {
+    azkmd_config cfg;
+    SSL_CTX *ssl;
+    azkmd_listener listeners[AZKMD_MAX_LISTENERS];
+    size_t n_listeners;
+} server;
+
+/* Everything a start needs that can fail on a bad configuration: the keystore, the TLS files. */
+static int prepare(server *s)
+{
+    azkm_options opt;
+    azkm_keystore *ks = NULL;
+    int tls = 0;
+
+    if (azkmd_config_check(&s->cfg) != AZKM_OK)
+        return die("configuration");
+    memset(&opt, 0, sizeof(opt));
+    opt.keystore_dir = s->cfg.keystore_dir[0] ? s->cfg.keystore_dir : NULL;
+    opt.audit_log = s->cfg.audit_log[0] ? s->cfg.audit_log : NULL;
+    if (azkm_keystore_open(&opt, &ks) != AZKM_OK)
+        return die("keystore");
+    azkm_keystore_free(ks);
+    for (size_t i = 0; i < s->cfg.n_listeners; i++)
+        tls |= s->cfg.listeners[i].kind == AZKMD_LISTEN_TLS;
+    if (tls && azkmd_tls_context(&s->cfg, &s->ssl) != AZKM_OK)
+        return die("TLS");
+    return 0;
+}
+
+static int open_listeners(server *s)
+{
+    for (size_t i = 0; i < s->cfg.n_listeners; i++) {
+        const azkmd_listen_conf *lc = &s->cfg.listeners[i];
+        azkmd_listener *l = &s->listeners[i];
+
+        if (azkmd_listener_open(&s->cfg, lc, lc->kind == AZKMD_LISTEN_TLS ? s->ssl : NULL, l) != AZKM_OK)
+            return die("listener");
+        s->n_listeners = i + 1;
+        if (lc->kind == AZKMD_LISTEN_TLS)
+            fprintf(stderr, "azkmd: listening on https://%s (port %d)%s%s\n", lc->address, l->port,
+                    lc->vault[0] ? " for vault " : "", lc->vault);
+        else
+            fprintf(stderr, "azkmd: listening on unix:%s (mode %04o)%s%s\n", lc->address, lc->mode,
+                    lc->vault[0] ? " for vault " : "", lc->vault);
+    }
+    return 0;
+}
+
+/* Blocks until SIGTERM or SIGINT (the signals are blocked in every thread and taken here). */
+static int serve(server *s)
+{
+    azkmd_workers *w = NULL;
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (open_listeners(s) != 0)
+        return 1;
+    if (azkmd_workers_start(&s->cfg, s->listeners, s->n_listeners, s->cfg.threads, &w) != AZKM_OK)
+        return die("workers");
+    fprintf(stderr, "azkmd: ready\n");
+    sigwait(&set, &sig);
+    fprintf(stderr, "azkmd: %s: finishing the requests in progress\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    azkmd_workers_stop_accepting(w);
+    /* Closed now, not at exit: a client connecting during the grace period is refused, not left in the backlog. */
+    for (size_t i = 0; i < s->n_listeners; i++)
+        azkmd_listener_close(&s->listeners[i]);
+    azkmd_workers_stop(w, s->cfg.shutdown_grace);
+    fprintf(stderr, "azkmd: stopped\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static server s;
+    const char *config = NULL;
+    int check = 0, dev = 0, rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--check-config") == 0)
+            check = 1;
+        else if (strcmp(argv[i], "--dev") == 0)
+            dev = 1;
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "azkmd: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    azkmd_config_defaults(&s.cfg);
+    if (dev ? dev_setup(&s.cfg) != 0 : azkmd_config_load(config ? config : DEFAULT_CONFIG, &s.cfg) != AZKM_OK)
+        return die(NULL);
+    if (prepare(&s) != 0)
+        return 1;
+    if (check) {
+        printf("azkmd: configuration %s is valid\n", dev ? "(--dev)" : config ? config : DEFAULT_CONFIG);
+        return 0;
+    }
+    rc = serve(&s);
+    for (size_t i = 0; i < s.n_listeners; i++)
+        azkmd_listener_close(&s.listeners[i]);
+    SSL_CTX_free(s.ssl);
+    return rc;
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# TLS listeners: TLS 1.2 and 1.3 only, the server certificate for *.<domain>, keep-alive; a client without a
+# certificate gets Key Vault's 401 challenge, a client with a certificate from tls_client_ca is identified by its
+# SHA-256 fingerprint (refused with 403 until service principals and role assignments are wired in), a certificate
+# from another CA fails the handshake. A listener bound to one vault serves it whatever the Host header says.
+. "$(dirname "$0")/lib.sh"
+
+plain() {
+    OPENSSL_CONF=/dev/null openssl "$@"
+}
+ca() { # ca NAME: a self-signed CA
+    plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$1" \
+        -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null
+}
+issue() { # issue CA NAME SUBJECT EXT: a certificate NAME signed by CA
+    plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" -keyout "$T/$2.key" \
+        -out "$T/$2.csr" 2>/dev/null
+    printf '%s\n' "$4" >"$T/$2.ext"
+    plain x509 -req -in "$T/$2.csr" -CA "$T/$1.crt" -CAkey "$T/$1.key" -CAcreateserial -days 2 \
+        -extfile "$T/$2.ext" -out "$T/$2.crt" 2>/dev/null
+}
+ca server-ca
+ca client-ca
+ca other-ca
+issue server-ca server "/CN=*.$DOMAIN" "subjectAltName=DNS:*.$DOMAIN,DNS:$DOMAIN"
+issue client-ca client "/CN=app-1" "extendedKeyUsage=clientAuth"
+issue other-ca stranger "/CN=app-1" "extendedKeyUsage=clientAuth"
+
+BOUND="$T/bound.sock"
+write_config "listen_tls = 127.0.0.1:0" "listen_unix = $BOUND vault=web" "tls_certificate = $T/server.crt" \
+    "tls_key = $T/server.key" "tls_client_ca = $T/client-ca.crt"
+start_azkmd
+PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
+[ -n "$PORT" ] || fail "no TLS port in the log"
+call POST "/keys/tls-key/create?api-version=$API" '{"kty":"EC"}'
+expect 200
+URL="https://$VAULT.$DOMAIN:$PORT/keys?api-version=$API"
+tls() {
+    STATUS=$(curl -sS --max-time 10 --resolve "$VAULT.$DOMAIN:$PORT:127.0.0.1" --cacert "$T/server-ca.crt" \
+        -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@")
+}
+
+step "no client certificate: 401 with Key Vault's challenge, audited"
+tls "$URL"
+expect 401 Unauthorized
+tr -d '\r' <"$T/headers" | grep -qx "WWW-Authenticate: Bearer authorization=\"https://$DOMAIN/azkm\", resource=\"https://$DOMAIN\"" ||
+    fail "challenge: $(grep -i www-authenticate "$T/headers")"
+expect_audit 401 KeyList
+[ "$(audit_last | jq -r .identity.authenticatedBy)" = None ] || fail "audit: authenticatedBy"
+[[ "$(audit_last | jq -r .callerIpAddress)" == 127.0.0.1:* ]] || fail "audit: client address"
+
+step "a client certificate from tls_client_ca: identified by fingerprint, 403 naming the data action"
+tls --cert "$T/client.crt" --key "$T/client.key" "$URL"
+expect 403 Forbidden
+fp=$(plain x509 -in "$T/client.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+field .error.message | grep -qF "client certificate sha256:$fp" || fail "403 message does not name the certificate"
+field .error.message | grep -qF "Microsoft.KeyVault/vaults/keys/read" || fail "403 message does not name the action"
+expect_audit 403 KeyList
+[ "$(audit_last | jq -r .identity.clientCertificateSha256)" = "$fp" ] || fail "audit fingerprint"
+[ "$(audit_last | jq -r .identity.authenticatedBy)" = ClientCertificate ] || fail "audit method"
+
+step "a certificate from another CA fails the handshake"
+if tls --cert "$T/stranger.crt" --key "$T/stranger.key" "$URL" 2>/dev/null; then
+    fail "a stranger's certificate was accepted (HTTP $STATUS)"
+fi
+
+step "TLS 1.2 and 1.3 accepted, TLS 1.1 refused"
+for v in tls1_2 tls1_3; do
+    plain s_client -connect "127.0.0.1:$PORT" -servername "$VAULT.$DOMAIN" -CAfile "$T/server-ca.crt" -"$v" \
+        -verify_return_error </dev/null >"$T/s_client.out" 2>&1 || fail "$v handshake failed"
+done
+if plain s_client -connect "127.0.0.1:$PORT" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null >"$T/s11.out" 2>&1; then
+    fail "TLS 1.1 was accepted"
+fi
+grep -q 'alert protocol version' "$T/s11.out" || fail "TLS 1.1 was not refused by the server: $(tail -n 3 "$T/s11.out")"
+
+step "keep-alive: two requests on one connection"
+curl -sv --max-time 10 --resolve "$VAULT.$DOMAIN:$PORT:127.0.0.1" --cacert "$T/server-ca.crt" -o /dev/null \
+    -o /dev/null "$URL" "$URL" 2>"$T/curl.v" || true
+grep -q 'Re-using existing connection' "$T/curl.v" || fail "the second request did not reuse the connection"
+
+step "a Unix listener bound to vault web serves it whatever the Host says"
+STATUS=$(curl -sS --max-time 10 --unix-socket "$BOUND" -o "$T/body" -w '%{http_code}' \
+    "http://other.$DOMAIN/keys/tls-key?api-version=$API")
+expect 200
+[[ "$(field .key.kid)" == "http://web.$DOMAIN/keys/tls-key/"* ]] || fail "bound listener kid $(field .key.kid)"
+echo "PASS"
