@@ -13,7 +13,7 @@ struct evhttp_request;
 
 typedef enum { AZKMD_AUTH_NONE = 0, AZKMD_AUTH_PEERCRED = 1, AZKMD_AUTH_MTLS = 2 } azkmd_auth_method;
 
-/* A Unix peer: uid, primary gid, and up to 32 supplementary groups (more are not considered). */
+/* A Unix peer: uid, primary gid, and up to 32 supplementary groups (with more, none is considered). */
 #define AZKMD_MAX_GROUPS 32
 #define AZKMD_MAX_PRINCIPALS (2 + AZKMD_MAX_GROUPS)
 
