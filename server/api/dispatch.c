@@ -88,11 +88,26 @@ static int find_vault(azkmd_request *r)
     return 1;
 }
 
+/* A Unix peer is its peer credentials. A TLS client is the service principal its certificate is registered to;
+ * an unregistered certificate authenticates no one, so it gets the same 401 challenge as no certificate (not a
+ * 403, which would say the caller is known and lacks a role): the client may then authenticate otherwise. */
 static int authenticate(azkmd_request *r)
 {
-    if (r->id.method != AZKMD_AUTH_NONE)
+    azkm_rc rc;
+
+    if (r->id.method == AZKMD_AUTH_NONE) {
+        azkmd_reply_error(r, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.");
+        return 0;
+    }
+    if (r->id.method != AZKMD_AUTH_MTLS)
         return 1;
-    azkmd_reply_error(r, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.");
+    rc = azkmd_identify_sp(azkmd_vaults_keystore(r->site->vaults), &r->id);
+    if (rc == AZKM_OK)
+        return 1;
+    if (rc == AZKM_E_NOT_FOUND)
+        azkmd_reply_error(r, 401, "Unauthorized", "%s", azkm_last_error());
+    else
+        azkmd_reply_rc(r, rc);
     return 0;
 }
 
@@ -115,6 +130,10 @@ static int authorize(azkmd_request *r)
 
     if (rc == AZKM_OK)
         return 1;
+    if (rc != AZKM_E_FORBIDDEN) { /* the assignments fail their MACs, or cannot be read: 500, audited */
+        azkmd_reply_rc(r, rc);
+        return 0;
+    }
     snprintf(r->reply.message, sizeof(r->reply.message), "%s", azkm_last_error());
     azkmd_reply_error(r, 403, "Forbidden", "%s", azkm_last_error());
     r->reply.inner = "ForbiddenByRbac";

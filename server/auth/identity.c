@@ -9,6 +9,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -27,6 +29,21 @@ const char *azkmd_auth_method_name(azkmd_auth_method m)
     }
 }
 
+/* The peer's supplementary groups as the kernel recorded them at connect (SO_PEERGROUPS): the groups the process
+ * really had, not the group database's view, and no NSS lookup per request. Without them (an older kernel, or
+ * more than the buffer holds) the peer is its uid and primary gid alone: fewer rights, never more. */
+static void add_groups(int fd, gid_t primary, azkmd_identity *id)
+{
+    gid_t groups[AZKMD_MAX_GROUPS];
+    socklen_t len = sizeof(groups);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) != 0)
+        return;
+    for (size_t i = 0; i < len / sizeof(gid_t) && id->n_principals < AZKMD_MAX_PRINCIPALS; i++)
+        if (groups[i] != primary)
+            snprintf(id->principals[id->n_principals++], sizeof(id->principals[0]), "gid:%u", (unsigned)groups[i]);
+}
+
 static void identify_unix(int fd, azkmd_identity *id)
 {
     struct ucred cred;
@@ -39,6 +56,7 @@ static void identify_unix(int fd, azkmd_identity *id)
     snprintf(id->principals[1], sizeof(id->principals[1]), "gid:%u", (unsigned)cred.gid);
     id->n_principals = 2;
     id->method = AZKMD_AUTH_PEERCRED;
+    add_groups(fd, cred.gid, id);
 }
 
 static void identify_tls(struct bufferevent *bev, azkmd_identity *id)
@@ -54,7 +72,66 @@ static void identify_tls(struct bufferevent *bev, azkmd_identity *id)
         return;
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(id->cert_sha256 + 2 * i, 3, "%02x", md[i]);
+    id->cert = cert;
     id->method = AZKMD_AUTH_MTLS;
+}
+
+/* An X509 name in RFC 2253 form, as the keystore registers a certificate's issuer and subject. */
+static int name_text(const X509_NAME *name, char *buf, size_t cap)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    int ok;
+
+    if (b == NULL)
+        return 0;
+    X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    n = BIO_get_mem_data(b, &data);
+    ok = n >= 0 && (size_t)n < cap;
+    if (ok) {
+        memcpy(buf, data, (size_t)n);
+        buf[n] = '\0';
+    }
+    BIO_free(b);
+    return ok;
+}
+
+static azkm_rc find_by_subject(azkm_keystore *ks, X509 *cert, azkm_service_principal *sp)
+{
+    char issuer[AZKM_SP_DN_MAX + 1], subject[AZKM_SP_DN_MAX + 1];
+
+    if (!name_text(X509_get_issuer_name(cert), issuer, sizeof(issuer)) ||
+        !name_text(X509_get_subject_name(cert), subject, sizeof(subject)))
+        return azkm_set_error(AZKM_E_NOT_FOUND, "the client certificate's names are too long");
+    return azkm_sp_find_by_subject(ks, issuer, subject, sp);
+}
+
+azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
+{
+    azkm_service_principal sp;
+    unsigned char *der = NULL;
+    int len = id->cert != NULL ? i2d_X509(id->cert, &der) : -1;
+    azkm_rc rc;
+
+    if (len <= 0)
+        return azkm_set_error(AZKM_E_NOT_FOUND, "no client certificate");
+    rc = azkm_sp_find_by_certificate(ks, der, (size_t)len, &sp);
+    OPENSSL_free(der);
+    /* The chain was verified against tls_client_ca by the handshake: a renewed certificate with the registered
+     * issuer and subject is the same principal. */
+    if (rc == AZKM_E_NOT_FOUND)
+        rc = find_by_subject(ks, id->cert, &sp);
+    if (rc == AZKM_E_NOT_FOUND)
+        return azkm_set_error(AZKM_E_NOT_FOUND,
+                              "the client certificate (sha256:%s) is not registered to any service principal "
+                              "(azkm sp create --cert)",
+                              id->cert_sha256);
+    if (rc != AZKM_OK)
+        return rc;
+    snprintf(id->principals[0], sizeof(id->principals[0]), "sp:%s", sp.app_id);
+    id->n_principals = 1;
+    return AZKM_OK;
 }
 
 void azkmd_identify(struct evhttp_request *req, int tls, azkmd_identity *id)

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # TLS listeners: TLS 1.2 and 1.3 only, the server certificate for *.<domain>, keep-alive; a client without a
-# certificate gets Key Vault's 401 challenge, a client with a certificate from tls_client_ca is identified by its
-# SHA-256 fingerprint (refused with 403 until service principals and role assignments are wired in), a certificate
-# from another CA fails the handshake. A listener bound to one vault serves it whatever the Host header says.
+# certificate gets Key Vault's 401 challenge, and so does a client whose certificate from tls_client_ca is registered
+# to no service principal (rbac_roles.sh covers registered ones); a certificate from another CA fails the handshake. A listener bound to one vault serves it whatever the Host header says.
 . "$(dirname "$0")/lib.sh"
 
 plain() {
@@ -49,13 +48,13 @@ expect_audit 401 KeyList
 [ "$(audit_last | jq -r .identity.authenticatedBy)" = None ] || fail "audit: authenticatedBy"
 [[ "$(audit_last | jq -r .callerIpAddress)" == 127.0.0.1:* ]] || fail "audit: client address"
 
-step "a client certificate from tls_client_ca: identified by fingerprint, 403 naming the data action"
+step "an unregistered client certificate from tls_client_ca: 401 with the challenge, naming its fingerprint"
 tls --cert "$T/client.crt" --key "$T/client.key" "$URL"
-expect 403 Forbidden
+expect 401 Unauthorized
+grep -qi '^WWW-Authenticate: Bearer ' "$T/headers" || fail "no challenge"
 fp=$(plain x509 -in "$T/client.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
-field .error.message | grep -qF "client certificate sha256:$fp" || fail "403 message does not name the certificate"
-field .error.message | grep -qF "Microsoft.KeyVault/vaults/keys/read" || fail "403 message does not name the action"
-expect_audit 403 KeyList
+field .error.message | grep -qF "client certificate (sha256:$fp) is not registered" || fail "401 message"
+expect_audit 401 KeyList
 [ "$(audit_last | jq -r .identity.clientCertificateSha256)" = "$fp" ] || fail "audit fingerprint"
 [ "$(audit_last | jq -r .identity.authenticatedBy)" = ClientCertificate ] || fail "audit method"
 
