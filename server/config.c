@@ -100,7 +100,7 @@ static azkm_rc add_listener(const where *w, azkmd_config *cfg, azkmd_listen_kind
 
 static azkm_rc set_int(const where *w, const char *name, const char *value, long lo, long hi, int *out)
 {
-    long n;
+    long n = 0;
     azkm_rc rc = set_number(w, name, value, lo, hi, &n);
 
     if (rc == AZKM_OK)

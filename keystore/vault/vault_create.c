@@ -71,7 +71,6 @@ static azkm_rc create_catalog(azkm_vault *v)
     return rc;
 }
 
-/* Removes what a failed creation left in the vault's directory, and the directory; keeps the failure's message. */
 /* Removes a vault directory made here and its files. */
 static void remove_made(const char *dir)
 {
@@ -79,12 +78,13 @@ static void remove_made(const char *dir)
     char path[4200];
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        unlink(path);
+        if (snprintf(path, sizeof(path), "%s/%s", dir, files[i]) < (int)sizeof(path))
+            unlink(path);
     }
     rmdir(dir);
 }
 
+/* Removes what a failed creation left in the vault's directory, and the directory; keeps the failure's message. */
 static azkm_rc create_undo(azkm_vault *v, azkm_rc rc)
 {
     char msg[1024];
