@@ -2,8 +2,8 @@
 # doc_blocks.py itself: a failing block, an unmarked command block, a covered path that does not exist or does
 # not run the block's commands, an illustrative block without a reason, a server that never listens or never
 # prints its ready= text each fail it; working blocks (state kept between them, blocks of other passes left out,
-# a server reached by the next block, covered blocks whose commands the path runs) pass; as root, --system blocks run as root in overlays that
-# leave the machine untouched.
+# a server reached by the next block, covered blocks whose commands the path runs) pass; as root, --system blocks
+# run as root in overlays that leave the machine untouched.
 #   selftest.sh PYTHON BUILD_DIR
 set -euo pipefail
 py=$1 build=$2 here=$(cd "$(dirname "$0")" && pwd) top=$(cd "$(dirname "$0")/../.." && pwd)
