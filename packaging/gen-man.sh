@@ -3,7 +3,7 @@
 #   azkm.1           from the CLI itself: `azkm --help` and `azkm <command> --help` for every command
 #   azkm-provider.7  from docs/provider.md and docs/uri.md (a plain Markdown to roff conversion)
 #   azkmd.8          from the server itself (`azkmd --help`) and docs/server.md's "Configuration" table, the one
-#                    list of settings (written when AZKMD is given)
+#                    list of settings, and its paragraph on --check-config and SIGTERM (written when AZKMD is given)
 #   gen-man.sh AZKM SOURCE_DIR OUT_DIR [AZKMD]
 set -euo pipefail
 azkm=$1 src=$2 out=$3 azkmd=${4:-}
@@ -74,10 +74,11 @@ config_section() { awk '
     "$azkmd" --help | literal
     printf '.SH CONFIGURATION\n'
     config_section
-    printf '.SH SIGNALS\nSIGTERM or SIGINT stops accepting connections, lets the workers write the responses of the requests '
-    printf 'already handled (at most \\fBshutdown_grace\\fR seconds), removes the Unix sockets and exits 0.\n'
+    printf '.SH "CHECKING AND STOPPING"\n' # server.md's paragraph on --check-config and SIGTERM
+    awk '/^`--check-config` reads/ { on = 1 } on && /^$/ { exit } on { gsub(/`/, ""); print }' "$src/docs/server.md" | esc
     printf '.SH FILES\n.TP\n/etc/azkm/azkmd.conf\nthe configuration (a conffile of the package)\n'
-    printf '.TP\n/var/lib/azkm\nthe keystore, owned by the system user azkm\n'
+    printf '.TP\n/var/lib/azkmd, /var/log/azkmd\nthe keystore and the audit log of the package'"'"'s configuration, '
+    printf 'owned by the system user azkm\n'
     printf '.TP\n/lib/systemd/system/azkmd.service\nthe systemd unit (not enabled by the package)\n'
     printf '.SH SEE ALSO\n.BR azkm (1),\n.BR azkm-provider (7),\n/usr/share/doc/azkm/server.md\n'
 } >"$out/azkmd.8"

@@ -23,7 +23,7 @@ unit=$d/a/opt/x/lib/systemd/system/azkm-rotation.service
 grep -q '^ExecStart=/opt/x/bin/azkm rotation run$' "$unit" || fail "the unit's ExecStart does not name /opt/x/bin/azkm"
 grep -q '^Documentation=file:/opt/x/share/doc/azkm/cli.md$' "$unit" || fail "the unit's Documentation path"
 unit=$d/a/opt/x/lib/systemd/system/azkmd.service
-grep -q '^ExecStart=/opt/x/sbin/azkmd --config' "$unit" || fail "azkmd.service's ExecStart does not name /opt/x/sbin/azkmd"
+grep -q '^ExecStart=/opt/x/sbin/azkmd --config' "$unit" || fail "azkmd.service's ExecStart does not name /opt/x/sbin"
 grep -q '^ExecStartPre=/opt/x/sbin/azkmd --config' "$unit" || fail "azkmd.service's ExecStartPre"
 grep -q '^Documentation=file:/opt/x/share/doc/azkm/server.md$' "$unit" || fail "azkmd.service's Documentation path"
 

@@ -21,6 +21,7 @@ done < <(bash "$pkg/commands.sh" "$azkm")
 grep -q '^.SH "INSTALLING AND ACTIVATING"' "$man/azkm-provider.7" || fail "azkm-provider(7) lacks its sections"
 grep -q '^.SH "AZKM:// URIS"' "$man/azkm-provider.7" || fail "azkm-provider(7) lacks the URI grammar"
 ! grep -q 'doc-test' "$man/azkm-provider.7" || fail "azkm-provider(7) shows the doc-test markers"
+grep -q 'SIGTERM' "$man/azkmd.8" || fail "azkmd(8) lacks server.md's paragraph on --check-config and SIGTERM"
 while IFS= read -r line; do
     grep -qxF -- "$line" "$man/azkmd.8" || fail "azkmd(8) lacks the help line '$line'"
 done < <("$azkmd" --help)
