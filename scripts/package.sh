@@ -7,6 +7,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${AZKM_DEB_BUILD_DIR:-$top/build-deb}
 cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF \
     -DAZKM_MODULES_DIR= >/dev/null
-cmake --build "$build" -j"$(nproc)" --target azkm azkm_provider azkm_man >/dev/null
+cmake --build "$build" -j"$(nproc)" --target azkm azkmd azkm_provider azkm_man >/dev/null
 (cd "$build" && rm -f ./*.deb && cpack -G DEB >cpack.log 2>&1) || { cat "$build/cpack.log" >&2; exit 1; }
 ls "$build"/azkm_*.deb

@@ -9,8 +9,10 @@ before its fence (output and transcripts are `text` blocks, configuration `ini`,
       them (variables, `set -a; . file`, cwd carry over); fixture NAME (FIXTURES) runs once before the block;
       when=TAG: only in the passes of the doc that name TAG (below)
   <!-- doc-test: server port=PORT [when=TAG] -->
-      a command that serves until stopped: started in the background, must listen on PORT within 10 s, stopped
-      when the pass ends (skipped with a note when not in a network namespace and PORT is taken)
+  <!-- doc-test: server ready="TEXT" [when=TAG] -->
+      a command that serves until stopped: started in the background, must listen on PORT (or print a line
+      holding TEXT, on stdout or stderr: for a server on a Unix socket) within 10 s, stopped when the pass ends
+      (a port=PORT block is skipped with a note when not in a network namespace and PORT is taken)
   <!-- doc-test: covered PATH[,PATH...] -->
       not run here: the files PATH (tests or CI scripts) run exactly these commands. Checked: every command line
       of the block (comments, `sudo ` and lines with <placeholders> aside) occurs in one of the PATHs, where
@@ -21,8 +23,8 @@ before its fence (output and transcripts are `text` blocks, configuration `ini`,
 A marker missing, a reason missing, a covered PATH absent or not holding the text, a runnable block failing, or a
 run block that none of the doc's passes runs fails the test.
 
-Sandboxes. A doc runs in a fresh temporary directory (its cwd and HOME) with azkm and azkm.so from the build tree
-on PATH and OPENSSL_MODULES, OPENSSL_CONF=conf/azkm-provider.cnf, AZKM_KEYSTORE_DIR in the sandbox; as root, in a
+Sandboxes. A doc runs in a fresh temporary directory (its cwd and HOME) with azkm, azkmd and azkm.so from the build
+tree on PATH and OPENSSL_MODULES, OPENSSL_CONF=conf/azkm-provider.cnf, AZKM_KEYSTORE_DIR in the sandbox; as root, in a
 network namespace of its own (the ports the docs show are free). `--system` docs (keyless-tls.md: root, /etc,
 /var, systemctl) run in mount, network and PID namespaces (unshare) where /etc, /var, /run, /usr and the source
 tree are overlays on a tmpfs: the build is installed with `cmake --install BUILD --prefix /usr` (the documented
@@ -70,7 +72,7 @@ def blocks(path):
 
 
 def options(rest):
-    return dict(kv.split("=", 1) for kv in rest.split() if "=" in kv)
+    return dict(kv.split("=", 1) for kv in shlex.split(rest) if "=" in kv)
 
 
 def normalise(s):
@@ -123,8 +125,8 @@ def plan(src, doc, tags):
         if opts.get("fixture") and opts["fixture"] not in fixtures:
             script = FIXTURES[opts["fixture"]]
             fixtures.add(opts["fixture"])
-        if kind == "server" and not opts.get("port", "").isdigit():
-            errors.append(f"{where}: a server block needs port=PORT")
+        if kind == "server" and not opts.get("port", "").isdigit() and not opts.get("ready"):
+            errors.append(f"{where}: a server block needs port=PORT or ready=\"TEXT\"")
             continue
         steps.append((line, kind, opts, script + text))
     return errors, steps
@@ -142,6 +144,9 @@ def driver(sb, steps, cwd):
         if kind == "run":
             out.append(f". {path}")
             continue
+        if "port" not in opts:
+            out += server_ready(sb, n, path, opts["ready"])
+            continue
         port = opts["port"]
         out += [f"if [ -z \"${{AZKM_DOC_NETNS:-}}\" ] && (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; then",
                 f"  echo \"note: block {line} not run: port {port} is taken\" >&2",
@@ -158,6 +163,20 @@ def driver(sb, steps, cwd):
                 "fi"]
     out.append(f"echo done >{sb}/current")
     return "\n".join(out) + "\n"
+
+
+def server_ready(sb, n, path, text):
+    """Driver lines for a server block that is ready once its output holds text."""
+    log, q = f"{sb}/server{n}.log", shlex.quote(text)
+    return [f"mkfifo {sb}/stdin{n} && exec {{held}}<>{sb}/stdin{n}",
+            f"(. {path}) <&$held >{log} 2>&1 &",
+            "servers+=($!)",
+            "for _ in $(seq 100); do",
+            f"  grep -qF -- {q} {log} && break",
+            f"  kill -0 $! 2>/dev/null || {{ cat {log} >&2; exit 1; }}",
+            "  sleep 0.1",
+            "done",
+            f"grep -qF -- {q} {log} || {{ cat {log} >&2; echo 'the server never printed '{q} >&2; exit 1; }}"]
 
 
 def netns_prefix():
@@ -181,7 +200,7 @@ def run_pass(src, build, doc, tags, system):
             prefix, extra = netns_prefix()
             cmd = prefix + ["bash", f"{HERE}/netns.sh", f"{sb}/driver.sh"]
             env = dict(os.environ)
-            env.update(PATH=f"{build}/cli:{env['PATH']}", OPENSSL_MODULES=f"{build}/provider",
+            env.update(PATH=f"{build}/cli:{build}/server:{env['PATH']}", OPENSSL_MODULES=f"{build}/provider",
                        OPENSSL_CONF=f"{src}/conf/azkm-provider.cnf", AZKM_KEYSTORE_DIR=f"{sb}/keystore",
                        HOME=f"{sb}/home", AZKM_CONF="/dev/null", **extra)
             cwd = sb

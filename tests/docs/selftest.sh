@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # doc_blocks.py itself: a failing block, an unmarked command block, a covered path that does not exist or does
-# not run the block's commands, an illustrative block without a reason and a server that never listens each fail
-# it; working blocks (state kept between them, blocks of other passes left out, a server reached by the next
-# block, covered blocks whose commands the path runs) pass; as root, --system blocks run as root in overlays that
-# leave the machine untouched.
+# not run the block's commands, an illustrative block without a reason, a server that never listens or never
+# prints its ready= text each fail it; working blocks (state kept between them, blocks of other passes left out,
+# a server reached by the next block, covered blocks whose commands the path runs) pass; as root, --system blocks
+# run as root in overlays that leave the machine untouched.
 #   selftest.sh PYTHON BUILD_DIR
 set -euo pipefail
 py=$1 build=$2 here=$(cd "$(dirname "$0")" && pwd) top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,6 +54,13 @@ expect 1 "a server block that ends without listening"
 doc '<!-- doc-test: server port='$port' -->' '```sh' "$py -m http.server --bind 127.0.0.1 $port" '```' \
     '<!-- doc-test: run -->' '```sh' "curl -sf http://127.0.0.1:$port/ >/dev/null" '```'
 expect 0 "a server block, reached by the next block"
+doc '<!-- doc-test: server ready="server: up now" -->' '```sh' 'echo "server: starting"' '```'
+expect 1 "a ready= server block that ends without printing its text"
+doc '<!-- doc-test: server ready="server: up now" -->' '```sh' 'echo up >state; echo "server: up now" >&2; sleep 600' \
+    '```' '<!-- doc-test: run -->' '```sh' 'test "$(cat state)" = up' '```'
+expect 0 "a ready= server block (a line on stderr), used by the next block"
+doc '<!-- doc-test: server -->' '```sh' 'sleep 600' '```'
+expect 1 "a server block with neither port= nor ready="
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
     mark=/etc/azkm-doc-selftest-$$
     doc '<!-- doc-test: run -->' '```sh' "touch $mark /usr/azkm-doc-selftest-$$ && test -x /usr/bin/azkm" \

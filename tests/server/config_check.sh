@@ -10,7 +10,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
     -keyout "$T/other.key" -out "$T/other.crt" 2>/dev/null
 
 step "conf/azkmd.conf as shipped, with its paths moved: valid, and it serves"
-sed -e "s|/var/lib/azkm|$AZKM_KEYSTORE_DIR|" -e "s|/var/log/azkm/audit.log|$AZKM_AUDIT_LOG|" \
+sed -e "s|/var/lib/azkmd|$AZKM_KEYSTORE_DIR|" -e "s|/var/log/azkmd/audit.log|$AZKM_AUDIT_LOG|" \
     -e "s|/run/azkmd/azkmd.sock|$SOCK|" -e "s|127.0.0.1:8443|127.0.0.1:0|" \
     -e "s|/etc/azkm/tls/azkmd.crt|$T/tls.crt|" -e "s|/etc/azkm/tls/azkmd.key|$T/tls.key|" \
     "$AZKM_TOP/conf/azkmd.conf" >"$T/azkmd.conf"
