@@ -43,4 +43,20 @@ export PATH="$shims:$PATH"
 # run (google/sanitizers#611), and the benchmark's other paths are the provider tests' code paths.
 # hardening_core_dump is left out: it dumps a process's memory with gcore, and an ASan process maps terabytes of
 # shadow memory (the test refuses an ASan build); test.sh runs it on the ordinary build.
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^(bench_smoke|hardening_core_dump)$' "$@"
+# docs_keyless_tls and docs_command_blocks_selftest are left out: they run system programs that load OpenSSL's
+# configuration and so the instrumented provider without the ASan runtime (the build installed into /usr in a
+# namespace; python's ssl module); they check the docs, whose commands' code paths the other tests run here.
+skip='bench_smoke|hardening_core_dump|docs_keyless_tls|docs_command_blocks_selftest'
+# The tests that sign with EdDSA keys on a SoftHSM token meet SoftHSM's own leak (scripts/lsan.supp). LSan's fast
+# unwinder stops in libcrypto (built without frame pointers), so the leak's stack never shows the token module and
+# no suppression could name it precisely: those tests run in a second pass with full stacks (about 5 times slower,
+# hence not for all).
+eddsa_hsm='unit_okp_ecdh|cli_hsm_key_okp|provider_hsm_(genpkey_vault|eddsa|evp|evp_eddsa_ecdh|tls13_ed25519_uri|tls13_ed448_ref)'
+slow=(env LSAN_OPTIONS="suppressions=$top/scripts/lsan.supp:fast_unwind_on_malloc=0")
+if [ $# -gt 0 ]; then # a selection of the caller's: one pass, with full stacks
+    exec "${slow[@]}" ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E "^($skip)\$" "$@"
+fi
+rc=0
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E "^($skip|$eddsa_hsm)\$" || rc=$?
+"${slow[@]}" ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -R "^($eddsa_hsm)\$" || rc=$?
+exit $rc
