@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/err.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -40,16 +41,21 @@ static int spki_is_rsa_pss(const unsigned char *der, size_t len)
     static const unsigned char oid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a};
     const unsigned char *p = der;
     long l = 0, total = (long)len;
-    int tag, xclass;
+    int tag, xclass, ok = 0;
 
+    /* A probe: what ASN1_get_object says of a malformed encoding is not an error of the caller's operation. */
+    ERR_set_mark();
     /* SEQUENCE { SEQUENCE { OBJECT IDENTIFIER ... */
     for (int depth = 0; depth < 2; depth++) {
         if ((ASN1_get_object(&p, &l, &tag, &xclass, total - (p - der)) & 0x80) != 0 || tag != V_ASN1_SEQUENCE)
-            return 0;
+            goto done;
     }
     if ((ASN1_get_object(&p, &l, &tag, &xclass, total - (p - der)) & 0x80) != 0 || tag != V_ASN1_OBJECT)
-        return 0;
-    return l == (long)sizeof(oid) && memcmp(p, oid, sizeof(oid)) == 0;
+        goto done;
+    ok = l == (long)sizeof(oid) && memcmp(p, oid, sizeof(oid)) == 0;
+done:
+    ERR_pop_to_mark();
+    return ok;
 }
 
 static azkm_rc read_restrictions(OSSL_LIB_CTX *libctx, const EVP_PKEY *pkey, azkm_rsa_pss *out)
