@@ -79,8 +79,10 @@ static void check_names(const char *text)
     if (azkm_curve_parse(text, &curve) == AZKM_OK)
         FUZZ_CHECK(azkm_curve_bits(curve) > 0 && azkm_curve_name(curve)[0] != '\0', "curve '%s' -> %d", text,
                    (int)curve);
+    /* RSA and ECDSA sign a digest; EdDSA signs the message itself, with no digest */
     if (azkm_sign_params_from_alg(text, &sp) == AZKM_OK)
-        FUZZ_CHECK(sp.digest != NULL && sp.scheme >= AZKM_SIG_RSA_PKCS1 && sp.scheme <= AZKM_SIG_ECDSA,
+        FUZZ_CHECK((sp.digest != NULL && sp.scheme >= AZKM_SIG_RSA_PKCS1 && sp.scheme <= AZKM_SIG_ECDSA) ||
+                       (sp.digest == NULL && sp.scheme == AZKM_SIG_EDDSA),
                    "signature algorithm '%s' -> scheme %d", text, (int)sp.scheme);
     if (azkm_cipher_params_from_alg(text, &cp) == AZKM_OK)
         FUZZ_CHECK(cp.scheme >= AZKM_ENC_RSA_PKCS1 && cp.scheme <= AZKM_ENC_AES_KWP,
