@@ -38,6 +38,9 @@ azkm_rc azkm_sp_secret_check(azkm_keystore *ks, const azkm_catalog_sp_row *row, 
 azkm_rc azkm_sp_cert_set(azkm_keystore *ks, azkm_catalog_sp_row *row, const unsigned char *cert, size_t len);
 /* SHA-256 of a certificate's DER. */
 azkm_rc azkm_sp_cert_fingerprint(azkm_keystore *ks, const unsigned char *der, size_t len, unsigned char out[32]);
+/* A certificate's (DER) issuer and subject in the RFC 2253 form azkm_sp_cert_set registers them in. */
+azkm_rc azkm_sp_cert_names(const unsigned char *der, size_t len, char issuer[AZKM_SP_DN_MAX + 1],
+                           char subject[AZKM_SP_DN_MAX + 1]);
 
 /* ---- assignments.c */
 /* Every assignment of the vault, each row's MAC and the MAC over the set checked: *out from OPENSSL_malloc

@@ -444,3 +444,12 @@ azkm_rc azkm_sp_find_by_subject(azkm_keystore *ks, const char *issuer, const cha
         return azkm_fail(AZKM_E_INVALID, "certificate lookup: an issuer and a subject are needed");
     return find_cert(ks, NULL, issuer, subject, out);
 }
+
+azkm_rc azkm_sp_find_by_certificate_names(azkm_keystore *ks, const unsigned char *der, size_t der_len,
+                                          azkm_service_principal *out)
+{
+    char issuer[AZKM_SP_DN_MAX + 1], subject[AZKM_SP_DN_MAX + 1];
+    azkm_rc rc = azkm_sp_cert_names(der, der_len, issuer, subject);
+
+    return rc == AZKM_OK ? azkm_sp_find_by_subject(ks, issuer, subject, out) : rc;
+}

@@ -136,6 +136,22 @@ azkm_rc azkm_sp_cert_fingerprint(azkm_keystore *ks, const unsigned char *der, si
     return AZKM_OK;
 }
 
+azkm_rc azkm_sp_cert_names(const unsigned char *der, size_t len, char issuer[AZKM_SP_DN_MAX + 1],
+                           char subject[AZKM_SP_DN_MAX + 1])
+{
+    X509 *x = der == NULL || len == 0 || len > 65536 ? NULL : cert_parse(der, len);
+    azkm_rc rc = AZKM_OK;
+
+    if (x == NULL)
+        return azkm_fail_ossl(AZKM_E_INVALID, "certificate: not an X.509 certificate in PEM or DER");
+    if (!name_text(X509_get_issuer_name(x), issuer, AZKM_SP_DN_MAX + 1) ||
+        !name_text(X509_get_subject_name(x), subject, AZKM_SP_DN_MAX + 1))
+        rc = azkm_fail(AZKM_E_NOT_FOUND, "the certificate's issuer or subject is longer than %d characters",
+                       AZKM_SP_DN_MAX);
+    X509_free(x);
+    return rc;
+}
+
 azkm_rc azkm_sp_cert_set(azkm_keystore *ks, azkm_catalog_sp_row *row, const unsigned char *cert, size_t len)
 {
     X509 *x = cert == NULL || len == 0 || len > 65536 ? NULL : cert_parse(cert, len);

@@ -9,7 +9,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
-#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -76,37 +75,6 @@ static void identify_tls(struct bufferevent *bev, azkmd_identity *id)
     id->method = AZKMD_AUTH_MTLS;
 }
 
-/* An X509 name in RFC 2253 form, as the keystore registers a certificate's issuer and subject. */
-static int name_text(const X509_NAME *name, char *buf, size_t cap)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n;
-    int ok;
-
-    if (b == NULL)
-        return 0;
-    X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-    n = BIO_get_mem_data(b, &data);
-    ok = n >= 0 && (size_t)n < cap;
-    if (ok) {
-        memcpy(buf, data, (size_t)n);
-        buf[n] = '\0';
-    }
-    BIO_free(b);
-    return ok;
-}
-
-static azkm_rc find_by_subject(azkm_keystore *ks, X509 *cert, azkm_service_principal *sp)
-{
-    char issuer[AZKM_SP_DN_MAX + 1], subject[AZKM_SP_DN_MAX + 1];
-
-    if (!name_text(X509_get_issuer_name(cert), issuer, sizeof(issuer)) ||
-        !name_text(X509_get_subject_name(cert), subject, sizeof(subject)))
-        return azkm_set_error(AZKM_E_NOT_FOUND, "the client certificate's names are too long");
-    return azkm_sp_find_by_subject(ks, issuer, subject, sp);
-}
-
 azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
 {
     azkm_service_principal sp;
@@ -117,11 +85,11 @@ azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
     if (len <= 0)
         return azkm_set_error(AZKM_E_NOT_FOUND, "no client certificate");
     rc = azkm_sp_find_by_certificate(ks, der, (size_t)len, &sp);
-    OPENSSL_free(der);
     /* The chain was verified against tls_client_ca by the handshake: a renewed certificate with the registered
      * issuer and subject is the same principal. */
     if (rc == AZKM_E_NOT_FOUND)
-        rc = find_by_subject(ks, id->cert, &sp);
+        rc = azkm_sp_find_by_certificate_names(ks, der, (size_t)len, &sp);
+    OPENSSL_free(der);
     if (rc == AZKM_E_NOT_FOUND)
         return azkm_set_error(AZKM_E_NOT_FOUND,
                               "the client certificate (sha256:%s) is not registered to any service principal "

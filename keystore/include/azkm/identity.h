@@ -72,6 +72,10 @@ azkm_rc azkm_sp_find_by_certificate(azkm_keystore *ks, const unsigned char *der,
  * renewed certificate with the same names keeps matching. */
 azkm_rc azkm_sp_find_by_subject(azkm_keystore *ks, const char *issuer, const char *subject,
                                 azkm_service_principal *out);
+/* azkm_sp_find_by_subject with the issuer and subject of a certificate (DER), rendered as registration renders
+ * them; the same condition on the caller (the chain verified against a trusted client CA). */
+azkm_rc azkm_sp_find_by_certificate_names(azkm_keystore *ks, const unsigned char *der, size_t der_len,
+                                          azkm_service_principal *out);
 
 #ifdef __cplusplus
 }
