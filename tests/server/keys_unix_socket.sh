@@ -71,6 +71,21 @@ call GET "${next#http://web.vault.azkm.localhost}"
 [ "$(field '.value[0].kid | split("/") | last')" = "$rsa_v2" ] && [ "$(field .nextLink)" = null ] || fail "page 2"
 expect_audit 200 KeyListVersions
 
+step "versions are listed in the order they were made, also when made within one second"
+call POST "/keys/order/create?api-version=$API" "{\"kty\":\"$EC\",\"crv\":\"P-256\"}"
+expect 200
+made=("$(field .key.kid)")
+for _ in 1 2 3 4 5; do
+    call POST "/keys/order/rotate?api-version=$API"
+    expect 200
+    made+=("$(field .key.kid)")
+done
+call GET "/keys/order/versions?api-version=$API"
+expect 200
+[ "$(field '[.value[].kid] | join(" ")')" = "${made[*]}" ] || fail "versions listed out of order: $(field '[.value[].kid]')"
+call DELETE "/keys/order?api-version=$API"
+expect 200
+
 step "sign: RS256 and PS256 (versionless, the SDK's //sign), ES256; verified by openssl with the JWK's key"
 printf 'message for azkmd' >"$T/msg"
 digest=$(openssl dgst -sha256 -binary "$T/msg" | base64 -w0 | tr '+/' '-_' | tr -d '=')

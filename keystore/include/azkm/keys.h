@@ -51,6 +51,7 @@ azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, 
 azkm_rc azkm_key_show(azkm_vault *v, const char *name, const char *version, azkm_key_info *out);
 /* The current version of each key (deleted = 0) or each soft-deleted key (deleted = 1). */
 azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n);
+/* A key's versions, oldest first: the order they were made in, also within one second. */
 azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n);
 azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
                                 const azkm_attributes *attrs, azkm_key_info *out);
