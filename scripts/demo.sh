@@ -73,10 +73,7 @@ chmod -R a+rX "$demo/www"
 port=${AZKM_DEMO_PORT:-8443}
 # 0, or a port someone else listens on: take a free one.
 if [ "$port" = 0 ] || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-    done
+    port=$(bash "$top/scripts/free-port.sh")
 fi
 render() { bash "$top/scripts/render-example.sh" "$1" "$2" "$demo" "$port"; }
 

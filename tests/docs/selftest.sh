@@ -48,7 +48,7 @@ doc '<!-- doc-test: illustrative -->' '```sh' 'true' '```'
 expect 1 "illustrative without a reason"
 doc '<!-- doc-test: illustrative: needs a person -->' '```sh' 'false' '```'
 expect 0 "illustrative with a reason"
-port=$((20000 + RANDOM % 20000))
+port=$(bash "$top/scripts/free-port.sh")
 doc '<!-- doc-test: server port='$port' -->' '```sh' 'echo bye' '```'
 expect 1 "a server block that ends without listening"
 doc '<!-- doc-test: server port='$port' -->' '```sh' "$py -m http.server --bind 127.0.0.1 $port" '```' \

@@ -106,7 +106,7 @@ for k in web-rsa web-ec; do
         || fail "the $k signature does not verify with the certificate's key"
 done
 # A TLS handshake served by the installed provider (the demo's nginx step, with openssl s_server).
-port=$((20000 + RANDOM % 20000))
+port=$(bash "$top/scripts/free-port.sh")
 run openssl s_server -accept "127.0.0.1:$port" -cert web-ec.crt -key web-ec.ref.pem -naccept 1 -www \
     >server.log 2>&1 &
 srv=$!

@@ -138,13 +138,10 @@ setup_machine() {
 
 # ---- servers ----------------------------------------------------------------------------------------------------
 
-# A free loopback port. Another process may take it before the server binds: start_* retry with a new port.
+# A free loopback port (scripts/free-port.sh). Another process may take it before the server binds: start_* retry
+# with a new port.
 pick_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { PORT=$p; return; }
-    done
+    PORT=$(bash "$AZKM_TOP/scripts/free-port.sh") || fail "no free port"
 }
 
 # wait_listening: up to 30 s for a TLS server on $PORT (a loaded 2-core machine can be that slow).

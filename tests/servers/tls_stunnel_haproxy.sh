@@ -37,14 +37,7 @@ plain x509 -req -in "$T/plain.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreates
     -extfile "$T/san.cnf" -out "$T/plain.crt" 2>/dev/null
 grep -q "BEGIN PRIVATE KEY" "$T/plain.key" || fail "no plain key"
 
-pick_port
-PLAIN_PORT=$PORT
-pick_port
-VAULT_PORT=$PORT
-case $server in
-stunnel)
-    # stunnel's own default groups (curves = X25519:P-256:X448:P-521:P-384): none is set here.
-    GROUPS_SERVED=(X25519 P-256 X448 P-521 P-384)
+write_stunnel_conf() {
     cat >"$T/stunnel.conf" <<EOF
 foreground = yes
 pid =
@@ -62,22 +55,9 @@ key = $T/etc/azkm/tls/web-ec.ref.pem
 exec = /bin/echo
 execArgs = echo served by stunnel
 EOF
-    stunnel4 "$T/stunnel.conf" >"$T/logs/error.log" 2>&1 &
-    SERVER_PID=$!
-    ANSWER="served by stunnel"
-    # echo reads nothing: the client sends nothing either, or unread bytes would make the close a reset that can
-    # drop the answer
-    REQUEST=""
-    ;;
-haproxy)
-    # haproxy, unlike stunnel, never looks a provider up by name, so OpenSSL keeps its providers in the order they
-    # were activated: the configuration here lists azkm first, as an administrator may well write it.
-    sed -i '/^default = default_sect$/d; s/^azkm = azkm_sect$/azkm = azkm_sect\ndefault = default_sect/' "$OPENSSL_CONF"
-    grep -A2 '^\[provider_sect\]' "$OPENSSL_CONF" | tail -2 | head -1 | grep -q '^azkm' || fail "could not reorder"
-    # haproxy offers OpenSSL's default groups.
-    GROUPS_SERVED=(P-256 P-384 P-521 X25519 X448 ffdhe2048)
-    cat "$T/plain.crt" "$T/plain.key" >"$T/plain.pem"
-    cat "$T/etc/azkm/tls/web-ec.crt" "$T/etc/azkm/tls/web-ec.ref.pem" >"$T/vault.pem"
+}
+
+write_haproxy_conf() {
     cat >"$T/haproxy.cfg" <<EOF
 global
     log stderr format raw local0 warning
@@ -94,8 +74,47 @@ frontend vault
     bind 127.0.0.1:$VAULT_PORT ssl crt $T/vault.pem
     http-request return status 200 content-type text/plain string "served by haproxy"
 EOF
-    haproxy -db -f "$T/haproxy.cfg" >"$T/logs/error.log" 2>&1 &
+}
+
+# start_own_server: the server on two fresh ports, up to 30 s until both listen. 1 when it exited instead.
+start_own_server() {
+    pick_port
+    PLAIN_PORT=$PORT
+    pick_port
+    VAULT_PORT=$PORT
+    "write_${server}_conf"
+    case $server in
+    stunnel) stunnel4 "$T/stunnel.conf" >"$T/logs/error.log" 2>&1 & ;;
+    haproxy) haproxy -db -f "$T/haproxy.cfg" >"$T/logs/error.log" 2>&1 & ;;
+    esac
     SERVER_PID=$!
+    for _ in $(seq 300); do
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        { (exec 3<>"/dev/tcp/127.0.0.1/$PLAIN_PORT") && (exec 3<>"/dev/tcp/127.0.0.1/$VAULT_PORT"); } 2>/dev/null &&
+            return 0
+        sleep 0.1
+    done
+    fail "$server neither listens on $PLAIN_PORT and $VAULT_PORT nor exited in 30 s: $(cat "$T/logs/error.log")"
+}
+
+case $server in
+stunnel)
+    # stunnel's own default groups (curves = X25519:P-256:X448:P-521:P-384): none is set here.
+    GROUPS_SERVED=(X25519 P-256 X448 P-521 P-384)
+    ANSWER="served by stunnel"
+    # echo reads nothing: the client sends nothing either, or unread bytes would make the close a reset that can
+    # drop the answer
+    REQUEST=""
+    ;;
+haproxy)
+    # haproxy, unlike stunnel, never looks a provider up by name, so OpenSSL keeps its providers in the order they
+    # were activated: the configuration here lists azkm first, as an administrator may well write it.
+    sed -i '/^default = default_sect$/d; s/^azkm = azkm_sect$/azkm = azkm_sect\ndefault = default_sect/' "$OPENSSL_CONF"
+    grep -A2 '^\[provider_sect\]' "$OPENSSL_CONF" | tail -2 | head -1 | grep -q '^azkm' || fail "could not reorder"
+    # haproxy offers OpenSSL's default groups.
+    GROUPS_SERVED=(P-256 P-384 P-521 X25519 X448 ffdhe2048)
+    cat "$T/plain.crt" "$T/plain.key" >"$T/plain.pem"
+    cat "$T/etc/azkm/tls/web-ec.crt" "$T/etc/azkm/tls/web-ec.ref.pem" >"$T/vault.pem"
     ANSWER="served by haproxy"
     REQUEST='GET / HTTP/1.0\r\n\r\n'
     ;;
@@ -103,9 +122,14 @@ EOF
 esac
 
 step "$server starts with azkm loaded (OPENSSL_CONF=$OPENSSL_CONF)"
-for p in $PLAIN_PORT $VAULT_PORT; do
-    PORT=$p
-    wait_listening || fail "$server does not listen on $p: $(cat "$T/logs/error.log")"
+# Another process may bind a picked port first (pick_port): a server that exits for that is started again.
+for attempt in 1 2 3 4 5; do
+    start_own_server && break
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+    # (stunnel at debug = 4 says only "Binding service [plain] failed")
+    grep -Eq "Address already in use|Binding service \[[a-z]+\] failed" "$T/logs/error.log" && [ $attempt -lt 5 ] ||
+        fail "$server exited: $(cat "$T/logs/error.log")"
 done
 
 for svc in plain vault; do
