@@ -218,5 +218,9 @@ hs_sig=$(printf '%s.%s' "$hs_h" "$(cut -d. -f2 <<<"$good")" |
     plain dgst -sha256 -mac HMAC -macopt "key:$(cat "$T/issuer.pem")" -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
 refused "$hs_h.$(cut -d. -f2 <<<"$good").$hs_sig" "algorithm is not RS256 or ES256"
 refused "not-a-token" "three base64url parts"
+tls "$VURL/keys/k1?api-version=$API" -H "Authorization: Basic YTpi"
+expect 401 Unauthorized
+field .error.message | grep -qF "scheme is not Bearer" || fail "Basic scheme: $(field .error.message)"
+expect_audit 401 KeyGet
 grep -qF "$TOKEN" "$AZKM_AUDIT_LOG" "$T/azkmd.log" && fail "an access token is in a log"
 echo "PASS"
