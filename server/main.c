@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include "auth/tokens.h"
 #include "config.h"
 #include "http/listener.h"
 #include "http/workers.h"
@@ -104,7 +105,20 @@ typedef struct {
     size_t n_listeners;
 } server;
 
-/* Everything a start needs that can fail on a bad configuration: the keystore, the TLS files. */
+/* The token signing key exists and can sign tokens (RSA or EC P-256): found at start, not at the first token. */
+static azkm_rc token_key_check(azkm_keystore *ks, const azkmd_config *cfg)
+{
+    azkm_vault *v = NULL;
+    azkm_rc rc = azkm_vault_open(ks, cfg->token_vault, &v);
+
+    if (rc == AZKM_OK)
+        rc = azkmd_token_key_check(v, cfg);
+    azkm_vault_close(v);
+    return rc;
+}
+
+/* Everything a start needs that can fail on a bad configuration: the keystore, the token signing key, the TLS
+ * files. */
 static int prepare(server *s)
 {
     azkm_options opt;
@@ -118,6 +132,10 @@ static int prepare(server *s)
     opt.audit_log = s->cfg.audit_log[0] ? s->cfg.audit_log : NULL;
     if (azkm_keystore_open(&opt, &ks) != AZKM_OK)
         return die("keystore");
+    if (s->cfg.token_vault[0] != '\0' && token_key_check(ks, &s->cfg) != AZKM_OK) {
+        azkm_keystore_free(ks);
+        return die("token_signing_key");
+    }
     azkm_keystore_free(ks);
     for (size_t i = 0; i < s->cfg.n_listeners; i++)
         tls |= s->cfg.listeners[i].kind == AZKMD_LISTEN_TLS;

@@ -2,6 +2,7 @@
  * ClientSecretCredential (authorityHost = azkmd) works unchanged: OpenID discovery, the JWKS, and the
  * client-credentials token endpoint. Errors have Entra's shape ({"error":"invalid_client","error_description":
  * "AADSTS...",...}), not Key Vault's. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +90,27 @@ static int scope_ok(const azkmd_config *cfg, const char *scope)
     return scope != NULL && strcasecmp(scope, want) == 0;
 }
 
+/* client_id in any case, as Entra ID takes it; appIds are kept lowercase. */
+static int app_id_ok(const char *text)
+{
+    char lower[AZKM_GUID_LEN + 1];
+    size_t i;
+
+    for (i = 0; text != NULL && text[i] != '\0' && i < AZKM_GUID_LEN; i++)
+        lower[i] = (char)tolower((unsigned char)text[i]);
+    lower[i] = '\0';
+    return text != NULL && strlen(text) == AZKM_GUID_LEN && azkmd_app_id_valid(lower);
+}
+
+static const char *app_id_lower(struct evkeyvalq *form, char *out)
+{
+    const char *text = evhttp_find_header(form, "client_id");
+
+    for (size_t i = 0; i <= AZKM_GUID_LEN; i++)
+        out[i] = (char)tolower((unsigned char)text[i]);
+    return out;
+}
+
 static int form_ok(azkmd_request *r, struct evkeyvalq *form)
 {
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
@@ -102,8 +124,8 @@ static int form_ok(azkmd_request *r, struct evkeyvalq *form)
     else if (evhttp_find_header(form, "client_assertion") != NULL)
         oauth_error(r, 400, "invalid_request", 900144,
                     "client_assertion is not supported by this server yet: use client_secret");
-    else if (!azkmd_app_id_valid(evhttp_find_header(form, "client_id")))
-        oauth_error(r, 400, "invalid_request", 900144, "client_id must be an application id (a lowercase GUID)");
+    else if (!app_id_ok(evhttp_find_header(form, "client_id")))
+        oauth_error(r, 400, "invalid_request", 900144, "client_id must be an application id (a GUID)");
     else if (evhttp_find_header(form, "client_secret") == NULL)
         oauth_error(r, 400, "invalid_request", 900144, "the request body must contain client_secret");
     else if (!scope_ok(r->site->cfg, evhttp_find_header(form, "scope")))
@@ -125,20 +147,20 @@ static void issue(azkmd_request *r, const char *app_id, const char *secret)
                     app_id);
         return;
     }
+    if (rc == AZKM_OK && (rc = token_vault(r, &v)) == AZKM_OK)
+        rc = azkmd_token_issue(v, r->site->cfg, app_id, (int64_t)time(NULL), &token);
+    if (rc != AZKM_OK) {
+        oauth_error(r, 500, "temporarily_unavailable", 90033, "no token could be issued: %s", azkm_last_error());
+        return;
+    }
     snprintf(r->id.principals[0], sizeof(r->id.principals[0]), "sp:%s", app_id);
     r->id.n_principals = 1;
     r->id.method = AZKMD_AUTH_CLIENT_SECRET;
-    if (rc == AZKM_OK && (rc = token_vault(r, &v)) == AZKM_OK)
-        rc = azkmd_token_issue(v, r->site->cfg, app_id, (int64_t)time(NULL), &token);
-    if (rc == AZKM_OK)
-        azkmd_reply_json(r, 200,
-                         json_pack("{s:s,s:i,s:i,s:s}", "token_type", "Bearer", "expires_in",
-                                   r->site->cfg->token_lifetime, "ext_expires_in", r->site->cfg->token_lifetime,
-                                   "access_token", token));
-    else
-        oauth_error(r, 500, "temporarily_unavailable", 90033, "no token could be issued: %s", azkm_last_error());
-    if (token != NULL)
-        OPENSSL_cleanse(token, strlen(token));
+    azkmd_reply_json(r, 200,
+                     json_pack("{s:s,s:i,s:i,s:s}", "token_type", "Bearer", "expires_in",
+                               r->site->cfg->token_lifetime, "ext_expires_in", r->site->cfg->token_lifetime,
+                               "access_token", token));
+    OPENSSL_cleanse(token, strlen(token));
     free(token);
 }
 
@@ -158,6 +180,7 @@ static void token(azkmd_request *r)
     size_t len = evbuffer_get_length(in);
     char *text = malloc(len + 1);
     struct evkeyvalq form;
+    char app_id[AZKM_GUID_LEN + 1];
 
     TAILQ_INIT(&form);
     if (text == NULL) {
@@ -169,7 +192,7 @@ static void token(azkmd_request *r)
     if (evhttp_parse_query_str(text, &form) != 0)
         oauth_error(r, 400, "invalid_request", 900144, "the request body is not a valid form");
     else if (form_ok(r, &form))
-        issue(r, evhttp_find_header(&form, "client_id"), evhttp_find_header(&form, "client_secret"));
+        issue(r, app_id_lower(&form, app_id), evhttp_find_header(&form, "client_secret"));
     wipe_form(&form);
     OPENSSL_cleanse(text, len);
     free(text);

@@ -165,11 +165,11 @@ static azkm_rc times_ok(const json_t *c, int64_t now)
 
     if (!json_is_integer(exp))
         return refuse("it has no expiry (exp)");
-    if (json_integer_value(exp) + AZKMD_JWT_SKEW <= now)
+    if (json_integer_value(exp) <= now - AZKMD_JWT_SKEW) /* no arithmetic on the token's numbers: no overflow */
         return refuse("it has expired");
     if (nbf != NULL && !json_is_integer(nbf))
         return refuse("its nbf is not a number");
-    if (nbf != NULL && json_integer_value(nbf) - AZKMD_JWT_SKEW > now)
+    if (nbf != NULL && json_integer_value(nbf) > now + AZKMD_JWT_SKEW)
         return refuse("it is not valid yet (nbf)");
     return AZKM_OK;
 }

@@ -48,6 +48,18 @@ static azkm_rc key_alg(const azkm_key *k, const char **alg)
     return AZKM_OK;
 }
 
+azkm_rc azkmd_token_key_check(azkm_vault *v, const azkmd_config *cfg)
+{
+    azkm_key *k = NULL;
+    const char *alg;
+    azkm_rc rc = azkm_key_load(v, cfg->token_key, NULL, &k);
+
+    if (rc == AZKM_OK)
+        rc = key_alg(k, &alg);
+    azkm_key_free(k);
+    return rc;
+}
+
 static json_t *claims(const azkmd_config *cfg, const char *app_id, int64_t now)
 {
     char iss[600], aud[300], sub[48];

@@ -19,6 +19,9 @@ void azkmd_token_authority(const azkmd_config *cfg, char *buf, size_t cap);
 void azkmd_token_issuer(const azkmd_config *cfg, char *buf, size_t cap);
 void azkmd_token_audience(const azkmd_config *cfg, char *buf, size_t cap);
 
+/* AZKM_OK when cfg->token_key's current version is in v and can sign tokens (RSA or EC P-256), else the error
+ * naming it. */
+azkm_rc azkmd_token_key_check(azkm_vault *v, const azkmd_config *cfg);
 /* A signed access token for the service principal app_id, valid cfg->token_lifetime seconds from now. v is the
  * vault of cfg->token_key. *token: free(). */
 azkm_rc azkmd_token_issue(azkm_vault *v, const azkmd_config *cfg, const char *app_id, int64_t now, char **token);

@@ -98,6 +98,11 @@ raw_to_der "$T/tsig.raw" "$T/tsig.der"
 plain dgst -sha256 -verify "$T/issuer.pem" -signature "$T/tsig.der" "$T/signed" >/dev/null ||
     fail "the token's signature does not verify with the JWKS key"
 
+step "client_id in upper case, as Entra ID takes it"
+token_request grant_type=client_credentials "client_id=${APP^^}" "client_secret=$SECRET" "$SCOPE"
+expect 200
+[ "$(part 2 "$(field .access_token)" | jq -r .appid)" = "$APP" ] || fail "appid of an upper-case client_id"
+
 step "the token endpoint over the Unix socket too"
 STATUS=$(curl -sS --max-time 10 --unix-socket "$SOCK" -o "$T/body" -D "$T/headers" -w '%{http_code}' \
     --data-urlencode grant_type=client_credentials --data-urlencode "client_id=$APP" \

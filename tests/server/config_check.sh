@@ -48,6 +48,13 @@ check_bad "tls_certificate $T/missing.crt" "listen_tls = 127.0.0.1:0" "tls_certi
     "tls_key = $T/tls.key"
 check_bad "tls_key does not match tls_certificate" "listen_tls = 127.0.0.1:0" "tls_certificate = $T/tls.crt" \
     "tls_key = $T/other.key"
+check_bad "bad.conf:3: token_signing_key must be <vault>/<key>, got 'signing'" "listen_unix = $SOCK" \
+    "token_signing_key = signing"
+check_bad "bad.conf:3: token_lifetime must be a number from 60 to 86400" "listen_unix = $SOCK" "token_lifetime = 5"
+check_bad "token_signing_key: .*missing" "listen_unix = $SOCK" "token_signing_key = web/missing"
+"$AZKM" key create --vault-name web --name ed --kty OKP >/dev/null
+check_bad "token_signing_key: .*must be RSA \(RS256\) or EC P-256 \(ES256\)" "listen_unix = $SOCK" \
+    "token_signing_key = web/ed"
 "$AZKMD" --config "$T/nonexistent.conf" --check-config 2>"$T/bad.out" && fail "a missing file passed"
 grep -q "configuration file $T/nonexistent.conf cannot be read" "$T/bad.out" || fail "missing file message"
 rc=0
