@@ -18,6 +18,7 @@ void azkmd_config_defaults(azkmd_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->domain, sizeof(cfg->domain), "vault.azkm.localhost");
     snprintf(cfg->tenant, sizeof(cfg->tenant), "azkm");
+    cfg->token_lifetime = 3600;
     cfg->max_body_size = 64 * 1024;
     cfg->max_header_size = 16 * 1024;
     cfg->max_headers = 64;
@@ -108,6 +109,23 @@ static azkm_rc set_int(const where *w, const char *name, const char *value, long
     return rc;
 }
 
+/* "<vault>/<key>": both names as the keystore accepts them. */
+static azkm_rc set_token_key(const where *w, azkmd_config *cfg, const char *value)
+{
+    const char *slash = strchr(value, '/');
+    size_t vlen = slash != NULL ? (size_t)(slash - value) : 0;
+
+    if (slash == NULL || vlen > AZKM_VAULT_NAME_MAX || strlen(slash + 1) > AZKM_NAME_MAX)
+        return azkm_set_error(AZKM_E_INVALID, "%s:%d: token_signing_key must be <vault>/<key>, got '%.80s'",
+                              w->file, w->line, value);
+    snprintf(cfg->token_vault, sizeof(cfg->token_vault), "%.*s", (int)vlen, value);
+    snprintf(cfg->token_key, sizeof(cfg->token_key), "%s", slash + 1);
+    if (!azkm_vault_name_valid(cfg->token_vault) || !azkm_key_name_valid(cfg->token_key))
+        return azkm_set_error(AZKM_E_INVALID, "%s:%d: token_signing_key '%.80s': not a valid vault/key name",
+                              w->file, w->line, value);
+    return AZKM_OK;
+}
+
 static azkm_rc apply(const where *w, azkmd_config *cfg, const char *name, char *value)
 {
     if (strcmp(name, "listen_unix") == 0)
@@ -124,6 +142,10 @@ static azkm_rc apply(const where *w, azkmd_config *cfg, const char *name, char *
         return set_path(w, name, value, cfg->authority, sizeof(cfg->authority));
     if (strcmp(name, "tenant") == 0)
         return set_path(w, name, value, cfg->tenant, sizeof(cfg->tenant));
+    if (strcmp(name, "token_signing_key") == 0)
+        return set_token_key(w, cfg, value);
+    if (strcmp(name, "token_lifetime") == 0)
+        return set_int(w, name, value, 60, 86400, &cfg->token_lifetime);
     if (strcmp(name, "tls_certificate") == 0)
         return set_path(w, name, value, cfg->tls_certificate, sizeof(cfg->tls_certificate));
     if (strcmp(name, "tls_key") == 0)

@@ -26,6 +26,11 @@ typedef struct {
     char domain[200];                  /* vaults are <vault>.<domain> */
     char authority[256];               /* the 401 challenge's authorization="<authority>/<tenant>" */
     char tenant[64];
+    /* token_signing_key = <vault>/<key>: the key azkmd signs access tokens with ("": no token issuer, no bearer
+     * tokens accepted) */
+    char token_vault[AZKM_VAULT_NAME_MAX + 1];
+    char token_key[AZKM_NAME_MAX + 1];
+    int token_lifetime; /* seconds an access token is valid */
     char tls_certificate[AZKMD_PATH_MAX];
     char tls_key[AZKMD_PATH_MAX]; /* a PEM file, a key reference file or an azkm: URI (through the provider) */
     char tls_client_ca[AZKMD_PATH_MAX]; /* "": no client certificates asked for */

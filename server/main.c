@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include "auth/tokens.h"
 #include "config.h"
 #include "http/listener.h"
 #include "http/workers.h"
@@ -32,7 +33,44 @@ static int die(const char *what)
     return 1;
 }
 
-/* --dev: a throw-away keystore with one vault, served on a private Unix socket. */
+/* --dev's token issuer: an EC P-256 key "token-signing" in a vault "issuer" of its own (a vault no role assignment
+ * reaches: whoever may sign with this key can mint tokens). */
+static azkm_rc dev_issuer(azkm_keystore *ks, azkmd_config *cfg)
+{
+    azkm_keyspec spec;
+    azkm_vault *v = NULL;
+    azkm_rc rc = azkm_vault_create(ks, "issuer", NULL);
+
+    memset(&spec, 0, sizeof(spec));
+    spec.kty = AZKM_KTY_EC;
+    spec.curve = AZKM_CURVE_P256;
+    if (rc == AZKM_OK && (rc = azkm_vault_open(ks, "issuer", &v)) == AZKM_OK)
+        rc = azkm_key_create(v, "token-signing", &spec, NULL);
+    azkm_vault_close(v);
+    snprintf(cfg->token_vault, sizeof(cfg->token_vault), "issuer");
+    snprintf(cfg->token_key, sizeof(cfg->token_key), "token-signing");
+    return rc;
+}
+
+static void dev_usage(const azkmd_config *cfg)
+{
+    const char *sock = cfg->listeners[0].address;
+
+    printf("azkmd --dev: keystore %s, vault 'dev', audit log %s\n"
+           "Vault URL: http://dev.%s (over the Unix socket %s)\n"
+           "Tokens: a service principal (AZKM_KEYSTORE_DIR=%s azkm sp create --display-name me) gets one with\n"
+           "  curl --unix-socket %s -d grant_type=client_credentials -d client_id=<appId> \\\n"
+           "       -d client_secret=<password> -d scope=https://%s/.default 'http://%s/%s/oauth2/v2.0/token'\n"
+           "Try:\n"
+           "  curl --unix-socket %s -X POST -H 'Content-Type: application/json' -d '{\"kty\":\"EC\"}' \\\n"
+           "       'http://dev.%s/keys/my-key/create?api-version=7.6'\n"
+           "  curl --unix-socket %s 'http://dev.%s/keys?api-version=7.6'\n",
+           cfg->keystore_dir, cfg->audit_log, cfg->domain, sock, cfg->keystore_dir, sock, cfg->domain, cfg->domain,
+           cfg->tenant, sock, cfg->domain, sock, cfg->domain);
+    fflush(stdout);
+}
+
+/* --dev: a throw-away keystore with one vault and a token issuer, served on a private Unix socket. */
 static int dev_setup(azkmd_config *cfg)
 {
     static char dir[] = "/tmp/azkmd-dev.XXXXXX";
@@ -51,20 +89,12 @@ static int dev_setup(azkmd_config *cfg)
     memset(&opt, 0, sizeof(opt));
     opt.keystore_dir = cfg->keystore_dir;
     opt.audit_log = cfg->audit_log;
-    if ((rc = azkm_keystore_open(&opt, &ks)) == AZKM_OK)
-        rc = azkm_vault_create(ks, "dev", NULL);
+    if ((rc = azkm_keystore_open(&opt, &ks)) == AZKM_OK && (rc = azkm_vault_create(ks, "dev", NULL)) == AZKM_OK)
+        rc = dev_issuer(ks, cfg);
     azkm_keystore_free(ks);
     if (rc != AZKM_OK)
         return 1;
-    printf("azkmd --dev: keystore %s, vault 'dev', audit log %s\n"
-           "Vault URL: http://dev.%s (over the Unix socket %s)\n"
-           "Try:\n"
-           "  curl --unix-socket %s -X POST -H 'Content-Type: application/json' -d '{\"kty\":\"EC\"}' \\\n"
-           "       'http://dev.%s/keys/my-key/create?api-version=7.6'\n"
-           "  curl --unix-socket %s 'http://dev.%s/keys?api-version=7.6'\n",
-           cfg->keystore_dir, cfg->audit_log, cfg->domain, cfg->listeners[0].address, cfg->listeners[0].address,
-           cfg->domain, cfg->listeners[0].address, cfg->domain);
-    fflush(stdout);
+    dev_usage(cfg);
     return 0;
 }
 
@@ -75,7 +105,20 @@ typedef struct {
     size_t n_listeners;
 } server;
 
-/* Everything a start needs that can fail on a bad configuration: the keystore, the TLS files. */
+/* The token signing key exists and can sign tokens (RSA or EC P-256): found at start, not at the first token. */
+static azkm_rc token_key_check(azkm_keystore *ks, const azkmd_config *cfg)
+{
+    azkm_vault *v = NULL;
+    azkm_rc rc = azkm_vault_open(ks, cfg->token_vault, &v);
+
+    if (rc == AZKM_OK)
+        rc = azkmd_token_key_check(v, cfg);
+    azkm_vault_close(v);
+    return rc;
+}
+
+/* Everything a start needs that can fail on a bad configuration: the keystore, the token signing key, the TLS
+ * files. */
 static int prepare(server *s)
 {
     azkm_options opt;
@@ -89,6 +132,10 @@ static int prepare(server *s)
     opt.audit_log = s->cfg.audit_log[0] ? s->cfg.audit_log : NULL;
     if (azkm_keystore_open(&opt, &ks) != AZKM_OK)
         return die("keystore");
+    if (s->cfg.token_vault[0] != '\0' && token_key_check(ks, &s->cfg) != AZKM_OK) {
+        azkm_keystore_free(ks);
+        return die("token_signing_key");
+    }
     azkm_keystore_free(ks);
     for (size_t i = 0; i < s->cfg.n_listeners; i++)
         tls |= s->cfg.listeners[i].kind == AZKMD_LISTEN_TLS;

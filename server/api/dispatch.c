@@ -12,9 +12,11 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "api/issuer.h"
 #include "api/routes.h"
 #include "audit/request_audit.h"
 #include "auth/authz.h"
+#include "auth/tokens.h"
 #include "json/body.h"
 
 static const char *const api_versions[] = {"7.4", "7.5", "7.6", "2025-07-01"};
@@ -88,13 +90,65 @@ static int find_vault(azkmd_request *r)
     return 1;
 }
 
+/* A bearer token of azkmd's own issuer: the service principal it names. Checked on every request (no cache): a
+ * disabled signing key version or an expired token stops working at once. The refusal names the failed check and
+ * never quotes the token. */
+static int bearer(azkmd_request *r, const char *token)
+{
+    const azkmd_config *cfg = r->site->cfg;
+    azkm_vault *v = NULL;
+    char principal[48];
+    azkm_rc rc;
+
+    if (cfg->token_vault[0] == '\0') {
+        azkmd_reply_error(r, 401, "Unauthorized",
+                          "bearer tokens are not accepted: no token_signing_key configured");
+        return 0;
+    }
+    if ((rc = azkmd_vaults_get(r->site->vaults, cfg->token_vault, &v)) != AZKM_OK) {
+        azkmd_reply_rc(r, rc == AZKM_E_NOT_FOUND ? AZKM_E_IO : rc);
+        return 0;
+    }
+    rc = azkmd_token_check(v, cfg, token, (int64_t)time(NULL), principal, sizeof(principal));
+    if (rc != AZKM_OK) {
+        if (rc == AZKM_E_AUTH)
+            azkmd_reply_error(r, 401, "Unauthorized", "%s", azkm_last_error());
+        else
+            azkmd_reply_rc(r, rc);
+        return 0;
+    }
+    snprintf(r->id.principals[0], sizeof(r->id.principals[0]), "%s", principal);
+    r->id.n_principals = 1;
+    r->id.method = AZKMD_AUTH_BEARER;
+    return 1;
+}
+
+/* An Authorization header, when sent, is the caller's identity on any listener (a Unix peer too: the token is
+ * what it chose to present). Only the Bearer scheme. */
+static int authorization(azkmd_request *r, const char *value)
+{
+    while (*value == ' ')
+        value++;
+    if (strncasecmp(value, "Bearer ", 7) != 0) {
+        azkmd_reply_error(r, 401, "Unauthorized", "AKV10000: the Authorization header's scheme is not Bearer");
+        return 0;
+    }
+    value += 7;
+    while (*value == ' ')
+        value++;
+    return bearer(r, value);
+}
+
 /* A Unix peer is its peer credentials. A TLS client is the service principal its certificate is registered to;
  * an unregistered certificate authenticates no one, so it gets the same 401 challenge as no certificate (not a
  * 403, which would say the caller is known and lacks a role): the client may then authenticate otherwise. */
 static int authenticate(azkmd_request *r)
 {
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
     azkm_rc rc;
 
+    if (auth != NULL)
+        return authorization(r, auth);
     if (r->id.method == AZKMD_AUTH_NONE) {
         azkmd_reply_error(r, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.");
         return 0;
@@ -180,15 +234,12 @@ static int check_headers(azkmd_request *r)
 /* Key Vault's challenge: the client learns where to get a token and for which resource. */
 static void add_challenge(azkmd_request *r)
 {
-    const azkmd_config *cfg = r->site->cfg;
-    char value[700];
+    char authority[300], resource[300], value[700];
 
-    if (cfg->authority[0] != '\0')
-        snprintf(value, sizeof(value), "Bearer authorization=\"%s/%s\", resource=\"https://%s\"", cfg->authority,
-                 cfg->tenant, cfg->domain);
-    else
-        snprintf(value, sizeof(value), "Bearer authorization=\"https://%s/%s\", resource=\"https://%s\"",
-                 cfg->domain, cfg->tenant, cfg->domain);
+    azkmd_token_authority(r->site->cfg, authority, sizeof(authority));
+    azkmd_token_audience(r->site->cfg, resource, sizeof(resource));
+    snprintf(value, sizeof(value), "Bearer authorization=\"%s/%s\", resource=\"%s\"", authority,
+             r->site->cfg->tenant, resource);
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate", value);
 }
 
@@ -239,7 +290,7 @@ static void run(azkmd_request *r, const char *path)
 {
     const azkmd_route *route;
 
-    if (!check_headers(r))
+    if (!check_headers(r) || azkmd_issuer_handle(r, path))
         return;
     /* Routed first so that every audit record names its operation, a refused caller's too; an unauthenticated
      * request is answered 401 whatever its path, as Key Vault does. */
@@ -286,7 +337,7 @@ void azkmd_api_handle(struct evhttp_request *req, void *arg)
         run(&r, path);
     if (r.reply.status == 0)
         azkmd_reply_error(&r, 500, "InternalError", "the operation left no result");
-    if (r.reply.status == 401)
+    if (r.reply.status == 401 && !r.issuer)
         add_challenge(&r);
     azkmd_reply_send(&r);
     audit(&r, path);

@@ -37,6 +37,7 @@ typedef struct azkmd_request {
     json_t *body;
     azkmd_reply reply;
     struct timespec start;
+    int issuer; /* a token issuer endpoint (api/issuer.c): no Key Vault challenge on its 401 */
 } azkmd_request;
 
 typedef void (*azkmd_handler)(azkmd_request *r);

@@ -23,6 +23,10 @@ const char *azkmd_auth_method_name(azkmd_auth_method m)
         return "PeerCredentials";
     case AZKMD_AUTH_MTLS:
         return "ClientCertificate";
+    case AZKMD_AUTH_BEARER:
+        return "BearerToken";
+    case AZKMD_AUTH_CLIENT_SECRET:
+        return "ClientSecret";
     default:
         return "None";
     }

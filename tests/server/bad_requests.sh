@@ -30,6 +30,16 @@ CURL_EXTRA=()
 step "$n requests from bad_requests.tsv answered as expected, each audited"
 [ "$n" -ge 30 ] || fail "only $n rows read"
 
+step "no token_signing_key: a bearer token is 401 (even from root's socket), the token endpoint is not served"
+CURL_EXTRA=(-H "Authorization: Bearer e30.e30.AAAA")
+call GET "/keys?api-version=$API"
+CURL_EXTRA=()
+expect 401 Unauthorized
+field .error.message | grep -qF "no token_signing_key configured" || fail "bearer without issuer: message"
+[ "$(audit_last | jq -r .httpStatusCode)" = 401 ] || fail "bearer without issuer: not audited"
+call POST "/azkm/oauth2/v2.0/token" ""
+expect 404 NotFound
+
 step "too many header lines: 431, audited"
 hdrs=()
 for i in $(seq 40); do hdrs+=(-H "x-extra-$i: $i"); done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shipped conf/azkmd.conf (paths moved into the test directory, TLS on a free port) passes --check-config and
 # serves; each kind of mistake in a configuration is refused by --check-config with the file, line and setting
-# named; `azkmd --dev` makes a fresh keystore and the commands it prints work as printed.
+# named; `azkmd --dev` makes a fresh keystore and the commands it prints (a token request too) work as printed.
 . "$(dirname "$0")/lib.sh"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=*.$DOMAIN" \
@@ -48,6 +48,13 @@ check_bad "tls_certificate $T/missing.crt" "listen_tls = 127.0.0.1:0" "tls_certi
     "tls_key = $T/tls.key"
 check_bad "tls_key does not match tls_certificate" "listen_tls = 127.0.0.1:0" "tls_certificate = $T/tls.crt" \
     "tls_key = $T/other.key"
+check_bad "bad.conf:3: token_signing_key must be <vault>/<key>, got 'signing'" "listen_unix = $SOCK" \
+    "token_signing_key = signing"
+check_bad "bad.conf:3: token_lifetime must be a number from 60 to 86400" "listen_unix = $SOCK" "token_lifetime = 5"
+check_bad "token_signing_key: .*missing" "listen_unix = $SOCK" "token_signing_key = web/missing"
+"$AZKM" key create --vault-name web --name ed --kty OKP >/dev/null
+check_bad "token_signing_key: .*must be RSA \(RS256\) or EC P-256 \(ES256\)" "listen_unix = $SOCK" \
+    "token_signing_key = web/ed"
 "$AZKMD" --config "$T/nonexistent.conf" --check-config 2>"$T/bad.out" && fail "a missing file passed"
 grep -q "configuration file $T/nonexistent.conf cannot be read" "$T/bad.out" || fail "missing file message"
 rc=0
@@ -73,6 +80,15 @@ jq -e '.key.kid | test("^http://dev\\.vault\\.azkm\\.localhost/keys/my-key/[0-9a
     <(head -c 100000 "$T/dev.results" | jq -s '.[0]') >/dev/null || fail "--dev create: $(cat "$T/dev.results")"
 jq -e '.[1].value[0].kid == "http://dev.vault.azkm.localhost/keys/my-key"' <(jq -s . "$T/dev.results") >/dev/null ||
     fail "--dev list"
+# The token issuer: the printed service principal command, then the printed token request with its appId and secret.
+sp_cmd=$(sed -n 's/^Tokens: a service principal (\(.*\)) gets one with$/\1/p' "$T/dev.out")
+[ -n "$sp_cmd" ] || fail "--dev printed no token instructions"
+sp=$(env "${sp_cmd%% azkm *}" "$AZKM" ${sp_cmd#* azkm } -o json 2>/dev/null)
+sed -n '/^Tokens:/,/^Try:/p' "$T/dev.out" | sed -e '1d;$d' | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
+    sed -e "s/<appId>/$(jq -r .appId <<<"$sp")/" -e "s/<password>/$(jq -r .password <<<"$sp")/" >"$T/dev.token"
+bash -e "$T/dev.token" >"$T/dev.token.out"
+jq -e '.token_type == "Bearer" and (.access_token | split(".") | length) == 3' "$T/dev.token.out" >/dev/null ||
+    fail "--dev token: $(cat "$T/dev.token.out")"
 stop_azkmd
 rm -rf "$devdir"
 echo "PASS"
