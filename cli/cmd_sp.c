@@ -111,21 +111,38 @@ static int sp_create(cli_ctx *ctx, const cli_args *a)
     return rc == AZKM_OK ? print_with_secret(ctx, &sp, secret) : cli_fail(rc);
 }
 
+/* --id: an application id, a GUID in either case as az takes it; the keystore keeps it in lower case. */
+static int app_id_get(const cli_args *a, char out[AZKM_PRINCIPAL_MAX + 1])
+{
+    const char *id = args_get(a, "--id");
+    char text[AZKM_PRINCIPAL_MAX + 1];
+
+    snprintf(text, sizeof(text), "sp:%.*s", AZKM_PRINCIPAL_MAX - 3, id);
+    if (strlen(id) > AZKM_PRINCIPAL_MAX - 3 || strncmp(text, "sp:", 3) != 0 ||
+        azkm_principal_parse(text, out) != AZKM_OK || strncmp(out, "sp:", 3) != 0)
+        return cli_failf(AZKM_E_INVALID, "--id '%.100s' is not an application id (a GUID such as %s)", id,
+                         "0f8fad5b-d9cb-469f-a165-70867728950e");
+    memmove(out, out + 3, strlen(out + 3) + 1);
+    return 0;
+}
+
 static int sp_credential_reset(cli_ctx *ctx, const cli_args *a)
 {
     azkm_sp_credentials c;
     azkm_service_principal sp;
     azkm_keystore *ks = NULL;
     unsigned char *buf = NULL;
-    char *secret = NULL;
+    char *secret = NULL, id[AZKM_PRINCIPAL_MAX + 1];
     azkm_rc rc;
     int ret;
 
+    if ((ret = app_id_get(a, id)) != 0)
+        return ret;
     if ((ret = creds_get(a, &c, &buf)) != 0 || (ret = cli_keystore(ctx, &ks)) != 0) {
         OPENSSL_free(buf);
         return ret;
     }
-    rc = azkm_sp_credential_reset(ks, args_get(a, "--id"), &c, &sp, &secret);
+    rc = azkm_sp_credential_reset(ks, id, &c, &sp, &secret);
     OPENSSL_free(buf);
     return rc == AZKM_OK ? print_with_secret(ctx, &sp, secret) : cli_fail(rc);
 }
@@ -162,12 +179,13 @@ static int sp_show(cli_ctx *ctx, const cli_args *a)
 {
     azkm_service_principal sp;
     azkm_keystore *ks = NULL;
+    char id[AZKM_PRINCIPAL_MAX + 1];
     azkm_rc rc;
     int ret;
 
-    if ((ret = cli_keystore(ctx, &ks)) != 0)
+    if ((ret = app_id_get(a, id)) != 0 || (ret = cli_keystore(ctx, &ks)) != 0)
         return ret;
-    if ((rc = azkm_sp_show(ks, args_get(a, "--id"), &sp)) != AZKM_OK)
+    if ((rc = azkm_sp_show(ks, id, &sp)) != AZKM_OK)
         return cli_fail(rc);
     if (ctx->json)
         return out_json(sp_json(&sp));
@@ -178,12 +196,13 @@ static int sp_show(cli_ctx *ctx, const cli_args *a)
 static int sp_delete(cli_ctx *ctx, const cli_args *a)
 {
     azkm_keystore *ks = NULL;
+    char id[AZKM_PRINCIPAL_MAX + 1];
     azkm_rc rc;
     int ret;
 
-    if ((ret = cli_keystore(ctx, &ks)) != 0)
+    if ((ret = app_id_get(a, id)) != 0 || (ret = cli_keystore(ctx, &ks)) != 0)
         return ret;
-    if ((rc = azkm_sp_delete(ks, args_get(a, "--id"))) != AZKM_OK)
+    if ((rc = azkm_sp_delete(ks, id)) != AZKM_OK)
         return cli_fail(rc);
     return 0;
 }

@@ -14,6 +14,7 @@ expect_eq "$(jqr .principal "$sp")" "sp:$app" "principal"
 shown=$(ok azkm sp show --id "$app" -o json)
 expect_eq "$(jqr '.password // "none"' "$shown")" none "show never prints the secret"
 expect_eq "$(jqr '.passwordCredentials | length' "$shown")" 1 "one secret"
+expect_eq "$(ok azkm sp show --id "${app^^}" -o json | jq -r .appId)" "$app" "an upper-case --id names the same principal"
 grep -rqF -e "$pw" "$AZKM_KEYSTORE_DIR" && fail "the secret is stored in the clear"
 
 step "credential reset: a new secret replaces the old one"
