@@ -71,6 +71,7 @@ void azkm_audit_begin(azkm_audit_op *a, azkm_keystore *ks, const char *op, const
     a->op = op;
     a->vault = vault;
     a->name = name;
+    a->props[0] = NULL;
     a->outermost = depth++ == 0;
     if (a->outermost && ks->audit_fd >= 0)
         clock_gettime(CLOCK_MONOTONIC, &a->start);
@@ -89,6 +90,18 @@ static void correlation_id(char out[33])
         memset(rnd, 0, sizeof(rnd));
     for (size_t i = 0; i < sizeof(rnd); i++)
         snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+static void add_properties(json_t *rec, const azkm_audit_op *a)
+{
+    json_t *props;
+
+    if (a->props[0] == NULL)
+        return;
+    props = json_object();
+    for (size_t i = 0; i + 1 < 2 * AZKM_AUDIT_PROPS && a->props[i] != NULL; i += 2)
+        json_object_set_new(props, a->props[i], json_string(a->props[i + 1] != NULL ? a->props[i + 1] : ""));
+    json_object_set_new(rec, "properties", props);
 }
 
 static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version, const char *description)
@@ -120,6 +133,7 @@ static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version, cons
         json_object_set_new(rec, "key", json_string(a->name));
     if (version != NULL && *version != '\0')
         json_object_set_new(rec, "version", json_string(version));
+    add_properties(rec, a);
     json_object_set_new(caller, "uid", json_integer((json_int_t)getuid()));
     json_object_set_new(caller, "pid", json_integer((json_int_t)getpid()));
     json_object_set_new(rec, "callerIdentity", caller);

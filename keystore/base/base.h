@@ -55,11 +55,15 @@ typedef struct {
 azkm_rc azkm_config_load(const azkm_options *opt, azkm_config *cfg);
 
 /* ---- audit log (audit.c) */
+#define AZKM_AUDIT_PROPS 4
 typedef struct {
     azkm_keystore *ks;
     const char *op;
     const char *vault;
     const char *name;
+    /* What the record names besides a key: up to AZKM_AUDIT_PROPS name/value pairs, NULL-terminated, written as
+     * its "properties" (for instance a role assignment's principal, role and scope). Set before azkm_audit_end. */
+    const char *props[2 * AZKM_AUDIT_PROPS + 1];
     struct timespec start;
     int outermost;
 } azkm_audit_op;

@@ -97,6 +97,25 @@ static azkm_rc rows_read(azkm_vault *v, azkm_catalog_assignment_row **rows, size
     return rc;
 }
 
+static void row_to_public(const azkm_catalog_assignment_row *r, azkm_role_assignment *out)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->id, r->id, sizeof(out->id));
+    memcpy(out->principal, r->principal, sizeof(out->principal));
+    memcpy(out->role_id, r->role_id, sizeof(out->role_id));
+    memcpy(out->scope, r->scope, sizeof(out->scope));
+    out->created = r->created;
+}
+
+/* The audit record of an assignment made or removed names it: Azure's activity log properties. */
+static void audit_assignment(azkm_audit_op *a, const azkm_role_assignment *r)
+{
+    const char *props[] = {"roleAssignmentId", r->id,   "principalId", r->principal, "roleDefinitionId",
+                           r->role_id,         "scope", r->scope,      NULL};
+
+    memcpy(a->props, props, sizeof(props));
+}
+
 azkm_rc azkm_rbac_assignments_read(azkm_vault *v, azkm_role_assignment **out, size_t *n)
 {
     azkm_catalog_assignment_row *rows = NULL;
@@ -112,13 +131,8 @@ azkm_rc azkm_rbac_assignments_read(azkm_vault *v, azkm_role_assignment **out, si
         *n = 0;
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < *n; i++) {
-        memcpy((*out)[i].id, rows[i].id, sizeof((*out)[i].id));
-        memcpy((*out)[i].principal, rows[i].principal, sizeof((*out)[i].principal));
-        memcpy((*out)[i].role_id, rows[i].role_id, sizeof((*out)[i].role_id));
-        memcpy((*out)[i].scope, rows[i].scope, sizeof((*out)[i].scope));
-        (*out)[i].created = rows[i].created;
-    }
+    for (size_t i = 0; i < *n; i++)
+        row_to_public(&rows[i], &(*out)[i]);
     OPENSSL_free(rows);
     return AZKM_OK;
 }
@@ -207,25 +221,29 @@ static azkm_rc create_impl(azkm_vault *v, const char *principal, const char *rol
         rc = azkm_catalog_commit(v->cat);
     else
         azkm_catalog_rollback(v->cat);
-    if (rc == AZKM_OK && out != NULL) {
-        memset(out, 0, sizeof(*out));
-        memcpy(out->id, row.id, sizeof(out->id));
-        memcpy(out->principal, row.principal, sizeof(out->principal));
-        memcpy(out->role_id, row.role_id, sizeof(out->role_id));
-        memcpy(out->scope, row.scope, sizeof(out->scope));
-        out->created = row.created;
-    }
+    if (rc == AZKM_OK)
+        row_to_public(&row, out);
     return rc;
 }
 
 azkm_rc azkm_role_assignment_create(azkm_vault *v, const char *principal, const char *role, const char *scope,
                                     azkm_role_assignment *out)
 {
-    AZKM_AUDITED(v->ks, "RoleAssignmentCreate", v->name, NULL, create_impl(v, principal, role, scope, out), NULL);
+    azkm_role_assignment made;
+    azkm_audit_op audit;
+    azkm_rc rc;
+
+    azkm_audit_begin(&audit, v->ks, "RoleAssignmentCreate", v->name, NULL);
+    if ((rc = create_impl(v, principal, role, scope, &made)) == AZKM_OK) {
+        audit_assignment(&audit, &made);
+        if (out != NULL)
+            *out = made;
+    }
+    return azkm_audit_end(&audit, rc, NULL);
 }
 
 /* Inside a write transaction: removes the row with that id and stores the new set MAC. */
-static azkm_rc delete_checked(azkm_vault *v, const char *id)
+static azkm_rc delete_checked(azkm_vault *v, const char *id, azkm_role_assignment *gone)
 {
     azkm_catalog_assignment_row *rows = NULL;
     size_t n = 0, at = 0;
@@ -238,6 +256,7 @@ static azkm_rc delete_checked(azkm_vault *v, const char *id)
     if (rc == AZKM_OK && (rc = azkm_catalog_assignment_delete(v->cat, rows[at].id)) == AZKM_E_NOT_FOUND)
         rc = azkm_fail(AZKM_E_NOT_FOUND, "vault %s: no role assignment %.64s", v->name, id);
     if (rc == AZKM_OK) {
+        row_to_public(&rows[at], gone);
         memmove(&rows[at], &rows[at + 1], (n - at - 1) * sizeof(*rows));
         rc = set_mac_write(v, rows, n - 1);
     }
@@ -245,7 +264,7 @@ static azkm_rc delete_checked(azkm_vault *v, const char *id)
     return rc;
 }
 
-static azkm_rc delete_impl(azkm_vault *v, const char *id)
+static azkm_rc delete_impl(azkm_vault *v, const char *id, azkm_role_assignment *gone)
 {
     azkm_rc rc;
 
@@ -253,7 +272,7 @@ static azkm_rc delete_impl(azkm_vault *v, const char *id)
         return azkm_fail(AZKM_E_INVALID, "a role assignment id is needed");
     if ((rc = azkm_catalog_begin(v->cat)) != AZKM_OK)
         return rc;
-    if ((rc = delete_checked(v, id)) == AZKM_OK)
+    if ((rc = delete_checked(v, id, gone)) == AZKM_OK)
         rc = azkm_catalog_commit(v->cat);
     else
         azkm_catalog_rollback(v->cat);
@@ -262,7 +281,14 @@ static azkm_rc delete_impl(azkm_vault *v, const char *id)
 
 azkm_rc azkm_role_assignment_delete(azkm_vault *v, const char *id)
 {
-    AZKM_AUDITED(v->ks, "RoleAssignmentDelete", v->name, NULL, delete_impl(v, id), NULL);
+    azkm_role_assignment gone;
+    azkm_audit_op audit;
+    azkm_rc rc;
+
+    azkm_audit_begin(&audit, v->ks, "RoleAssignmentDelete", v->name, NULL);
+    if ((rc = delete_impl(v, id, &gone)) == AZKM_OK)
+        audit_assignment(&audit, &gone);
+    return azkm_audit_end(&audit, rc, NULL);
 }
 
 azkm_rc azkm_rbac_verify(azkm_vault *v, size_t *checked)

@@ -18,6 +18,7 @@ should_fail 3 "vault nope" azkm role definition list --vault-name nope
 
 step "assignments by name, stored by number"
 ok vault_create --name prod -o none
+export AZKM_AUDIT_LOG=$TMP/audit.jsonl
 a=$(ok azkm role assignment create --vault-name prod --role "key vault crypto user" --assignee user:root \
     --scope /keys/Web-TLS -o json)
 expect_eq "$(jqr .principalId "$a")" "uid:0" "user:root stored as"
@@ -62,6 +63,16 @@ ok azkm role assignment delete --vault-name prod --name "$id"
 should_fail 3 "no role assignment matches" azkm role assignment delete --vault-name prod --name "$id"
 expect_eq "$(ok azkm role assignment list --vault-name prod -o json | jq -r '.[].scope')" "/keys" "left"
 ok azkm vault verify --name prod >/dev/null
+
+step "the audit log names each assignment made or removed: id, principal, role and scope"
+made=$(jq -c 'select(.operationName == "RoleAssignmentCreate" and .resultType == "Success") | .properties' \
+    "$AZKM_AUDIT_LOG" | head -1)
+expect_eq "$made" "{\"roleAssignmentId\":\"$id\",\"principalId\":\"uid:0\",\"roleDefinitionId\":\"12338af0-0e69-4776-bea7-57ae8d297424\",\"scope\":\"/keys/Web-TLS\"}" \
+    "RoleAssignmentCreate properties"
+gone=$(jq -c 'select(.operationName == "RoleAssignmentDelete" and .resultType == "Success") | .properties' \
+    "$AZKM_AUDIT_LOG" | tail -1)
+expect_eq "$(jq -r '[.roleAssignmentId, .principalId, .scope] | join(" ")' <<<"$gone")" "$id uid:0 /keys/Web-TLS" \
+    "RoleAssignmentDelete properties"
 
 step "bad input is refused by name"
 should_fail 2 "--assignee: principal 'www' is not one of" \
