@@ -107,8 +107,8 @@ static azkm_rc byok_kty(const json_t *jwk, azkm_kty *kty)
     const char *text;
     azkm_rc rc = azkmd_body_string(jwk, "kty", 1, &text);
 
-    if (rc == AZKM_OK && (azkm_kty_parse(text, kty, &protection) != AZKM_OK ||
-                          protection != AZKM_PROTECTION_HSM || *kty == AZKM_KTY_OKP))
+    if (rc == AZKM_OK && (azkm_kty_parse(text, kty, &protection) != AZKM_OK || protection != AZKM_PROTECTION_HSM ||
+                          *kty == AZKM_KTY_OKP))
         rc = azkm_set_error(AZKM_E_INVALID,
                             "'key.kty' is '%.32s': a key_hsm (BYOK) import is RSA-HSM, EC-HSM or oct-HSM", text);
     return rc;
@@ -126,7 +126,8 @@ static azkm_rc import_byok(azkmd_request *r, const json_t *jwk, azkm_key_info *i
     azkm_rc rc;
 
     memset(&attrs, 0, sizeof(attrs));
-    if ((rc = byok_kty(jwk, &kty)) != AZKM_OK || (rc = azkmd_read_key_ops(jwk, &attrs.key_ops, &fields)) != AZKM_OK ||
+    if ((rc = byok_kty(jwk, &kty)) != AZKM_OK ||
+        (rc = azkmd_read_key_ops(jwk, &attrs.key_ops, &fields)) != AZKM_OK ||
         (rc = azkmd_read_attributes(r->body, &attrs, &fields)) != AZKM_OK ||
         (rc = azkmd_read_tags(r->body, &attrs, &fields)) != AZKM_OK ||
         (rc = azkmd_body_bytes(jwk, "key_hsm", 1, &blob, &len)) != AZKM_OK)
