@@ -73,7 +73,12 @@ static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policie
                                     "  cert_issuer TEXT NOT NULL,"
                                     "  cert_subject TEXT NOT NULL,"
                                     "  created INTEGER NOT NULL,"
-                                    "  mac BLOB NOT NULL);";
+                                    "  mac BLOB NOT NULL,"
+                                    "  cert_sha1 BLOB,"
+                                    "  cert_spki BLOB);";
+/* The certificate's SHA-1 thumbprint and public key came after the first identity stores. */
+static const char sp_cert_key_columns[] = "ALTER TABLE service_principals ADD COLUMN cert_sha1 BLOB;"
+                                          "ALTER TABLE service_principals ADD COLUMN cert_spki BLOB;";
 
 static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)
 {
@@ -94,7 +99,13 @@ static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *
 
 static int migrate(sqlite3 *db)
 {
+    sqlite3_stmt *probe = NULL;
     int rc = sqlite3_exec(db, policy_schema, NULL, NULL, NULL);
+
+    if (rc == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT cert_spki FROM service_principals", -1, &probe, NULL) != SQLITE_OK)
+        rc = sqlite3_exec(db, sp_cert_key_columns, NULL, NULL, NULL);
+    sqlite3_finalize(probe);
 
     /* A catalog this process may only read keeps working; policies then fail when used. */
     return (rc & 0xff) == SQLITE_READONLY ? SQLITE_OK : rc;
