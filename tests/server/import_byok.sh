@@ -2,7 +2,7 @@
 # BYOK import through the API (PUT /keys/{name} with key.key_hsm, docs/byok.md): a transfer blob built with the
 # openssl CLI alone (RSA-OAEP SHA-1 of an ephemeral AES-256 key, then AES key wrap with padding of the PKCS#8 DER)
 # for a key exchange key made through azkmd imports RSA-HSM and EC-HSM keys that sign what the original key files'
-# public keys verify. A tampered ciphertext, a kid this vault does not have, a KEK whose key_ops are not exactly
+# public keys verify, and an oct-HSM key whose wraps the original AES bytes unwrap. A tampered ciphertext, a kid this vault does not have, a KEK whose key_ops are not exactly
 # [import], a kty that is not -HSM and a kty that is not the blob's each get their 4xx and an audit line, and leave
 # no key behind. On the software tier (no token) key_hsm is a 400 naming the missing token.
 . "$(dirname "$0")/lib.sh"
@@ -12,9 +12,14 @@ start_azkmd
 printf 'brought' >"$T/msg"
 digest=$(openssl dgst -sha256 -binary "$T/msg" | base64 -w0 | tr '+/' '-_' | tr -d '=')
 
-# blob KEK_KID KEK_PUB_PEM TARGET_PEM: the transfer blob (JSON) on stdout, as docs/byok.md builds it by hand.
+# blob KEK_KID KEK_PUB_PEM TARGET_PEM|AES_KEY_FILE [raw]: the transfer blob (JSON) on stdout, as docs/byok.md builds
+# it by hand (raw: the target is AES key bytes, not a private key file).
 blob() {
-    openssl pkcs8 -topk8 -nocrypt -in "$3" -outform DER -out "$T/target.der"
+    if [ "${4-}" = raw ]; then
+        cp "$3" "$T/target.der"
+    else
+        openssl pkcs8 -topk8 -nocrypt -in "$3" -outform DER -out "$T/target.der"
+    fi
     openssl rand 32 >"$T/aes.bin"
     openssl pkeyutl -encrypt -pubin -inkey "$2" -in "$T/aes.bin" -out "$T/rsa.bin" -pkeyopt rsa_padding_mode:oaep \
         -pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1
@@ -74,6 +79,20 @@ raw_to_der "$T/ec.raw" "$T/ec.sig"
 openssl dgst -sha256 -verify <(openssl pkey -in "$T/ec.pem" -pubout) -signature "$T/ec.sig" "$T/msg" >/dev/null ||
     fail "openssl rejects the imported EC key's signature"
 
+step "oct-HSM (AES-256): import, wrapkey A256KW through azkmd, unwrap with openssl and the original bytes"
+openssl rand 32 >"$T/aes.key"
+blob "$KEK_KID" "$T/kek.pub.pem" "$T/aes.key" raw >"$T/aes.byok"
+call PUT "/keys/byok-aes?api-version=$API" "$(import_body oct-HSM "$T/aes.byok" '["wrapKey","unwrapKey"]')"
+expect 200
+[ "$(field .key.kty)" = oct-HSM ] && [ "$(field '.key | has("k")')" = false ] || fail "oct import bundle"
+openssl rand 32 >"$T/dek.bin"
+call POST "/keys/byok-aes//wrapkey?api-version=$API" "{\"alg\":\"A256KW\",\"value\":\"$(b64url_encode "$T/dek.bin")\"}"
+expect 200
+b64url_decode "$(field .value)" "$T/wrapped.bin"
+openssl enc -d -id-aes256-wrap -K "$(hex_of "$T/aes.key")" -iv A6A6A6A6A6A6A6A6 -in "$T/wrapped.bin" \
+    -out "$T/dek.back" 2>/dev/null || fail "openssl cannot unwrap with the original AES key"
+cmp -s "$T/dek.bin" "$T/dek.back" || fail "the unwrapped key differs"
+
 step "refused: a tampered ciphertext"
 jq -c '.ciphertext |= (.[0:-6] + (if .[-6:-5] == "A" then "B" else "A" end) + .[-5:])' "$T/rsa.byok" >"$T/bad.byok"
 call PUT "/keys/bad-tampered?api-version=$API" "$(import_body RSA-HSM "$T/bad.byok")"
@@ -120,7 +139,7 @@ expect_audit 400 KeyImport
 
 step "nothing left behind; no key material in the audit log"
 call GET "/keys?api-version=$API"
-[ "$(field '[.value[].kid | split("/") | last] | join(",")')" = byok-ec,byok-rsa,kek,not-kek ] ||
+[ "$(field '[.value[].kid | split("/") | last] | join(",")')" = byok-aes,byok-ec,byok-rsa,kek,not-kek ] ||
     fail "keys left: $(field '[.value[].kid] | join(",")')"
 ! grep -qF "$(jq -r .ciphertext "$T/rsa.byok" | cut -c1-40)" "$AZKM_AUDIT_LOG" || fail "the blob in the audit log"
 echo "PASS"
