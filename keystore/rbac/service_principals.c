@@ -43,7 +43,7 @@ static azkm_rc not_found(const char *app_id)
 
 static void row_mac(const azkm_vault *v, const azkm_catalog_sp_row *r, unsigned char mac[32])
 {
-    unsigned char buf[32 + AZKM_VAULT_ID_LEN + sizeof(*r)], *p = buf;
+    unsigned char buf[64 + AZKM_VAULT_ID_LEN + sizeof(*r)], *p = buf; /* every field, the labels, the lengths */
 
     p = put_str(p, "azkm-service-principal-v1");
     memcpy(p, v->vault_id, AZKM_VAULT_ID_LEN);
