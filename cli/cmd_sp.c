@@ -22,10 +22,12 @@ static json_t *sp_json(const azkm_service_principal *sp)
     if (sp->has_secret)
         json_array_append_new(
             passwords, json_pack("{s:s}", "startDateTime", out_time(sp->secret_created, secret, sizeof(secret))));
+    /* usage "Verify" (Graph's word for a key that verifies client assertions) when its public key is kept. */
     if (sp->has_certificate)
         json_array_append_new(keys,
-                              json_pack("{s:s, s:s, s:s, s:s}", "type", "AsymmetricX509Cert", "thumbprintSha256",
-                                        sp->cert_sha256, "issuer", sp->cert_issuer, "subject", sp->cert_subject));
+                              json_pack("{s:s, s:s, s:s, s:s, s:s*}", "type", "AsymmetricX509Cert",
+                                        "thumbprintSha256", sp->cert_sha256, "issuer", sp->cert_issuer, "subject",
+                                        sp->cert_subject, "usage", sp->has_certificate_key ? "Verify" : NULL));
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "appId", sp->app_id, "displayName", sp->display_name,
                      "principal", principal, "servicePrincipalType", "Application", "createdDateTime",
                      out_time(sp->created, created, sizeof(created)), "passwordCredentials", passwords,
@@ -45,6 +47,8 @@ static void sp_rows(const azkm_service_principal *sp)
         out_row("Certificate SHA-256", "%s", sp->cert_sha256);
         out_row("Certificate subject", "%s", sp->cert_subject);
         out_row("Certificate issuer", "%s", sp->cert_issuer);
+        out_row("Client assertions", "%s",
+                sp->has_certificate_key ? "yes" : "no: registered without its public key, re-add the certificate");
     }
 }
 

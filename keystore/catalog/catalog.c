@@ -73,7 +73,15 @@ static const char policy_schema[] = "CREATE TABLE IF NOT EXISTS rotation_policie
                                     "  cert_issuer TEXT NOT NULL,"
                                     "  cert_subject TEXT NOT NULL,"
                                     "  created INTEGER NOT NULL,"
-                                    "  mac BLOB NOT NULL);";
+                                    "  mac BLOB NOT NULL,"
+                                    "  cert_sha1 BLOB,"
+                                    "  cert_spki BLOB);";
+/* The certificate's SHA-1 thumbprint and public key came after the first identity stores: added in one
+ * transaction (another process opening the same catalog at once waits, then finds them). */
+static const char sp_cert_key_columns[] = "BEGIN IMMEDIATE;"
+                                          "ALTER TABLE service_principals ADD COLUMN cert_sha1 BLOB;"
+                                          "ALTER TABLE service_principals ADD COLUMN cert_spki BLOB;"
+                                          "COMMIT;";
 
 static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *action)
 {
@@ -92,9 +100,37 @@ static azkm_rc sqlite_fail(sqlite3 *db, int code, const char *path, const char *
                      db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
 }
 
+static int has_cert_key_columns(sqlite3 *db)
+{
+    sqlite3_stmt *probe = NULL;
+    int ok = sqlite3_prepare_v2(db, "SELECT cert_sha1, cert_spki FROM service_principals", -1, &probe, NULL) ==
+             SQLITE_OK;
+
+    sqlite3_finalize(probe);
+    return ok;
+}
+
+static int add_cert_key_columns(sqlite3 *db)
+{
+    int rc;
+
+    if (has_cert_key_columns(db))
+        return SQLITE_OK;
+    rc = sqlite3_exec(db, sp_cert_key_columns, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        if (has_cert_key_columns(db)) /* another process added them meanwhile */
+            rc = SQLITE_OK;
+    }
+    return rc;
+}
+
 static int migrate(sqlite3 *db)
 {
     int rc = sqlite3_exec(db, policy_schema, NULL, NULL, NULL);
+
+    if (rc == SQLITE_OK)
+        rc = add_cert_key_columns(db);
 
     /* A catalog this process may only read keeps working; policies then fail when used. */
     return (rc & 0xff) == SQLITE_READONLY ? SQLITE_OK : rc;

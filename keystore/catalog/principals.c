@@ -11,10 +11,10 @@
 
 #define COLUMNS                                                                                                    \
     "app_id, display_name, secret_kdf, secret_salt, secret_hash, secret_created, cert_sha256, cert_issuer, "       \
-    "cert_subject, created, mac"
+    "cert_subject, created, mac, cert_sha1, cert_spki"
 #define COLUMNS_S                                                                                                  \
     "s.app_id, s.display_name, s.secret_kdf, s.secret_salt, s.secret_hash, s.secret_created, s.cert_sha256, "      \
-    "s.cert_issuer, s.cert_subject, s.created, s.mac"
+    "s.cert_issuer, s.cert_subject, s.created, s.mac, s.cert_sha1, s.cert_spki"
 
 static int text_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
 {
@@ -42,6 +42,22 @@ static int blob_copy(sqlite3_stmt *st, int i, unsigned char *dst, size_t len, in
     return 1;
 }
 
+/* Columns 11 and 12: the certificate's SHA-1 thumbprint and SPKI, both or neither (NULL in rows written before). */
+static int cert_key_read(sqlite3_stmt *st, azkm_catalog_sp_row *r)
+{
+    int sha1 = 0;
+    size_t n = (size_t)sqlite3_column_bytes(st, 12);
+    const void *spki = sqlite3_column_blob(st, 12);
+
+    if (!blob_copy(st, 11, r->cert_sha1, sizeof(r->cert_sha1), &sha1) || n > sizeof(r->cert_spki) ||
+        sha1 != (n > 0))
+        return 0;
+    if (n > 0)
+        memcpy(r->cert_spki, spki, n);
+    r->cert_spki_len = n;
+    return 1;
+}
+
 static azkm_rc row_read(sqlite3_stmt *st, azkm_catalog_sp_row *r)
 {
     int secret = 0;
@@ -57,18 +73,21 @@ static azkm_rc row_read(sqlite3_stmt *st, azkm_catalog_sp_row *r)
         !text_copy(st, 8, r->cert_subject, sizeof(r->cert_subject)))
         return azkm_fail(AZKM_E_INTEGRITY, "identity store: a service principal row has a field of a size azkm "
                                            "never writes: it was changed outside azkm");
+    if (!cert_key_read(st, r))
+        return azkm_fail(AZKM_E_INTEGRITY, "identity store: a service principal's certificate key has a size azkm "
+                                           "never writes: it was changed outside azkm");
     r->secret_created = sqlite3_column_int64(st, 5);
     r->created = sqlite3_column_int64(st, 9);
     r->mac_len = blob_copy(st, 10, r->mac, 32, NULL) ? 32 : 0;
     return AZKM_OK;
 }
 
-/* Takes the set MAC from column 11, and appends the row unless it is the all-NULL row of an empty table. */
+/* Takes the set MAC from column 13, and appends the row unless it is the all-NULL row of an empty table. */
 static azkm_rc row_add(sqlite3_stmt *st, azkm_catalog_sp_row **rows, size_t *n, size_t *cap,
                        azkm_catalog_set_mac *set)
 {
-    const void *mac = sqlite3_column_blob(st, 11);
-    size_t mac_len = (size_t)sqlite3_column_bytes(st, 11);
+    const void *mac = sqlite3_column_blob(st, 13);
+    size_t mac_len = (size_t)sqlite3_column_bytes(st, 13);
 
     set->len = mac != NULL ? mac_len : 0; /* a length other than 32 fails the domain's check */
     if (mac != NULL && mac_len <= sizeof(set->value))
@@ -122,7 +141,7 @@ azkm_rc azkm_catalog_sp_put(azkm_catalog *c, const azkm_catalog_sp_row *r)
     int secret = r->secret_kdf[0] != '\0';
     int rc = sqlite3_prepare_v2(c->db,
                                 "INSERT OR REPLACE INTO service_principals(" COLUMNS ") VALUES(?, ?, ?, ?, ?, "
-                                "?, ?, ?, ?, ?, ?)",
+                                "?, ?, ?, ?, ?, ?, ?, ?)",
                                 -1, &st, NULL);
 
     if (rc == SQLITE_OK) {
@@ -137,6 +156,8 @@ azkm_rc azkm_catalog_sp_put(azkm_catalog *c, const azkm_catalog_sp_row *r)
         sqlite3_bind_text(st, 9, r->cert_subject, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 10, r->created);
         sqlite3_bind_blob(st, 11, r->mac, (int)r->mac_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 12, r->cert_sha1, r->cert_spki_len ? (int)sizeof(r->cert_sha1) : 0, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 13, r->cert_spki, (int)r->cert_spki_len, SQLITE_STATIC);
         rc = sqlite3_step(st);
     }
     sqlite3_finalize(st);

@@ -1,7 +1,7 @@
 /* Service principals in the catalog (the service_principals table, used by the keystore's identity store only):
  * per principal its appId, display name, the slow hash of its client secret and its certificate's fingerprint and
- * names, with the MAC the domain computed over the row. The catalog neither hashes nor checks (keystore/rbac/
- * does). */
+ * names (and public key), with the MAC the domain computed over the row. The catalog neither hashes nor checks
+ * (keystore/rbac/ does). */
 #ifndef AZKM_CATALOG_PRINCIPALS_H
 #define AZKM_CATALOG_PRINCIPALS_H
 
@@ -23,6 +23,11 @@ typedef struct {
     char cert_issuer[AZKM_SP_DN_MAX + 1];
     char cert_subject[AZKM_SP_DN_MAX + 1];
     int64_t created;
+    /* The certificate's SHA-1 thumbprint and public key (SubjectPublicKeyInfo DER), for client assertions; empty
+     * (cert_spki_len 0) in a registration made before azkm kept them. */
+    unsigned char cert_sha1[20];
+    unsigned char cert_spki[AZKM_SP_SPKI_MAX];
+    size_t cert_spki_len;
     unsigned char mac[32];
     size_t mac_len; /* as stored: 32 unless the row was damaged */
 } azkm_catalog_sp_row;

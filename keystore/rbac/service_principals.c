@@ -43,7 +43,7 @@ static azkm_rc not_found(const char *app_id)
 
 static void row_mac(const azkm_vault *v, const azkm_catalog_sp_row *r, unsigned char mac[32])
 {
-    unsigned char buf[32 + AZKM_VAULT_ID_LEN + sizeof(*r)], *p = buf;
+    unsigned char buf[64 + AZKM_VAULT_ID_LEN + sizeof(*r)], *p = buf; /* every field, the labels, the lengths */
 
     p = put_str(p, "azkm-service-principal-v1");
     memcpy(p, v->vault_id, AZKM_VAULT_ID_LEN);
@@ -59,6 +59,14 @@ static void row_mac(const azkm_vault *v, const azkm_catalog_sp_row *r, unsigned 
     p = put_str(p + 32, r->cert_issuer);
     p = put_str(p, r->cert_subject);
     p = put_i64(p, r->created);
+    if (r->cert_spki_len > 0) {
+        /* Only in rows that have them: a registration made before they existed keeps its MAC. */
+        p = put_str(p, "cert-key");
+        memcpy(p, r->cert_sha1, sizeof(r->cert_sha1));
+        p = put_i64(p + sizeof(r->cert_sha1), (int64_t)r->cert_spki_len);
+        memcpy(p, r->cert_spki, r->cert_spki_len);
+        p += r->cert_spki_len;
+    }
     azkm_hmac(v->mac_key, buf, (size_t)(p - buf), mac);
 }
 
@@ -189,6 +197,7 @@ static void to_public(const azkm_catalog_sp_row *r, azkm_service_principal *out)
         snprintf(out->cert_sha256 + 2 * i, 3, "%02x", r->cert_sha256[i]);
     memcpy(out->cert_issuer, r->cert_issuer, sizeof(out->cert_issuer));
     memcpy(out->cert_subject, r->cert_subject, sizeof(out->cert_subject));
+    out->has_certificate_key = r->has_cert && r->cert_spki_len > 0;
     out->created = r->created;
 }
 
@@ -452,4 +461,40 @@ azkm_rc azkm_sp_find_by_certificate_names(azkm_keystore *ks, const unsigned char
     azkm_rc rc = azkm_sp_cert_names(der, der_len, issuer, subject);
 
     return rc == AZKM_OK ? azkm_sp_find_by_subject(ks, issuer, subject, out) : rc;
+}
+
+/* The row of app_id when its certificate has this thumbprint (SHA-1 or SHA-256). */
+static int thumbprint_is(const azkm_catalog_sp_row *r, const unsigned char *tp, size_t len)
+{
+    if (r == NULL || !r->has_cert || tp == NULL)
+        return 0;
+    if (len == 32)
+        return CRYPTO_memcmp(tp, r->cert_sha256, 32) == 0;
+    return len == 20 && r->cert_spki_len > 0 && CRYPTO_memcmp(tp, r->cert_sha1, 20) == 0;
+}
+
+azkm_rc azkm_sp_certificate_key(azkm_keystore *ks, const char *app_id, const unsigned char *thumbprint, size_t len,
+                                unsigned char **spki, size_t *spki_len)
+{
+    azkm_catalog_sp_row *rows = NULL, *row;
+    size_t n = 0;
+    azkm_rc rc = store_read(ks, &rows, &n);
+
+    *spki = NULL;
+    *spki_len = 0;
+    row = rc == AZKM_OK ? find_app(rows, n, app_id) : NULL;
+    if (rc == AZKM_OK && !thumbprint_is(row, thumbprint, len))
+        rc = azkm_fail(AZKM_E_NOT_FOUND, "no service principal %.64s with a certificate of this thumbprint",
+                       app_id ? app_id : "");
+    else if (rc == AZKM_OK && row->cert_spki_len == 0)
+        rc = azkm_fail(AZKM_E_UNSUPPORTED,
+                       "service principal %s: its certificate was registered before azkm kept certificates' public "
+                       "keys: re-add the certificate (azkm sp credential-reset --id %s --cert FILE)",
+                       row->app_id, row->app_id);
+    else if (rc == AZKM_OK && (*spki = OPENSSL_memdup(row->cert_spki, row->cert_spki_len)) == NULL)
+        rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
+    if (rc == AZKM_OK)
+        *spki_len = row->cert_spki_len;
+    OPENSSL_clear_free(rows, n * sizeof(*rows));
+    return rc;
 }

@@ -1,6 +1,6 @@
 /* A service principal's credentials: client secrets (generated here, 32 random bytes in base64url, kept only as a
  * salted scrypt hash and checked in constant time) and certificates (PEM or DER, kept as their SHA-256 fingerprint
- * and RFC 2253 issuer and subject). */
+ * and RFC 2253 issuer and subject, their SHA-1 thumbprint and public key for client assertions). */
 #include <stdio.h>
 #include <string.h>
 
@@ -152,6 +152,27 @@ azkm_rc azkm_sp_cert_names(const unsigned char *der, size_t len, char issuer[AZK
     return rc;
 }
 
+/* The certificate's SHA-1 thumbprint (JWS x5t) and public key (SPKI DER), to verify client assertions. */
+static azkm_rc cert_key_set(X509 *x, const unsigned char *der, size_t len, azkm_catalog_sp_row *row)
+{
+    unsigned char *spki = NULL;
+    unsigned int n = 0;
+    int slen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    azkm_rc rc = AZKM_OK;
+
+    row->cert_spki_len = 0;
+    if (slen <= 0 || EVP_Digest(der, len, row->cert_sha1, &n, EVP_sha1(), NULL) != 1 || n != 20)
+        rc = azkm_fail_ossl(AZKM_E_INVALID, "certificate: cannot read its public key");
+    else if ((size_t)slen > sizeof(row->cert_spki))
+        rc = azkm_fail(AZKM_E_INVALID, "certificate: its public key is over %d bytes", AZKM_SP_SPKI_MAX);
+    if (rc == AZKM_OK) {
+        memcpy(row->cert_spki, spki, (size_t)slen);
+        row->cert_spki_len = (size_t)slen;
+    }
+    OPENSSL_free(spki);
+    return rc;
+}
+
 azkm_rc azkm_sp_cert_set(azkm_keystore *ks, azkm_catalog_sp_row *row, const unsigned char *cert, size_t len)
 {
     X509 *x = cert == NULL || len == 0 || len > 65536 ? NULL : cert_parse(cert, len);
@@ -169,6 +190,8 @@ azkm_rc azkm_sp_cert_set(azkm_keystore *ks, azkm_catalog_sp_row *row, const unsi
                           !name_text(X509_get_subject_name(x), row->cert_subject, sizeof(row->cert_subject))))
         rc = azkm_fail(AZKM_E_INVALID, "certificate: its issuer or subject is longer than %d characters",
                        AZKM_SP_DN_MAX);
+    if (rc == AZKM_OK)
+        rc = cert_key_set(x, der, (size_t)dlen, row);
     row->has_cert = rc == AZKM_OK;
     OPENSSL_free(der);
     X509_free(x);

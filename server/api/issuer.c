@@ -1,7 +1,7 @@
 /* azkmd as its own OAuth2 token issuer, at the paths Microsoft Entra ID uses so that @azure/identity's
- * ClientSecretCredential (authorityHost = azkmd) works unchanged: OpenID discovery, the JWKS, and the
- * client-credentials token endpoint. Errors have Entra's shape ({"error":"invalid_client","error_description":
- * "AADSTS...",...}), not Key Vault's. */
+ * ClientSecretCredential and ClientCertificateCredential (authorityHost = azkmd) work unchanged: OpenID discovery,
+ * the JWKS, and the client-credentials token endpoint. Errors have Entra's shape
+ * ({"error":"invalid_client","error_description": "AADSTS...",...}), not Key Vault's. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "api/issuer.h"
+#include "auth/assertion.h"
 #include "auth/jwt.h"
 #include "auth/tokens.h"
 
@@ -52,9 +53,9 @@ static void discovery(azkmd_request *r)
     snprintf(authz, sizeof(authz), "%s/%s/oauth2/v2.0/authorize", a, cfg->tenant);
     snprintf(jwks, sizeof(jwks), "%s/%s/discovery/v2.0/keys", a, cfg->tenant);
     azkmd_reply_json(r, 200,
-                     json_pack("{s:s,s:s,s:s,s:s,s:[s],s:[s],s:[s],s:[s,s],s:s}", "issuer", iss, "token_endpoint",
+                     json_pack("{s:s,s:s,s:s,s:s,s:[s,s],s:[s],s:[s],s:[s,s],s:s}", "issuer", iss, "token_endpoint",
                                token, "authorization_endpoint", authz, "jwks_uri", jwks,
-                               "token_endpoint_auth_methods_supported", "client_secret_post",
+                               "token_endpoint_auth_methods_supported", "client_secret_post", "private_key_jwt",
                                "grant_types_supported", "client_credentials", "response_types_supported", "token",
                                "id_token_signing_alg_values_supported", "RS256", "ES256", "tenant_region_scope",
                                "azkm"));
@@ -111,8 +112,45 @@ static const char *app_id_lower(struct evkeyvalq *form, char *out)
     return out;
 }
 
+/* Exactly one credential: client_secret, or client_assertion of client_assertion_type jwt-bearer. */
+static int credential_ok(azkmd_request *r, struct evkeyvalq *form)
+{
+    const char *secret = evhttp_find_header(form, "client_secret");
+    const char *assertion = evhttp_find_header(form, "client_assertion");
+    const char *type = evhttp_find_header(form, "client_assertion_type");
+
+    if (secret == NULL && assertion == NULL)
+        oauth_error(r, 400, "invalid_request", 900144,
+                    "the request body must contain client_secret or client_assertion");
+    else if (secret != NULL && (assertion != NULL || type != NULL))
+        oauth_error(r, 400, "invalid_request", 900144, "give client_secret or client_assertion, not both");
+    else if (assertion != NULL && (type == NULL || strcmp(type, AZKMD_ASSERTION_TYPE) != 0))
+        oauth_error(r, 400, "invalid_request", 900144, "client_assertion_type must be " AZKMD_ASSERTION_TYPE);
+    else
+        return 1;
+    return 0;
+}
+
+/* RFC 6749 section 3.2: no parameter more than once (the first of two would otherwise win unseen). */
+static const char *repeated(struct evkeyvalq *form)
+{
+    struct evkeyval *a, *b;
+
+    TAILQ_FOREACH(a, form, next)
+    for (b = TAILQ_NEXT(a, next); b != NULL; b = TAILQ_NEXT(b, next))
+        if (strcmp(a->key, b->key) == 0)
+            return a->key;
+    return NULL;
+}
+
 static int form_ok(azkmd_request *r, struct evkeyvalq *form)
 {
+    const char *twice = repeated(form);
+
+    if (twice != NULL) {
+        oauth_error(r, 400, "invalid_request", 900144, "the parameter %.40s is given more than once", twice);
+        return 0;
+    }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
     const char *grant = evhttp_find_header(form, "grant_type");
 
@@ -121,13 +159,10 @@ static int form_ok(azkmd_request *r, struct evkeyvalq *form)
                     "the request body must be application/x-www-form-urlencoded");
     else if (grant == NULL || strcmp(grant, "client_credentials") != 0)
         oauth_error(r, 400, "unsupported_grant_type", 70003, "the grant type must be client_credentials");
-    else if (evhttp_find_header(form, "client_assertion") != NULL)
-        oauth_error(r, 400, "invalid_request", 900144,
-                    "client_assertion is not supported by this server yet: use client_secret");
     else if (!app_id_ok(evhttp_find_header(form, "client_id")))
         oauth_error(r, 400, "invalid_request", 900144, "client_id must be an application id (a GUID)");
-    else if (evhttp_find_header(form, "client_secret") == NULL)
-        oauth_error(r, 400, "invalid_request", 900144, "the request body must contain client_secret");
+    else if (!credential_ok(r, form))
+        return 0;
     else if (!scope_ok(r->site->cfg, evhttp_find_header(form, "scope")))
         oauth_error(r, 400, "invalid_scope", 70011, "the scope must be https://%s/.default", r->site->cfg->domain);
     else
@@ -135,19 +170,44 @@ static int form_ok(azkmd_request *r, struct evkeyvalq *form)
     return 0;
 }
 
-/* An unknown appId and a wrong secret get the same answer (the keystore spends the same work on both). */
-static void issue(azkmd_request *r, const char *app_id, const char *secret)
+/* The client, by its secret or its assertion. An unknown appId and a wrong secret get the same answer (the keystore
+ * spends the same work on both); an assertion's answer names the check that failed. 0 when answered. */
+static int authenticate(azkmd_request *r, const char *app_id, struct evkeyvalq *form)
+{
+    azkm_keystore *ks = azkmd_vaults_keystore(r->site->vaults);
+    const char *assertion = evhttp_find_header(form, "client_assertion");
+    char a[300], url[700];
+    azkm_rc rc;
+
+    if (assertion == NULL) {
+        rc = azkm_sp_authenticate_secret(ks, app_id, evhttp_find_header(form, "client_secret"), NULL);
+        if (rc == AZKM_E_AUTH || rc == AZKM_E_NOT_FOUND)
+            oauth_error(r, 401, "invalid_client", 7000215, "invalid client secret provided for application '%s'",
+                        app_id);
+        r->id.method = AZKMD_AUTH_CLIENT_SECRET;
+    } else {
+        azkmd_token_authority(r->site->cfg, a, sizeof(a));
+        snprintf(url, sizeof(url), "%s/%s/oauth2/v2.0/token", a, r->site->cfg->tenant);
+        rc = azkmd_assertion_check(ks, assertion, app_id, url, (int64_t)time(NULL));
+        if (rc == AZKM_E_AUTH || rc == AZKM_E_UNSUPPORTED)
+            oauth_error(r, 401, "invalid_client", 700027, "%s (application '%s')", azkm_last_error(), app_id);
+        r->id.method = AZKMD_AUTH_CLIENT_ASSERTION;
+    }
+    if (rc != AZKM_OK && r->reply.code == NULL)
+        oauth_error(r, 503, "temporarily_unavailable", 90033, "the client could not be authenticated: %s",
+                    azkm_last_error());
+    return rc == AZKM_OK;
+}
+
+static void issue(azkmd_request *r, const char *app_id, struct evkeyvalq *form)
 {
     azkm_vault *v = NULL;
     char *token = NULL;
-    azkm_rc rc = azkm_sp_authenticate_secret(azkmd_vaults_keystore(r->site->vaults), app_id, secret, NULL);
+    azkm_rc rc;
 
-    if (rc == AZKM_E_AUTH || rc == AZKM_E_NOT_FOUND) {
-        oauth_error(r, 401, "invalid_client", 7000215, "invalid client secret provided for application '%s'",
-                    app_id);
+    if (!authenticate(r, app_id, form))
         return;
-    }
-    if (rc == AZKM_OK && (rc = token_vault(r, &v)) == AZKM_OK)
+    if ((rc = token_vault(r, &v)) == AZKM_OK)
         rc = azkmd_token_issue(v, r->site->cfg, app_id, (int64_t)time(NULL), &token);
     if (rc != AZKM_OK) {
         oauth_error(r, 500, "temporarily_unavailable", 90033, "no token could be issued: %s", azkm_last_error());
@@ -155,7 +215,6 @@ static void issue(azkmd_request *r, const char *app_id, const char *secret)
     }
     snprintf(r->id.principals[0], sizeof(r->id.principals[0]), "sp:%s", app_id);
     r->id.n_principals = 1;
-    r->id.method = AZKMD_AUTH_CLIENT_SECRET;
     azkmd_reply_json(r, 200,
                      json_pack("{s:s,s:i,s:i,s:s}", "token_type", "Bearer", "expires_in",
                                r->site->cfg->token_lifetime, "ext_expires_in", r->site->cfg->token_lifetime,
@@ -192,7 +251,7 @@ static void token(azkmd_request *r)
     if (evhttp_parse_query_str(text, &form) != 0)
         oauth_error(r, 400, "invalid_request", 900144, "the request body is not a valid form");
     else if (form_ok(r, &form))
-        issue(r, app_id_lower(&form, app_id), evhttp_find_header(&form, "client_secret"));
+        issue(r, app_id_lower(&form, app_id), &form);
     wipe_form(&form);
     OPENSSL_cleanse(text, len);
     free(text);

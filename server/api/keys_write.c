@@ -1,5 +1,5 @@
 /* Creating keys: POST /keys/{name}/create with Key Vault's body (kty, key_size, crv, key_ops, attributes, tags),
- * and new versions: POST /keys/{name}/rotate. */
+ * new versions: POST /keys/{name}/rotate, and imports: PUT /keys/{name} (a private JWK or a BYOK key_hsm). */
 #include <stdio.h>
 #include <string.h>
 
@@ -87,9 +87,6 @@ static azkm_rc import_with(azkmd_request *r, const json_t *jwk, azkm_key_info *i
 
     memset(&attrs, 0, sizeof(attrs));
     memset(&m, 0, sizeof(m));
-    if (json_object_get(jwk, "key_hsm") != NULL)
-        return azkm_set_error(AZKM_E_UNSUPPORTED, "key.key_hsm (BYOK transfer blobs) is not served by azkmd yet: "
-                                                  "use `azkm key import --byok-file`");
     if ((rc = azkmd_body_bool(r->body, "Hsm", &hsm, &present)) != AZKM_OK ||
         (rc = azkmd_read_key_ops(jwk, &attrs.key_ops, &fields)) != AZKM_OK ||
         (rc = azkmd_read_attributes(r->body, &attrs, &fields)) != AZKM_OK ||
@@ -103,7 +100,55 @@ static azkm_rc import_with(azkmd_request *r, const json_t *jwk, azkm_key_info *i
     return rc;
 }
 
-/* PUT /keys/{name}: {"key": JWK with its private parts, "Hsm": bool, "attributes", "tags"}. */
+/* key.kty of a BYOK import: the blob does not say what it holds, the request does, and it lands on the HSM tier. */
+static azkm_rc byok_kty(const json_t *jwk, azkm_kty *kty)
+{
+    azkm_protection protection;
+    const char *text;
+    azkm_rc rc = azkmd_body_string(jwk, "kty", 1, &text);
+
+    if (rc == AZKM_OK && (azkm_kty_parse(text, kty, &protection) != AZKM_OK || protection != AZKM_PROTECTION_HSM ||
+                          *kty == AZKM_KTY_OKP))
+        rc = azkm_set_error(AZKM_E_INVALID,
+                            "'key.kty' is '%.32s': a key_hsm (BYOK) import is RSA-HSM, EC-HSM or oct-HSM", text);
+    return rc;
+}
+
+/* key.key_hsm: base64url of Azure's BYOK transfer blob (docs/byok.md), unwrapped inside the vault's token by the
+ * key exchange key its header.kid names (azkm_key_import_byok checks that key: this vault's, key_ops [import]). */
+static azkm_rc import_byok(azkmd_request *r, const json_t *jwk, azkm_key_info *info)
+{
+    azkm_attributes attrs;
+    azkm_kty kty = AZKM_KTY_RSA;
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    unsigned fields = 0;
+    azkm_rc rc;
+
+    memset(&attrs, 0, sizeof(attrs));
+    if ((rc = byok_kty(jwk, &kty)) != AZKM_OK ||
+        (rc = azkmd_read_key_ops(jwk, &attrs.key_ops, &fields)) != AZKM_OK ||
+        (rc = azkmd_read_attributes(r->body, &attrs, &fields)) != AZKM_OK ||
+        (rc = azkmd_read_tags(r->body, &attrs, &fields)) != AZKM_OK ||
+        (rc = azkmd_body_bytes(jwk, "key_hsm", 1, &blob, &len)) != AZKM_OK)
+        return rc;
+    rc = azkm_key_import_byok(r->vault, r->name, kty, blob, len, fields, &attrs, info);
+    azkm_free(blob);
+    return rc;
+}
+
+/* A blob that does not unwrap (tampered, made for another KEK, or holding another key type) is the caller's input:
+ * the keystore says IntegrityCheckFailed and names the unwrap ("BYOK import with key exchange key"); any other
+ * integrity failure (a damaged catalog record) stays the service's. */
+static void reply_byok_error(azkmd_request *r, azkm_rc rc)
+{
+    if (rc == AZKM_E_INTEGRITY && strstr(azkm_last_error(), "BYOK import with key exchange key") != NULL)
+        azkmd_reply_error(r, 400, "BadParameter", "%s", azkm_last_error());
+    else
+        azkmd_reply_rc(r, rc);
+}
+
+/* PUT /keys/{name}: {"key": JWK with its private parts or a BYOK key_hsm, "Hsm": bool, "attributes", "tags"}. */
 void azkmd_key_import(azkmd_request *r)
 {
     azkm_key_info info;
@@ -113,9 +158,9 @@ void azkmd_key_import(azkmd_request *r)
     if (rc == AZKM_OK && jwk == NULL)
         rc = azkm_set_error(AZKM_E_INVALID, "the request body has no 'key' (a JWK with its private parts)");
     if (rc == AZKM_OK)
-        rc = import_with(r, jwk, &info);
+        rc = json_object_get(jwk, "key_hsm") != NULL ? import_byok(r, jwk, &info) : import_with(r, jwk, &info);
     if (rc != AZKM_OK) {
-        azkmd_reply_rc(r, rc);
+        reply_byok_error(r, rc);
         return;
     }
     snprintf(r->version, sizeof(r->version), "%s", info.version);

@@ -27,6 +27,8 @@ const char *azkmd_auth_method_name(azkmd_auth_method m)
         return "BearerToken";
     case AZKMD_AUTH_CLIENT_SECRET:
         return "ClientSecret";
+    case AZKMD_AUTH_CLIENT_ASSERTION:
+        return "ClientAssertion";
     default:
         return "None";
     }

@@ -11,14 +11,16 @@
 
 struct evhttp_request;
 
-/* BEARER: an access token of azkmd's own issuer (auth/tokens.h); CLIENT_SECRET: a token request's client (the
- * token endpoint authenticates it itself). */
+/* BEARER: an access token of azkmd's own issuer (auth/tokens.h); CLIENT_SECRET, CLIENT_ASSERTION: a token request's
+ * client, by its secret or by an assertion signed with its certificate's key (the token endpoint authenticates it
+ * itself). */
 typedef enum {
     AZKMD_AUTH_NONE = 0,
     AZKMD_AUTH_PEERCRED = 1,
     AZKMD_AUTH_MTLS = 2,
     AZKMD_AUTH_BEARER = 3,
-    AZKMD_AUTH_CLIENT_SECRET = 4
+    AZKMD_AUTH_CLIENT_SECRET = 4,
+    AZKMD_AUTH_CLIENT_ASSERTION = 5
 } azkmd_auth_method;
 
 /* A Unix peer: uid, primary gid, and up to 32 supplementary groups (with more, none is considered). */

@@ -1,7 +1,8 @@
 /* Issuing and checking azkmd's access tokens with the signing key in its vault: the keystore signs (the private key
- * never leaves its tier), OpenSSL's EVP verifies with the version's public key. */
+ * never leaves its tier), OpenSSL's EVP verifies with the version's public key (auth/token_keys.h caches it). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -9,6 +10,7 @@
 
 #include "azkm/base64.h"
 #include "auth/jwt.h"
+#include "auth/token_keys.h"
 #include "auth/tokens.h"
 #include "json/body.h"
 #include "json/key_bundle.h"
@@ -145,24 +147,6 @@ azkm_rc azkmd_token_issue(azkm_vault *v, const azkmd_config *cfg, const char *ap
     return rc;
 }
 
-static azkm_rc public_key(azkm_vault *v, const azkmd_config *cfg, const char *kid, EVP_PKEY **pub)
-{
-    azkm_key *k = NULL;
-    const azkm_key_info *info;
-    const unsigned char *p;
-
-    /* Only a version of the configured key: kid is looked up there and nowhere else. */
-    if (!azkm_version_valid(kid) || azkm_key_load(v, cfg->token_key, kid, &k) != AZKM_OK) {
-        azkm_key_free(k);
-        return azkm_set_error(AZKM_E_AUTH, "the bearer token is not valid: its signing key (kid) is unknown");
-    }
-    info = azkm_key_get_info(k);
-    p = info->public_der;
-    *pub = d2i_PUBKEY(NULL, &p, (long)info->public_der_len);
-    azkm_key_free(k);
-    return *pub != NULL ? AZKM_OK : azkm_set_error(AZKM_E_CRYPTO, "token signing key: unreadable public key");
-}
-
 azkm_rc azkmd_token_check(azkm_vault *v, const azkmd_config *cfg, const char *token, int64_t now, char *principal,
                           size_t cap)
 {
@@ -170,13 +154,16 @@ azkm_rc azkmd_token_check(azkm_vault *v, const azkmd_config *cfg, const char *to
     azkmd_jwt_expect e = {iss, aud, now};
     azkmd_jwt t;
     EVP_PKEY *pub = NULL;
+    struct timespec mono;
     azkm_rc rc = azkmd_jwt_parse(token, &t);
 
     if (rc != AZKM_OK)
         return rc;
     azkmd_token_issuer(cfg, iss, sizeof(iss));
     azkmd_token_audience(cfg, aud, sizeof(aud));
-    if ((rc = public_key(v, cfg, t.kid, &pub)) == AZKM_OK)
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    if ((rc = azkmd_token_key_get(v, cfg->token_vault, cfg->token_key, t.kid, now, (int64_t)mono.tv_sec, &pub)) ==
+        AZKM_OK)
         rc = azkmd_jwt_verify(&t, token, pub, &e, principal, cap);
     EVP_PKEY_free(pub);
     azkmd_jwt_clear(&t);

@@ -30,6 +30,7 @@ fp=$(openssl x509 -in c.pem -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' 
 m=$(ok azkm sp create --display-name batch --cert c.der -o json)
 expect_eq "$(jqr '.keyCredentials[0].thumbprintSha256' "$m")" "$fp" "fingerprint"
 expect_eq "$(jqr '.keyCredentials[0].subject' "$m")" "CN=batch,O=azkm" "subject"
+expect_eq "$(jqr '.keyCredentials[0].usage' "$m")" Verify "the public key kept for client assertions"
 expect_eq "$(jqr '.password // "none"' "$m")" none "no secret with only --cert"
 m2=$(ok azkm sp create --display-name both --cert c.pem --create-secret -o json)
 expect_eq "$(jqr '[(.password|length), (.keyCredentials|length)] | join(",")' "$m2")" "43,1" "secret and certificate"

@@ -56,7 +56,7 @@ field .error.message | grep -q 'do not form a valid private key' || fail "messag
 call PUT "/keys/bad2?api-version=$API" "$(jwk "$T/ec.pem" | jq -c '{key: (del(.d))}')"
 expect 400 BadParameter
 field .error.message | grep -q 'key.d' || fail "message for a missing d"
-call PUT "/keys/bad3?api-version=$API" '{"key":{"kty":"RSA-HSM","key_hsm":"eyJ9"}}'
+call PUT "/keys/bad3?api-version=$API" '{"key":{"kty":"RSA","key_hsm":"eyJ9"}}'
 expect 400 BadParameter
 call PUT "/keys/bad4?api-version=$API" '{"attributes":{"enabled":true}}'
 expect 400 BadParameter

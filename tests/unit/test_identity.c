@@ -2,6 +2,8 @@
  * certificate is found by its fingerprint or names, credentials are reset, and the identity store, invisible as a
  * vault, detects rows edited or put back behind azkm's back. */
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "testutil.h"
 
@@ -205,6 +207,87 @@ static void a_principal_edited_or_put_back_is_detected(void **state)
     azkm_free(old);
 }
 
+/* SHA-1 and SHA-256 of a DER certificate. */
+static void thumbprints(const unsigned char *der, size_t len, unsigned char sha1[20], unsigned char sha256[32])
+{
+    assert_int_equal(EVP_Digest(der, len, sha1, NULL, EVP_sha1(), NULL), 1);
+    assert_int_equal(EVP_Digest(der, len, sha256, NULL, EVP_sha256(), NULL), 1);
+}
+
+static void a_certificate_key_is_found_by_its_thumbprints(void **state)
+{
+    fixture *f = *state;
+    unsigned char *pem, *der, *pem2, *der2, *spki = NULL, sha1[20], sha256[32], other1[20], other256[32];
+    const unsigned char *p;
+    size_t pem_len, der_len, pem2_len, der2_len, spki_len = 0;
+    azkm_sp_credentials c = {0, NULL, 0};
+    azkm_service_principal sp;
+    X509 *x;
+    unsigned char *want = NULL;
+    int want_len;
+
+    make_cert(f, "asserter", &pem, &pem_len, &der, &der_len);
+    make_cert(f, "stranger", &pem2, &pem2_len, &der2, &der2_len);
+    thumbprints(der, der_len, sha1, sha256);
+    thumbprints(der2, der2_len, other1, other256);
+    c.cert = pem;
+    c.cert_len = pem_len;
+    assert_ok(azkm_sp_create(f->ks, "asserter", &c, &sp, NULL));
+    assert_true(sp.has_certificate_key);
+    /* by x5t#S256 and by x5t: the certificate's SubjectPublicKeyInfo */
+    p = der;
+    assert_non_null(x = d2i_X509(NULL, &p, (long)der_len));
+    want_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &want);
+    assert_ok(azkm_sp_certificate_key(f->ks, sp.app_id, sha256, 32, &spki, &spki_len));
+    assert_memory_equal(spki, want, (size_t)want_len);
+    assert_int_equal(spki_len, (size_t)want_len);
+    azkm_free(spki);
+    assert_ok(azkm_sp_certificate_key(f->ks, sp.app_id, sha1, 20, &spki, &spki_len));
+    azkm_free(spki);
+    /* another certificate's thumbprint, an unknown appId, a thumbprint of another length: one answer */
+    assert_rc(azkm_sp_certificate_key(f->ks, sp.app_id, other256, 32, &spki, &spki_len), AZKM_E_NOT_FOUND,
+              "thumbprint");
+    assert_rc(azkm_sp_certificate_key(f->ks, sp.app_id, other1, 20, &spki, &spki_len), AZKM_E_NOT_FOUND,
+              "thumbprint");
+    assert_rc(azkm_sp_certificate_key(f->ks, "0f8fad5b-d9cb-469f-a165-70867728950e", sha256, 32, &spki, &spki_len),
+              AZKM_E_NOT_FOUND, "thumbprint");
+    assert_rc(azkm_sp_certificate_key(f->ks, sp.app_id, sha256, 16, &spki, &spki_len), AZKM_E_NOT_FOUND,
+              "thumbprint");
+    assert_null(spki);
+    /* the stored public key is authenticated with the row: replaced by another key, nothing verifies */
+    assert_int_equal(sql(f, "UPDATE service_principals SET cert_spki = zeroblob(91)"), 0);
+    assert_rc(azkm_sp_certificate_key(f->ks, sp.app_id, sha256, 32, &spki, &spki_len), AZKM_E_INTEGRITY,
+              "changed outside azkm");
+    OPENSSL_free(want);
+    X509_free(x);
+    free(pem);
+    free(der);
+    free(pem2);
+    free(der2);
+}
+
+/* An identity store from before the certificate key columns: they are added when it is opened, and its rows
+ * (here a principal with a secret only) keep authenticating. */
+static void an_identity_store_without_the_key_columns_is_migrated(void **state)
+{
+    fixture *f = *state;
+    azkm_sp_credentials c = {1, NULL, 0};
+    azkm_service_principal sp;
+    azkm_keystore *ks2;
+    char *secret = NULL;
+
+    assert_ok(azkm_sp_create(f->ks, "before", &c, &sp, &secret));
+    assert_int_equal(sql(f, "ALTER TABLE service_principals DROP COLUMN cert_spki; ALTER TABLE service_principals "
+                            "DROP COLUMN cert_sha1"),
+                     0);
+    assert_non_null(ks2 = fixture_reopen(f));
+    assert_ok(azkm_sp_authenticate_secret(ks2, sp.app_id, secret, NULL));
+    assert_int_equal(sql(f, "SELECT cert_spki FROM service_principals"), 0);
+    azkm_keystore_free(ks2);
+    OPENSSL_cleanse(secret, strlen(secret));
+    azkm_free(secret);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +300,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_input_is_refused_by_name, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(the_identity_store_is_no_vault, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(a_principal_edited_or_put_back_is_detected, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_certificate_key_is_found_by_its_thumbprints, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(an_identity_store_without_the_key_columns_is_migrated, fixture_setup,
                                         fixture_teardown),
     };
 

@@ -15,8 +15,9 @@
 extern "C" {
 #endif
 
-#define AZKM_SP_NAME_MAX 120 /* display names: 1-120 printable characters (Entra ID's limit) */
-#define AZKM_SP_DN_MAX 512   /* a certificate's issuer or subject, RFC 2253 form */
+#define AZKM_SP_NAME_MAX 120  /* display names: 1-120 printable characters (Entra ID's limit) */
+#define AZKM_SP_DN_MAX 512    /* a certificate's issuer or subject, RFC 2253 form */
+#define AZKM_SP_SPKI_MAX 2048 /* a certificate's public key (SubjectPublicKeyInfo DER) */
 
 /* A service principal as show and list return it: plain data, nothing secret. */
 typedef struct {
@@ -28,6 +29,8 @@ typedef struct {
     char cert_sha256[65]; /* lowercase hex of SHA-256(certificate DER), "" without one */
     char cert_issuer[AZKM_SP_DN_MAX + 1];
     char cert_subject[AZKM_SP_DN_MAX + 1];
+    int has_certificate_key; /* the certificate's public key is kept (client assertions); 0 for a certificate
+                                registered before azkm kept it: re-add it with azkm sp credential-reset --cert */
     int64_t created;
 } azkm_service_principal;
 
@@ -76,6 +79,13 @@ azkm_rc azkm_sp_find_by_subject(azkm_keystore *ks, const char *issuer, const cha
  * them; the same condition on the caller (the chain verified against a trusted client CA). */
 azkm_rc azkm_sp_find_by_certificate_names(azkm_keystore *ks, const unsigned char *der, size_t der_len,
                                           azkm_service_principal *out);
+/* OAuth2 client assertion (RFC 7523) signed with app_id's certificate key: that certificate's public key
+ * (SubjectPublicKeyInfo DER, *spki: azkm_free) when thumbprint is its thumbprint, SHA-1 (20 bytes, JWS "x5t") or
+ * SHA-256 (32 bytes, "x5t#S256"). AZKM_E_NOT_FOUND for an unknown appId or one without a certificate of that
+ * thumbprint (one message for both); AZKM_E_UNSUPPORTED "re-add the certificate" for a certificate registered
+ * before azkm kept public keys. The caller verifies the assertion's signature with the key. */
+azkm_rc azkm_sp_certificate_key(azkm_keystore *ks, const char *app_id, const unsigned char *thumbprint, size_t len,
+                                unsigned char **spki, size_t *spki_len);
 
 #ifdef __cplusplus
 }
