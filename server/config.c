@@ -132,24 +132,29 @@ static azkm_rc set_token_key(const where *w, azkmd_config *cfg, const char *valu
     return AZKM_OK;
 }
 
-/* "<requests per second> [burst=<n>]": rate 0 turns the limit off; burst defaults to twice the rate. */
-static azkm_rc set_rate(const where *w, const char *name, char *value, long *rate, long *burst)
+/* "<requests per second> [burst=<n>]": a decimal rate (0.5: one request every 2 s), 0 turning the limit off; burst
+ * defaults to twice the rate (at least 1). */
+static azkm_rc set_rate(const where *w, const char *name, char *value, double *rate, long *burst)
 {
-    char *save = NULL, *tok = strtok_r(value, " \t", &save), *opt = strtok_r(NULL, " \t", &save);
-    azkm_rc rc = set_number(w, name, tok, 0, 1000000, rate);
+    char *save = NULL, *tok = strtok_r(value, " \t", &save), *opt = strtok_r(NULL, " \t", &save), *end;
 
-    if (rc != AZKM_OK)
-        return rc;
-    *burst = *rate * 2;
-    if (opt != NULL && strncmp(opt, "burst=", 6) == 0)
-        rc = set_number(w, "burst", opt + 6, 1, 10000000, burst);
-    else if (opt != NULL)
+    errno = 0;
+    *rate = strtod(tok, &end);
+    if (errno != 0 || end == tok || *end != '\0' || !(*rate >= 0 && *rate <= 1000000))
+        return azkm_set_error(AZKM_E_INVALID,
+                              "%s:%d: %s must be requests per second, a number from 0 to 1000000, "
+                              "not '%.40s'",
+                              w->file, w->line, name, tok);
+    *burst = *rate * 2 >= 1 ? (long)(*rate * 2) : 1;
+    if (opt == NULL)
+        return AZKM_OK;
+    if (strncmp(opt, "burst=", 6) != 0)
         return azkm_set_error(AZKM_E_INVALID, "%s:%d: %s: unknown option '%.40s' (burst=)", w->file, w->line, name,
                               opt);
-    if (rc == AZKM_OK && (opt = strtok_r(NULL, " \t", &save)) != NULL)
+    if ((tok = strtok_r(NULL, " \t", &save)) != NULL)
         return azkm_set_error(AZKM_E_INVALID, "%s:%d: %s: unexpected '%.40s' after the burst", w->file, w->line,
-                              name, opt);
-    return rc;
+                              name, tok);
+    return set_number(w, "burst", opt + 6, 1, 10000000, burst);
 }
 
 static azkm_rc apply_limits(const where *w, azkmd_config *cfg, const char *name, char *value)

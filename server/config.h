@@ -45,8 +45,10 @@ typedef struct {
     int max_connections;  /* open client connections, all listeners together; 0: no limit */
     /* Token buckets (limits/ratelimit.h): requests per second and burst per caller (0: no limit), and for the token
      * endpoint per client_id and per client address */
-    long rate_limit, rate_burst;
-    long token_rate_limit, token_rate_burst;
+    double rate_limit;
+    long rate_burst;
+    double token_rate_limit;
+    long token_rate_burst;
 } azkmd_config;
 
 void azkmd_config_defaults(azkmd_config *cfg);
