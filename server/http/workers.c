@@ -36,6 +36,9 @@ struct worker {
     azkmd_vaults *vaults;
     size_t n;
     struct azkmd_workers *all;
+    /* Keeps the loop running while the listeners are disabled at max_connections with no connection left to
+     * wait on (a loop without events returns); removed when the worker stops accepting. */
+    struct event *keep;
 };
 
 struct azkmd_workers {
@@ -210,13 +213,17 @@ static void *run(void *arg)
     return NULL;
 }
 
+static void idle(evutil_socket_t fd, short what, void *arg) {}
+
 static azkm_rc worker_init(const azkmd_config *cfg, worker *wk, const azkmd_listener *ls, size_t n)
 {
+    struct timeval hour = {3600, 0};
     azkm_rc rc;
 
     if ((rc = azkmd_vaults_new(cfg, &wk->vaults)) != AZKM_OK)
         return rc;
-    if ((wk->base = event_base_new()) == NULL)
+    if ((wk->base = event_base_new()) == NULL ||
+        (wk->keep = event_new(wk->base, -1, EV_PERSIST, idle, NULL)) == NULL || event_add(wk->keep, &hour) != 0)
         return azkm_set_error(AZKM_E_NOMEM, "cannot make an event base");
     for (size_t i = 0; i < n; i++) {
         if (bind_listener(cfg, wk, &ls[i], i) != 0)
@@ -268,6 +275,7 @@ static void stop_accepting(evutil_socket_t fd, short what, void *arg)
 {
     worker *wk = arg;
 
+    event_del(wk->keep);
     for (size_t i = 0; i < wk->n; i++)
         if (wk->bound[i] != NULL) {
             evhttp_del_accept_socket(wk->http[i], wk->bound[i]);
@@ -284,6 +292,8 @@ static void worker_free(worker *wk)
     for (size_t i = 0; i < wk->n; i++)
         if (wk->http[i] != NULL)
             evhttp_free(wk->http[i]);
+    if (wk->keep != NULL)
+        event_free(wk->keep);
     if (wk->base != NULL)
         event_base_free(wk->base);
     azkmd_vaults_free(wk->vaults);
