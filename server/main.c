@@ -26,7 +26,9 @@ static void usage(FILE *out)
                  "  --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
                  "  --check-config  check the configuration, the keystore and the TLS files, then exit\n"
                  "  --dev           a fresh keystore in a temporary directory with vault 'dev', served on a\n"
-                 "                  Unix socket there; prints how to call it\n");
+                 "                  Unix socket there; prints how to call it\n"
+                 "Signals: SIGTERM and SIGINT stop after the requests in progress; SIGHUP reloads the\n"
+                 "configuration and the TLS files without dropping connections.\n");
 }
 
 static int die(const char *what)
