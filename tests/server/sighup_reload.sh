@@ -61,8 +61,8 @@ hup() {
 [ "$(serial)" = 03E9 ] || fail "first certificate not served: $(serial)"
 
 step "SIGHUP five times under load, swapping the certificate: every request succeeds"
-# N requests per client at 40 a second: 2.5 s of load, through which the reloads happen.
-N=100
+# N requests per client at 40 a second: almost 4 s of load, through which the reloads happen.
+N=150
 urls=()
 for _ in $(seq "$N"); do urls+=(-o /dev/null "https://$VAULT.$DOMAIN:$PORT/keys/k1?api-version=$API"); done
 uurls=()
