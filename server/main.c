@@ -270,6 +270,16 @@ static int serve(server *s)
     return 0;
 }
 
+/* A SIGHUP while starting (a reload right after the start) waits for serve's sigwait instead of ending azkmd. */
+static void block_hup(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 int main(int argc, char **argv)
 {
     static server s;
@@ -293,6 +303,7 @@ int main(int argc, char **argv)
         }
     }
     s.config_path = dev ? NULL : config ? config : DEFAULT_CONFIG;
+    block_hup();
     azkmd_config_defaults(&s.cfg);
     if (dev ? dev_setup(&s.cfg) != 0 : azkmd_config_load(config ? config : DEFAULT_CONFIG, &s.cfg) != AZKM_OK)
         return die(NULL);
