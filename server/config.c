@@ -1,6 +1,7 @@
 /* Reads conf/azkmd.conf: `name = value` lines, `#` comments, listeners repeated (docs/server.md, "Configuration").
  * Every mistake names the file, the line and the setting. */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ void azkmd_config_defaults(azkmd_config *cfg)
     cfg->max_headers = 64;
     cfg->timeout = 30;
     cfg->shutdown_grace = 2;
+    cfg->max_connections = 512;
+    cfg->rate_limit = 1000;
+    cfg->rate_burst = 2000;
+    cfg->token_rate_limit = 5;
+    cfg->token_rate_burst = 10;
 }
 
 static azkm_rc set_path(const where *w, const char *name, const char *value, char *out, size_t len)
@@ -126,6 +132,42 @@ static azkm_rc set_token_key(const where *w, azkmd_config *cfg, const char *valu
     return AZKM_OK;
 }
 
+/* "<requests per second> [burst=<n>]": a decimal rate (0.5: one request every 2 s), 0 turning the limit off; burst
+ * defaults to twice the rate (at least 1). */
+static azkm_rc set_rate(const where *w, const char *name, char *value, double *rate, long *burst)
+{
+    char *save = NULL, *tok = strtok_r(value, " \t", &save), *opt = strtok_r(NULL, " \t", &save), *end;
+
+    errno = 0;
+    *rate = strtod(tok, &end);
+    if (errno != 0 || end == tok || *end != '\0' || !(*rate >= 0 && *rate <= 1000000))
+        return azkm_set_error(AZKM_E_INVALID,
+                              "%s:%d: %s must be requests per second, a number from 0 to 1000000, "
+                              "not '%.40s'",
+                              w->file, w->line, name, tok);
+    *burst = *rate * 2 >= 1 ? (long)(*rate * 2) : 1;
+    if (opt == NULL)
+        return AZKM_OK;
+    if (strncmp(opt, "burst=", 6) != 0)
+        return azkm_set_error(AZKM_E_INVALID, "%s:%d: %s: unknown option '%.40s' (burst=)", w->file, w->line, name,
+                              opt);
+    if ((tok = strtok_r(NULL, " \t", &save)) != NULL)
+        return azkm_set_error(AZKM_E_INVALID, "%s:%d: %s: unexpected '%.40s' after the burst", w->file, w->line,
+                              name, tok);
+    return set_number(w, "burst", opt + 6, 1, 10000000, burst);
+}
+
+static azkm_rc apply_limits(const where *w, azkmd_config *cfg, const char *name, char *value)
+{
+    if (strcmp(name, "max_connections") == 0)
+        return set_int(w, name, value, 0, 1000000, &cfg->max_connections);
+    if (strcmp(name, "rate_limit") == 0)
+        return set_rate(w, name, value, &cfg->rate_limit, &cfg->rate_burst);
+    if (strcmp(name, "token_rate_limit") == 0)
+        return set_rate(w, name, value, &cfg->token_rate_limit, &cfg->token_rate_burst);
+    return azkm_set_error(AZKM_E_INVALID, "%s:%d: unknown setting '%s'", w->file, w->line, name);
+}
+
 static azkm_rc apply(const where *w, azkmd_config *cfg, const char *name, char *value)
 {
     if (strcmp(name, "listen_unix") == 0)
@@ -164,7 +206,7 @@ static azkm_rc apply(const where *w, azkmd_config *cfg, const char *name, char *
         return set_int(w, name, value, 1, 3600, &cfg->timeout);
     if (strcmp(name, "shutdown_grace") == 0)
         return set_int(w, name, value, 0, 600, &cfg->shutdown_grace);
-    return azkm_set_error(AZKM_E_INVALID, "%s:%d: unknown setting '%s'", w->file, w->line, name);
+    return apply_limits(w, cfg, name, value);
 }
 
 static char *trim(char *s)
@@ -233,4 +275,68 @@ azkm_rc azkmd_config_check(const azkmd_config *cfg)
     if (cfg->domain[0] == '\0' || cfg->domain[0] == '.')
         return azkm_set_error(AZKM_E_INVALID, "domain '%s' is not a DNS domain", cfg->domain);
     return AZKM_OK;
+}
+
+typedef struct {
+    const char *name;
+    size_t offset, size;
+    int restart_only;
+} setting_field;
+
+#define FIELD(name, member, restart)                                                                               \
+    {                                                                                                              \
+        name, offsetof(azkmd_config, member), sizeof(((azkmd_config *)0)->member), restart                         \
+    }
+
+static const setting_field fields[] = {
+    FIELD("keystore_dir", keystore_dir, 1),
+    FIELD("audit_log", audit_log, 1),
+    FIELD("listen_unix/listen_tls", listeners, 1),
+    FIELD("listen_unix/listen_tls", n_listeners, 1),
+    FIELD("threads", threads, 1),
+    FIELD("domain", domain, 0),
+    FIELD("authority", authority, 0),
+    FIELD("tenant", tenant, 0),
+    FIELD("token_signing_key", token_vault, 0),
+    FIELD("token_signing_key", token_key, 0),
+    FIELD("token_lifetime", token_lifetime, 0),
+    FIELD("tls_certificate", tls_certificate, 0),
+    FIELD("tls_key", tls_key, 0),
+    FIELD("tls_client_ca", tls_client_ca, 0),
+    FIELD("max_body_size", max_body_size, 0),
+    FIELD("max_header_size", max_header_size, 0),
+    FIELD("max_headers", max_headers, 0),
+    FIELD("timeout", timeout, 0),
+    FIELD("shutdown_grace", shutdown_grace, 0),
+    FIELD("max_connections", max_connections, 0),
+    FIELD("rate_limit", rate_limit, 0),
+    FIELD("rate_limit", rate_burst, 0),
+    FIELD("token_rate_limit", token_rate_limit, 0),
+    FIELD("token_rate_limit", token_rate_burst, 0),
+};
+
+void azkmd_config_diff(const azkmd_config *old, const azkmd_config *new, int restart_only, char *out, size_t len)
+{
+    const char *last = "";
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const setting_field *f = &fields[i];
+
+        if (f->restart_only != restart_only || strcmp(f->name, last) == 0 ||
+            memcmp((const char *)old + f->offset, (const char *)new + f->offset, f->size) == 0)
+            continue;
+        last = f->name;
+        used += (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s", used ? ", " : "", f->name);
+        if (used >= len)
+            return;
+    }
+}
+
+void azkmd_config_keep_restart_only(const azkmd_config *old, azkmd_config *new)
+{
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (fields[i].restart_only)
+            memcpy((char *)new + fields[i].offset, (const char *)old + fields[i].offset, fields[i].size);
 }

@@ -42,6 +42,13 @@ typedef struct {
     int max_headers;      /* header lines per request */
     int timeout;          /* seconds: reading a request, writing a response, idle keep-alive */
     int shutdown_grace;   /* seconds SIGTERM waits for responses to be written */
+    int max_connections;  /* open client connections, all listeners together; 0: no limit */
+    /* Token buckets (limits/ratelimit.h): requests per second and burst per caller (0: no limit), and for the token
+     * endpoint per client_id and per client address */
+    double rate_limit;
+    long rate_burst;
+    double token_rate_limit;
+    long token_rate_burst;
 } azkmd_config;
 
 void azkmd_config_defaults(azkmd_config *cfg);
@@ -49,5 +56,11 @@ void azkmd_config_defaults(azkmd_config *cfg);
 azkm_rc azkmd_config_load(const char *path, azkmd_config *cfg);
 /* Checks what the file alone cannot: at least one listener, TLS files when a TLS listener exists. */
 azkm_rc azkmd_config_check(const azkmd_config *cfg);
+/* Reload (SIGHUP): the settings that differ between the running configuration and a new one, comma-separated into
+ * out ("" when none); restart_only: those of them a reload cannot apply (listeners, keystore_dir, audit_log,
+ * threads). */
+void azkmd_config_diff(const azkmd_config *old, const azkmd_config *new, int restart_only, char *out, size_t len);
+/* Copies the settings a reload cannot apply from the running configuration into the new one. */
+void azkmd_config_keep_restart_only(const azkmd_config *old, azkmd_config *new);
 
 #endif

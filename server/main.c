@@ -1,6 +1,7 @@
 /* azkmd: serves the keystore's vaults over Azure Key Vault's keys REST API (docs/server.md). Reads the
  * configuration, opens the listeners, starts the workers, and waits for SIGTERM / SIGINT to shut down gracefully.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "http/listener.h"
 #include "http/workers.h"
+#include "live.h"
 
 #define DEFAULT_CONFIG "/etc/azkm/azkmd.conf"
 
@@ -24,7 +26,9 @@ static void usage(FILE *out)
                  "  --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
                  "  --check-config  check the configuration, the keystore and the TLS files, then exit\n"
                  "  --dev           a fresh keystore in a temporary directory with vault 'dev', served on a\n"
-                 "                  Unix socket there; prints how to call it\n");
+                 "                  Unix socket there; prints how to call it\n"
+                 "Signals: SIGTERM and SIGINT stop after the requests in progress; SIGHUP reloads the\n"
+                 "configuration and the TLS files without dropping connections.\n");
 }
 
 static int die(const char *what)
@@ -100,6 +104,7 @@ static int dev_setup(azkmd_config *cfg)
 
 typedef struct {
     azkmd_config cfg;
+    const char *config_path; /* NULL with --dev */
     SSL_CTX *ssl;
     azkmd_listener listeners[AZKMD_MAX_LISTENERS];
     size_t n_listeners;
@@ -117,31 +122,42 @@ static azkm_rc token_key_check(azkm_keystore *ks, const azkmd_config *cfg)
     return rc;
 }
 
-/* Everything a start needs that can fail on a bad configuration: the keystore, the token signing key, the TLS
- * files. */
-static int prepare(server *s)
+/* Everything that can fail on a bad configuration, at start and on SIGHUP: the settings together, the keystore,
+ * the token signing key, the TLS files (*ssl: the new TLS context, NULL without TLS listeners). On failure *what
+ * names the part. */
+static azkm_rc validate(const azkmd_config *cfg, SSL_CTX **ssl, const char **what)
 {
     azkm_options opt;
     azkm_keystore *ks = NULL;
+    azkm_rc rc;
     int tls = 0;
 
-    if (azkmd_config_check(&s->cfg) != AZKM_OK)
-        return die("configuration");
+    *ssl = NULL;
+    *what = "configuration";
+    if ((rc = azkmd_config_check(cfg)) != AZKM_OK)
+        return rc;
     memset(&opt, 0, sizeof(opt));
-    opt.keystore_dir = s->cfg.keystore_dir[0] ? s->cfg.keystore_dir : NULL;
-    opt.audit_log = s->cfg.audit_log[0] ? s->cfg.audit_log : NULL;
-    if (azkm_keystore_open(&opt, &ks) != AZKM_OK)
-        return die("keystore");
-    if (s->cfg.token_vault[0] != '\0' && token_key_check(ks, &s->cfg) != AZKM_OK) {
-        azkm_keystore_free(ks);
-        return die("token_signing_key");
-    }
+    opt.keystore_dir = cfg->keystore_dir[0] ? cfg->keystore_dir : NULL;
+    opt.audit_log = cfg->audit_log[0] ? cfg->audit_log : NULL;
+    *what = "keystore";
+    if ((rc = azkm_keystore_open(&opt, &ks)) != AZKM_OK)
+        return rc;
+    *what = "token_signing_key";
+    rc = cfg->token_vault[0] != '\0' ? token_key_check(ks, cfg) : AZKM_OK;
     azkm_keystore_free(ks);
-    for (size_t i = 0; i < s->cfg.n_listeners; i++)
-        tls |= s->cfg.listeners[i].kind == AZKMD_LISTEN_TLS;
-    if (tls && azkmd_tls_context(&s->cfg, &s->ssl) != AZKM_OK)
-        return die("TLS");
-    return 0;
+    if (rc != AZKM_OK)
+        return rc;
+    for (size_t i = 0; i < cfg->n_listeners; i++)
+        tls |= cfg->listeners[i].kind == AZKMD_LISTEN_TLS;
+    *what = "TLS";
+    return tls ? azkmd_tls_context(cfg, ssl) : AZKM_OK;
+}
+
+static int prepare(server *s)
+{
+    const char *what;
+
+    return validate(&s->cfg, &s->ssl, &what) != AZKM_OK ? die(what) : 0;
 }
 
 static int open_listeners(server *s)
@@ -150,7 +166,7 @@ static int open_listeners(server *s)
         const azkmd_listen_conf *lc = &s->cfg.listeners[i];
         azkmd_listener *l = &s->listeners[i];
 
-        if (azkmd_listener_open(&s->cfg, lc, lc->kind == AZKMD_LISTEN_TLS ? s->ssl : NULL, l) != AZKM_OK)
+        if (azkmd_listener_open(&s->cfg, lc, l) != AZKM_OK)
             return die("listener");
         s->n_listeners = i + 1;
         if (lc->kind == AZKMD_LISTEN_TLS)
@@ -163,32 +179,105 @@ static int open_listeners(server *s)
     return 0;
 }
 
-/* Blocks until SIGTERM or SIGINT (the signals are blocked in every thread and taken here). */
+/* Reads and checks the configuration file again; puts it in force only when all of it is valid (the running one
+ * stays otherwise). Settings a reload cannot apply are named and left as they are. */
+static void reload_from(server *s, azkmd_live *live, azkmd_workers *w, const azkmd_config *cur, azkmd_config *next)
+{
+    char changed[512], restart[256];
+    const char *what = "configuration";
+    SSL_CTX *ssl = NULL;
+
+    azkmd_config_defaults(next);
+    if (azkmd_config_load(s->config_path, next) != AZKM_OK) {
+        fprintf(stderr, "azkmd: SIGHUP: %s; keeping the running configuration\n", azkm_last_error());
+        return;
+    }
+    azkmd_config_diff(cur, next, 1, restart, sizeof(restart));
+    if (restart[0] != '\0')
+        fprintf(stderr, "azkmd: SIGHUP: %s changed: needs a restart, not applied\n", restart);
+    azkmd_config_keep_restart_only(cur, next);
+    if (validate(next, &ssl, &what) != AZKM_OK) {
+        fprintf(stderr, "azkmd: SIGHUP: %s %s: %s; keeping the running configuration\n", s->config_path, what,
+                azkm_last_error());
+        return;
+    }
+    azkmd_config_diff(cur, next, 0, changed, sizeof(changed));
+    if (azkmd_live_replace(live, next, ssl) != AZKM_OK) {
+        fprintf(stderr, "azkmd: SIGHUP: %s; keeping the running configuration\n", azkm_last_error());
+        return;
+    }
+    azkmd_workers_apply(w, next);
+    fprintf(stderr, "azkmd: SIGHUP: reloaded %s (changed: %s)%s\n", s->config_path, changed[0] ? changed : "none",
+            ssl != NULL ? "; TLS certificate, key and client CA loaded again for new connections" : "");
+}
+
+static void reload(server *s, azkmd_live *live, azkmd_workers *w)
+{
+    azkmd_config *next = malloc(sizeof(*next));
+    const azkmd_config *cur;
+
+    if (s->config_path == NULL || next == NULL) {
+        fprintf(stderr, "azkmd: SIGHUP: %s: nothing reloaded\n",
+                next == NULL ? "out of memory" : "no configuration file (--dev)");
+        free(next);
+        return;
+    }
+    cur = azkmd_live_config(live);
+    reload_from(s, live, w, cur, next);
+    azkmd_live_release(live, cur);
+    free(next);
+}
+
+/* Blocks until SIGTERM or SIGINT (the signals are blocked in every thread and taken here); SIGHUP reloads. */
 static int serve(server *s)
 {
     azkmd_workers *w = NULL;
+    azkmd_live *live = NULL;
     sigset_t set;
     int sig = 0;
 
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (open_listeners(s) != 0)
         return 1;
-    if (azkmd_workers_start(&s->cfg, s->listeners, s->n_listeners, s->cfg.threads, &w) != AZKM_OK)
+    if (azkmd_live_new(&s->cfg, s->ssl, &live) != AZKM_OK)
+        return die("start");
+    s->ssl = NULL; /* live's now */
+    if (azkmd_workers_start(&s->cfg, live, s->listeners, s->n_listeners, &w) != AZKM_OK) {
+        azkmd_live_free(live);
         return die("workers");
+    }
     fprintf(stderr, "azkmd: ready\n");
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        reload(s, live, w);
     fprintf(stderr, "azkmd: %s: finishing the requests in progress\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     azkmd_workers_stop_accepting(w);
     /* Closed now, not at exit: a client connecting during the grace period is refused, not left in the backlog. */
     for (size_t i = 0; i < s->n_listeners; i++)
         azkmd_listener_close(&s->listeners[i]);
-    azkmd_workers_stop(w, s->cfg.shutdown_grace);
+    {
+        const azkmd_config *cur = azkmd_live_config(live);
+
+        azkmd_workers_stop(w, cur->shutdown_grace);
+        azkmd_live_release(live, cur);
+    }
+    azkmd_live_free(live);
     fprintf(stderr, "azkmd: stopped\n");
     return 0;
+}
+
+/* A SIGHUP while starting (a reload right after the start) waits for serve's sigwait instead of ending azkmd. */
+static void block_hup(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 int main(int argc, char **argv)
@@ -213,6 +302,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    s.config_path = dev ? NULL : config ? config : DEFAULT_CONFIG;
+    block_hup();
     azkmd_config_defaults(&s.cfg);
     if (dev ? dev_setup(&s.cfg) != 0 : azkmd_config_load(config ? config : DEFAULT_CONFIG, &s.cfg) != AZKM_OK)
         return die(NULL);

@@ -8,6 +8,7 @@
 #include "config.h"
 
 struct evhttp_request;
+struct azkmd_live;
 
 /* A worker thread's keystore handle and the vaults it has opened (never shared between threads). */
 typedef struct azkmd_vaults azkmd_vaults;
@@ -17,11 +18,12 @@ void azkmd_vaults_free(azkmd_vaults *vs);
 
 /* What a request callback needs to know about where the request came in. */
 typedef struct {
-    const azkmd_config *cfg;
+    const azkmd_config *cfg; /* at start; a request's site has the configuration in force when it began */
     const azkmd_listen_conf *listen;
     int port; /* TLS: the bound port (in key ids unless 443) */
     uid_t self_uid;
-    azkmd_vaults *vaults; /* the worker thread's */
+    azkmd_vaults *vaults;    /* the worker thread's */
+    struct azkmd_live *live; /* the configuration in force (each request takes its own) and the rate limits */
 } azkmd_site;
 
 /* evhttp's request callback (arg: azkmd_site): parse, authenticate, route, authorise, call the keystore, respond,

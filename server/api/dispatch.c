@@ -14,10 +14,12 @@
 
 #include "api/issuer.h"
 #include "api/routes.h"
+#include "api/throttle.h"
 #include "audit/request_audit.h"
 #include "auth/authz.h"
 #include "auth/tokens.h"
 #include "json/body.h"
+#include "live.h"
 
 static const char *const api_versions[] = {"7.4", "7.5", "7.6", "2025-07-01"};
 
@@ -289,13 +291,16 @@ static void audit(azkmd_request *r, const char *path)
 static void run(azkmd_request *r, const char *path)
 {
     const azkmd_route *route;
+    int authenticated;
 
     if (!check_headers(r) || azkmd_issuer_handle(r, path))
         return;
     /* Routed first so that every audit record names its operation, a refused caller's too; an unauthenticated
      * request is answered 401 whatever its path, as Key Vault does. */
     route = azkmd_route_find(r, evhttp_request_get_command(r->req), path);
-    if (!authenticate(r) || route == NULL || !check_api_version(r) || !find_vault(r))
+    /* Throttled by its principal when it authenticated, else by its address (a refused caller too). */
+    authenticated = authenticate(r);
+    if (!azkmd_throttle_request(r) || !authenticated || route == NULL || !check_api_version(r) || !find_vault(r))
         return;
     if (!open_vault(r) || !authorize(r) || !read_body(r))
         return;
@@ -318,6 +323,7 @@ static void wipe_request(azkmd_request *r)
 void azkmd_api_handle(struct evhttp_request *req, void *arg)
 {
     azkmd_request r;
+    azkmd_site site = *(const azkmd_site *)arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
@@ -325,7 +331,9 @@ void azkmd_api_handle(struct evhttp_request *req, void *arg)
     memset(&r, 0, sizeof(r));
     clock_gettime(CLOCK_MONOTONIC, &r.start);
     r.req = req;
-    r.site = arg;
+    /* The configuration in force when the request began, for all of it (a SIGHUP may replace it meanwhile). */
+    site.cfg = azkmd_live_config(site.live);
+    r.site = &site;
     TAILQ_INIT(&r.query);
     request_ids(&r);
     azkmd_identify(req, r.site->listen->kind == AZKMD_LISTEN_TLS, &r.id);
@@ -346,4 +354,5 @@ void azkmd_api_handle(struct evhttp_request *req, void *arg)
     json_decref(r.body);
     azkmd_json_wipe(r.reply.body);
     json_decref(r.reply.body);
+    azkmd_live_release(site.live, site.cfg);
 }

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "api/issuer.h"
+#include "api/throttle.h"
 #include "auth/assertion.h"
 #include "auth/jwt.h"
 #include "auth/tokens.h"
@@ -223,6 +224,18 @@ static void issue(azkmd_request *r, const char *app_id, struct evkeyvalq *form)
     free(token);
 }
 
+/* Every token request costs a slow hash: token_rate_limit per client_id and per client address (api/throttle.c). */
+static int token_allowed(azkmd_request *r, const char *app_id)
+{
+    int wait = azkmd_throttle_token(r, app_id);
+
+    if (wait == 0)
+        return 1;
+    oauth_error(r, 429, "temporarily_unavailable", 50196,
+                "too many token requests for this client or from this address; retry after %d seconds", wait);
+    return 0;
+}
+
 /* The form's values (a client secret among them) are cleared before libevent frees them. */
 static void wipe_form(struct evkeyvalq *form)
 {
@@ -250,8 +263,8 @@ static void token(azkmd_request *r)
     text[len] = '\0';
     if (evhttp_parse_query_str(text, &form) != 0)
         oauth_error(r, 400, "invalid_request", 900144, "the request body is not a valid form");
-    else if (form_ok(r, &form))
-        issue(r, app_id_lower(&form, app_id), &form);
+    else if (form_ok(r, &form) && token_allowed(r, app_id_lower(&form, app_id)))
+        issue(r, app_id, &form);
     wipe_form(&form);
     OPENSSL_cleanse(text, len);
     free(text);

@@ -87,12 +87,11 @@ static azkm_rc open_tcp(const azkmd_listen_conf *lc, azkmd_listener *out)
     return AZKM_OK;
 }
 
-azkm_rc azkmd_listener_open(const azkmd_config *cfg, const azkmd_listen_conf *lc, SSL_CTX *ssl, azkmd_listener *out)
+azkm_rc azkmd_listener_open(const azkmd_config *cfg, const azkmd_listen_conf *lc, azkmd_listener *out)
 {
     memset(out, 0, sizeof(*out));
     out->conf = lc;
     out->fd = -1;
-    out->ssl = ssl;
     return lc->kind == AZKMD_LISTEN_UNIX ? open_unix(lc, out) : open_tcp(lc, out);
 }
 

@@ -10,12 +10,10 @@
 typedef struct {
     const azkmd_listen_conf *conf;
     int fd;
-    int port;     /* TLS: the port bound (the configured one, or the one the kernel chose for port 0) */
-    SSL_CTX *ssl; /* TLS listeners: the server's context (shared; SSL_CTX is safe to share between threads) */
+    int port; /* TLS: the port bound (the configured one, or the one the kernel chose for port 0) */
 } azkmd_listener;
 
-azkm_rc azkmd_listener_open(const azkmd_config *cfg, const azkmd_listen_conf *lc, SSL_CTX *ssl,
-                            azkmd_listener *out);
+azkm_rc azkmd_listener_open(const azkmd_config *cfg, const azkmd_listen_conf *lc, azkmd_listener *out);
 void azkmd_listener_close(azkmd_listener *l);
 /* TLS 1.2+, certificate chain and key from the configuration; client certificates asked for (not required) when
  * tls_client_ca is set. The key may be an azkm: URI or a key reference file, loaded through OSSL_STORE (the azkm

@@ -52,6 +52,14 @@ check_bad "bad.conf:3: token_signing_key must be <vault>/<key>, got 'signing'" "
     "token_signing_key = signing"
 check_bad "bad.conf:3: token_lifetime must be a number from 60 to 86400" "listen_unix = $SOCK" "token_lifetime = 5"
 check_bad "token_signing_key: .*missing" "listen_unix = $SOCK" "token_signing_key = web/missing"
+check_bad "bad.conf:3: rate_limit must be requests per second, a number from 0 to 1000000, not 'lots'" "listen_unix = $SOCK" \
+    "rate_limit = lots"
+check_bad "bad.conf:3: burst must be a number from 1 to 10000000, not '0'" "listen_unix = $SOCK" \
+    "token_rate_limit = 5 burst=0"
+check_bad "bad.conf:3: rate_limit: unknown option 'per=minute' \(burst=\)" "listen_unix = $SOCK" \
+    "rate_limit = 5 per=minute"
+check_bad "bad.conf:3: max_connections must be a number from 0 to 1000000, not '-5'" "listen_unix = $SOCK" \
+    "max_connections = -5"
 "$AZKM" key create --vault-name web --name ed --kty OKP >/dev/null
 check_bad "token_signing_key: .*must be RSA \(RS256\) or EC P-256 \(ES256\)" "listen_unix = $SOCK" \
     "token_signing_key = web/ed"

@@ -95,12 +95,69 @@ static void test_check_needs_listeners_and_tls_files(void **state)
     assert_non_null(strstr(azkm_last_error(), "tls_certificate and tls_key"));
 }
 
+static void test_limits(void **state)
+{
+    azkmd_config cfg;
+
+    assert_int_equal(load_text("listen_unix = /a.sock\n", &cfg), AZKM_OK);
+    assert_int_equal(cfg.max_connections, 512); /* defaults: generous, finite */
+    assert_true(cfg.rate_limit == 1000);
+    assert_int_equal(cfg.rate_burst, 2000);
+    assert_true(cfg.token_rate_limit == 5);
+    assert_int_equal(cfg.token_rate_burst, 10);
+    assert_int_equal(load_text("max_connections = 0\nrate_limit = 50\ntoken_rate_limit = 2 burst=7\n", &cfg),
+                     AZKM_OK);
+    assert_int_equal(cfg.max_connections, 0);
+    assert_true(cfg.rate_limit == 50);
+    assert_int_equal(cfg.rate_burst, 100); /* twice the rate unless given */
+    assert_true(cfg.token_rate_limit == 2);
+    assert_int_equal(cfg.token_rate_burst, 7);
+    assert_int_equal(load_text("rate_limit = 0\n", &cfg), AZKM_OK);
+    assert_true(cfg.rate_limit == 0);
+    assert_int_equal(load_text("token_rate_limit = 0.1\n", &cfg), AZKM_OK); /* one every 10 s */
+    assert_true(cfg.token_rate_limit == 0.1);
+    assert_int_equal(cfg.token_rate_burst, 1);
+    expect_error("rate_limit = fast\n",
+                 ":1: rate_limit must be requests per second, a number from 0 to 1000000, not 'fast'");
+    expect_error("rate_limit = nan\n", ":1: rate_limit must be requests per second");
+    expect_error("rate_limit = -1\n", ":1: rate_limit must be requests per second");
+    expect_error("rate_limit = 10 burst=0\n", ":1: burst must be a number from 1 to 10000000, not '0'");
+    expect_error("rate_limit = 10 bust=3\n", ":1: rate_limit: unknown option 'bust=3' (burst=)");
+    expect_error("token_rate_limit = 1 burst=2 x\n", ":1: token_rate_limit: unexpected 'x' after the burst");
+    expect_error("max_connections = -1\n", ":1: max_connections must be a number from 0 to 1000000, not '-1'");
+}
+
+/* SIGHUP: which settings changed, and which of them only a restart applies. */
+static void test_reload_diff(void **state)
+{
+    azkmd_config a, b;
+    char out[256];
+
+    assert_int_equal(load_text("listen_unix = /a.sock\nthreads = 2\nrate_limit = 10\n", &a), AZKM_OK);
+    assert_int_equal(load_text("listen_unix = /b.sock\nthreads = 4\nrate_limit = 10 burst=3\ntimeout = 9\n"
+                               "tls_certificate = /c.pem\n",
+                               &b),
+                     AZKM_OK);
+    azkmd_config_diff(&a, &b, 1, out, sizeof(out));
+    assert_string_equal(out, "listen_unix/listen_tls, threads");
+    azkmd_config_diff(&a, &b, 0, out, sizeof(out));
+    assert_string_equal(out, "tls_certificate, timeout, rate_limit");
+    azkmd_config_keep_restart_only(&a, &b);
+    assert_string_equal(b.listeners[0].address, "/a.sock");
+    assert_int_equal(b.threads, 2);
+    assert_int_equal(b.timeout, 9);
+    azkmd_config_diff(&a, &b, 1, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_settings_and_listeners),
         cmocka_unit_test(test_mistakes_name_line_and_setting),
         cmocka_unit_test(test_check_needs_listeners_and_tls_files),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_reload_diff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
