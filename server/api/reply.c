@@ -2,10 +2,14 @@
  * statuses and {"error":{"code","message"}} bodies, and every reply carries Key Vault's headers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <openssl/crypto.h>
 
 #include "api/request.h"
@@ -70,9 +74,22 @@ void azkmd_reply_rc(azkmd_request *r, azkm_rc rc)
     }
 }
 
+/* A query parameter's value by name, the names compared percent-decoded (and case-insensitively): the JavaScript
+ * SDK sends "?api%2Dversion=2025-07-01", and libevent decodes only the values. */
 const char *azkmd_query(azkmd_request *r, const char *name)
 {
-    return evhttp_find_header(&r->query, name);
+    struct evkeyval *kv;
+
+    TAILQ_FOREACH(kv, &r->query, next)
+    {
+        char *key = evhttp_uridecode(kv->key, 0, NULL);
+        int match = key != NULL && strcasecmp(key, name) == 0;
+
+        free(key);
+        if (match)
+            return kv->value;
+    }
+    return NULL;
 }
 
 static void set_headers(azkmd_request *r)
