@@ -74,9 +74,15 @@ esac
 export NODE_PATH="$SDK/node_modules" NODE_EXTRA_CA_CERTS="$T/ca.crt"
 export AZKM_SDK_VAULT_URL="https://$VAULT.$DOMAIN:$PORT" AZKM_SDK_AUTHORITY="https://$DOMAIN:$PORT"
 export AZKM_SDK_TENANT=azkm AZKM_SDK_PRINCIPALS="$T/principals.json" AZKM_SDK_TIER="$AZKMD_TEST_TIER"
-export AZKM_SDK_DOCS="$AZKM_TOP/docs/server.md" AZKM_SDK_AUDIT_LOG="$AZKM_AUDIT_LOG"
+export AZKM_SDK_DOCS="$AZKM_TOP/docs/server.md" AZKM_SDK_AUDIT_LOG="$AZKM_AUDIT_LOG" AZKM_SDK_SOCKET="$SOCK"
 step "node $scenario.js against $AZKM_SDK_VAULT_URL (tier $AZKMD_TEST_TIER)"
 timeout 120 node -r "$SDK/localhost.js" "$SDK/$scenario.js" || fail "$scenario.js failed (exit $?)"
+if [ "$scenario" = keys ]; then
+    step "node unix.js over $SOCK"
+    timeout 60 node "$SDK/unix.js" || fail "unix.js failed (exit $?)"
+    [ "$(audit_last | jq -r '.operationName + " " + .identity.authenticatedBy')" = "KeyList PeerCredentials" ] ||
+        fail "audit of the Unix socket requests: $(audit_last)"
+fi
 grep -qF "$(jq -r .password "$T/principals.json" | head -n 1)" "$AZKM_AUDIT_LOG" "$T/azkmd.log" &&
     fail "a client secret is in a log"
 echo "PASS"
