@@ -35,7 +35,7 @@ plain x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreate
 for attempt in 1 2 3 4 5; do
     PORT=$(bash "$AZKM_TOP/scripts/free-port.sh") || fail "no free port"
     write_config "listen_tls = 127.0.0.1:$PORT" "tls_certificate = $T/server.crt" "tls_key = $T/server.key" \
-        "token_signing_key = issuer/signing" "token_lifetime = 600" "authority = https://$DOMAIN:$PORT"
+        "token_signing_key = issuer/signing" "token_lifetime = 600" "authority = https://login.$DOMAIN:$PORT"
     : >"$T/azkmd.log"
     "$AZKMD" --config "$T/azkmd.conf" >"$T/azkmd.log" 2>&1 &
     AZKMD_PID=$!
@@ -72,7 +72,7 @@ roles)
 esac
 
 export NODE_PATH="$SDK/node_modules" NODE_EXTRA_CA_CERTS="$T/ca.crt"
-export AZKM_SDK_VAULT_URL="https://$VAULT.$DOMAIN:$PORT" AZKM_SDK_AUTHORITY="https://$DOMAIN:$PORT"
+export AZKM_SDK_VAULT_URL="https://$VAULT.$DOMAIN:$PORT" AZKM_SDK_AUTHORITY="https://login.$DOMAIN:$PORT"
 export AZKM_SDK_TENANT=azkm AZKM_SDK_PRINCIPALS="$T/principals.json" AZKM_SDK_TIER="$AZKMD_TEST_TIER"
 export AZKM_SDK_DOCS="$AZKM_TOP/docs/server.md" AZKM_SDK_AUDIT_LOG="$AZKM_AUDIT_LOG" AZKM_SDK_SOCKET="$SOCK"
 step "node $scenario.js against $AZKM_SDK_VAULT_URL (tier $AZKMD_TEST_TIER)"
