@@ -31,8 +31,9 @@ function check(cond, what) {
   checks++;
   if (!cond) throw new Error(`check failed: ${what}`);
 }
+const started = Date.now();
 function step(what) {
-  console.log(`== ${what}`);
+  console.log(`== [${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
 }
 // rejects(promise, status, code, text): the call fails with a RestError of this status and code whose message holds
 // text (when given); returns the error.
@@ -74,7 +75,7 @@ function nodeJwk(sdk) {
   return out;
 }
 function done() {
-  console.log(`PASS: ${checks} checks`);
+  console.log(`PASS: ${checks} checks in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 function main(fn) {
   fn().then(done, (e) => {

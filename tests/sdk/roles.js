@@ -79,6 +79,7 @@ async function fixtures(admin) {
 }
 
 async function role(p, i, f) {
+  const t0 = Date.now();
   const k = c.keyClient(c.credential(p));
   const allowed = ALLOWED[p.role];
   check(allowed !== undefined, `no table row for role ${p.role}`);
@@ -96,7 +97,7 @@ async function role(p, i, f) {
       results.push(`-${name}`);
     }
   }
-  console.log(`${p.role}: ${results.join(" ")}`);
+  console.log(`${p.role} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${results.join(" ")}`);
 }
 
 c.main(async () => {

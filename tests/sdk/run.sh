@@ -76,7 +76,7 @@ export AZKM_SDK_VAULT_URL="https://$VAULT.$DOMAIN:$PORT" AZKM_SDK_AUTHORITY="htt
 export AZKM_SDK_TENANT=azkm AZKM_SDK_PRINCIPALS="$T/principals.json" AZKM_SDK_TIER="$AZKMD_TEST_TIER"
 export AZKM_SDK_DOCS="$AZKM_TOP/docs/server.md" AZKM_SDK_AUDIT_LOG="$AZKM_AUDIT_LOG" AZKM_SDK_SOCKET="$SOCK"
 step "node $scenario.js against $AZKM_SDK_VAULT_URL (tier $AZKMD_TEST_TIER)"
-timeout 120 node -r "$SDK/localhost.js" "$SDK/$scenario.js" || fail "$scenario.js failed (exit $?)"
+timeout 170 node -r "$SDK/localhost.js" "$SDK/$scenario.js" || fail "$scenario.js failed (exit $?)"
 if [ "$scenario" = keys ]; then
     step "node unix.js over $SOCK"
     timeout 60 node "$SDK/unix.js" || fail "unix.js failed (exit $?)"
