@@ -78,6 +78,13 @@ export AZKM_SDK_DOCS="$AZKM_TOP/docs/server.md" AZKM_SDK_AUDIT_LOG="$AZKM_AUDIT_
 step "node $scenario.js against $AZKM_SDK_VAULT_URL (tier $AZKMD_TEST_TIER)"
 timeout 170 node -r "$SDK/localhost.js" "$SDK/$scenario.js" || fail "$scenario.js failed (exit $?)"
 if [ "$scenario" = keys ]; then
+    step "the audit records of the SDK's requests: the service principal by bearer token, the SDK's request ids"
+    officer=$(jq -r .appId "$T/principals.json")
+    n=$(jq -c --arg p "sp:$officer" 'select(.category == "AuditEvent" and .operationName == "KeySign" and
+        .identity.principals[0] == $p and .identity.authenticatedBy == "BearerToken" and .httpStatusCode == 200 and
+        (.clientRequestId | test("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")))' \
+        "$AZKM_AUDIT_LOG" | wc -l)
+    [ "$n" -ge 10 ] || fail "audit: $n KeySign records of sp:$officer with the SDK's x-ms-client-request-id"
     step "node unix.js over $SOCK"
     timeout 60 node "$SDK/unix.js" || fail "unix.js failed (exit $?)"
     [ "$(audit_last | jq -r '.operationName + " " + .identity.authenticatedBy')" = "KeyList PeerCredentials" ] ||
