@@ -3,7 +3,8 @@
 # against a real azkmd: TLS on a loopback port with a test CA (NODE_EXTRA_CA_CERTS), the token issuer on, the vault
 # addressed by Host as https://web.vault.azkm.localhost:<port> (localhost.js resolves *.localhost to 127.0.0.1),
 # service principals made with `azkm sp create`, role assignments with `azkm role assignment create`.
-#   run.sh SCENARIO     SCENARIO.js in this folder: keys (every operation, one Crypto Officer principal), roles
+#   run.sh SCENARIO     SCENARIO.js in this folder: keys (every operation, one Crypto Officer principal; then
+#                       mtls.js, a client certificate, and unix.js, the Unix socket, on the same azkmd), roles
 #                       (one principal per built-in role), example (the JavaScript example of docs/server.md)
 . "$(dirname "$0")/../server/lib.sh"
 
@@ -25,6 +26,12 @@ plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=*.$
 printf 'subjectAltName=DNS:*.%s,DNS:%s\n' "$DOMAIN" "$DOMAIN" >"$T/server.ext"
 plain x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
     -extfile "$T/server.ext" -out "$T/server.crt" 2>/dev/null
+# A client certificate from the same CA (tls_client_ca), registered to a service principal by the keys scenario.
+plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=sdk-client" -keyout "$T/client.key" \
+    -out "$T/client.csr" 2>/dev/null
+printf 'extendedKeyUsage=clientAuth\n' >"$T/client.ext"
+plain x509 -req -in "$T/client.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+    -extfile "$T/client.ext" -out "$T/client.crt" 2>/dev/null
 
 # The token issuer's signing key, in a vault of its own on the software tier (no role assignment reaches it).
 "$AZKM" vault create --name issuer >/dev/null
@@ -35,7 +42,8 @@ plain x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreate
 for attempt in 1 2 3 4 5; do
     PORT=$(bash "$AZKM_TOP/scripts/free-port.sh") || fail "no free port"
     write_config "listen_tls = 127.0.0.1:$PORT" "tls_certificate = $T/server.crt" "tls_key = $T/server.key" \
-        "token_signing_key = issuer/signing" "token_lifetime = 600" "authority = https://login.$DOMAIN:$PORT"
+        "tls_client_ca = $T/ca.crt" "token_signing_key = issuer/signing" "token_lifetime = 600" \
+        "authority = https://login.$DOMAIN:$PORT"
     : >"$T/azkmd.log"
     "$AZKMD" --config "$T/azkmd.conf" >"$T/azkmd.log" 2>&1 &
     AZKMD_PID=$!
@@ -85,6 +93,14 @@ if [ "$scenario" = keys ]; then
         (.clientRequestId | test("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")))' \
         "$AZKM_AUDIT_LOG" | wc -l)
     [ "$n" -ge 10 ] || fail "audit: $n KeySign records of sp:$officer with the SDK's x-ms-client-request-id"
+    step "node mtls.js: a client certificate registered to a Crypto Officer service principal"
+    app=$("$AZKM" sp create --display-name sdk-client --cert "$T/client.crt" -o json | jq -r .appId)
+    "$AZKM" role assignment create --vault-name "$VAULT" --role "Key Vault Crypto Officer" --assignee "sp:$app" \
+        --scope / >/dev/null || fail "role assignment for the certificate"
+    AZKM_SDK_CLIENT_CERT="$T/client.crt" AZKM_SDK_CLIENT_KEY="$T/client.key" timeout 60 \
+        node -r "$SDK/localhost.js" "$SDK/mtls.js" || fail "mtls.js failed (exit $?)"
+    [ "$(audit_last | jq -r '.operationName + " " + .identity.principals[0] + " " + .identity.authenticatedBy')" = \
+        "KeySign sp:$app ClientCertificate" ] || fail "audit of the certificate's sign: $(audit_last)"
     step "node unix.js over $SOCK"
     timeout 60 node "$SDK/unix.js" || fail "unix.js failed (exit $?)"
     [ "$(audit_last | jq -r '.operationName + " " + .identity.authenticatedBy')" = "KeyList PeerCredentials" ] ||
