@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # TLS listeners: TLS 1.2 and 1.3 only, the server certificate for *.<domain>, keep-alive; a client without a
 # certificate gets Key Vault's 401 challenge, and so does a client whose certificate from tls_client_ca is registered
-# to no service principal (rbac_roles.sh covers registered ones); a certificate from another CA fails the handshake. TLS sessions resume with client certificates asked for, the certificate kept. A listener bound to one vault serves it whatever the Host header says.
+# to no service principal (rbac_roles.sh covers registered ones); a certificate from another CA fails the handshake.
+# TLS sessions resume with client certificates asked for, the certificate kept. A listener bound to one vault serves
+# it whatever the Host header says.
 . "$(dirname "$0")/lib.sh"
 
 plain() {
