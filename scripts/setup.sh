@@ -26,6 +26,12 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm run the real Azure SDK against azkmd (tests/sdk); a newer nodejs from elsewhere (NodeSource ships npm
+# inside its nodejs package) is kept, Debian's own is installed only when there is none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+  missing+=(nodejs npm)
+fi
 # openssl, libssl3 and libssl-dev must be the same release (Apache logs AH01882 otherwise): always ask apt for
 # the current one of all three together.
 if [ ${#missing[@]} -gt 0 ] || [ "${AZKM_SETUP_UPGRADE:-0}" = 1 ]; then
@@ -39,4 +45,6 @@ for svc in nginx apache2 haproxy stunnel4; do
     $SUDO systemctl stop "$svc" || true
   fi
 done
+# The Azure SDK for the tests, at the versions tests/sdk/package-lock.json pins (nothing to do when installed).
+bash "$(cd "$(dirname "$0")/.." && pwd)/tests/sdk/install.sh"
 echo "setup.sh: all packages present"

@@ -2,10 +2,15 @@
  * statuses and {"error":{"code","message"}} bodies, and every reply carries Key Vault's headers. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <openssl/crypto.h>
 
 #include "api/request.h"
@@ -70,9 +75,22 @@ void azkmd_reply_rc(azkmd_request *r, azkm_rc rc)
     }
 }
 
+/* A query parameter's value by name, the names compared percent-decoded (and case-insensitively): the JavaScript
+ * SDK sends "?api%2Dversion=2025-07-01", and libevent decodes only the values. */
 const char *azkmd_query(azkmd_request *r, const char *name)
 {
-    return evhttp_find_header(&r->query, name);
+    struct evkeyval *kv;
+
+    TAILQ_FOREACH(kv, &r->query, next)
+    {
+        char *key = evhttp_uridecode(kv->key, 0, NULL);
+        int match = key != NULL && strcasecmp(key, name) == 0;
+
+        free(key);
+        if (match)
+            return kv->value;
+    }
+    return NULL;
 }
 
 static void set_headers(azkmd_request *r)
@@ -95,6 +113,19 @@ static void clear_text(const void *data, size_t len, void *arg)
     free(arg);
 }
 
+/* The connection's timers restarted now: `timeout` bounds writing the response, not the operation before it (an
+ * RSA-4096 creation can take seconds; libevent's read timer, left running, dropped the reply unsent). libevent's
+ * clock is cached from before the operation: refreshed first, or the new deadlines would be as old. */
+static void restart_timers(azkmd_request *r)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+
+    if (evcon == NULL)
+        return;
+    event_base_update_cache_time(evhttp_connection_get_base(evcon));
+    evhttp_connection_set_timeout(evcon, r->site->cfg->timeout);
+}
+
 void azkmd_reply_send(azkmd_request *r)
 {
     struct evbuffer *buf = evbuffer_new();
@@ -106,6 +137,7 @@ void azkmd_reply_send(azkmd_request *r)
         OPENSSL_cleanse(text, strlen(text));
         free(text);
     }
+    restart_timers(r);
     /* Response bodies may hold plaintexts (decrypt, unwrapkey): handed to libevent by reference, not copied, and
      * cleared by clear_text once written. */
     evhttp_send_reply(r->req, r->reply.status, NULL, buf);

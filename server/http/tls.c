@@ -52,6 +52,10 @@ static azkm_rc client_ca(const azkmd_config *cfg, SSL_CTX *ctx)
     SSL_CTX_set_client_CA_list(ctx, names);
     /* Asked for, not required: a client without a certificate gets Key Vault's 401 challenge. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* With peer verification on, OpenSSL refuses to resume a session (internal_error alert) unless a session id
+     * context is set: node (the Azure SDK) resumes its sessions. A resumed session keeps its client certificate. */
+    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"azkmd", 5) != 1)
+        return ossl_fail("tls_client_ca", cfg->tls_client_ca);
     return AZKM_OK;
 }
 

@@ -40,6 +40,10 @@ jwk_to_pem "$T/rsa.pem"
 call GET "/keys/WEB-RSA/?api-version=$API"
 expect 200
 [ "${kid%/*}/$rsa_v2" = "$(field .key.kid)" ] || fail "trailing slash is not the latest"
+# The JavaScript SDK percent-encodes the query parameter's name: api%2Dversion.
+call GET "/keys/web-rsa/?api%2Dversion=2025-07-01"
+expect 200
+[ "${kid%/*}/$rsa_v2" = "$(field .key.kid)" ] || fail "api%2Dversion"
 call GET "/keys/web-rsa/$rsa_v1?api-version=7.5"
 expect 200
 [ "$(field .key.kid)" = "$kid" ] || fail "by version"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # TLS listeners: TLS 1.2 and 1.3 only, the server certificate for *.<domain>, keep-alive; a client without a
 # certificate gets Key Vault's 401 challenge, and so does a client whose certificate from tls_client_ca is registered
-# to no service principal (rbac_roles.sh covers registered ones); a certificate from another CA fails the handshake. A listener bound to one vault serves it whatever the Host header says.
+# to no service principal (rbac_roles.sh covers registered ones); a certificate from another CA fails the handshake.
+# TLS sessions resume with client certificates asked for, the certificate kept. A listener bound to one vault serves
+# it whatever the Host header says.
 . "$(dirname "$0")/lib.sh"
 
 plain() {
@@ -72,6 +74,27 @@ if plain s_client -connect "127.0.0.1:$PORT" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=
     fail "TLS 1.1 was accepted"
 fi
 grep -q 'alert protocol version' "$T/s11.out" || fail "TLS 1.1 was not refused by the server: $(tail -n 3 "$T/s11.out")"
+
+step "TLS session resumption with client certificates asked for (clients such as node resume): no handshake failure"
+for v in tls1_2 tls1_3; do
+    plain s_client -connect "127.0.0.1:$PORT" -servername "$VAULT.$DOMAIN" -CAfile "$T/server-ca.crt" -"$v" \
+        -reconnect </dev/null >"$T/resume.out" 2>&1 || fail "$v: a resumed handshake failed: $(grep -m1 alert "$T/resume.out")"
+    grep -q alert "$T/resume.out" && fail "$v: $(grep -m1 alert "$T/resume.out")"
+    [ "$v" = tls1_3 ] || grep -q '^Reused, TLSv1.2' "$T/resume.out" || fail "$v: the session was not resumed"
+done
+plain s_client -connect "127.0.0.1:$PORT" -servername "$VAULT.$DOMAIN" -CAfile "$T/server-ca.crt" -tls1_2 \
+    -cert "$T/client.crt" -key "$T/client.key" -reconnect </dev/null >"$T/resume.out" 2>&1 ||
+    fail "a resumed handshake with a client certificate failed"
+grep -q '^Reused, TLSv1.2' "$T/resume.out" || fail "the session with a client certificate was not resumed"
+# Two connections of one curl (Connection: close), the second resuming the first's TLS 1.2 session: both name the
+# client certificate (a resumed session keeps it).
+curl -sv --max-time 10 --tlsv1.2 --tls-max 1.2 --resolve "$VAULT.$DOMAIN:$PORT:127.0.0.1" --cacert "$T/server-ca.crt" \
+    --cert "$T/client.crt" --key "$T/client.key" -H 'Connection: close' -o "$T/r1" "$URL" -o "$T/r2" "$URL" \
+    2>"$T/curl.v" || true
+grep -qi 're-using session' "$T/curl.v" || fail "curl did not resume the TLS session: $(grep -i session "$T/curl.v")"
+for r in r1 r2; do
+    jq -r .error.message "$T/$r" | grep -qF "client certificate (sha256:$fp)" || fail "$r: $(cat "$T/$r")"
+done
 
 step "keep-alive: two requests on one connection"
 curl -sv --max-time 10 --resolve "$VAULT.$DOMAIN:$PORT:127.0.0.1" --cacert "$T/server-ca.crt" -o /dev/null \
