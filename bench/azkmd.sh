@@ -8,6 +8,9 @@
 #
 #   bash bench/azkmd.sh <azkmd> <azkm> <azkmd-bench> [azkmd-bench options: --runs 7 --seconds 1 --tsv FILE ...]
 #   bash bench/azkmd.sh <azkmd> <azkm> <azkmd-bench> --smoke     # ctest bench_azkmd_smoke: seconds, every answer checked
+#
+# AZKMD_BENCH_WRAPPER runs the server under a tool, e.g. a profile of the request handler alone:
+#   AZKMD_BENCH_WRAPPER="valgrind --tool=callgrind --toggle-collect=azkmd_api_handle --callgrind-out-file=/tmp/cg.out"
 set -euo pipefail
 azkmd=$1 azkm=$2 client=$3
 shift 3
@@ -68,9 +71,10 @@ shutdown_grace = 1
 CONF
 pin=()
 [ "$SERVER_CPU" -lt 0 ] || pin=(taskset -c "$SERVER_CPU")
-"${pin[@]}" "$azkmd" --config "$T/azkmd.conf" >"$T/azkmd.log" 2>&1 &
+# shellcheck disable=SC2086
+"${pin[@]}" ${AZKMD_BENCH_WRAPPER:-} "$azkmd" --config "$T/azkmd.conf" >"$T/azkmd.log" 2>&1 &
 PID=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     grep -q '^azkmd: ready' "$T/azkmd.log" && break
     kill -0 "$PID" 2>/dev/null || { cat "$T/azkmd.log" >&2; exit 1; }
     sleep 0.1
