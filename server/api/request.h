@@ -45,6 +45,9 @@ typedef void (*azkmd_handler)(azkmd_request *r);
 /* api/vaults.c */
 azkm_keystore *azkmd_vaults_keystore(azkmd_vaults *vs);
 azkm_rc azkmd_vaults_get(azkmd_vaults *vs, const char *name, azkm_vault **out);
+/* A key version loaded for use (version NULL or "": the current one), from the worker's cache while the vault is
+ * unchanged, else azkm_key_load. Borrowed: the caller does not free it; valid until the next call. */
+azkm_rc azkmd_vaults_key(azkmd_vaults *vs, azkm_vault *v, const char *name, const char *version, azkm_key **out);
 
 /* api/reply.c: the only place that turns results into statuses and Key Vault error bodies. */
 void azkmd_reply_json(azkmd_request *r, int status, json_t *body);
