@@ -82,9 +82,12 @@ done
 port=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
 [ -n "$port" ] || { echo "azkmd.sh: azkmd did not start:" >&2; cat "$T/azkmd.log" >&2; exit 1; }
 
+server_pid() { # azkmd itself, also when started under a wrapper
+    pgrep -n -f "azkmd --config $T/azkmd.conf" || echo "$PID"
+}
 echo "azkmd-bench: server pinned to CPU $SERVER_CPU (1 worker thread), clients on CPU $CLIENT_CPU," \
     "in-process on CPU $SERVER_CPU; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "$client" --keystore "$AZKM_KEYSTORE_DIR" --pem-dir "$T/keys" --vault swv --domain "$DOMAIN" \
     --unix "$T/azkmd.sock" --tls "127.0.0.1:$port" --cacert "$T/server-ca.crt" --cert "$T/client.crt" \
-    --key "$T/client.key" --server-cpu "$SERVER_CPU" --client-cpu "$CLIENT_CPU" "$@"
+    --key "$T/client.key" --server-pid "$(server_pid)" --server-cpu "$SERVER_CPU" --client-cpu "$CLIENT_CPU" "$@"
 kill -0 "$PID" 2>/dev/null || { echo "azkmd.sh: azkmd died during the benchmark:" >&2; tail "$T/azkmd.log" >&2; exit 1; }

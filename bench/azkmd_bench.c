@@ -51,7 +51,8 @@ static const char *const path_names[] = {"in-process", "unix", "tls"};
 
 static struct {
     const char *unix_path, *tls_host, *domain, *vault, *keystore, *pem_dir, *cert, *key, *cacert, *tsv;
-    int tls_port, runs, server_cpu, client_cpu, smoke, conns[8], n_conns, ops[OP_N], n_ops;
+    int tls_port, server_pid, runs, server_cpu, client_cpu, smoke, no_tls, no_unix, conns[8], n_conns, ops[OP_N],
+        n_ops;
     double seconds;
     SSL_CTX *ctx;
     EVP_PKEY *pub[OP_N];
@@ -64,7 +65,8 @@ typedef struct {
     op_kind op;
     path_kind path;
     int conns;
-    double ops_per_s[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS];
+    double ops_per_s[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS],
+        cpu_us[MAX_RUNS]; /* CPU per op: server's, or in-process */
 } cell;
 
 typedef struct {
@@ -82,7 +84,7 @@ typedef struct {
     double *lat;
     size_t n, cap;
     int failed;
-    double end;
+    double end, cpu; /* cpu: the in-process thread's CPU seconds */
     pthread_barrier_t *ready, *go;
     double deadline;
 } client;
@@ -105,6 +107,33 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* utime + stime of the server (all its threads, kernel work on its sockets included), seconds; 0 without
+ * --server-pid. */
+static double server_cpu_s(void)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", g.server_pid);
+    if (g.server_pid <= 0 || (f = fopen(path, "r")) == NULL)
+        return 0;
+    p = fgets(buf, sizeof(buf), f) != NULL ? strrchr(buf, ')') : NULL;
+    fclose(f);
+    /* after "pid (comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void pin(int cpu)
@@ -408,6 +437,7 @@ static void *inproc_main(void *arg)
     pin(g.server_cpu);
     pthread_barrier_wait(cl->ready);
     pthread_barrier_wait(cl->go);
+    cl->cpu = thread_cpu_s();
     while (now_s() < cl->deadline) {
         t0 = now_s();
         if (inproc_op(cl, seq++) != AZKM_OK) {
@@ -417,6 +447,7 @@ static void *inproc_main(void *arg)
         }
         record(cl, (now_s() - t0) * 1e6);
     }
+    cl->cpu = thread_cpu_s() - cl->cpu;
     cl->end = now_s();
     return NULL;
 }
@@ -436,7 +467,7 @@ static double pct(double *v, size_t n, double p)
 }
 
 /* Merges the threads' latencies into the cell's results for this run; 0 when a thread failed. */
-static int collect(cell *c, int run, client *cl, int n, double t0, FILE *tsv)
+static int collect(cell *c, int run, client *cl, int n, double t0, double cpu, FILE *tsv)
 {
     size_t total = 0, k = 0;
     double end = t0, *all;
@@ -455,9 +486,11 @@ static int collect(cell *c, int run, client *cl, int n, double t0, FILE *tsv)
     c->ops_per_s[run] = (double)total / (end - t0);
     c->p50[run] = pct(all, total, 0.50);
     c->p99[run] = pct(all, total, 0.99);
+    c->cpu_us[run] = total > 0 ? (c->path == PATH_INPROC ? cl[0].cpu : cpu) * 1e6 / (double)total : 0;
     if (tsv != NULL)
-        fprintf(tsv, "%d\t%s\t%s\t%d\t%zu\t%.3f\t%.1f\t%.1f\t%.1f\n", run + 1, op_names[c->op], path_names[c->path],
-                c->conns, total, end - t0, c->ops_per_s[run], c->p50[run], c->p99[run]);
+        fprintf(tsv, "%d\t%s\t%s\t%d\t%zu\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\n", run + 1, op_names[c->op],
+                path_names[c->path], c->conns, total, end - t0, c->ops_per_s[run], c->p50[run], c->p99[run],
+                c->cpu_us[run]);
     free(all);
     return total > 0;
 }
@@ -468,7 +501,7 @@ static int run_cell(cell *c, int run, FILE *tsv)
     pthread_t th[MAX_CONNS];
     pthread_barrier_t ready, go;
     int n = c->path == PATH_INPROC ? 1 : c->conns, ok;
-    double t0;
+    double t0, cpu0;
 
     memset(cl, 0, sizeof(cl));
     pthread_barrier_init(&ready, NULL, (unsigned)n + 1);
@@ -480,13 +513,14 @@ static int run_cell(cell *c, int run, FILE *tsv)
     }
     /* Every thread is connected (its TLS handshake done) before the clock starts. */
     pthread_barrier_wait(&ready);
+    cpu0 = server_cpu_s();
     t0 = now_s();
     for (int i = 0; i < n; i++)
         cl[i].deadline = t0 + g.seconds;
     pthread_barrier_wait(&go);
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
-    ok = collect(c, run, cl, n, t0, tsv);
+    ok = collect(c, run, cl, n, t0, server_cpu_s() - cpu0, tsv);
     for (int i = 0; i < n; i++)
         free(cl[i].lat);
     pthread_barrier_destroy(&ready);
@@ -522,7 +556,8 @@ static int make_cells(cell *cells)
         op_kind op = (op_kind)g.ops[o];
         cells[n++] = (cell){.op = op, .path = PATH_INPROC, .conns = 1};
         for (path_kind p = PATH_UNIX; p <= PATH_TLS; p++) {
-            if ((p == PATH_UNIX && g.unix_path == NULL) || (p == PATH_TLS && g.tls_host == NULL))
+            if ((p == PATH_UNIX && (g.unix_path == NULL || g.no_unix)) ||
+                (p == PATH_TLS && (g.tls_host == NULL || g.no_tls)))
                 continue;
             for (int i = 0; i < g.n_conns && n < MAX_CELLS; i++)
                 if (op != OP_CREATE || g.conns[i] == 1)
@@ -533,14 +568,15 @@ static int make_cells(cell *cells)
 }
 
 /* Per cell: medians over the runs (min-max of ops/s), and against the in-process cell of its operation the median
- * of the per-run ratios of ops/s and the p50 latency added. */
+ * of the per-run ratios of ops/s and the p50 latency added; CPU per operation (the server's, all its threads and
+ * its kernel time; the in-process thread's) and the capacity ratio it implies (in-process CPU / server CPU). */
 static void report(cell *cells, int n)
 {
     const cell *base = NULL;
-    double ratio[MAX_RUNS], added[MAX_RUNS];
+    double ratio[MAX_RUNS], added[MAX_RUNS], cpu_ratio[MAX_RUNS];
 
-    printf("%-11s %-10s %5s %10s %19s %9s %9s %8s %12s\n", "operation", "path", "conns", "ops/s", "(min-max)",
-           "p50 us", "p99 us", "ratio", "p50 added us");
+    printf("%-11s %-10s %5s %8s %15s %8s %8s %6s %9s %7s %9s\n", "operation", "path", "conns", "ops/s", "(min-max)",
+           "p50 us", "p99 us", "ratio", "p50 added", "CPU us", "CPU ratio");
     for (int i = 0; i < n; i++) {
         const cell *c = &cells[i];
         if (c->path == PATH_INPROC)
@@ -548,11 +584,12 @@ static void report(cell *cells, int n)
         for (int r = 0; r < g.runs; r++) {
             ratio[r] = c->ops_per_s[r] / base->ops_per_s[r];
             added[r] = c->p50[r] - base->p50[r];
+            cpu_ratio[r] = c->cpu_us[r] > 0 ? base->cpu_us[r] / c->cpu_us[r] : 0;
         }
-        printf("%-11s %-10s %5d %10.0f %9.0f-%-9.0f %9.1f %9.1f %8.3f %12.1f\n", op_names[c->op],
+        printf("%-11s %-10s %5d %8.0f %7.0f-%-7.0f %8.1f %8.1f %6.3f %9.1f %7.1f %9.3f\n", op_names[c->op],
                path_names[c->path], c->conns, median(c->ops_per_s, g.runs), spread(c->ops_per_s, g.runs, 0),
                spread(c->ops_per_s, g.runs, 1), median(c->p50, g.runs), median(c->p99, g.runs),
-               median(ratio, g.runs), median(added, g.runs));
+               median(ratio, g.runs), median(added, g.runs), median(c->cpu_us, g.runs), median(cpu_ratio, g.runs));
     }
 }
 
@@ -602,8 +639,10 @@ static void parse_args(int argc, char **argv)
                          : strcmp(a, "--cacert") == 0   ? &g.cacert
                          : strcmp(a, "--tsv") == 0      ? &g.tsv
                                                         : NULL;
-        if (strcmp(a, "--smoke") == 0) {
-            g.smoke = 1;
+        if (strcmp(a, "--smoke") == 0 || strcmp(a, "--no-tls") == 0 || strcmp(a, "--no-unix") == 0) {
+            g.smoke |= strcmp(a, "--smoke") == 0;
+            g.no_tls |= strcmp(a, "--no-tls") == 0;
+            g.no_unix |= strcmp(a, "--no-unix") == 0;
             continue;
         }
         if (v == NULL)
@@ -621,6 +660,8 @@ static void parse_args(int argc, char **argv)
             g.runs = atoi(v);
         else if (strcmp(a, "--seconds") == 0)
             g.seconds = atof(v);
+        else if (strcmp(a, "--server-pid") == 0)
+            g.server_pid = atoi(v);
         else if (strcmp(a, "--server-cpu") == 0)
             g.server_cpu = atoi(v);
         else if (strcmp(a, "--client-cpu") == 0)
@@ -683,7 +724,7 @@ int main(int argc, char **argv)
     if (g.tsv != NULL && (tsv = fopen(g.tsv, "w")) == NULL)
         die("cannot write %s", g.tsv);
     if (tsv != NULL)
-        fprintf(tsv, "run\toperation\tpath\tconns\trequests\tseconds\tops_per_s\tp50_us\tp99_us\n");
+        fprintf(tsv, "run\toperation\tpath\tconns\trequests\tseconds\tops_per_s\tp50_us\tp99_us\tcpu_us_per_op\n");
     for (int r = 0; r < g.runs; r++)
         for (int i = 0; i < n; i++) /* every other run walks the cells backwards */
             if (!run_cell(&cells[r % 2 ? n - 1 - i : i], r, tsv))
