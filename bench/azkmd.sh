@@ -11,6 +11,8 @@
 #
 # AZKMD_BENCH_WRAPPER runs the server under a tool, e.g. a profile of the request handler alone:
 #   AZKMD_BENCH_WRAPPER="valgrind --tool=callgrind --toggle-collect=azkmd_api_handle --callgrind-out-file=/tmp/cg.out"
+# and AZKMD_BENCH_CLIENT_WRAPPER the client (its in-process loop: --toggle-collect=inproc_op ... --no-unix --no-tls);
+# bench/callgrind_azkmd.py turns either profile into instructions per request.
 set -euo pipefail
 azkmd=$1 azkm=$2 client=$3
 shift 3
@@ -87,7 +89,8 @@ server_pid() { # azkmd itself, also when started under a wrapper
 }
 echo "azkmd-bench: server pinned to CPU $SERVER_CPU (1 worker thread), clients on CPU $CLIENT_CPU," \
     "in-process on CPU $SERVER_CPU; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-"$client" --keystore "$AZKM_KEYSTORE_DIR" --pem-dir "$T/keys" --vault swv --domain "$DOMAIN" \
+# shellcheck disable=SC2086
+${AZKMD_BENCH_CLIENT_WRAPPER:-} "$client" --keystore "$AZKM_KEYSTORE_DIR" --pem-dir "$T/keys" --vault swv --domain "$DOMAIN" \
     --unix "$T/azkmd.sock" --tls "127.0.0.1:$port" --cacert "$T/server-ca.crt" --cert "$T/client.crt" \
     --key "$T/client.key" --server-pid "$(server_pid)" --server-cpu "$SERVER_CPU" --client-cpu "$CLIENT_CPU" "$@"
 kill -0 "$PID" 2>/dev/null || { echo "azkmd.sh: azkmd died during the benchmark:" >&2; tail "$T/azkmd.log" >&2; exit 1; }
