@@ -86,6 +86,7 @@ void azkmd_key_sign(azkmd_request *r)
         azkmd_reply_json(r, 200, result(r, sig, siglen));
     else
         azkmd_reply_rc(r, rc);
+    azkmd_vaults_key_failed(r->site->vaults, k, rc);
 }
 
 static azkm_rc verify_with(azkmd_request *r, azkm_key *k, int *valid)
@@ -125,6 +126,7 @@ void azkmd_key_verify(azkmd_request *r)
         azkmd_reply_json(r, 200, json_pack("{s:b}", "value", valid));
     else
         azkmd_reply_rc(r, rc);
+    azkmd_vaults_key_failed(r->site->vaults, k, rc);
 }
 
 typedef azkm_rc (*cipher_fn)(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
@@ -225,6 +227,7 @@ static void cipher(azkmd_request *r, cipher_fn fn, int forward)
         azkmd_reply_error(r, 400, "BadParameter", "%s", azkm_last_error());
     else
         azkmd_reply_rc(r, rc);
+    azkmd_vaults_key_failed(r->site->vaults, k, rc);
     OPENSSL_clear_free(out, cap);
     cipher_io_clear(&io);
 }

@@ -8,7 +8,8 @@
  * any process) is the one read before it was loaded; any change (a key disabled, deleted, rotated, updated, a
  * version purged) drops the vault's entries and the next request loads afresh, exactly as without the cache. Time
  * bounds (nbf, exp) are checked by each operation, key_ops too. Only successful loads are kept: a failure is
- * looked up, refused and audited every time. */
+ * looked up, refused and audited every time; a key whose operation failed for another reason than the caller's
+ * input (a token that went away, an I/O error) is dropped, so that the next request loads it afresh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,15 @@ azkm_rc azkmd_vaults_key(azkmd_vaults *vs, azkm_vault *v, const char *name, cons
     snprintf(e->version, sizeof(e->version), "%s", version != NULL ? version : "");
     *out = k;
     return AZKM_OK;
+}
+
+void azkmd_vaults_key_failed(azkmd_vaults *vs, azkm_key *k, azkm_rc rc)
+{
+    if (rc == AZKM_OK || rc == AZKM_E_INVALID || rc == AZKM_E_UNSUPPORTED || rc == AZKM_E_FORBIDDEN)
+        return; /* the caller's request, not the key's state */
+    for (size_t i = 0; i < KEY_CACHE; i++)
+        if (vs->keys[i].k == k) {
+            azkm_key_free(k);
+            memset(&vs->keys[i], 0, sizeof(vs->keys[i]));
+        }
 }

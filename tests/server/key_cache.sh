@@ -2,7 +2,7 @@
 # azkmd's caches keep their answers right (docs/server.md, "Caches"): one worker thread, so that every request hits
 # the keys it loaded before. A key changed by another process (the azkm CLI) between two requests is seen at once:
 # disabled -> 403, enabled again -> 200, rotated -> the new version signs, key_ops without sign -> 403, deleted ->
-# 404; a version named explicitly stays that version. A client certificate's service principal, deleted, stops
+# 404; a version named explicitly stays that version; a key whose operation failed is loaded again. A client certificate's service principal, deleted, stops
 # authenticating within the cache's bound (1 s).
 . "$(dirname "$0")/lib.sh"
 
@@ -70,6 +70,20 @@ sign
 expect 404 KeyNotFound
 sign "$v1"
 expect 404 KeyNotFound
+
+step "a failed operation drops the key from the cache (here a ciphertext that does not decrypt); the next loads it again"
+call POST "/keys/k3/create?api-version=$API" "{\"kty\":\"$RSA\"}"
+expect 200
+call POST "/keys/k3//encrypt?api-version=$API" '{"alg":"RSA-OAEP-256","value":"c2VjcmV0"}'
+expect 200
+ct=$(field .value)
+bad=$(head -c 256 /dev/zero | tr '\0' '\1' | base64 -w0 | tr '+/' '-_' | tr -d '=') # the modulus' length
+call POST "/keys/k3//decrypt?api-version=$API" "{\"alg\":\"RSA-OAEP-256\",\"value\":\"$bad\"}"
+expect 400 BadParameter
+field .error.message | grep -qi "decrypt" || fail "400 is not a failed decryption: $(field .error.message)"
+call POST "/keys/k3//decrypt?api-version=$API" "{\"alg\":\"RSA-OAEP-256\",\"value\":\"$ct\"}"
+expect 200
+[ "$(field .value)" = c2VjcmV0 ] || fail "decrypt after a failed decrypt: $(field .value)"
 
 step "a deleted service principal's certificate stops authenticating within 1 s"
 call POST "/keys/k2/create?api-version=$API" "{\"kty\":\"$EC\"}"
