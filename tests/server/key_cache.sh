@@ -85,6 +85,18 @@ call POST "/keys/k3//decrypt?api-version=$API" "{\"alg\":\"RSA-OAEP-256\",\"valu
 expect 200
 [ "$(field .value)" = c2VjcmV0 ] || fail "decrypt after a failed decrypt: $(field .value)"
 
+step "the audit record (formatted without jansson) escapes what the caller controls, and is one JSON line"
+CURL_EXTRA=(-H $'Host: a"b\\\tc\xc3\xa9.vault.azkm.localhost' -H 'x-ms-client-request-id: 0f9e2c1a-ab')
+call GET "/keys?api-version=$API"
+CURL_EXTRA=()
+expect 400 BadParameter
+rec=$(audit_last)
+[ "$(jq -r .resultDescription <<<"$rec")" = $'\'a"b\\\tc\xc3\xa9\' is not a valid vault name' ] || fail "audit description: $rec"
+[ "$(jq -r .vault <<<"$rec")" = $'a"b\\\tc\xc3\xa9' ] || fail "audit vault: $rec"
+[ "$(jq -r .clientRequestId <<<"$rec")" = 0f9e2c1a-ab ] || fail "audit clientRequestId: $rec"
+jq -e '(.durationMs | type) == "number" and .httpStatusCode == 400 and .identity.principals[0] == "uid:0"' \
+    <<<"$rec" >/dev/null || fail "audit fields: $rec"
+
 step "a deleted service principal's certificate stops authenticating within 1 s"
 call POST "/keys/k2/create?api-version=$API" "{\"kty\":\"$EC\"}"
 expect 200
