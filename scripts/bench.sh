@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 # Reproduces docs/performance.md in one command: installs the peers (pkcs11-provider from bookworm-backports, for
 # benchmarks only) and gnuplot, builds, then runs the private-key operation benchmark (five paths), the nginx TLS
-# handshake benchmark, the keystore scale benchmark and the envelope encryption throughput, and writes the raw
-# results and the plot.
+# handshake benchmark, the keystore scale benchmark, the envelope encryption throughput and azkmd's requests/s
+# against the same operations in-process, and writes the raw results and the plot.
 #
 #   bash scripts/bench.sh                 # everything (30-40 minutes on 2 vCPUs, half of it the 100k-key fill)
-#   BENCH_PARTS="ops tls" bash scripts/bench.sh    # a subset: ops, tls, scale, instr, tlsinstr, envelope
+#   BENCH_PARTS="ops tls" bash scripts/bench.sh    # a subset: ops, tls, scale, instr, tlsinstr, envelope, azkmd
 #
 # Knobs: BENCH_RUNS (5), BENCH_SECONDS (1, per run and cell), BENCH_TLS_RUNS (3), BENCH_TLS_SECONDS (6),
-# BENCH_SCALE_SIZES (1000,10000,100000), BENCH_ENVELOPE_MB (256), BENCH_BUILD (build/), BENCH_OUT (bench/results/).
+# BENCH_SCALE_SIZES (1000,10000,100000), BENCH_ENVELOPE_MB (256), BENCH_AZKMD_RUNS (7), BENCH_BUILD (build/),
+# BENCH_OUT (bench/results/).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build}
 OUT=${BENCH_OUT:-$ROOT/bench/results}
-PARTS=${BENCH_PARTS:-ops tls scale instr tlsinstr envelope}
+PARTS=${BENCH_PARTS:-ops tls scale instr tlsinstr envelope azkmd}
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECONDS:-1}
 TLS_RUNS=${BENCH_TLS_RUNS:-3}
 TLS_SECS=${BENCH_TLS_SECONDS:-6}
 SCALE_SIZES=${BENCH_SCALE_SIZES:-1000,10000,100000}
 ENVELOPE_MB=${BENCH_ENVELOPE_MB:-256}
+AZKMD_RUNS=${BENCH_AZKMD_RUNS:-7}
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -51,7 +53,8 @@ install_packages() {
 
 install_packages
 cmake -S "$ROOT" -B "$BUILD" >/dev/null
-cmake --build "$BUILD" -j2 --target azkm azkm_provider azkm_bench azkm_keystore_scale >/dev/null
+cmake --build "$BUILD" -j2 --target azkm azkm_provider azkm_bench azkm_keystore_scale azkmd azkmd_bench \
+    >/dev/null
 
 mkdir -p "$OUT"
 . "$ROOT/bench/lib.sh"
@@ -331,6 +334,14 @@ if [[ " $PARTS " == *" envelope "* ]]; then
     echo "== envelope encryption: azkm encrypt/decrypt vs openssl enc, $ENVELOPE_MB MB from the page cache"
     # its own throwaway keystore and vault (bench/envelope.sh sets AZKM_KEYSTORE_DIR under its temp dir)
     TMPDIR=$T bash "$ROOT/bench/envelope.sh" "$AZKM" "$ENVELOPE_MB" | tee "$OUT/envelope.txt"
+fi
+
+# ---- 6. azkmd: requests/s and latency against the same operations in-process -----------------------------------
+if [[ " $PARTS " == *" azkmd "* ]]; then
+    echo "== azkmd: sign, get-key, create over the Unix socket and TLS vs in-process: $AZKMD_RUNS runs x $SECS s per cell"
+    # its own throwaway keystore, certificates and server (bench/azkmd.sh), pinned: server CPU 0, clients CPU 1
+    TMPDIR=$T bash "$ROOT/bench/azkmd.sh" "$BUILD/server/azkmd" "$AZKM" "$BUILD/bench/azkmd-bench" \
+        --runs "$AZKMD_RUNS" --seconds "$SECS" --tsv "$OUT/azkmd.tsv" | tee "$OUT/azkmd.txt"
 fi
 
 # ---- plot ----------------------------------------------------------------------------------------------------

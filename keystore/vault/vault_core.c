@@ -105,6 +105,11 @@ const char *azkm_vault_get_name(const azkm_vault *v)
     return v->name;
 }
 
+int64_t azkm_vault_get_data_version(azkm_vault *v)
+{
+    return azkm_catalog_data_version(v->cat);
+}
+
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection)
 {
     if ((unsigned)protection >= 2 || v->tiers[protection] == NULL) {

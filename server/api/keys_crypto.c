@@ -11,10 +11,11 @@
 #include "json/body.h"
 #include "json/key_bundle.h"
 
+/* The key of the request, from the worker's cache of loaded keys (api/vaults.c): borrowed, never freed here. */
 static azkm_key *load(azkmd_request *r)
 {
     azkm_key *k = NULL;
-    azkm_rc rc = azkm_key_load(r->vault, r->name, r->version[0] ? r->version : NULL, &k);
+    azkm_rc rc = azkmd_vaults_key(r->site->vaults, r->vault, r->name, r->version, &k);
 
     if (rc != AZKM_OK) {
         azkmd_reply_rc(r, rc);
@@ -85,7 +86,7 @@ void azkmd_key_sign(azkmd_request *r)
         azkmd_reply_json(r, 200, result(r, sig, siglen));
     else
         azkmd_reply_rc(r, rc);
-    azkm_key_free(k);
+    azkmd_vaults_key_failed(r->site->vaults, k, rc);
 }
 
 static azkm_rc verify_with(azkmd_request *r, azkm_key *k, int *valid)
@@ -125,7 +126,7 @@ void azkmd_key_verify(azkmd_request *r)
         azkmd_reply_json(r, 200, json_pack("{s:b}", "value", valid));
     else
         azkmd_reply_rc(r, rc);
-    azkm_key_free(k);
+    azkmd_vaults_key_failed(r->site->vaults, k, rc);
 }
 
 typedef azkm_rc (*cipher_fn)(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
@@ -226,9 +227,9 @@ static void cipher(azkmd_request *r, cipher_fn fn, int forward)
         azkmd_reply_error(r, 400, "BadParameter", "%s", azkm_last_error());
     else
         azkmd_reply_rc(r, rc);
+    azkmd_vaults_key_failed(r->site->vaults, k, rc);
     OPENSSL_clear_free(out, cap);
     cipher_io_clear(&io);
-    azkm_key_free(k);
 }
 
 void azkmd_key_encrypt(azkmd_request *r)

@@ -45,6 +45,12 @@ typedef void (*azkmd_handler)(azkmd_request *r);
 /* api/vaults.c */
 azkm_keystore *azkmd_vaults_keystore(azkmd_vaults *vs);
 azkm_rc azkmd_vaults_get(azkmd_vaults *vs, const char *name, azkm_vault **out);
+/* A key version loaded for use (version NULL or "": the current one), from the worker's cache while the vault is
+ * unchanged, else azkm_key_load. Borrowed: the caller does not free it; valid until the next call. */
+azkm_rc azkmd_vaults_key(azkmd_vaults *vs, azkm_vault *v, const char *name, const char *version, azkm_key **out);
+/* After an operation with a key from azkmd_vaults_key failed with rc: unless the failure was the caller's (invalid,
+ * unsupported, forbidden), the key leaves the cache (and is freed: the caller must not use it again). */
+void azkmd_vaults_key_failed(azkmd_vaults *vs, azkm_key *k, azkm_rc rc);
 
 /* api/reply.c: the only place that turns results into statuses and Key Vault error bodies. */
 void azkmd_reply_json(azkmd_request *r, int status, json_t *body);

@@ -1,5 +1,15 @@
 /* Each worker thread opens its own keystore and keeps the vaults it has used open: threads share no catalog
- * connection, and a request pays for a vault open once per thread. */
+ * connection, and a request pays for a vault open once per thread.
+ *
+ * It also keeps the keys it has loaded for the crypto operations (KEY_CACHE per thread): loading a version reads
+ * the catalog, unseals the material and decodes the public key, and a freshly loaded RSA key sets up its blinding
+ * on first use; together several times the cost of an ECDSA signature (docs/performance.md, "azkmd"). An entry
+ * is used only while its vault's data version (azkm_vault_get_data_version: any commit to the vault's catalog, by
+ * any process) is the one read before it was loaded; any change (a key disabled, deleted, rotated, updated, a
+ * version purged) drops the vault's entries and the next request loads afresh, exactly as without the cache. Time
+ * bounds (nbf, exp) are checked by each operation, key_ops too. Only successful loads are kept: a failure is
+ * looked up, refused and audited every time; a key whose operation failed for another reason than the caller's
+ * input (a token that went away, an I/O error) is dropped, so that the next request loads it afresh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +19,15 @@
 #include "api/request.h"
 
 #define VAULT_CACHE 16
+#define KEY_CACHE 64
+
+typedef struct {
+    azkm_vault *v; /* the key holds a reference: the pointer cannot be reused while the entry lives */
+    int64_t data_version;
+    char name[AZKM_NAME_MAX + 1];
+    char version[AZKM_VERSION_LEN + 1]; /* as requested: "" for the current one */
+    azkm_key *k;
+} cached_key;
 
 struct azkmd_vaults {
     azkm_keystore *ks;
@@ -17,6 +36,8 @@ struct azkmd_vaults {
         char name[AZKM_VAULT_NAME_MAX + 1];
         azkm_vault *v;
     } open[VAULT_CACHE];
+    size_t next_key;
+    cached_key keys[KEY_CACHE];
 };
 
 azkm_rc azkmd_vaults_new(const azkmd_config *cfg, azkmd_vaults **out)
@@ -42,6 +63,8 @@ void azkmd_vaults_free(azkmd_vaults *vs)
 {
     if (vs == NULL)
         return;
+    for (size_t i = 0; i < KEY_CACHE; i++)
+        azkm_key_free(vs->keys[i].k);
     for (size_t i = 0; i < vs->n; i++)
         azkm_vault_close(vs->open[i].v);
     azkm_keystore_free(vs->ks);
@@ -92,4 +115,60 @@ azkm_rc azkmd_vaults_get(azkmd_vaults *vs, const char *name, azkm_vault **out)
     vs->open[slot].v = v;
     *out = v;
     return AZKM_OK;
+}
+
+/* The vault's entries loaded before its catalog last changed are dropped; the entry for (name, version), if any. */
+static cached_key *key_lookup(azkmd_vaults *vs, azkm_vault *v, int64_t dv, const char *name, const char *version)
+{
+    cached_key *hit = NULL;
+
+    for (size_t i = 0; i < KEY_CACHE; i++) {
+        cached_key *e = &vs->keys[i];
+        if (e->k == NULL || e->v != v)
+            continue;
+        if (e->data_version != dv) {
+            azkm_key_free(e->k);
+            memset(e, 0, sizeof(*e));
+        } else if (strcasecmp(e->name, name) == 0 && strcmp(e->version, version) == 0) {
+            hit = e;
+        }
+    }
+    return hit;
+}
+
+azkm_rc azkmd_vaults_key(azkmd_vaults *vs, azkm_vault *v, const char *name, const char *version, azkm_key **out)
+{
+    int64_t dv = azkm_vault_get_data_version(v); /* before the load: a commit during it only costs a reload */
+    cached_key *e = key_lookup(vs, v, dv, name, version != NULL ? version : "");
+    azkm_key *k = NULL;
+    azkm_rc rc;
+
+    if (e != NULL) {
+        *out = e->k;
+        return AZKM_OK;
+    }
+    if ((rc = azkm_key_load(v, name, version != NULL && *version ? version : NULL, &k)) != AZKM_OK)
+        return rc;
+    if (strlen(name) >= sizeof(e->name) || (version != NULL && strlen(version) >= sizeof(e->version))) {
+        azkm_key_free(k); /* cannot happen: the load accepted them */
+        return azkm_set_error(AZKM_E_INVALID, "key name or version too long");
+    }
+    e = &vs->keys[vs->next_key++ % KEY_CACHE];
+    azkm_key_free(e->k);
+    *e = (cached_key){.v = v, .data_version = dv, .k = k};
+    snprintf(e->name, sizeof(e->name), "%s", name);
+    snprintf(e->version, sizeof(e->version), "%s", version != NULL ? version : "");
+    *out = k;
+    return AZKM_OK;
+}
+
+void azkmd_vaults_key_failed(azkmd_vaults *vs, azkm_key *k, azkm_rc rc)
+{
+    if (rc == AZKM_OK || rc == AZKM_E_INVALID || rc == AZKM_E_UNSUPPORTED || rc == AZKM_E_FORBIDDEN)
+        return; /* the caller's request, not the key's state */
+    for (size_t i = 0; i < KEY_CACHE; i++)
+        if (vs->keys[i].k == k) {
+            azkm_key_free(k);
+            memset(&vs->keys[i], 0, sizeof(vs->keys[i]));
+        }
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -81,7 +82,7 @@ static void identify_tls(struct bufferevent *bev, azkmd_identity *id)
     id->method = AZKMD_AUTH_MTLS;
 }
 
-azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
+static azkm_rc lookup_sp(azkm_keystore *ks, azkmd_identity *id)
 {
     azkm_service_principal sp;
     unsigned char *der = NULL;
@@ -105,6 +106,52 @@ azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
         return rc;
     snprintf(id->principals[0], sizeof(id->principals[0]), "sp:%s", sp.app_id);
     id->n_principals = 1;
+    return AZKM_OK;
+}
+
+/* Looking a certificate up opens the identity store and reads its service principals: about 1 ms, several times a
+ * signature, for every request of a keep-alive TLS client. Each worker thread remembers the principal of the last
+ * SP_CACHE certificates it identified (by SHA-256 fingerprint) for SP_CACHE_SECONDS: a service principal deleted,
+ * or its certificate credential reset, stops authenticating a certificate within that bound (docs/server.md).
+ * Only successes are kept; role assignments are not cached here (authorization reads them on every request). */
+#define SP_CACHE 16
+#define SP_CACHE_SECONDS 1
+
+static _Thread_local struct {
+    char sha256[65];
+    char principal[48];
+    struct timespec at;
+} sp_cache[SP_CACHE];
+static _Thread_local size_t sp_next;
+
+static int sp_cached(azkmd_identity *id, const struct timespec *now)
+{
+    for (size_t i = 0; i < SP_CACHE; i++)
+        if (sp_cache[i].sha256[0] != '\0' && strcmp(sp_cache[i].sha256, id->cert_sha256) == 0 &&
+            (double)(now->tv_sec - sp_cache[i].at.tv_sec) + (double)(now->tv_nsec - sp_cache[i].at.tv_nsec) / 1e9 <
+                SP_CACHE_SECONDS) {
+            snprintf(id->principals[0], sizeof(id->principals[0]), "%s", sp_cache[i].principal);
+            id->n_principals = 1;
+            return 1;
+        }
+    return 0;
+}
+
+azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
+{
+    struct timespec now;
+    size_t slot;
+    azkm_rc rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (id->cert_sha256[0] != '\0' && sp_cached(id, &now))
+        return AZKM_OK;
+    if ((rc = lookup_sp(ks, id)) != AZKM_OK || id->cert_sha256[0] == '\0')
+        return rc;
+    slot = sp_next++ % SP_CACHE;
+    snprintf(sp_cache[slot].sha256, sizeof(sp_cache[slot].sha256), "%s", id->cert_sha256);
+    snprintf(sp_cache[slot].principal, sizeof(sp_cache[slot].principal), "%s", id->principals[0]);
+    sp_cache[slot].at = now;
     return AZKM_OK;
 }
 

@@ -1,8 +1,13 @@
 /* Opens the configured listeners: Unix sockets with the configured mode (replacing a stale socket file, never any
- * other file), TCP sockets for TLS, all non-blocking and close-on-exec. */
+ * other file), TCP sockets for TLS, all non-blocking and close-on-exec. TCP sockets have TCP_NODELAY, which the
+ * connections accepted on them inherit (Linux): libevent writes a response's headers and body as separate TLS
+ * records, and with Nagle's algorithm the second one waited for the client's delayed ACK, 40 ms per keep-alive
+ * request (docs/performance.md, "azkmd"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +79,7 @@ static azkm_rc open_tcp(const azkmd_listen_conf *lc, azkmd_listener *out)
         return azkm_set_error(AZKM_E_INVALID, "listen_tls %s: %s", lc->address, gai_strerror(err));
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
         err = errno;
         if (fd >= 0)

@@ -19,17 +19,35 @@ int azkmd_kid(const char *origin, const char *name, const char *version, char *b
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-static int set_b64url(json_t *obj, const char *field, const unsigned char *p, size_t len)
+/* Decoding a SubjectPublicKeyInfo through OpenSSL 3's decoders (d2i_PUBKEY) costs more than an ECDSA signature,
+ * and a version's public key never changes: each thread keeps the JWK fields of the last PUBLIC_CACHE public keys
+ * it decoded, keyed by the DER bytes themselves (a hit is the same public key by construction; nothing to
+ * invalidate). Plain arrays in thread-local storage: nothing to free when a thread ends. */
+#define PUBLIC_CACHE 16
+#define B64_MAX 700 /* base64url of an RSA-4096 modulus: 683 characters */
+
+typedef struct {
+    size_t der_len;
+    unsigned char der[AZKM_PUBLIC_DER_MAX];
+    char first[B64_MAX], second[B64_MAX]; /* RSA n and e, EC x and y */
+} public_jwk;
+
+static _Thread_local public_jwk public_cache[PUBLIC_CACHE];
+static _Thread_local size_t public_next;
+
+static int b64url_into(char *out, const unsigned char *p, size_t len)
 {
     char *text = azkm_b64url_encode(p, len);
-    int ret = text != NULL ? json_object_set_new(obj, field, json_string(text)) : -1;
+    int ret = text != NULL && strlen(text) < B64_MAX ? 0 : -1;
 
+    if (ret == 0)
+        memcpy(out, text, strlen(text) + 1);
     azkm_free(text);
     return ret;
 }
 
 /* Big-endian bytes of an RSA parameter, without leading zeros (JWK's n and e). */
-static int set_bn(json_t *obj, const char *field, const EVP_PKEY *pk, const char *param)
+static int get_bn(char *out, const EVP_PKEY *pk, const char *param)
 {
     BIGNUM *bn = NULL;
     unsigned char buf[1024];
@@ -37,13 +55,13 @@ static int set_bn(json_t *obj, const char *field, const EVP_PKEY *pk, const char
 
     if (EVP_PKEY_get_bn_param(pk, param, &bn) == 1 && (n = BN_num_bytes(bn)) <= (int)sizeof(buf) &&
         BN_bn2bin(bn, buf) == n)
-        ret = set_b64url(obj, field, buf, (size_t)n);
+        ret = b64url_into(out, buf, (size_t)n);
     BN_free(bn);
     return ret;
 }
 
 /* EC: the uncompressed point 04 || x || y split into JWK's x and y. */
-static int set_ec_point(json_t *obj, const EVP_PKEY *pk)
+static int get_ec_point(public_jwk *out, const EVP_PKEY *pk)
 {
     unsigned char pt[1 + 2 * 66];
     size_t len = 0, half;
@@ -52,30 +70,61 @@ static int set_ec_point(json_t *obj, const EVP_PKEY *pk)
         len < 3 || pt[0] != 0x04 || (len - 1) % 2 != 0)
         return -1;
     half = (len - 1) / 2;
-    return set_b64url(obj, "x", pt + 1, half) == 0 && set_b64url(obj, "y", pt + 1 + half, half) == 0 ? 0 : -1;
+    return b64url_into(out->first, pt + 1, half) == 0 && b64url_into(out->second, pt + 1 + half, half) == 0 ? 0
+                                                                                                            : -1;
 }
 
-static int add_public(json_t *jwk, const azkm_key_info *info)
+static int decode_public(const azkm_key_info *info, public_jwk *out)
 {
     const unsigned char *p = info->public_der;
     EVP_PKEY *pk;
     int ret;
 
-    if (info->kty == AZKM_KTY_OCT)
-        return 0;
-    if ((pk = d2i_PUBKEY(NULL, &p, (long)info->public_der_len)) == NULL)
+    if (info->public_der_len > sizeof(out->der) || (pk = d2i_PUBKEY(NULL, &p, (long)info->public_der_len)) == NULL)
         return -1;
     if (info->kty == AZKM_KTY_RSA)
-        ret = set_bn(jwk, "n", pk, OSSL_PKEY_PARAM_RSA_N) == 0 && set_bn(jwk, "e", pk, OSSL_PKEY_PARAM_RSA_E) == 0
+        ret = get_bn(out->first, pk, OSSL_PKEY_PARAM_RSA_N) == 0 &&
+                      get_bn(out->second, pk, OSSL_PKEY_PARAM_RSA_E) == 0
                   ? 0
                   : -1;
     else
-        ret = json_object_set_new(jwk, "crv", json_string(azkm_curve_name(info->curve))) == 0 &&
-                      set_ec_point(jwk, pk) == 0
-                  ? 0
-                  : -1;
+        ret = get_ec_point(out, pk);
     EVP_PKEY_free(pk);
+    if (ret == 0) {
+        memcpy(out->der, info->public_der, info->public_der_len);
+        out->der_len = info->public_der_len;
+    }
     return ret;
+}
+
+static const public_jwk *find_public(const azkm_key_info *info)
+{
+    public_jwk *slot;
+
+    for (size_t i = 0; i < PUBLIC_CACHE; i++)
+        if (public_cache[i].der_len == info->public_der_len &&
+            memcmp(public_cache[i].der, info->public_der, info->public_der_len) == 0)
+            return &public_cache[i];
+    slot = &public_cache[public_next++ % PUBLIC_CACHE];
+    slot->der_len = 0;
+    return decode_public(info, slot) == 0 ? slot : NULL;
+}
+
+static int add_public(json_t *jwk, const azkm_key_info *info)
+{
+    const public_jwk *pub;
+    int rsa = info->kty == AZKM_KTY_RSA;
+
+    if (info->kty == AZKM_KTY_OCT)
+        return 0;
+    if (info->public_der_len == 0 || (pub = find_public(info)) == NULL)
+        return -1;
+    if (!rsa && json_object_set_new(jwk, "crv", json_string(azkm_curve_name(info->curve))) != 0)
+        return -1;
+    return json_object_set_new(jwk, rsa ? "n" : "x", json_string(pub->first)) == 0 &&
+                   json_object_set_new(jwk, rsa ? "e" : "y", json_string(pub->second)) == 0
+               ? 0
+               : -1;
 }
 
 static json_t *key_ops_json(unsigned ops)

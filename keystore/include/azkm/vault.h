@@ -92,6 +92,9 @@ azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding);
 /* Turns purge protection on (one-way). */
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v);
 const char *azkm_vault_get_name(const azkm_vault *v);
+/* A number that changes whenever the vault's catalog does (a commit through any handle, in any process): what was
+ * read from the vault while it stays the same is still current. For caches of loaded keys (azkmd). */
+int64_t azkm_vault_get_data_version(azkm_vault *v);
 /* Full check: database integrity, every version's attribute MAC and sealed material, every rotation policy's MAC,
  * the role assignments' MACs (azkm/rbac.h).
  * The error names the first damaged key; *checked counts the versions that passed. */
