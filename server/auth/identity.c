@@ -1,5 +1,5 @@
-/* Establishes the principals of a request's peer: SO_PEERCRED for Unix socket peers, the client certificate
- * (verified by the TLS handshake against tls_client_ca) for TLS peers. */
+/* Establishes the principals of a request's peer: SO_PEERCRED for Unix socket peers, the client certificate for
+ * TLS peers (its chain verified against tls_client_ca, or pinned by its fingerprint: http/tls.c). */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,13 +72,16 @@ static void identify_tls(struct bufferevent *bev, azkmd_identity *id)
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
 
-    if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+    /* The handshake accepted the certificate: a verify result other than X509_V_OK is a chain that does not lead
+     * to tls_client_ca, let through for fingerprint pinning (http/tls.c refuses every other error). */
+    if (cert == NULL)
         return;
     if (X509_digest(cert, EVP_sha256(), md, &mdlen) != 1 || mdlen != 32)
         return;
     for (unsigned i = 0; i < mdlen; i++)
         snprintf(id->cert_sha256 + 2 * i, 3, "%02x", md[i]);
     id->cert = cert;
+    id->cert_verified = SSL_get_verify_result(ssl) == X509_V_OK;
     id->method = AZKMD_AUTH_MTLS;
 }
 
@@ -92,16 +95,19 @@ static azkm_rc lookup_sp(azkm_keystore *ks, azkmd_identity *id)
     if (len <= 0)
         return azkm_set_error(AZKM_E_NOT_FOUND, "no client certificate");
     rc = azkm_sp_find_by_certificate(ks, der, (size_t)len, &sp);
-    /* The chain was verified against tls_client_ca by the handshake: a renewed certificate with the registered
-     * issuer and subject is the same principal. */
-    if (rc == AZKM_E_NOT_FOUND)
+    /* Only a chain verified against tls_client_ca makes a renewed certificate with the registered issuer and
+     * subject the same principal: anyone can make an unverified certificate with any names. */
+    if (rc == AZKM_E_NOT_FOUND && id->cert_verified)
         rc = azkm_sp_find_by_certificate_names(ks, der, (size_t)len, &sp);
     OPENSSL_free(der);
     if (rc == AZKM_E_NOT_FOUND)
         return azkm_set_error(AZKM_E_NOT_FOUND,
                               "the client certificate (sha256:%s) is not registered to any service principal "
-                              "(azkm sp create --cert)",
-                              id->cert_sha256);
+                              "(azkm sp create --cert)%s",
+                              id->cert_sha256,
+                              id->cert_verified ? ""
+                                                : "; its chain does not verify against tls_client_ca, so only its "
+                                                  "fingerprint can match");
     if (rc != AZKM_OK)
         return rc;
     snprintf(id->principals[0], sizeof(id->principals[0]), "sp:%s", sp.app_id);
@@ -111,7 +117,8 @@ static azkm_rc lookup_sp(azkm_keystore *ks, azkmd_identity *id)
 
 /* Looking a certificate up opens the identity store and reads its service principals: about 1 ms, several times a
  * signature, for every request of a keep-alive TLS client. Each worker thread remembers the principal of the last
- * SP_CACHE certificates it identified (by SHA-256 fingerprint) for SP_CACHE_SECONDS: a service principal deleted,
+ * SP_CACHE certificates it identified (by SHA-256 fingerprint and whether the chain verified: an unverified
+ * certificate never meets an entry its names found) for SP_CACHE_SECONDS: a service principal deleted,
  * or its certificate credential reset, stops authenticating a certificate within that bound (docs/server.md).
  * Only successes are kept; role assignments are not cached here (authorization reads them on every request). */
 #define SP_CACHE 16
@@ -119,6 +126,7 @@ static azkm_rc lookup_sp(azkm_keystore *ks, azkmd_identity *id)
 
 static _Thread_local struct {
     char sha256[65];
+    int verified;
     char principal[48];
     struct timespec at;
 } sp_cache[SP_CACHE];
@@ -128,6 +136,7 @@ static int sp_cached(azkmd_identity *id, const struct timespec *now)
 {
     for (size_t i = 0; i < SP_CACHE; i++)
         if (sp_cache[i].sha256[0] != '\0' && strcmp(sp_cache[i].sha256, id->cert_sha256) == 0 &&
+            sp_cache[i].verified == id->cert_verified &&
             (double)(now->tv_sec - sp_cache[i].at.tv_sec) + (double)(now->tv_nsec - sp_cache[i].at.tv_nsec) / 1e9 <
                 SP_CACHE_SECONDS) {
             snprintf(id->principals[0], sizeof(id->principals[0]), "%s", sp_cache[i].principal);
@@ -150,6 +159,7 @@ azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id)
         return rc;
     slot = sp_next++ % SP_CACHE;
     snprintf(sp_cache[slot].sha256, sizeof(sp_cache[slot].sha256), "%s", id->cert_sha256);
+    sp_cache[slot].verified = id->cert_verified;
     snprintf(sp_cache[slot].principal, sizeof(sp_cache[slot].principal), "%s", id->principals[0]);
     sp_cache[slot].at = now;
     return AZKM_OK;

@@ -32,16 +32,19 @@ typedef struct {
     char principals[AZKMD_MAX_PRINCIPALS][48];
     size_t n_principals;
     char cert_sha256[65]; /* mTLS: the client certificate's SHA-256 fingerprint, lowercase hex */
-    X509 *cert;           /* mTLS: the verified client certificate, owned by the connection (not freed here) */
+    X509 *cert;           /* mTLS: the client certificate, owned by the connection (not freed here) */
+    int cert_verified;    /* mTLS: its chain verified against tls_client_ca (else: matched by fingerprint only) */
     char address[64];     /* the client's address ("unix" for a Unix socket peer) */
 } azkmd_identity;
 
 /* Fills id from the request's connection: SO_PEERCRED on a Unix socket (uid:N and gid:N of the peer, and gid:N of
- * each supplementary group by SO_PEERGROUPS), the client certificate verified by the handshake on TLS (no
- * principal yet: azkmd_identify_sp). A TLS client without a certificate is left AZKMD_AUTH_NONE. */
+ * each supplementary group by SO_PEERGROUPS), the client certificate the handshake accepted on TLS, and whether its
+ * chain verified against tls_client_ca (no principal yet: azkmd_identify_sp). A TLS client without a certificate
+ * is left AZKMD_AUTH_NONE. */
 void azkmd_identify(struct evhttp_request *req, int tls, azkmd_identity *id);
-/* mTLS: the service principal registered with the client certificate, by its fingerprint, else by its issuer and
- * subject (the chain was verified against tls_client_ca by the handshake): adds "sp:<appId>" to id.
+/* mTLS: the service principal registered with the client certificate, by its fingerprint, else, only when its chain
+ * verified against tls_client_ca, by its issuer and subject (an unverified certificate's names prove nothing):
+ * adds "sp:<appId>" to id.
  * AZKM_E_NOT_FOUND (message naming the fingerprint) when no service principal has it. */
 azkm_rc azkmd_identify_sp(azkm_keystore *ks, azkmd_identity *id);
 const char *azkmd_auth_method_name(azkmd_auth_method m);
