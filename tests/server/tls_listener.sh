@@ -63,8 +63,8 @@ expect_audit 401 KeyList
 step "a certificate from another CA with the same subject: 401, its names not trusted (client_cert_pinning.sh)"
 tls --cert "$T/stranger.crt" --key "$T/stranger.key" "$URL"
 expect 401 Unauthorized
-fp=$(plain x509 -in "$T/stranger.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
-field .error.message | grep -qF "(sha256:$fp) is not registered" || fail "401 message"
+stranger_fp=$(plain x509 -in "$T/stranger.crt" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr 'A-F' 'a-f')
+field .error.message | grep -qF "(sha256:$stranger_fp) is not registered" || fail "401 message"
 
 step "TLS 1.2 and 1.3 accepted, TLS 1.1 refused"
 for v in tls1_2 tls1_3; do
