@@ -45,6 +45,6 @@ for svc in nginx apache2 haproxy stunnel4; do
     $SUDO systemctl stop "$svc" || true
   fi
 done
-# The Azure SDK for the tests, at the versions tests/sdk/package-lock.json pins (nothing to do when installed).
+# The Azure SDK for the tests, at the versions tests/sdk/package-lock.json pins (a no-op once they are installed).
 bash "$(cd "$(dirname "$0")/.." && pwd)/tests/sdk/install.sh"
 echo "setup.sh: all packages present"

@@ -16,22 +16,10 @@ scenario=${1:?usage: run.sh keys|roles|example}
 major=$(node -p 'process.versions.node.split(".")[0]') || fail "node is missing (scripts/setup.sh installs it)"
 [ "$major" -ge 20 ] || fail "node $(node --version) is too old for the pinned Azure SDK (needs 20 or later)"
 
-plain() {
-    OPENSSL_CONF=/dev/null openssl "$@"
-}
-plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=sdk-test-ca" \
-    -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null
-plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=*.$DOMAIN" -keyout "$T/server.key" \
-    -out "$T/server.csr" 2>/dev/null
-printf 'subjectAltName=DNS:*.%s,DNS:%s\n' "$DOMAIN" "$DOMAIN" >"$T/server.ext"
-plain x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
-    -extfile "$T/server.ext" -out "$T/server.crt" 2>/dev/null
+ca ca
+issue ca server "/CN=*.$DOMAIN" "subjectAltName=DNS:*.$DOMAIN,DNS:$DOMAIN"
 # A client certificate from the same CA (tls_client_ca), registered to a service principal by the keys scenario.
-plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=sdk-client" -keyout "$T/client.key" \
-    -out "$T/client.csr" 2>/dev/null
-printf 'extendedKeyUsage=clientAuth\n' >"$T/client.ext"
-plain x509 -req -in "$T/client.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
-    -extfile "$T/client.ext" -out "$T/client.crt" 2>/dev/null
+issue ca client "/CN=sdk-client" "extendedKeyUsage=clientAuth"
 
 # The token issuer's signing key, in a vault of its own on the software tier (no role assignment reaches it).
 "$AZKM" vault create --name issuer >/dev/null

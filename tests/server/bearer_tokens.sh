@@ -7,24 +7,15 @@
 # an audit line that never holds the token. The signing key lives in its own vault "issuer".
 . "$(dirname "$0")/lib.sh"
 
-plain() {
-    OPENSSL_CONF=/dev/null openssl "$@"
-}
-plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=server-ca" \
-    -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null
-plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=*.$DOMAIN" -keyout "$T/server.key" \
-    -out "$T/server.csr" 2>/dev/null
-printf 'subjectAltName=DNS:*.%s,DNS:%s\n' "$DOMAIN" "$DOMAIN" >"$T/server.ext"
-plain x509 -req -in "$T/server.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
-    -extfile "$T/server.ext" -out "$T/server.crt" 2>/dev/null
+ca ca
+issue ca server "/CN=*.$DOMAIN" "subjectAltName=DNS:*.$DOMAIN,DNS:$DOMAIN"
 
 "$AZKM" vault create --name issuer >/dev/null
 "$AZKM" key create --vault-name issuer --name signing --kty EC --curve P-256 >/dev/null
 write_config "listen_tls = 127.0.0.1:0" "tls_certificate = $T/server.crt" "tls_key = $T/server.key" \
     "token_signing_key = issuer/signing" "token_lifetime = 600"
 start_azkmd
-PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
-[ -n "$PORT" ] || fail "no TLS port in the log"
+tls_port
 AUTHORITY="https://$DOMAIN"
 RESOURCE="https://$DOMAIN"
 ISSUER="$AUTHORITY/azkm/v2.0"

@@ -11,9 +11,6 @@
 # fails the handshake, and so does a self-signed one whose signature does not verify with its own key.
 . "$(dirname "$0")/lib.sh"
 
-plain() {
-    OPENSSL_CONF=/dev/null openssl "$@"
-}
 P256=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
 ca() { # ca NAME [SUBJECT] [KEY]: a self-signed CA (with KEY: that existing key)
     local key=("${P256[@]}" -keyout "$T/$1.key")
@@ -73,8 +70,7 @@ AZKMD_TEST_THREADS=1 # one worker: the principal cache the requests meet is the 
 BASE=("listen_tls = 127.0.0.1:0" "tls_certificate = $T/server.crt" "tls_key = $T/server.key")
 write_config "${BASE[@]}"
 start_azkmd
-PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
-[ -n "$PORT" ] || fail "no TLS port in the log"
+tls_port
 call POST "/keys/k1/create?api-version=$API" '{"kty":"EC"}'
 expect 200
 URL="https://$VAULT.$DOMAIN:$PORT/keys/k1"

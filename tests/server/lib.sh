@@ -172,6 +172,28 @@ raw_to_der() {
 }
 
 # audit_last: the newest azkmd record (category AuditEvent) of the audit log, as JSON.
+# ---- certificates: openssl without azkm's configuration, P-256 keys, valid for two days ----
+plain() {
+    OPENSSL_CONF=/dev/null openssl "$@"
+}
+ca() { # ca NAME: a self-signed CA
+    plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$1" \
+        -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null
+}
+issue() { # issue CA NAME SUBJECT EXT: a certificate NAME signed by CA
+    plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" -keyout "$T/$2.key" \
+        -out "$T/$2.csr" 2>/dev/null
+    printf '%s\n' "$4" >"$T/$2.ext"
+    plain x509 -req -in "$T/$2.csr" -CA "$T/$1.crt" -CAkey "$T/$1.key" -CAcreateserial -days 2 \
+        -extfile "$T/$2.ext" -out "$T/$2.crt" 2>/dev/null
+}
+
+# tls_port: PORT is the port azkmd's (first) TLS listener took, from its log.
+tls_port() {
+    PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log" | head -n 1)
+    [ -n "$PORT" ] || fail "no TLS port in the log"
+}
+
 audit_last() {
     jq -c 'select(.category == "AuditEvent")' "$AZKM_AUDIT_LOG" | tail -n 1
 }

@@ -14,8 +14,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 write_config "listen_tls = 127.0.0.1:0" "tls_certificate = $T/tls.crt" "tls_key = $T/tls.key" \
     "token_signing_key = issuer/signing" "rate_limit = 0.2 burst=3" "token_rate_limit = 0.05 burst=2"
 start_azkmd
-PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
-[ -n "$PORT" ] || fail "no TLS port in the log"
+tls_port
 
 # retry_after MAX: the Retry-After header of the last response, a whole number of seconds from 1 to MAX.
 retry_after() {

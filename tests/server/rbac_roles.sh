@@ -8,20 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || fail "this scenario runs curl as nobody: run it as root"
-plain() {
-    OPENSSL_CONF=/dev/null openssl "$@"
-}
-ca() { # ca NAME: a self-signed CA
-    plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$1" \
-        -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null
-}
-issue() { # issue CA NAME SUBJECT EXT: a certificate NAME signed by CA
-    plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" -keyout "$T/$2.key" \
-        -out "$T/$2.csr" 2>/dev/null
-    printf '%s\n' "$4" >"$T/$2.ext"
-    plain x509 -req -in "$T/$2.csr" -CA "$T/$1.crt" -CAkey "$T/$1.key" -CAcreateserial -days 2 \
-        -extfile "$T/$2.ext" -out "$T/$2.crt" 2>/dev/null
-}
 ca server-ca
 ca client-ca
 issue server-ca server "/CN=*.$DOMAIN" "subjectAltName=DNS:*.$DOMAIN,DNS:$DOMAIN"
@@ -32,8 +18,7 @@ write_config "listen_tls = 127.0.0.1:0" "tls_certificate = $T/server.crt" "tls_k
     "tls_client_ca = $T/client-ca.crt"
 sed -i "s|^listen_unix = .*|listen_unix = $SOCK mode=0666|" "$T/azkmd.conf"
 start_azkmd
-PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
-[ -n "$PORT" ] || fail "no TLS port in the log"
+tls_port
 for k in k1 k2; do
     call POST "/keys/$k/create?api-version=$API" '{"kty":"EC"}'
     expect 200

@@ -6,9 +6,6 @@
 # file) is refused whole with a message naming it, and the server goes on with the running one.
 . "$(dirname "$0")/lib.sh"
 
-plain() {
-    OPENSSL_CONF=/dev/null openssl "$@"
-}
 plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=reload-ca" \
     -keyout "$T/ca.key" -out "$T/ca.crt" 2>/dev/null
 printf 'subjectAltName=DNS:*.%s,DNS:%s\n' "$DOMAIN" "$DOMAIN" >"$T/server.ext"
@@ -36,8 +33,7 @@ BASE=("listen_tls = 127.0.0.1:0" "tls_certificate = $T/tls.crt" "tls_key = $T/tl
     "tls_client_ca = $T/ca.crt")
 write_config "${BASE[@]}"
 start_azkmd
-PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
-[ -n "$PORT" ] || fail "no TLS port in the log"
+tls_port
 call POST "/keys/k1/create?api-version=$API" '{"kty":"EC"}'
 expect 200
 

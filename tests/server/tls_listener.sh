@@ -6,20 +6,6 @@
 # it whatever the Host header says.
 . "$(dirname "$0")/lib.sh"
 
-plain() {
-    OPENSSL_CONF=/dev/null openssl "$@"
-}
-ca() { # ca NAME: a self-signed CA
-    plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$1" \
-        -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null
-}
-issue() { # issue CA NAME SUBJECT EXT: a certificate NAME signed by CA
-    plain req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$3" -keyout "$T/$2.key" \
-        -out "$T/$2.csr" 2>/dev/null
-    printf '%s\n' "$4" >"$T/$2.ext"
-    plain x509 -req -in "$T/$2.csr" -CA "$T/$1.crt" -CAkey "$T/$1.key" -CAcreateserial -days 2 \
-        -extfile "$T/$2.ext" -out "$T/$2.crt" 2>/dev/null
-}
 ca server-ca
 ca client-ca
 ca other-ca
@@ -31,8 +17,7 @@ BOUND="$T/bound.sock"
 write_config "listen_tls = 127.0.0.1:0" "listen_unix = $BOUND vault=web" "tls_certificate = $T/server.crt" \
     "tls_key = $T/server.key" "tls_client_ca = $T/client-ca.crt"
 start_azkmd
-PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
-[ -n "$PORT" ] || fail "no TLS port in the log"
+tls_port
 call POST "/keys/tls-key/create?api-version=$API" '{"kty":"EC"}'
 expect 200
 URL="https://$VAULT.$DOMAIN:$PORT/keys?api-version=$API"
