@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -38,6 +39,8 @@ struct azkm_keystore {
 azkm_rc azkm_mkdir_private(const char *path);
 /* Checks that path exists and is neither readable nor writable by others (and for secret files, group). */
 azkm_rc azkm_check_private(const char *path, int secret, const char *what);
+/* The same checks on what one stat of path returned: for files another process may remove at any time. */
+azkm_rc azkm_check_private_stat(const char *path, const struct stat *st, int secret, const char *what);
 /* Writes data to path atomically (temp file, fsync, rename, fsync dir) with mode 0600. */
 azkm_rc azkm_write_file_atomic(const char *path, const unsigned char *data, size_t len);
 azkm_rc azkm_read_file(const char *path, unsigned char **data, size_t *len, size_t max);

@@ -37,24 +37,30 @@ azkm_rc azkm_mkdir_private(const char *path)
     return AZKM_OK;
 }
 
+azkm_rc azkm_check_private_stat(const char *path, const struct stat *st, int secret, const char *what)
+{
+    mode_t bad = secret ? 077 : 007;
+
+    if (st->st_mode & bad)
+        return azkm_fail(AZKM_E_PERMISSION, "%s %s has mode %04o: %s must not be accessible to %s (chmod %s)", what,
+                         path, (unsigned)(st->st_mode & 07777), what, secret ? "group or others" : "others",
+                         S_ISDIR(st->st_mode) ? (secret ? "700" : "o-rwx") : (secret ? "600" : "o-rwx"));
+    if (st->st_uid != geteuid() && st->st_uid != 0)
+        return azkm_fail(AZKM_E_PERMISSION, "%s %s is owned by uid %u, not by this user (uid %u) or root", what,
+                         path, (unsigned)st->st_uid, (unsigned)geteuid());
+    return AZKM_OK;
+}
+
 azkm_rc azkm_check_private(const char *path, int secret, const char *what)
 {
     struct stat st;
-    mode_t bad = secret ? 077 : 007;
 
     if (stat(path, &st) != 0) {
         if (errno == ENOENT)
             return azkm_fail(AZKM_E_NOT_FOUND, "%s %s is missing", what, path);
         return azkm_fail(errno == EACCES ? AZKM_E_PERMISSION : AZKM_E_IO, "%s %s: %s", what, path, strerror(errno));
     }
-    if (st.st_mode & bad)
-        return azkm_fail(AZKM_E_PERMISSION, "%s %s has mode %04o: %s must not be accessible to %s (chmod %s)", what,
-                         path, (unsigned)(st.st_mode & 07777), what, secret ? "group or others" : "others",
-                         S_ISDIR(st.st_mode) ? (secret ? "700" : "o-rwx") : (secret ? "600" : "o-rwx"));
-    if (st.st_uid != geteuid() && st.st_uid != 0)
-        return azkm_fail(AZKM_E_PERMISSION, "%s %s is owned by uid %u, not by this user (uid %u) or root", what,
-                         path, (unsigned)st.st_uid, (unsigned)geteuid());
-    return AZKM_OK;
+    return azkm_check_private_stat(path, &st, secret, what);
 }
 
 static azkm_rc fsync_dir_of(const char *path)

@@ -11,7 +11,9 @@
 #include "vault/vault_internal.h"
 
 /* SQLite opens the WAL and shared-memory files beside the database on its own: a directory or a device there
- * would surface later as a misleading "cannot open database", and a file others can read holds recent pages. */
+ * would surface later as a misleading "cannot open database", and a file others can read holds recent pages.
+ * Each is looked at once: the last process to close the vault deletes both at any moment, so a second look could
+ * find a file the first one saw gone. */
 static azkm_rc check_companions(const char *name, const char *db_path)
 {
     static const char *const suffix[] = {"-wal", "-shm"};
@@ -26,7 +28,7 @@ static azkm_rc check_companions(const char *name, const char *db_path)
             continue;
         if (!S_ISREG(st.st_mode))
             return azkm_fail(AZKM_E_CORRUPT, "vault %s: %s is not a regular file", name, path);
-        if ((rc = azkm_check_private(path, 0, what[i])) != AZKM_OK)
+        if ((rc = azkm_check_private_stat(path, &st, 0, what[i])) != AZKM_OK)
             return azkm_fail(rc, "vault %s: %s", name, azkm_last_error());
     }
     return AZKM_OK;
