@@ -138,6 +138,8 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
 azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
                                 const azkm_attributes *attrs, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key update");
     AZKM_AUDITED(v->ks, "KeyUpdate", v->name, name, key_set_attributes_impl(v, name, version, fields, attrs, out),
                  out ? out->version : version);
 }

@@ -49,7 +49,7 @@ static azkm_rc check_deletable(azkm_vault *v, const char *name)
 
 static azkm_rc remove_files(const char *name, const char *dir)
 {
-    static const char *const files[] = {"vault.db-wal", "vault.db-shm", "vault.db", "master.key"};
+    static const char *const files[] = {"vault.db-wal", "vault.db-shm", "vault.db", "master.key", "remote.json"};
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char f[4300];
@@ -72,7 +72,8 @@ static azkm_rc vault_delete_impl(azkm_keystore *ks, const char *name)
 
     if (rc != AZKM_OK)
         return rc;
-    rc = check_deletable(v, name);
+    /* A remote vault's entry says where it is: deleting it forgets the place, the keys stay in azkmd. */
+    rc = v->remote != NULL ? AZKM_OK : check_deletable(v, name);
     if (rc == AZKM_OK && v->protector == AZKM_PROTECTOR_HSM)
         rc = azkm_masterkey_destroy(v);
     snprintf(dir, sizeof(dir), "%s", v->dir);
