@@ -54,5 +54,9 @@ for k in web-ec web-rsa; do
         [ "$(signs)" -gt "$before" ] || fail "$k $v: azkmd made no signature for the handshake"
     done
 done
-grep -q "^azkmd: ready" "$T/azkmd.log" || fail "azkmd log"
+step "a key reference file of a remote key, as nginx and Apache configure it"
+client key ref --vault-name web --name web-ec --file "$T/web-ec.ref.pem" >/dev/null || fail "key ref"
+! grep -q PRIVATE "$T/web-ec.ref.pem" || fail "the reference holds a private key"
+serve "$T/web-ec.ref.pem" "$T/web-ec.crt"
+handshake ref -tls1_3
 echo "PASS"
