@@ -112,6 +112,9 @@ static int vault_connect(cli_ctx *ctx, const cli_args *a)
         params.domain = args_get(a, "--domain");
         params.connect_timeout_ms = connect_ms;
         params.timeout_ms = timeout_ms;
+        params.ca_file = args_get(a, "--ca");
+        params.client_cert = args_get(a, "--client-cert");
+        params.client_key = args_get(a, "--client-key");
         rc = azkm_vault_connect(ks, args_get(a, "--name"), &params);
         ret = rc == AZKM_OK ? show_vault(ctx, args_get(a, "--name")) : cli_fail(rc);
     }
@@ -276,11 +279,18 @@ static const cli_flag connect_flags[] = {
     {"--name", ARG_VALUE, "NAME", "Name of the remote vault in this keystore (azkm://NAME/keys/...).", 1},
     {"--url", ARG_LIST, "URL...",
      "azkmd's address(es), tried in this order: unix:/path/to/azkmd.sock (the caller authenticated by its uid "
-     "and groups). https is not supported yet.",
+     "and groups) or https://host[:port] (by --client-cert).",
      1},
     {"--remote-vault", ARG_VALUE, "NAME", "The vault's name on the server. Default: --name.", 0},
     {"--domain", ARG_VALUE, "DNS-NAME",
      "azkmd's domain: vaults are addressed as <vault>.<domain>. Default: vault.azkm.localhost.", 0},
+    {"--ca", ARG_VALUE, "FILE",
+     "https: CA certificates (PEM) for azkmd's certificate, which must name <vault>.<domain>. Default: the "
+     "system's.",
+     0},
+    {"--client-cert", ARG_VALUE, "FILE", "https: the client certificate (PEM) azkmd knows as a service principal.",
+     0},
+    {"--client-key", ARG_VALUE, "FILE", "https: its private key (PEM), not readable by others.", 0},
     {"--connect-timeout-ms", ARG_VALUE, "MS", "Connect timeout per URL, 100-60000. Default: 2000.", 0},
     {"--timeout-ms", ARG_VALUE, "MS", "Timeout of a whole request, 100-600000. Default: 30000.", 0},
     {NULL, 0, NULL, NULL, 0},
@@ -307,7 +317,9 @@ const cli_command cli_vault_commands[] = {
      "administered on the server. `azkm vault delete` removes the entry only. See docs/remote-vaults.md.",
      connect_flags,
      "  azkm vault connect --name web --url unix:/run/azkm/azkmd.sock\n"
-     "  azkm vault connect --name web --url unix:/run/azkm/a.sock unix:/run/azkm/b.sock --remote-vault prod\n",
+     "  azkm vault connect --name web --url unix:/run/azkm/a.sock unix:/run/azkm/b.sock --remote-vault prod\n"
+     "  azkm vault connect --name web --url https://kv1.example:8443 --ca ca.pem --client-cert app.pem \\\n"
+     "      --client-key app.key\n",
      vault_connect},
     {"list", "List the vaults of the keystore",
      "Passphrase-protected vaults are not unlocked: without a passphrase source they show their name and why.",

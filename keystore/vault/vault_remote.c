@@ -1,7 +1,9 @@
 /* Remote vaults: a keystore entry whose remote.json says which azkmd serves its keys (tiers/remote/). Made by
  * azkm_vault_connect, opened by azkm_vault_open into a vault whose only tier is the remote one. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,9 +57,32 @@ azkm_rc azkm_vault_remote_show(azkm_vault *v, azkm_vault_info *out)
     return AZKM_OK;
 }
 
+/* A file the entry names (NULL: none), absolute (the entry is used from any directory) and present now; the client
+ * key not accessible to others. */
+static azkm_rc copy_path(const char *name, const char *what, const char *path, char out[AZKM_REMOTE_PATH_MAX + 1])
+{
+    char abs[4096];
+    azkm_rc rc;
+
+    out[0] = '\0';
+    if (path == NULL)
+        return AZKM_OK;
+    if (realpath(path, abs) == NULL)
+        return azkm_fail(AZKM_E_NOT_FOUND, "remote vault %s: %s %.200s: %s", name, what, path, strerror(errno));
+    if (strlen(abs) > AZKM_REMOTE_PATH_MAX)
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: %s %.200s: the path is over %d bytes", name, what, path,
+                         AZKM_REMOTE_PATH_MAX);
+    if (strcmp(what, "client key") == 0 && (rc = azkm_check_private(abs, 0, "client key")) != AZKM_OK)
+        return azkm_fail(rc, "remote vault %s: %s", name, azkm_last_error());
+    memcpy(out, abs, strlen(abs) + 1);
+    return AZKM_OK;
+}
+
 /* The entry's settings from the caller's, with the defaults filled in. */
 static azkm_rc conf_of(const char *name, const azkm_remote_params *p, azkm_remote_conf *c)
 {
+    azkm_rc rc;
+
     memset(c, 0, sizeof(*c));
     if (p == NULL || p->n_urls == 0 || p->n_urls > AZKM_REMOTE_URLS_MAX || p->urls == NULL)
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: give 1 to %d azkmd URLs", name, AZKM_REMOTE_URLS_MAX);
@@ -77,6 +102,10 @@ static azkm_rc conf_of(const char *name, const azkm_remote_params *p, azkm_remot
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: domain is over %d characters", name,
                          AZKM_REMOTE_DOMAIN_MAX);
     snprintf(c->domain, sizeof(c->domain), "%s", p->domain != NULL ? p->domain : AZKM_REMOTE_DOMAIN_DEFAULT);
+    if ((rc = copy_path(name, "CA file", p->ca_file, c->ca_file)) != AZKM_OK ||
+        (rc = copy_path(name, "client certificate", p->client_cert, c->client_cert)) != AZKM_OK ||
+        (rc = copy_path(name, "client key", p->client_key, c->client_key)) != AZKM_OK)
+        return rc;
     c->connect_timeout_ms = p->connect_timeout_ms > 0 ? p->connect_timeout_ms : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
     c->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : AZKM_REMOTE_TIMEOUT_MS;
     return azkm_remote_conf_check(name, c);

@@ -11,9 +11,9 @@ start_azkmd
 server_keys
 
 step "connect refuses bad entries, naming the field"
-should_fail "URL 'http://x' is not unix:/path" client vault connect --name bad1 --url http://x
+should_fail "URL 'http://x' is neither unix:/path/to/azkmd.sock nor https://host:port" client vault connect \
+    --name bad1 --url http://x
 should_fail "socket path must be absolute" client vault connect --name bad1 --url unix:relative.sock
-should_fail "https is not supported yet" client vault connect --name bad1 --url https://kv.example:8443
 should_fail "at most 8 URLs" client vault connect --name bad1 --url $(for i in $(seq 9); do echo unix:/s$i; done)
 should_fail "a socket path is at most 107 bytes" client vault connect --name bad1 --url "unix:/$(printf 'x%.0s' $(seq 120))"
 should_fail "vault name on the server 'no_such' is invalid" client vault connect --name bad1 --url unix:/s \

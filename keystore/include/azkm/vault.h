@@ -86,8 +86,9 @@ typedef struct {
     char remote_urls[AZKM_REMOTE_URLS_MAX][257];
 } azkm_vault_info;
 
-/* Where a remote vault is: azkmd's URLs, tried in this order (this release: unix:/path/to/azkmd.sock, the caller
- * authenticated by its peer credentials), and the vault's name there. docs/remote-vaults.md. */
+/* Where a remote vault is: azkmd's URLs, tried in this order (unix:/path/to/azkmd.sock, the caller authenticated
+ * by its peer credentials; https://host[:port], the caller authenticated by a client certificate), and the vault's
+ * name there. docs/remote-vaults.md. */
 typedef struct {
     const char *const *urls;
     size_t n_urls;
@@ -95,6 +96,9 @@ typedef struct {
     const char *domain;       /* NULL: vault.azkm.localhost (azkmd's default `domain`) */
     long connect_timeout_ms;  /* 0: 2000 */
     long timeout_ms;          /* 0: 30000 */
+    const char *ca_file;      /* https: PEM CA certificates for azkmd's certificate; NULL: the system's */
+    const char *client_cert;  /* https (required): the client certificate, PEM */
+    const char *client_key;   /* https (required): its private key, PEM, not accessible to others */
 } azkm_remote_params;
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);

@@ -7,11 +7,13 @@
 
 #define AZKM_REMOTE_URL_MAX 256
 #define AZKM_REMOTE_DOMAIN_MAX 253
+#define AZKM_REMOTE_PATH_MAX 1024
 #define AZKM_REMOTE_FILE "remote.json"
 
 /* A remote vault's entry (remote.json): the azkmd URLs in the order they are tried, the vault's name on the
- * server (the Host header <vault>.<domain> selects it) and the timeouts. Authentication is the peer credentials
- * of the Unix socket. */
+ * server (the Host header <vault>.<domain> selects it) and the timeouts. Authentication: the peer credentials of
+ * the Unix socket for unix: URLs; for https: URLs a client certificate and its key (PEM files), the server's
+ * certificate verified against ca_file (or the system's CAs) for the name <vault>.<domain>. */
 typedef struct {
     size_t n_urls;
     char urls[AZKM_REMOTE_URLS_MAX][AZKM_REMOTE_URL_MAX + 1];
@@ -19,6 +21,9 @@ typedef struct {
     char domain[AZKM_REMOTE_DOMAIN_MAX + 1];
     long connect_timeout_ms;
     long timeout_ms;
+    char ca_file[AZKM_REMOTE_PATH_MAX + 1];     /* "" for the system's CAs */
+    char client_cert[AZKM_REMOTE_PATH_MAX + 1]; /* "" without https URLs */
+    char client_key[AZKM_REMOTE_PATH_MAX + 1];
 } azkm_remote_conf;
 
 #define AZKM_REMOTE_CONNECT_TIMEOUT_MS 2000
@@ -30,6 +35,9 @@ typedef struct {
 azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c);
 /* Reads and checks the entry's remote.json (private, at most 64 KiB). */
 azkm_rc azkm_remote_conf_read(const char *entry, const char *path, azkm_remote_conf *c);
+/* https://host[:port] split into host and port (443 by default); AZKM_E_INVALID naming the entry otherwise. */
+azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZKM_REMOTE_DOMAIN_MAX + 1],
+                                unsigned *port);
 /* Writes c as remote.json at path (0600, atomically). */
 azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_remote_conf *c);
 

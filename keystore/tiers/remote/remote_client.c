@@ -169,7 +169,7 @@ static void set_options(const azkm_remote_client *c, CURL *h, const char *url, s
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &o->a);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, o->err);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     if (strcmp(rq->method, "POST") == 0) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
@@ -178,11 +178,39 @@ static void set_options(const azkm_remote_client *c, CURL *h, const char *url, s
     }
 }
 
+/* Where URL i is: a Unix socket, or https to host:port. Either way the request names the vault's own origin,
+ * <vault>.<domain>: azkmd picks the vault by it, and over TLS it is the name the server's certificate must
+ * hold (SNI too); CURLOPT_CONNECT_TO sends it to the URL's host. */
+static void set_target(const azkm_remote_client *c, CURL *h, size_t i, const request *rq, char *url, size_t len,
+                       struct curl_slist **connect_to)
+{
+    const char *sep = strchr(rq->path, '?') != NULL ? "&" : "?";
+    char host[AZKM_REMOTE_DOMAIN_MAX + 1], rule[2 * AZKM_REMOTE_DOMAIN_MAX + AZKM_VAULT_NAME_MAX + 32];
+    unsigned port = 443;
+
+    if (strncmp(c->conf.urls[i], "unix:", 5) == 0) {
+        snprintf(url, len, "http://%s.%s%s%sapi-version=%s", c->conf.vault, c->conf.domain, rq->path, sep,
+                 AZKM_REMOTE_API_VERSION);
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
+        return;
+    }
+    azkm_remote_https_split(c->entry, c->conf.urls[i], host, &port); /* checked when the entry was read */
+    snprintf(url, len, "https://%s.%s:%u%s%sapi-version=%s", c->conf.vault, c->conf.domain, port, rq->path, sep,
+             AZKM_REMOTE_API_VERSION);
+    snprintf(rule, sizeof(rule), "%s.%s:%u:%s:%u", c->conf.vault, c->conf.domain, port, host, port);
+    *connect_to = curl_slist_append(NULL, rule);
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);
+    if (c->conf.ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c->conf.client_cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c->conf.client_key);
+}
+
 /* One request to URL i on a pooled (or, fresh, a new) connection. */
 static void exchange(const azkm_remote_client *c, size_t i, const request *rq, int fresh, outcome *o)
 {
     char url[AZKM_REMOTE_DOMAIN_MAX + AZKM_VAULT_NAME_MAX + 1200];
-    struct curl_slist *hdr = NULL;
+    struct curl_slist *hdr = NULL, *connect_to = NULL;
     pid_t pid = getpid();
     CURL *h = pool_take(fresh);
     long conns = 0;
@@ -192,19 +220,18 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
         o->cc = CURLE_OUT_OF_MEMORY;
         return;
     }
-    snprintf(url, sizeof(url), "http://%s.%s%s%sapi-version=%s", c->conf.vault, c->conf.domain, rq->path,
-             strchr(rq->path, '?') != NULL ? "&" : "?", AZKM_REMOTE_API_VERSION);
     hdr = curl_slist_append(hdr, "Accept: application/json");
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
     curl_easy_reset(h);
+    set_target(c, h, i, rq, url, sizeof(url), &connect_to);
     set_options(c, h, url, hdr, rq, o);
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     o->cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
     curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
     o->reused = conns == 0;
     curl_slist_free_all(hdr);
+    curl_slist_free_all(connect_to);
     /* A handle whose exchange failed is not kept: its connection may be half used. */
     if (o->cc == CURLE_OK)
         pool_give(h, pid);
@@ -257,11 +284,30 @@ static azkm_rc http_error(const azkm_remote_client *c, size_t i, const request *
     return rc;
 }
 
+/* What a transport failure was, in words. */
+static const char *failure_of(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        return "cannot connect";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "the server's certificate is not trusted for the vault's name";
+    case CURLE_SSL_CERTPROBLEM:
+        return "the client certificate or key cannot be used";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "the CA file cannot be used";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "the TLS handshake failed";
+    default:
+        return "the exchange failed";
+    }
+}
+
 static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
 {
-    const char *what = o->cc == CURLE_COULDNT_CONNECT      ? "cannot connect"
-                       : o->cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
-                                                           : "the exchange failed";
+    const char *what = failure_of(o->cc);
 
     return azkm_fail(AZKM_E_IO, "remote vault %s: azkmd at %s: %s %s: %s (%s)", c->entry, c->conf.urls[i],
                      rq->method, rq->path, what, o->err[0] ? o->err : curl_easy_strerror(o->cc));
