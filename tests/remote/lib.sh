@@ -3,7 +3,9 @@
 # "web", Unix socket $T/azkmd.sock) with keys made there, and a second keystore, $CLIENT, whose vault "web" is a
 # remote vault pointing at that socket. client runs the azkm CLI on it; with_provider runs a command with OpenSSL
 # configured to load the azkm provider on it.
-. "$(dirname "${BASH_SOURCE[0]}")/../server/lib.sh"
+# This folder, absolute: the scenarios run in $T.
+REMOTE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$REMOTE_DIR/../server/lib.sh"
 
 : "${AZKM_PROVIDER_DIR:?AZKM_PROVIDER_DIR must name the directory of azkm.so}"
 CLIENT=$T/client

@@ -85,9 +85,11 @@ wait "$drv" || fail "the driver exited with an error"
 step "a server that is not azkmd: garbage, an error page, a closed connection, no answer"
 for mode in text html500 close hang; do
     rm -f "$T/junk.sock"
-    python3 "$(dirname "$0")/garbage_server.py" "$T/junk.sock" $mode >"$T/junk.log" 2>&1 &
+    python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" $mode >"$T/junk.log" 2>&1 &
     junk=$!
-    for _ in $(seq 50); do [ -S "$T/junk.sock" ] && break; sleep 0.1; done
+    # "ready" comes after listen(): the socket file exists from bind() on, refusing connections until then.
+    for _ in $(seq 100); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
+    grep -q '^ready$' "$T/junk.log" || fail "garbage_server.py $mode did not start: $(cat "$T/junk.log")"
     client vault delete --name junk >/dev/null 2>&1 || true
     client vault connect --name junk --remote-vault web --url "unix:$T/junk.sock" --timeout-ms 1000 >/dev/null
     case $mode in

@@ -41,10 +41,22 @@ static void pool_unlock_fork(void)
     pthread_mutex_unlock(&pool.mu);
 }
 
+/* The idle handles of this process, closed when it exits or this library is unloaded (atexit in a shared object
+ * runs at its dlclose): registered after OpenSSL's own exit handler, it runs before OPENSSL_cleanup, while TLS
+ * connections can still be shut down. A forked child's inherited handles are not its own: left alone. */
+static void pool_release(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pid == getpid() && pool.n > 0)
+        curl_easy_cleanup(pool.idle[--pool.n]);
+    pthread_mutex_unlock(&pool.mu);
+}
+
 static void global_init(void)
 {
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_atfork(pool_lock_fork, pool_unlock_fork, pool_unlock_fork);
+    atexit(pool_release);
 }
 
 static CURL *pool_take(int fresh)
