@@ -1,6 +1,7 @@
 /* One process holding one loaded key of a remote vault, driven line by line from stdin by a scenario script, so
  * that the key stays loaded across what the script does to azkmd (stop, restart) and across fork:
  *   sign  - one ES256/RS256 signature, verified with the public key; prints "ok <ms>" or "error <ms> <message>"
+ *   refresh - re-reads the key's attributes (azkm_key_refresh); prints "ok enabled=0|1" or "error <message>"
  *   fork  - sign, fork; the child and the parent each sign once and then from THREADS threads at once; the child's
  *           result is its exit status; prints "ok" or "error <message>"
  *   quit
@@ -85,6 +86,14 @@ static void cmd_sign(void)
         printf("error %.0f %s\n", now_ms() - start, azkm_last_error());
 }
 
+static void cmd_refresh(void)
+{
+    if (azkm_key_refresh(key) == AZKM_OK)
+        printf("ok enabled=%d\n", azkm_key_get_info(key)->attrs.enabled);
+    else
+        printf("error %s\n", azkm_last_error());
+}
+
 static void cmd_fork(void)
 {
     int status = 0;
@@ -128,6 +137,8 @@ int main(int argc, char **argv)
             cmd_sign();
         else if (strcmp(line, "fork\n") == 0)
             cmd_fork();
+        else if (strcmp(line, "refresh\n") == 0)
+            cmd_refresh();
         else
             printf("error unknown command\n");
         fflush(stdout);

@@ -78,6 +78,20 @@ send fork
 [ "$REPLY" = ok ] || fail "fork: $REPLY"
 send sign
 [[ "$REPLY" == ok* ]] || fail "sign after fork: $REPLY"
+step "refresh: attributes changed on the server reach a loaded key"
+"$AZKM" key set-attributes --vault-name web --name web-ec --enabled false >/dev/null || fail "disable on the server"
+send sign
+[[ "$REPLY" =~ ^error\ [0-9]+\ .*answered\ 403 ]] || fail "azkmd should refuse a disabled key: $REPLY"
+send refresh
+[ "$REPLY" = "ok enabled=0" ] || fail "refresh: $REPLY"
+send sign
+[[ "$REPLY" =~ ^error\ [0-9]+\ key\ azkm://web/keys/web-ec/[0-9a-f]{32}\ is\ disabled$ ]] ||
+    fail "a refreshed disabled key should be refused here: $REPLY"
+"$AZKM" key set-attributes --vault-name web --name web-ec --enabled true >/dev/null || fail "enable on the server"
+send refresh
+[ "$REPLY" = "ok enabled=1" ] || fail "refresh: $REPLY"
+send sign
+[[ "$REPLY" == ok* ]] || fail "sign after re-enabling: $REPLY"
 drv=$DRV_PID
 echo quit >&"${DRV[1]}"
 wait "$drv" || fail "the driver exited with an error"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A remote vault through azkmd's Unix socket: `azkm vault connect` validates and writes the entry; key show/list,
-# sign (RS256, PS256, ES256) and decrypt (RSA-OAEP, RSA-OAEP-256, RSA1_5) through the CLI and through the provider
+# sign (RS256, PS384, ES256, ES384, ES512) and decrypt (RSA-OAEP, RSA-OAEP-256, RSA1_5) through the CLI and through the provider
 # with openssl pkeyutl/dgst, each checked with the server-side public key by openssl alone; calls not served
 # remotely yet fail naming the vault and the operation.
 . "$(dirname "$0")/lib.sh"
@@ -42,6 +42,15 @@ openssl dgst -sha384 -verify "$T/rsa.pub.pem" -sigopt rsa_padding_mode:pss -sigo
 with_provider openssl dgst -sha256 -sign azkm://web/keys/web-ec -out "$T/es.sig" "$T/msg" || fail "dgst ES256"
 openssl dgst -sha256 -verify "$T/ec.pub.pem" -signature "$T/es.sig" "$T/msg" >/dev/null ||
     fail "ES256 (DER from r||s) does not verify"
+
+for crv in P-384:sha384 P-521:sha512; do
+    "$AZKM" key create --vault-name web --name "ec-${crv%%:*}" --kty EC --curve "${crv%%:*}" >/dev/null
+    "$AZKM" key download --vault-name web --name "ec-${crv%%:*}" --file "$T/ec.pem" >/dev/null
+    with_provider openssl dgst "-${crv##*:}" -sign "azkm://web/keys/ec-${crv%%:*}" -out "$T/es.sig" "$T/msg" ||
+        fail "dgst ${crv%%:*}"
+    openssl dgst "-${crv##*:}" -verify "$T/ec.pem" -signature "$T/es.sig" "$T/msg" >/dev/null ||
+        fail "${crv%%:*} does not verify"
+done
 
 step "azkm key sign and verify through the remote vault"
 client key sign --vault-name web --name web-ec --algorithm ES256 --data-file "$T/msg" \
