@@ -128,7 +128,7 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
     snprintf(info.name, sizeof(info.name), "%s", name);
     azkm_new_version(info.version);
     info.protection = AZKM_PROTECTION_HSM;
-    ref = (azkm_tier_ref){v->name, name, info.version, 0, NULL, 0, 0};
+    ref = (azkm_tier_ref){v->name, name, info.version, 0, NULL, 0, 0, 0};
     rc = azkm_tier_adopt(tier, &ref, pkcs11_uri, &info.kty, &o);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());

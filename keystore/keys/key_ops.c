@@ -61,6 +61,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         ref.aad_len =
             azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad, sizeof(aad));
         ref.key_ops = k->info.attrs.key_ops;
+        ref.size = k->info.size;
         k->tier = tier->ops;
         rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
     }

@@ -19,6 +19,7 @@ typedef struct {
     const unsigned char *aad;
     size_t aad_len;
     unsigned key_ops; /* the version's key_ops (AZKM_OP_*): what the objects a tier makes may be used for */
+    unsigned size;    /* load only: RSA modulus or EC field bits (the remote tier bounds azkmd's answers by it) */
 } azkm_tier_ref;
 
 /* Everything a tier returns for a new version: an opaque material reference stored in the catalog (sealed key

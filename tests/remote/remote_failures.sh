@@ -117,4 +117,16 @@ for mode in text html500 close hang; do
     kill $junk
     wait $junk 2>/dev/null || true
 done
+step "a signature longer than the key's never reaches the caller's buffer"
+call GET "/keys/web-ec/?api-version=$API"
+expect 200
+cp "$T/body" "$T/bundle.json"
+rm -f "$T/junk.sock"
+python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" bigsig "$T/bundle.json" >"$T/junk.log" 2>&1 &
+junk=$!
+for _ in $(seq 100); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
+should_fail "^azkm: error: Corrupt: key azkm://junk/keys/web-ec/[0-9a-f]{32}: azkmd's signature is 200 bytes, not the key's 64$" \
+    client key sign --vault-name junk --name web-ec --algorithm ES256 --data-file "$T/bundle.json"
+kill $junk
+wait $junk 2>/dev/null || true
 echo "PASS"

@@ -18,8 +18,8 @@ typedef struct {
 struct azkm_tier_key {
     remote_tier *rt; /* the tier outlives its keys: the vault holds it, and each loaded key holds the vault */
     azkm_kty kty;
+    size_t bytes; /* the modulus (RSA) or field element (EC) in bytes: what azkmd's answers are bounded by */
     char path[AZKM_NAME_MAX + AZKM_VERSION_LEN + 16]; /* /keys/<name>/<version> */
-    char uri[AZKM_URI_MAX];                           /* for messages */
 };
 
 static azkm_rc refuse(azkm_tier *t, const char *what)
@@ -57,8 +57,8 @@ static azkm_rc rt_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned ch
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     k->rt = t->impl;
     k->kty = ref->kty;
+    k->bytes = (ref->size + 7) / 8;
     snprintf(k->path, sizeof(k->path), "/keys/%s/%s", ref->name, ref->version);
-    snprintf(k->uri, sizeof(k->uri), "azkm://%s/keys/%s/%s", ref->vault, ref->name, ref->version);
     *out = k;
     return AZKM_OK;
 }
@@ -94,29 +94,28 @@ static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, con
 }
 
 /* Key Vault's name of a signature: RS/PS/ES and the digest's size. PS* salts are as long as the digest. */
-static azkm_rc sign_alg(const azkm_tier_key *k, const azkm_sign_params *p, char alg[8])
+static azkm_rc sign_alg(const azkm_sign_params *p, char alg[8])
 {
     size_t dlen = p->digest != NULL ? azkm_digest_size(p->digest) : 0;
     const char *family = p->scheme == AZKM_SIG_RSA_PKCS1 ? "RS" : p->scheme == AZKM_SIG_RSA_PSS ? "PS" : "ES";
 
     if (p->scheme == AZKM_SIG_EDDSA || (dlen != 32 && dlen != 48 && dlen != 64))
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "key %s: azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s%s",
-                         k->uri, p->digest != NULL ? p->digest : "a prehashed DigestInfo",
+                         "azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s%s",
+                         p->digest != NULL ? p->digest : "a prehashed DigestInfo",
                          p->scheme == AZKM_SIG_EDDSA ? " (EdDSA)" : "");
     if (p->scheme == AZKM_SIG_RSA_PSS && ((p->pss_saltlen != AZKM_PSS_SALT_DIGEST && p->pss_saltlen != (int)dlen) ||
                                           (p->mgf1_digest != NULL && azkm_digest_size(p->mgf1_digest) != dlen)))
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "key %s: azkmd's PS%zu uses MGF1 with the same digest and a salt as long as the digest "
+                         "azkmd's PS%zu uses MGF1 with the same digest and a salt as long as the digest "
                          "(%zu bytes)",
-                         k->uri, dlen * 8, dlen);
+                         dlen * 8, dlen);
     snprintf(alg, 8, "%s%zu", family, dlen == 64 ? (size_t)512 : dlen * 8);
     return AZKM_OK;
 }
 
 /* Key Vault's ECDSA signature is r || s; OpenSSL's callers expect X9.62 DER, as the software tier returns. */
-static azkm_rc ecdsa_der(const azkm_tier_key *k, const unsigned char *raw, size_t len, unsigned char *sig,
-                         size_t *siglen)
+static azkm_rc ecdsa_der(const unsigned char *raw, size_t len, unsigned char *sig, size_t *siglen)
 {
     ECDSA_SIG *s = ECDSA_SIG_new();
     BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL), *sv = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
@@ -131,7 +130,7 @@ static azkm_rc ecdsa_der(const azkm_tier_key *k, const unsigned char *raw, size_
     BN_free(r);
     BN_free(sv);
     if (n <= 0)
-        return azkm_fail(AZKM_E_CORRUPT, "key %s: azkmd's ECDSA signature (%zu bytes) is not r || s", k->uri, len);
+        return azkm_fail(AZKM_E_CORRUPT, "azkmd's ECDSA signature (%zu bytes) is not r || s", len);
     *siglen = (size_t)n;
     return AZKM_OK;
 }
@@ -140,17 +139,17 @@ static azkm_rc rt_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsign
                        unsigned char *sig, size_t *siglen)
 {
     unsigned char *value = NULL;
-    size_t vlen = 0;
+    size_t vlen = 0, expect = p->scheme == AZKM_SIG_ECDSA ? 2 * k->bytes : k->bytes;
     char alg[8];
-    azkm_rc rc = sign_alg(k, p, alg);
+    azkm_rc rc = sign_alg(p, alg);
 
     if (rc == AZKM_OK)
         rc = post_value(k, "sign", alg, in, inlen, &value, &vlen);
+    /* The caller's buffer holds what a signature of this key can be: a longer answer never reaches it. */
+    if (rc == AZKM_OK && (vlen != expect || expect == 0))
+        rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's signature is %zu bytes, not the key's %zu", vlen, expect);
     if (rc == AZKM_OK && p->scheme == AZKM_SIG_ECDSA)
-        rc = vlen <= 132 ? ecdsa_der(k, value, vlen, sig, siglen)
-                         : azkm_fail(AZKM_E_CORRUPT, "key %s: azkmd's signature is %zu bytes", k->uri, vlen);
-    else if (rc == AZKM_OK && vlen > 512)
-        rc = azkm_fail(AZKM_E_CORRUPT, "key %s: azkmd's signature is %zu bytes, over RSA-4096's", k->uri, vlen);
+        rc = ecdsa_der(value, vlen, sig, siglen);
     else if (rc == AZKM_OK) {
         memcpy(sig, value, vlen);
         *siglen = vlen;
@@ -161,7 +160,7 @@ static azkm_rc rt_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsign
 
 /* RSA-OAEP (SHA-1), RSA-OAEP-256 and RSA1_5, as Key Vault names them; OAEP with the label empty and MGF1's digest
  * the OAEP digest. */
-static azkm_rc decrypt_alg(const azkm_tier_key *k, const azkm_cipher_params *p, const char **alg)
+static azkm_rc decrypt_alg(const azkm_cipher_params *p, const char **alg)
 {
     const char *md = p->oaep_digest != NULL ? p->oaep_digest : "SHA1";
     size_t dlen = azkm_digest_size(md);
@@ -176,12 +175,10 @@ static azkm_rc decrypt_alg(const azkm_tier_key *k, const azkm_cipher_params *p, 
         return AZKM_OK;
     if (p->scheme == AZKM_ENC_RSA_TLS)
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "key %s: TLS 1.2 RSA key exchange through azkmd is not supported yet (it needs a server "
-                         "side that cannot become a padding oracle); use ECDHE or TLS 1.3",
-                         k->uri);
+                         "TLS 1.2 RSA key exchange through azkmd is not supported yet (it needs a server "
+                         "side that cannot become a padding oracle); use ECDHE or TLS 1.3");
     return azkm_fail(AZKM_E_UNSUPPORTED,
-                     "key %s: azkmd decrypts RSA-OAEP (SHA-1), RSA-OAEP-256 and RSA1_5 only, with no OAEP label",
-                     k->uri);
+                     "azkmd decrypts RSA-OAEP (SHA-1), RSA-OAEP-256 and RSA1_5 only, with no OAEP label");
 }
 
 static azkm_rc rt_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
@@ -191,14 +188,14 @@ static azkm_rc rt_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_param
     size_t vlen = 0;
     const char *alg;
     azkm_rc rc = op == AZKM_OP_DECRYPT
-                     ? decrypt_alg(k, p, &alg)
+                     ? decrypt_alg(p, &alg)
                      : azkm_fail(AZKM_E_UNSUPPORTED,
                                  "vault %s is remote: key unwrap through azkmd is not supported yet", k->rt->entry);
 
     if (rc == AZKM_OK)
         rc = post_value(k, "decrypt", alg, in, inlen, &value, &vlen);
-    if (rc == AZKM_OK && vlen > inlen)
-        rc = azkm_fail(AZKM_E_CORRUPT, "key %s: azkmd's plaintext is longer than the ciphertext", k->uri);
+    if (rc == AZKM_OK && (vlen > inlen || vlen > k->bytes))
+        rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's plaintext (%zu bytes) is longer than the ciphertext", vlen);
     if (rc == AZKM_OK) {
         memcpy(out, value, vlen);
         *outlen = vlen;
