@@ -87,6 +87,14 @@ should_fail "vault web is remote: role assignment list through azkmd is not supp
 should_fail "vault web is remote: vault verify through azkmd is not supported yet" client vault verify --name web
 "$AZKM" key show --vault-name web --name web-ec >/dev/null || fail "the server's key is gone"
 
+step "key list follows nextLink: 25 keys to a page"
+for i in $(seq -w 1 25); do
+    "$AZKM" key create --vault-name web --name "page-$i" --kty EC >/dev/null || fail "create page-$i"
+done
+n=$("$AZKM" key list --vault-name web --output json | jq length)
+client key list --vault-name web --output json >"$T/l.json" || fail "key list of $n keys"
+[ "$(jq length "$T/l.json")" = "$n" ] && [ "$n" -gt 25 ] || fail "listed $(jq length "$T/l.json") of $n keys"
+
 step "vault delete removes the entry only"
 client vault delete --name web || fail "delete the entry"
 [ ! -e "$CLIENT/web" ] || fail "entry left"

@@ -196,19 +196,22 @@ static void set_options(const azkm_remote_client *c, CURL *h, const char *url, s
 static void set_target(const azkm_remote_client *c, CURL *h, size_t i, const request *rq, char *url, size_t len,
                        struct curl_slist **connect_to)
 {
-    const char *sep = strchr(rq->path, '?') != NULL ? "&" : "?";
+    /* A nextLink azkmd made carries its api-version already. */
+    const char *sep = strstr(rq->path, "api-version=") != NULL ? ""
+                      : strchr(rq->path, '?') != NULL          ? "&api-version="
+                                                               : "?api-version=";
     char host[AZKM_REMOTE_DOMAIN_MAX + 1], rule[2 * AZKM_REMOTE_DOMAIN_MAX + AZKM_VAULT_NAME_MAX + 32];
     unsigned port = 443;
 
     if (strncmp(c->conf.urls[i], "unix:", 5) == 0) {
-        snprintf(url, len, "http://%s.%s%s%sapi-version=%s", c->conf.vault, c->conf.domain, rq->path, sep,
-                 AZKM_REMOTE_API_VERSION);
+        snprintf(url, len, "http://%s.%s%s%s%s", c->conf.vault, c->conf.domain, rq->path, sep,
+                 *sep ? AZKM_REMOTE_API_VERSION : "");
         curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
         return;
     }
     azkm_remote_https_split(c->entry, c->conf.urls[i], host, &port); /* checked when the entry was read */
-    snprintf(url, len, "https://%s.%s:%u%s%sapi-version=%s", c->conf.vault, c->conf.domain, port, rq->path, sep,
-             AZKM_REMOTE_API_VERSION);
+    snprintf(url, len, "https://%s.%s:%u%s%s%s", c->conf.vault, c->conf.domain, port, rq->path, sep,
+             *sep ? AZKM_REMOTE_API_VERSION : "");
     snprintf(rule, sizeof(rule), "%s.%s:%u:%s:%u", c->conf.vault, c->conf.domain, port, host, port);
     *connect_to = curl_slist_append(NULL, rule);
     curl_easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);

@@ -311,7 +311,7 @@ static azkm_rc list_page(remote_tier *rt, const char *path, json_t *names, char 
         json_array_append_new(names, json_string(slash + 6));
     }
     link = json_string_value(json_object_get(resp, "nextLink"));
-    /* http://<vault>.<domain>/keys?...: its path and query, without the api-version the client adds again */
+    /* http[s]://<vault>.<domain>[:port]/keys?...: its path and query (with its api-version) */
     if (link != NULL && (p = strstr(link, "/keys?")) != NULL)
         snprintf(next, nlen, "%s", p);
     json_decref(resp);
