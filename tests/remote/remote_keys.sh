@@ -95,6 +95,11 @@ n=$("$AZKM" key list --vault-name web --output json | jq length)
 client key list --vault-name web --output json >"$T/l.json" || fail "key list of $n keys"
 [ "$(jq length "$T/l.json")" = "$n" ] && [ "$n" -gt 25 ] || fail "listed $(jq length "$T/l.json") of $n keys"
 
+step "rotation run over every vault passes a remote vault by; named, it is refused"
+client rotation run >"$T/rot.out" || fail "rotation run: $(cat "$T/rot.out")"
+grep -qx "web: remote vault (its keys rotate in azkmd): skipped" "$T/rot.out" || fail "rotation run: $(cat "$T/rot.out")"
+should_fail "vault web is remote: rotation run through azkmd is not supported yet" client rotation run --vault-name web
+
 step "vault delete removes the entry only"
 client vault delete --name web || fail "delete the entry"
 [ ! -e "$CLIENT/web" ] || fail "entry left"
