@@ -138,16 +138,28 @@ typedef struct {
     int overflow;
 } answer;
 
+/* An answer may hold a decrypt's plaintext (base64url): cleared before it is freed. */
+static void answer_free(answer *a)
+{
+    if (a->data != NULL)
+        OPENSSL_cleanse(a->data, a->len);
+    free(a->data);
+    a->data = NULL;
+}
+
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
     answer *a = arg;
     size_t add = size * n;
     char *grown;
 
-    if (a->len + add > ANSWER_MAX || (grown = realloc(a->data, a->len + add + 1)) == NULL) {
+    if (a->len + add > ANSWER_MAX || (grown = malloc(a->len + add + 1)) == NULL) {
         a->overflow = 1;
         return 0;
     }
+    if (a->data != NULL)
+        memcpy(grown, a->data, a->len);
+    answer_free(a); /* not realloc: the old block would keep a copy */
     memcpy(grown + a->len, p, add);
     a->len += add;
     grown[a->len] = '\0';
@@ -354,7 +366,7 @@ static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_
 
     exchange(c, i, rq, 0, &o);
     if (stale(&o)) {
-        free(o.a.data);
+        answer_free(&o.a);
         exchange(c, i, rq, 1, &o);
     }
     *answered = o.cc == CURLE_OK;
@@ -367,7 +379,7 @@ static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_
         rc = http_error(c, i, rq, &o);
     else
         rc = parse_answer(c, i, rq, &o, resp);
-    free(o.a.data);
+    answer_free(&o.a);
     return rc;
 }
 

@@ -68,6 +68,15 @@ static void rt_key_free(azkm_tier_key *k)
     OPENSSL_free(k);
 }
 
+/* The answer's "value" (a decrypt's plaintext, base64url) cleared before the JSON is freed. */
+static void clear_value(json_t *resp)
+{
+    const char *text = json_string_value(json_object_get(resp, "value"));
+
+    if (text != NULL)
+        OPENSSL_cleanse((char *)text, strlen(text));
+}
+
 /* POST <key>/<op> {"alg": alg, "value": base64url(in)}; *value receives the answer's value (azkm_free). */
 static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, const unsigned char *in, size_t inlen,
                           unsigned char **value, size_t *vlen)
@@ -89,6 +98,7 @@ static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, con
     json_decref(body);
     if (rc == AZKM_OK)
         rc = azkm_remote_b64_member(k->rt->entry, resp, "value", value, vlen);
+    clear_value(resp);
     json_decref(resp);
     return rc;
 }
