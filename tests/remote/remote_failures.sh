@@ -117,6 +117,27 @@ for mode in text html500 close hang; do
     kill $junk
     wait $junk 2>/dev/null || true
 done
+step "back-off: a first URL that timed out is tried last for a while"
+rm -f "$T/junk.sock"
+python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" hang >"$T/junk.log" 2>&1 &
+junk=$!
+for _ in $(seq 100); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
+client vault connect --name slow --remote-vault web --url "unix:$T/junk.sock" "unix:$SOCK" --timeout-ms 700 \
+    >/dev/null
+coproc SLOW { "$REMOTE_DRIVER" "$CLIENT" azkm://slow/keys/web-ec; }
+read -r -t 30 REPLY <&"${SLOW[0]}" || fail "driver: no answer"
+# loading the key waited for the first URL's timeout, then the second answered
+[ "$REPLY" = loaded ] || fail "driver: $REPLY"
+echo sign >&"${SLOW[1]}"
+read -r -t 30 REPLY <&"${SLOW[0]}" || fail "driver: no answer"
+[[ "$REPLY" =~ ^ok\ ([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -lt 500 ] ||
+    fail "the URL in back-off was tried first: $REPLY"
+drv=$SLOW_PID
+echo quit >&"${SLOW[1]}"
+wait "$drv" || fail "the driver exited with an error"
+kill $junk
+wait $junk 2>/dev/null || true
+
 step "a signature longer than the key's never reaches the caller's buffer"
 call GET "/keys/web-ec/?api-version=$API"
 expect 200
