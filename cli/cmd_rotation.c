@@ -107,8 +107,22 @@ static void print_event(const char *vault, const azkm_rotation_event *ev, json_t
     }
 }
 
-/* Runs the policies of one vault, printing each event; returns the vault's first failure or AZKM_OK. */
-static azkm_rc run_vault(azkm_keystore *ks, const char *vault, json_t *all)
+/* 1 for a remote vault: its keys and their policies are azkmd's, which rotates them; a run over every vault of
+ * the keystore passes it by. */
+static int remote_vault(azkm_vault *v, const char *vault, json_t *all)
+{
+    azkm_vault_info info;
+
+    if (azkm_vault_show(v, &info) != AZKM_OK || !info.remote)
+        return 0;
+    if (all == NULL)
+        printf("%s: remote vault (its keys rotate in azkmd): skipped\n", vault);
+    return 1;
+}
+
+/* Runs the policies of one vault, printing each event; returns the vault's first failure or AZKM_OK. every: the
+ * run is over every vault of the keystore. */
+static azkm_rc run_vault(azkm_keystore *ks, const char *vault, json_t *all, int every)
 {
     azkm_rotation_event *ev = NULL;
     azkm_vault *v = NULL;
@@ -118,6 +132,10 @@ static azkm_rc run_vault(azkm_keystore *ks, const char *vault, json_t *all)
     if ((rc = azkm_vault_open(ks, vault, &v)) != AZKM_OK) {
         cli_report(rc);
         return rc;
+    }
+    if (every && remote_vault(v, vault, all)) {
+        azkm_vault_close(v);
+        return AZKM_OK;
     }
     rc = azkm_rotation_run(v, &ev, &n);
     for (size_t i = 0; i < n; i++)
@@ -146,13 +164,13 @@ static int rotation_run(cli_ctx *ctx, const cli_args *a)
     if ((ret = cli_keystore(ctx, &ks)) != 0)
         return ret;
     if (vault != NULL) {
-        first = run_vault(ks, vault, all);
+        first = run_vault(ks, vault, all, 0);
     } else if ((rc = azkm_vault_list(ks, &names, &n)) != AZKM_OK) {
         json_decref(all);
         return cli_fail(rc);
     } else {
         for (size_t i = 0; i < n; i++) {
-            rc = run_vault(ks, names[i], all);
+            rc = run_vault(ks, names[i], all, 1);
             if (first == AZKM_OK)
                 first = rc;
         }

@@ -78,6 +78,50 @@ static int vault_create(cli_ctx *ctx, const cli_args *a)
     return show_vault(ctx, name);
 }
 
+/* --url's words (one or more URLs, in the order they are tried) into urls; text is cut in place. */
+static int split_urls(char *text, const char **urls, size_t *n)
+{
+    *n = 0;
+    for (char *save = NULL, *w = strtok_r(text, " ,", &save); w != NULL; w = strtok_r(NULL, " ,", &save)) {
+        if (*n == AZKM_REMOTE_URLS_MAX)
+            return args_usage("--url", "at most %d URLs", AZKM_REMOTE_URLS_MAX);
+        urls[(*n)++] = w;
+    }
+    return *n == 0 ? args_usage("--url", "needs at least one URL") : 0;
+}
+
+static int vault_connect(cli_ctx *ctx, const cli_args *a)
+{
+    const char *urls[AZKM_REMOTE_URLS_MAX];
+    char *text = strdup(args_get(a, "--url"));
+    azkm_remote_params params = {0};
+    azkm_keystore *ks;
+    long connect_ms = 0, timeout_ms = 0;
+    int ret;
+    azkm_rc rc;
+
+    if (text == NULL)
+        return cli_failf(AZKM_E_NOMEM, "out of memory");
+    if ((ret = split_urls(text, urls, &params.n_urls)) == 0 &&
+        (ret = args_long(a, "--connect-timeout-ms", 100, 60000, &connect_ms)) == 0 &&
+        (ret = args_long(a, "--timeout-ms", 100, 600000, &timeout_ms)) == 0)
+        ret = cli_keystore(ctx, &ks);
+    if (ret == 0) {
+        params.urls = urls;
+        params.remote_vault = args_get(a, "--remote-vault");
+        params.domain = args_get(a, "--domain");
+        params.connect_timeout_ms = connect_ms;
+        params.timeout_ms = timeout_ms;
+        params.ca_file = args_get(a, "--ca");
+        params.client_cert = args_get(a, "--client-cert");
+        params.client_key = args_get(a, "--client-key");
+        rc = azkm_vault_connect(ks, args_get(a, "--name"), &params);
+        ret = rc == AZKM_OK ? show_vault(ctx, args_get(a, "--name")) : cli_fail(rc);
+    }
+    free(text);
+    return ret;
+}
+
 static int vault_show(cli_ctx *ctx, const cli_args *a)
 {
     return show_vault(ctx, args_get(a, "--name"));
@@ -231,6 +275,27 @@ static const cli_flag update_flags[] = {
     {NULL, 0, NULL, NULL, 0},
 };
 
+static const cli_flag connect_flags[] = {
+    {"--name", ARG_VALUE, "NAME", "Name of the remote vault in this keystore (azkm://NAME/keys/...).", 1},
+    {"--url", ARG_LIST, "URL...",
+     "azkmd's address(es), tried in this order: unix:/path/to/azkmd.sock (the caller authenticated by its uid "
+     "and groups) or https://host[:port] (by --client-cert).",
+     1},
+    {"--remote-vault", ARG_VALUE, "NAME", "The vault's name on the server. Default: --name.", 0},
+    {"--domain", ARG_VALUE, "DNS-NAME",
+     "azkmd's domain: vaults are addressed as <vault>.<domain>. Default: vault.azkm.localhost.", 0},
+    {"--ca", ARG_VALUE, "FILE",
+     "https: CA certificates (PEM) for azkmd's certificate, which must name <vault>.<domain>. Default: the "
+     "system's.",
+     0},
+    {"--client-cert", ARG_VALUE, "FILE", "https: the client certificate (PEM) azkmd knows as a service principal.",
+     0},
+    {"--client-key", ARG_VALUE, "FILE", "https: its private key (PEM), not readable by others.", 0},
+    {"--connect-timeout-ms", ARG_VALUE, "MS", "Connect timeout per URL, 100-60000. Default: 2000.", 0},
+    {"--timeout-ms", ARG_VALUE, "MS", "Timeout of a whole request, 100-600000. Default: 30000.", 0},
+    {NULL, 0, NULL, NULL, 0},
+};
+
 static const cli_flag list_flags[] = {FLAG_MAXRESULTS, {NULL, 0, NULL, NULL, 0}};
 
 const cli_command cli_vault_commands[] = {
@@ -246,6 +311,16 @@ const cli_command cli_vault_commands[] = {
      "  azkm vault create --name hsm1 --protector hsm --hsm-module /usr/lib/softhsm/libsofthsm2.so \\\n"
      "      --hsm-token azkm --hsm-pin-source file:/etc/azkm/azkm.pin\n",
      vault_create},
+    {"connect", "Add a remote vault: a vault served by azkmd, used through this keystore",
+     "Writes the entry (a 0700 directory with remote.json) without contacting azkmd. Its keys are then used as\n"
+     "azkm://NAME/keys/KEY by the provider and by `azkm key show|list|sign|verify|decrypt`; keys are made and\n"
+     "administered on the server. `azkm vault delete` removes the entry only. See docs/remote-vaults.md.",
+     connect_flags,
+     "  azkm vault connect --name web --url unix:/run/azkm/azkmd.sock\n"
+     "  azkm vault connect --name web --url unix:/run/azkm/a.sock unix:/run/azkm/b.sock --remote-vault prod\n"
+     "  azkm vault connect --name web --url https://kv1.example:8443 --ca ca.pem --client-cert app.pem \\\n"
+     "      --client-key app.key\n",
+     vault_connect},
     {"list", "List the vaults of the keystore",
      "Passphrase-protected vaults are not unlocked: without a passphrase source they show their name and why.",
      list_flags, "  azkm vault list --output json\n", vault_list},

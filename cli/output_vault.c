@@ -16,11 +16,28 @@ static const char *protector_name(azkm_protector p)
     }
 }
 
+static json_t *remote_vault_json(const azkm_vault_info *info)
+{
+    char uri[AZKM_VAULT_NAME_MAX + 16];
+    json_t *urls = json_array();
+
+    snprintf(uri, sizeof(uri), "azkm://%s", info->name);
+    for (size_t i = 0; urls != NULL && i < info->n_remote_urls; i++)
+        json_array_append_new(urls, json_string(info->remote_urls[i]));
+    return json_pack("{s:s, s:{s:s, s:s, s:{s:s, s:o}}}", "name", info->name, "properties", "vaultUri", uri, "path",
+                     info->path, "remote", "vault", info->remote_vault, "urls", urls);
+}
+
 static json_t *vault_json(const azkm_vault_info *info)
 {
     char uri[AZKM_VAULT_NAME_MAX + 16];
     json_t *obj = json_object(), *props = json_object();
 
+    if (info->remote) {
+        json_decref(obj);
+        json_decref(props);
+        return remote_vault_json(info);
+    }
     if (obj == NULL || props == NULL) {
         json_decref(obj);
         json_decref(props);
@@ -47,12 +64,25 @@ static json_t *vault_json(const azkm_vault_info *info)
     return obj;
 }
 
+static int out_remote_vault(const azkm_vault_info *info)
+{
+    out_row("Name", "%s", info->name);
+    out_row("Vault URI", "azkm://%s", info->name);
+    out_row("Path", "%s", info->path);
+    out_row("Remote vault", "%s", info->remote_vault);
+    for (size_t i = 0; i < info->n_remote_urls; i++)
+        out_row(i == 0 ? "azkmd URLs" : "", "%s", info->remote_urls[i]);
+    return 0;
+}
+
 int out_vault(int json, const azkm_vault_info *info)
 {
     char t[32];
 
     if (json)
         return out_json(vault_json(info));
+    if (info->remote)
+        return out_remote_vault(info);
     out_row("Name", "%s", info->name);
     out_row("Vault URI", "azkm://%s", info->name);
     out_row("Path", "%s", info->path);
@@ -89,6 +119,9 @@ int out_vault_list(int json, const azkm_vault_info *arr, char *const *errors, si
     for (size_t i = 0; i < n; i++) {
         if (errors[i] != NULL)
             printf("%-24s (not opened: %s)\n", arr[i].name, errors[i]);
+        else if (arr[i].remote)
+            printf("%-24s %-10s (vault %s at %s%s)\n", arr[i].name, "remote", arr[i].remote_vault,
+                   arr[i].remote_urls[0], arr[i].n_remote_urls > 1 ? ", ..." : "");
         else
             printf("%-24s %-10s %-9d %-7s %-6zu %zu\n", arr[i].name, protector_name(arr[i].protector),
                    arr[i].retention_days, arr[i].purge_protection ? "true" : "false", arr[i].n_keys,

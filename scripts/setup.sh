@@ -6,7 +6,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang-format
   openssl libssl3 libssl-dev
   libsqlite3-dev sqlite3
-  libjansson-dev libevent-dev
+  libjansson-dev libevent-dev libcurl4-openssl-dev
   libcmocka-dev
   softhsm2 opensc libp11-dev libengine-pkcs11-openssl p11-kit libp11-kit-dev
   nginx-light apache2 apache2-utils curl stunnel4 haproxy

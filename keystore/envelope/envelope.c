@@ -485,6 +485,8 @@ static azkm_rc rewrap_impl(azkm_keystore *ks, FILE *in, FILE *out, int *changed,
 azkm_rc azkm_envelope_encrypt(azkm_vault *v, const char *kek_name, FILE *in, FILE *out,
                               const azkm_envelope_params *p)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "envelope encryption");
     return encrypt_impl(v, kek_name, in, out, p);
 }
 

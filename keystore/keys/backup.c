@@ -485,6 +485,8 @@ static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t
 
 azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key backup");
     AZKM_AUDITED(v->ks, "KeyBackup", v->name, name, key_backup_impl(v, name, blob, len), NULL);
 }
 
@@ -493,6 +495,8 @@ azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, a
     azkm_audit_op audit;
     azkm_rc rc;
 
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key restore");
     /* The key's name is known only once the blob is open. */
     azkm_audit_begin(&audit, v->ks, "KeyRestore", v->name, NULL);
     rc = key_restore_impl(v, blob, len, out);

@@ -128,7 +128,7 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
     snprintf(info.name, sizeof(info.name), "%s", name);
     azkm_new_version(info.version);
     info.protection = AZKM_PROTECTION_HSM;
-    ref = (azkm_tier_ref){v->name, name, info.version, 0, NULL, 0, 0};
+    ref = (azkm_tier_ref){v->name, name, info.version, 0, NULL, 0, 0, 0};
     rc = azkm_tier_adopt(tier, &ref, pkcs11_uri, &info.kty, &o);
     if (rc != AZKM_OK)
         return azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
@@ -149,16 +149,22 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
 
 azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key create");
     AZKM_AUDITED(v->ks, "KeyCreate", v->name, name, key_create_impl(v, name, spec, out), out ? out->version : NULL);
 }
 
 azkm_rc azkm_key_batch_begin(azkm_vault *v)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "a batch of key creations");
     AZKM_AUDITED(v->ks, "KeyBatchBegin", v->name, NULL, azkm_catalog_batch_begin(v->cat), NULL);
 }
 
 azkm_rc azkm_key_batch_commit(azkm_vault *v)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "a batch of key creations");
     AZKM_AUDITED(v->ks, "KeyBatchCommit", v->name, NULL, azkm_catalog_batch_commit(v->cat), NULL);
 }
 
@@ -173,6 +179,8 @@ void azkm_key_batch_abort(azkm_vault *v)
 {
     azkm_audit_op audit;
 
+    if (v->remote != NULL)
+        return; /* no batch was begun */
     azkm_audit_begin(&audit, v->ks, "KeyBatchAbort", v->name, NULL);
     azkm_audit_end(&audit, batch_abort_impl(v), NULL);
 }
@@ -180,6 +188,8 @@ void azkm_key_batch_abort(azkm_vault *v)
 azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
                         unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key import");
     AZKM_AUDITED(v->ks, "KeyImport", v->name, name, key_import_impl(v, name, m, protection, fields, attrs, out),
                  out ? out->version : NULL);
 }
@@ -187,6 +197,8 @@ azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m,
 azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
                        const azkm_attributes *attrs, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key adopt");
     AZKM_AUDITED(v->ks, "KeyImport", v->name, name, key_adopt_impl(v, name, pkcs11_uri, fields, attrs, out),
                  out ? out->version : NULL);
 }

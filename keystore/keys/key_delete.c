@@ -64,15 +64,21 @@ static azkm_rc key_purge_impl(azkm_vault *v, const char *name)
 
 azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key delete");
     AZKM_AUDITED(v->ks, "KeyDelete", v->name, name, set_deleted_impl(v, name, 1, out), NULL);
 }
 
 azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key recover");
     AZKM_AUDITED(v->ks, "KeyRecover", v->name, name, set_deleted_impl(v, name, 0, out), NULL);
 }
 
 azkm_rc azkm_key_purge(azkm_vault *v, const char *name)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key purge");
     AZKM_AUDITED(v->ks, "KeyPurge", v->name, name, key_purge_impl(v, name), NULL);
 }

@@ -4,17 +4,19 @@
 
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "tiers/remote/remote.h"
 
 static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
 {
+    azkm_key_info scratch;
     int64_t rowid;
-    azkm_rc rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL);
+    azkm_rc rc;
 
-    if (rc != AZKM_OK)
+    if (v->remote != NULL)
+        return azkm_remote_key_get(v->remote, name, version, out != NULL ? out : &scratch);
+    if ((rc = azkm_find_key(v, name, 0, &rowid, NULL, NULL, NULL)) != AZKM_OK)
         return rc;
     if (out == NULL) {
-        azkm_key_info scratch;
-
         rc = azkm_read_version(v, rowid, version, &scratch, NULL);
     } else {
         rc = azkm_read_version(v, rowid, version, out, NULL);
@@ -28,10 +30,13 @@ static azkm_rc key_list_impl(azkm_vault *v, int deleted, azkm_key_info **out, si
 {
     azkm_catalog_version_row *rows = NULL;
     size_t nrows = 0;
-    azkm_rc rc = azkm_catalog_versions_current(v->cat, deleted, azkm_now(v->ks), &rows, &nrows);
+    azkm_rc rc;
 
     *out = NULL;
     *n = 0;
+    if (v->remote != NULL)
+        return deleted ? azkm_vault_local(v, "listing deleted keys") : azkm_remote_key_list(v->remote, out, n);
+    rc = azkm_catalog_versions_current(v->cat, deleted, azkm_now(v->ks), &rows, &nrows);
     if (rc == AZKM_OK)
         rc = azkm_versions_info(v, rows, nrows, out, n);
     azkm_catalog_version_rows_free(rows, nrows);
@@ -71,5 +76,7 @@ azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n
 
 azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "listing key versions");
     AZKM_AUDITED(v->ks, "KeyListVersions", v->name, name, key_list_versions_impl(v, name, out, n), NULL);
 }

@@ -12,6 +12,29 @@
 #include <openssl/rsa.h>
 
 #include "keys/records.h"
+#include "tiers/remote/remote.h"
+
+/* The version's record, its material and its tier: from the catalog, or in a remote vault from azkmd (whose tier
+ * needs no material). */
+static azkm_rc read_for_load(azkm_vault *v, azkm_key *k, const char *name, const char *version,
+                             azkm_version_row *row, azkm_tier **tier)
+{
+    azkm_rc rc;
+
+    if (v->remote != NULL) {
+        *tier = v->remote;
+        return azkm_remote_key_get(v->remote, name, version, &k->info);
+    }
+    rc = azkm_find_key(v, name, 0, &k->key_rowid, NULL, NULL, NULL);
+    if (rc == AZKM_OK) {
+        rc = azkm_read_version(v, k->key_rowid, version, &k->info, row);
+        if (rc == AZKM_E_NOT_FOUND)
+            rc = azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
+    }
+    if (rc == AZKM_OK && (*tier = azkm_vault_tier(v, k->info.protection)) == NULL)
+        rc = AZKM_E_UNSUPPORTED;
+    return rc;
+}
 
 static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *version, azkm_key **out)
 {
@@ -28,14 +51,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     k->vault = v;
     k->ks = v->ks;
-    rc = azkm_find_key(v, name, 0, &k->key_rowid, NULL, NULL, NULL);
-    if (rc == AZKM_OK) {
-        rc = azkm_read_version(v, k->key_rowid, version, &k->info, &row);
-        if (rc == AZKM_E_NOT_FOUND)
-            rc = azkm_fail(rc, "key %s/%s: %s", v->name, name, azkm_last_error());
-    }
-    if (rc == AZKM_OK && (tier = azkm_vault_tier(v, k->info.protection)) == NULL)
-        rc = AZKM_E_UNSUPPORTED;
+    rc = read_for_load(v, k, name, version, &row, &tier);
     if (rc == AZKM_OK) {
         ref.vault = v->name;
         ref.name = k->info.name;
@@ -45,6 +61,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         ref.aad_len =
             azkm_material_aad(v, k->info.name, k->info.version, k->info.kty, k->info.protection, aad, sizeof(aad));
         ref.key_ops = k->info.attrs.key_ops;
+        ref.size = k->info.size;
         k->tier = tier->ops;
         rc = tier->ops->load(tier, &ref, row.material, row.material_len, &k->tk);
     }
@@ -57,7 +74,7 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         snprintf(uri.name, sizeof(uri.name), "%s", k->info.name);
         snprintf(uri.version, sizeof(uri.version), "%s", k->info.version);
         azkm_uri_format(&uri, k->uri, sizeof(k->uri));
-        k->data_version = azkm_catalog_data_version(v->cat);
+        k->data_version = azkm_vault_get_data_version(v);
         k->pid = getpid();
         azkm_vault_ref(v);
         *out = k;
@@ -110,6 +127,24 @@ void azkm_key_free(azkm_key *k)
     OPENSSL_clear_free(k, sizeof(*k));
 }
 
+/* A remote key's attributes as azkmd has them now; a key gone from the server is refused from now on. */
+static azkm_rc refresh_remote(azkm_key *k)
+{
+    azkm_key_info fresh;
+    azkm_rc rc = azkm_remote_key_get(k->vault->remote, k->info.name, k->info.version, &fresh);
+
+    if (rc == AZKM_E_NOT_FOUND) {
+        k->info.attrs.enabled = 0;
+        k->deleted = 1;
+        return AZKM_OK;
+    }
+    if (rc != AZKM_OK)
+        return rc;
+    k->info.attrs = fresh.attrs;
+    k->deleted = 0;
+    return AZKM_OK;
+}
+
 azkm_rc azkm_key_refresh(azkm_key *k)
 {
     azkm_vault *v = k->vault;
@@ -117,6 +152,8 @@ azkm_rc azkm_key_refresh(azkm_key *k)
     int64_t dv;
     azkm_rc rc;
 
+    if (v != NULL && v->remote != NULL)
+        return refresh_remote(k);
     if (v == NULL || k->pid != getpid())
         return AZKM_OK; /* no catalog to consult: the attributes stay as loaded */
     dv = azkm_catalog_data_version(v->cat);

@@ -59,5 +59,7 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
 
 azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key rotate");
     AZKM_AUDITED(v->ks, "KeyRotate", v->name, name, key_rotate_impl(v, name, out), out ? out->version : NULL);
 }

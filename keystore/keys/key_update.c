@@ -57,7 +57,7 @@ static azkm_rc target_version(azkm_vault *v, int64_t rowid, const char *version,
 static azkm_rc set_usage(azkm_vault *v, const azkm_key_info *info, const azkm_version_row *row, unsigned key_ops)
 {
     azkm_tier *tier = azkm_vault_tier(v, info->protection);
-    azkm_tier_ref ref = {v->name, info->name, info->version, info->kty, NULL, 0, key_ops};
+    azkm_tier_ref ref = {v->name, info->name, info->version, info->kty, NULL, 0, key_ops, 0};
 
     return tier == NULL ? AZKM_E_UNSUPPORTED : azkm_tier_set_usage(tier, &ref, row->material, row->material_len);
 }
@@ -138,6 +138,8 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
 azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
                                 const azkm_attributes *attrs, azkm_key_info *out)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "key update");
     AZKM_AUDITED(v->ks, "KeyUpdate", v->name, name, key_set_attributes_impl(v, name, version, fields, attrs, out),
                  out ? out->version : version);
 }

@@ -403,10 +403,14 @@ static azkm_rc policy_get_impl(azkm_vault *v, const char *name, char **out)
 
 azkm_rc azkm_rotation_policy_get(azkm_vault *v, const char *name, char **policy)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "rotation-policy show");
     AZKM_AUDITED(v->ks, "KeyRotationPolicyGet", v->name, name, policy_get_impl(v, name, policy), NULL);
 }
 
 azkm_rc azkm_rotation_policy_set(azkm_vault *v, const char *name, const char *policy, char **stored)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "rotation-policy set");
     AZKM_AUDITED(v->ks, "KeyRotationPolicyUpdate", v->name, name, policy_set_impl(v, name, policy, stored), NULL);
 }

@@ -138,6 +138,8 @@ azkm_rc azkm_rotation_run(azkm_vault *v, azkm_rotation_event **events, size_t *n
     int64_t now = azkm_now(v->ks);
     azkm_rc rc;
 
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "rotation run");
     memset(&l, 0, sizeof(l));
     *events = NULL;
     *n = 0;

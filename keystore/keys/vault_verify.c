@@ -72,6 +72,8 @@ azkm_rc azkm_vault_verify(azkm_vault *v, size_t *checked)
     int intact = 0;
     azkm_rc rc;
 
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "vault verify");
     *checked = 0;
     rc = azkm_catalog_check(v->cat, &intact, detail, sizeof(detail));
     if (rc == AZKM_OK && !intact)

@@ -139,6 +139,8 @@ azkm_rc azkm_rbac_assignments_read(azkm_vault *v, azkm_role_assignment **out, si
 
 azkm_rc azkm_role_assignment_list(azkm_vault *v, azkm_role_assignment **out, size_t *n)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "role assignment list");
     return azkm_rbac_assignments_read(v, out, n);
 }
 
@@ -233,6 +235,8 @@ azkm_rc azkm_role_assignment_create(azkm_vault *v, const char *principal, const 
     azkm_audit_op audit;
     azkm_rc rc;
 
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "role assignment create");
     azkm_audit_begin(&audit, v->ks, "RoleAssignmentCreate", v->name, NULL);
     if ((rc = create_impl(v, principal, role, scope, &made)) == AZKM_OK) {
         audit_assignment(&audit, &made);
@@ -285,6 +289,8 @@ azkm_rc azkm_role_assignment_delete(azkm_vault *v, const char *id)
     azkm_audit_op audit;
     azkm_rc rc;
 
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "role assignment delete");
     azkm_audit_begin(&audit, v->ks, "RoleAssignmentDelete", v->name, NULL);
     if ((rc = delete_impl(v, id, &gone)) == AZKM_OK)
         audit_assignment(&audit, &gone);

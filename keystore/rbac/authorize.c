@@ -202,6 +202,8 @@ azkm_rc azkm_rbac_authorize(azkm_vault *v, const char *const *principals, size_t
     int allowed = 0;
     azkm_rc rc = arguments_check(principals, n_principals, data_action, key_name);
 
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "authorization");
     if (rc != AZKM_OK)
         return rc;
     r.keys = keys_action(data_action);

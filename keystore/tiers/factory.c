@@ -1,6 +1,7 @@
 /* The tier factory: the only place that knows which tiers exist. A new tier is one folder and one line here. */
 #include "tiers/tier.h"
 #include "tiers/pkcs11/pkcs11.h"
+#include "tiers/remote/remote.h"
 #include "tiers/software/software.h"
 
 typedef azkm_rc (*tier_maker)(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out);
@@ -9,6 +10,7 @@ typedef azkm_rc (*tier_maker)(OSSL_LIB_CTX *libctx, const char *propq, const voi
 static const tier_maker makers[] = {
     [AZKM_TIER_SOFTWARE] = azkm_tier_software_new,
     [AZKM_TIER_PKCS11] = azkm_tier_pkcs11_new,
+    [AZKM_TIER_REMOTE] = azkm_tier_remote_new,
 };
 
 azkm_rc azkm_tier_new(azkm_tier_kind kind, OSSL_LIB_CTX *libctx, const char *propq, const void *settings,

@@ -1,5 +1,6 @@
 /* The protection tier interface: where key material lives and where private-key operations run. Each tier is a
- * folder under tiers/ (software/, pkcs11/) that fills one table of these, made through one factory (factory.c). */
+ * folder under tiers/ (software/, pkcs11/, remote/) that fills one table of these, made through one factory
+ * (factory.c). */
 #ifndef AZKM_TIER_H
 #define AZKM_TIER_H
 
@@ -18,6 +19,7 @@ typedef struct {
     const unsigned char *aad;
     size_t aad_len;
     unsigned key_ops; /* the version's key_ops (AZKM_OP_*): what the objects a tier makes may be used for */
+    unsigned size;    /* load only: RSA modulus or EC field bits (the remote tier bounds azkmd's answers by it) */
 } azkm_tier_ref;
 
 /* Everything a tier returns for a new version: an opaque material reference stored in the catalog (sealed key
@@ -106,7 +108,7 @@ struct azkm_tier {
 
 /* The kinds of tier, and the settings each is made from. A new tier adds a kind, its settings, a folder under
  * tiers/ and one line in the factory's table (tiers/factory.c). */
-typedef enum { AZKM_TIER_SOFTWARE = 0, AZKM_TIER_PKCS11 = 1 } azkm_tier_kind;
+typedef enum { AZKM_TIER_SOFTWARE = 0, AZKM_TIER_PKCS11 = 1, AZKM_TIER_REMOTE = 2 } azkm_tier_kind;
 
 /* AZKM_TIER_SOFTWARE: material sealed with the vault's key (32 bytes, owned by the vault, outliving the tier). */
 typedef struct {
@@ -121,6 +123,13 @@ typedef struct {
     azkm_passphrase_cb pin_cb;
     void *pin_arg;
 } azkm_tier_pkcs11_settings;
+
+/* AZKM_TIER_REMOTE: the keys of a vault served by azkmd (tiers/remote/remote.h: the entry's settings). entry is
+ * the local name of the vault, for messages; conf an azkm_remote_conf, copied. */
+typedef struct {
+    const char *entry;
+    const void *conf;
+} azkm_tier_remote_settings;
 
 /* The factory: makes a tier of kind from its settings (the struct for that kind above). */
 azkm_rc azkm_tier_new(azkm_tier_kind kind, OSSL_LIB_CTX *libctx, const char *propq, const void *settings,

@@ -29,7 +29,9 @@ struct azkm_vault {
     azkm_protector protector;
     int64_t created;
     azkm_tier *tiers[2]; /* by azkm_protection */
-    char *hsm_module;    /* the token binding, NULL when unbound */
+    /* A remote vault (an entry with remote.json, no catalog: cat is NULL): the remote tier holds every key. */
+    azkm_tier *remote;
+    char *hsm_module; /* the token binding, NULL when unbound */
     char *hsm_token;
     char *hsm_pin_source;
     /* A cache kept by a layer above (rbac/: the authenticated role assignments), freed with the vault through
@@ -51,6 +53,9 @@ azkm_rc azkm_derive_keys(azkm_vault *v, const unsigned char mk[AZKM_MASTER_KEY_L
 /* Takes a reference for a loaded key; azkm_vault_close drops one and frees the vault at zero. */
 void azkm_vault_ref(azkm_vault *v);
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection);
+/* AZKM_OK for a vault of this keystore; for a remote vault AZKM_E_UNSUPPORTED "vault <name> is remote: <operation>
+ * through azkmd is not supported yet". Every call that needs the vault's catalog asks this first. */
+azkm_rc azkm_vault_local(const azkm_vault *v, const char *operation);
 /* ---- finding a vault (vault_open.c) */
 /* Opens the vault of the keystore whose id is `id`; AZKM_E_NOT_FOUND when there is none. */
 azkm_rc azkm_vault_open_by_id(azkm_keystore *ks, const unsigned char id[AZKM_VAULT_ID_LEN], azkm_vault **out);

@@ -19,6 +19,8 @@ azkm_rc azkm_vault_show(azkm_vault *v, azkm_vault_info *out)
     memset(out, 0, sizeof(*out));
     snprintf(out->name, sizeof(out->name), "%s", v->name);
     snprintf(out->path, sizeof(out->path), "%s", v->dir);
+    if (v->remote != NULL)
+        return azkm_vault_remote_show(v, out);
     out->retention_days = v->retention_days;
     out->purge_protection = v->purge_protection;
     out->protector = v->protector;
@@ -54,6 +56,8 @@ static azkm_rc vault_enable_purge_protection_impl(azkm_vault *v)
 
 azkm_rc azkm_vault_enable_purge_protection(azkm_vault *v)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "vault update");
     AZKM_AUDITED(v->ks, "VaultUpdate", v->name, NULL, vault_enable_purge_protection_impl(v), NULL);
 }
 
@@ -114,8 +118,11 @@ azkm_rc azkm_vault_list(azkm_keystore *ks, char ***names, size_t *n)
         if (!azkm_vault_name_valid(e->d_name))
             continue;
         snprintf(path, sizeof(path), "%s/%s/vault.db", ks->dir, e->d_name);
-        if (stat(path, &st) != 0)
-            continue;
+        if (stat(path, &st) != 0) {
+            snprintf(path, sizeof(path), "%s/%s/remote.json", ks->dir, e->d_name);
+            if (stat(path, &st) != 0)
+                continue;
+        }
         grown = realloc(arr, (count + 1) * sizeof(*arr));
         if (grown == NULL || (grown[count] = strdup(e->d_name)) == NULL) {
             closedir(d);

@@ -81,6 +81,8 @@ void azkm_vault_free(azkm_vault *v)
     for (size_t i = 0; i < 2; i++)
         if (v->tiers[i] != NULL)
             azkm_tier_free(v->tiers[i]);
+    if (v->remote != NULL)
+        azkm_tier_free(v->remote);
     azkm_catalog_close(v->cat);
     free(v->hsm_module);
     free(v->hsm_token);
@@ -107,7 +109,17 @@ const char *azkm_vault_get_name(const azkm_vault *v)
 
 int64_t azkm_vault_get_data_version(azkm_vault *v)
 {
+    if (v->remote != NULL)
+        return 0; /* nothing cached here to invalidate: azkmd answers every read */
     return azkm_catalog_data_version(v->cat);
+}
+
+azkm_rc azkm_vault_local(const azkm_vault *v, const char *operation)
+{
+    if (v->remote == NULL)
+        return AZKM_OK;
+    return azkm_fail(AZKM_E_UNSUPPORTED, "vault %s is remote: %s through azkmd is not supported yet", v->name,
+                     operation);
 }
 
 azkm_tier *azkm_vault_tier(azkm_vault *v, azkm_protection protection)

@@ -7,6 +7,7 @@
 
 #include "vault/vault.h"
 #include "catalog/vault_queries.h"
+#include "vault/vault_internal.h"
 
 /* Keys held by a token are objects outside the catalog: their tier destroys them when they are purged. */
 static azkm_rc check_no_hsm_keys(azkm_vault *v, const char *name)
@@ -49,7 +50,7 @@ static azkm_rc check_deletable(azkm_vault *v, const char *name)
 
 static azkm_rc remove_files(const char *name, const char *dir)
 {
-    static const char *const files[] = {"vault.db-wal", "vault.db-shm", "vault.db", "master.key"};
+    static const char *const files[] = {"vault.db-wal", "vault.db-shm", "vault.db", "master.key", "remote.json"};
 
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char f[4300];
@@ -68,8 +69,14 @@ static azkm_rc vault_delete_impl(azkm_keystore *ks, const char *name)
 {
     azkm_vault *v = NULL;
     char dir[4200];
-    azkm_rc rc = azkm_vault_open(ks, name, &v);
+    azkm_rc rc = azkm_vault_dir(ks, name, dir, sizeof(dir));
 
+    /* A remote vault's entry says where it is: deleting it forgets the place (even a damaged entry), the keys stay
+     * in azkmd. */
+    if (rc == AZKM_OK && azkm_vault_is_remote_entry(dir))
+        return remove_files(name, dir);
+    if (rc == AZKM_OK)
+        rc = azkm_vault_open(ks, name, &v);
     if (rc != AZKM_OK)
         return rc;
     rc = check_deletable(v, name);

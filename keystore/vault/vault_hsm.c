@@ -120,5 +120,7 @@ static azkm_rc vault_bind_hsm_impl(azkm_vault *v, const azkm_hsm_binding *b)
 
 azkm_rc azkm_vault_bind_hsm(azkm_vault *v, const azkm_hsm_binding *binding)
 {
+    if (v->remote != NULL)
+        return azkm_vault_local(v, "binding a token");
     AZKM_AUDITED(v->ks, "VaultUpdate", v->name, NULL, vault_bind_hsm_impl(v, binding), NULL);
 }

@@ -38,4 +38,12 @@ azkm_rc azkm_vault_tiers(azkm_vault *v);
 /* Binds a vault being created to the token of b and proves the binding works. */
 azkm_rc azkm_vault_bind_new(azkm_vault *v, const azkm_hsm_binding *b);
 
+/* ---- vault_remote.c: remote vaults (entries with remote.json) */
+/* 1 when the vault's directory holds a remote entry rather than a database. */
+int azkm_vault_is_remote_entry(const char *dir);
+/* Opens the remote entry in v->dir: its remote.json read and checked, and the remote tier made from it. */
+azkm_rc azkm_vault_remote_open(azkm_vault *v);
+/* The remote parts of azkm_vault_show. */
+azkm_rc azkm_vault_remote_show(azkm_vault *v, azkm_vault_info *out);
+
 #endif

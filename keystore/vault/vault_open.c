@@ -82,6 +82,7 @@ static azkm_rc vault_open_impl(azkm_keystore *ks, const char *name, azkm_vault *
     azkm_vault *v;
     unsigned char *mk, stored_mac[32];
     char path[4200];
+    int remote = 0;
     azkm_rc rc;
 
     if ((rc = azkm_vault_new(ks, &v, &mk)) != AZKM_OK)
@@ -90,12 +91,13 @@ static azkm_rc vault_open_impl(azkm_keystore *ks, const char *name, azkm_vault *
     if (rc == AZKM_OK) {
         snprintf(v->name, sizeof(v->name), "%s", name);
         snprintf(path, sizeof(path), "%s/vault.db", v->dir);
-        rc = check_files(ks, name, v->dir, path);
+        remote = azkm_vault_is_remote_entry(v->dir);
+        rc = remote ? azkm_vault_remote_open(v) : check_files(ks, name, v->dir, path);
     }
-    if (rc == AZKM_OK)
+    if (rc == AZKM_OK && !remote)
         rc = open_parts(v, path, mk, stored_mac);
     azkm_secret_free(mk, AZKM_MASTER_KEY_LEN);
-    if (rc == AZKM_OK)
+    if (rc == AZKM_OK && !remote)
         rc = azkm_vault_meta_check(v, stored_mac);
     if (rc != AZKM_OK) {
         azkm_vault_free(v);

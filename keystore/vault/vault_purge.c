@@ -14,7 +14,7 @@ azkm_rc azkm_vault_purge_key_rows(azkm_vault *v, int64_t rowid)
 
     for (size_t i = 0; rc == AZKM_OK && i < n; i++) {
         azkm_tier *tier = azkm_vault_tier(v, (azkm_protection)(int)rows[i].protection);
-        azkm_tier_ref ref = {v->name, rows[i].name, rows[i].version, (azkm_kty)(int)rows[i].kty, NULL, 0, 0};
+        azkm_tier_ref ref = {v->name, rows[i].name, rows[i].version, (azkm_kty)(int)rows[i].kty, NULL, 0, 0, 0};
 
         if (tier == NULL)
             rc = AZKM_E_UNSUPPORTED;

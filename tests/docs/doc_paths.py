@@ -14,8 +14,9 @@ import sys
 
 EXT = r"(?:c|h|sh|py|md|cnf|conf|tsv|cmake|env|service|timer|map|supp|json|png)"
 CITED = re.compile(r"`([A-Za-z0-9_.][A-Za-z0-9_./-]*\." + EXT + r")`|\]\(([A-Za-z0-9_.][A-Za-z0-9_./-]*\." + EXT + r")(?:#[^)]*)?\)")
-# names of files in other projects that the docs cite as such, and placeholders (P: any install prefix)
-FOREIGN = {"tools/uri2pem.py", "azkm.conf", "apache2.service", "openssl.cnf", "softhsm2.conf", "nginx.conf",
+# names of files in other projects that the docs cite as such, files a keystore holds (remote.json), and
+# placeholders (P: any install prefix)
+FOREIGN = {"remote.json", "tools/uri2pem.py", "azkm.conf", "apache2.service", "openssl.cnf", "softhsm2.conf", "nginx.conf",
            "P/etc/azkm/azkm-provider.cnf"}
 
 

@@ -22,7 +22,7 @@ LAYERS = [
     ["material"],
     ["catalog"],
     ["tiers"],
-    ["tiers/software", "tiers/pkcs11"],
+    ["tiers/software", "tiers/pkcs11", "tiers/remote"],
     ["tiers/factory.c"],
     ["vault"],
     ["rbac"],

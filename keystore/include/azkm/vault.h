@@ -65,6 +65,8 @@ typedef struct {
     const azkm_hsm_binding *hsm; /* optional token binding; required for AZKM_PROTECTOR_HSM */
 } azkm_vault_params;
 
+#define AZKM_REMOTE_URLS_MAX 8 /* a remote vault's azkmd URLs */
+
 typedef struct {
     char name[AZKM_VAULT_NAME_MAX + 1];
     char path[4096];
@@ -77,9 +79,34 @@ typedef struct {
     char hsm_module[1024]; /* "" unless the vault is bound to a PKCS#11 token */
     char hsm_token[256];
     char hsm_pin_source[1024];
+    /* A remote vault (azkm_vault_connect): its keys live in azkmd. n_keys and n_deleted are 0 (not counted). */
+    int remote;
+    char remote_vault[AZKM_VAULT_NAME_MAX + 1]; /* its name on the server */
+    size_t n_remote_urls;
+    char remote_urls[AZKM_REMOTE_URLS_MAX][257];
 } azkm_vault_info;
 
+/* Where a remote vault is: azkmd's URLs, tried in this order (unix:/path/to/azkmd.sock, the caller authenticated
+ * by its peer credentials; https://host[:port], the caller authenticated by a client certificate), and the vault's
+ * name there. docs/remote-vaults.md. */
+typedef struct {
+    const char *const *urls;
+    size_t n_urls;
+    const char *remote_vault; /* NULL: the same name as the entry */
+    const char *domain;       /* NULL: vault.azkm.localhost (azkmd's default `domain`) */
+    long connect_timeout_ms;  /* 0: 2000 */
+    long timeout_ms;          /* 0: 30000 */
+    const char *ca_file;      /* https: PEM CA certificates for azkmd's certificate; NULL: the system's */
+    const char *client_cert;  /* https (required): the client certificate, PEM */
+    const char *client_key;   /* https (required): its private key, PEM, not accessible to others */
+} azkm_remote_params;
+
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
+/* Makes a remote vault: an entry `name` in the keystore (a 0700 directory holding remote.json, 0600) whose keys
+ * are the keys of a vault served by azkmd. Nothing is contacted: every field is checked, none is tried. Opening
+ * it gives a vault whose key reads and operations go to azkmd (load, show, list, sign, verify, decrypt); its other
+ * calls fail with AZKM_E_UNSUPPORTED. azkm_vault_delete removes the entry only. */
+azkm_rc azkm_vault_connect(azkm_keystore *ks, const char *name, const azkm_remote_params *params);
 azkm_rc azkm_vault_open(azkm_keystore *ks, const char *name, azkm_vault **out);
 void azkm_vault_close(azkm_vault *v);
 azkm_rc azkm_vault_show(azkm_vault *v, azkm_vault_info *out);

@@ -1,0 +1,51 @@
+/* The remote tier: a vault whose keys live in azkmd, reached over its Unix socket. What vault/ (the entry's
+ * remote.json) and keys/ (reading keys through the tier) use of it; the HTTP client is remote_client.h. */
+#ifndef AZKM_TIER_REMOTE_H
+#define AZKM_TIER_REMOTE_H
+
+#include "tiers/tier.h"
+
+#define AZKM_REMOTE_URL_MAX 256
+#define AZKM_REMOTE_DOMAIN_MAX 253
+#define AZKM_REMOTE_PATH_MAX 1024
+#define AZKM_REMOTE_FILE "remote.json"
+
+/* A remote vault's entry (remote.json): the azkmd URLs in the order they are tried, the vault's name on the
+ * server (the Host header <vault>.<domain> selects it) and the timeouts. Authentication: the peer credentials of
+ * the Unix socket for unix: URLs; for https: URLs a client certificate and its key (PEM files), the server's
+ * certificate verified against ca_file (or the system's CAs) for the name <vault>.<domain>. */
+typedef struct {
+    size_t n_urls;
+    char urls[AZKM_REMOTE_URLS_MAX][AZKM_REMOTE_URL_MAX + 1];
+    char vault[AZKM_VAULT_NAME_MAX + 1];
+    char domain[AZKM_REMOTE_DOMAIN_MAX + 1];
+    long connect_timeout_ms;
+    long timeout_ms;
+    char ca_file[AZKM_REMOTE_PATH_MAX + 1];     /* "" for the system's CAs */
+    char client_cert[AZKM_REMOTE_PATH_MAX + 1]; /* "" without https URLs */
+    char client_key[AZKM_REMOTE_PATH_MAX + 1];
+} azkm_remote_conf;
+
+#define AZKM_REMOTE_CONNECT_TIMEOUT_MS 2000
+#define AZKM_REMOTE_TIMEOUT_MS 30000
+#define AZKM_REMOTE_DOMAIN_DEFAULT "vault.azkm.localhost"
+
+/* ---- remote_conf.c */
+/* AZKM_E_INVALID naming the entry, the field and the rule, unless every field of c is valid. */
+azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c);
+/* Reads and checks the entry's remote.json (private, at most 64 KiB). */
+azkm_rc azkm_remote_conf_read(const char *entry, const char *path, azkm_remote_conf *c);
+/* https://host[:port] split into host and port (443 by default); AZKM_E_INVALID naming the entry otherwise. */
+azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZKM_REMOTE_DOMAIN_MAX + 1],
+                                unsigned *port);
+/* Writes c as remote.json at path (0600, atomically). */
+azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_remote_conf *c);
+
+/* ---- tier_remote.c: the tier (made through the factory) and the reads keys/ does through it */
+azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out);
+/* One version (version NULL or "": the current one) as azkmd shows it: GET /keys/{name}[/{version}]. */
+azkm_rc azkm_remote_key_get(azkm_tier *t, const char *name, const char *version, azkm_key_info *info);
+/* The current version of every key, as azkm_key_list returns them (one allocation, azkm_free). */
+azkm_rc azkm_remote_key_list(azkm_tier *t, azkm_key_info **out, size_t *n);
+
+#endif

@@ -1,0 +1,432 @@
+/* The remote tier's HTTP client on libcurl: a pool of keep-alive connections per process, the entry's URLs in
+ * order with a back-off for one that failed, one retry on a fresh connection, and errors that say where and what.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "tiers/remote/remote_client.h"
+
+#define POOL_MAX 32
+#define BACKOFF_MS 2000
+#define ANSWER_MAX (4u << 20)
+
+/* Idle easy handles (each with its open connection) shared by every client and thread of the process. A forked
+ * child forgets the parent's handles without cleaning them up: a cleanup would close, or write a TLS close_notify
+ * into, sockets the parent still uses. */
+static struct {
+    pthread_mutex_t mu;
+    pid_t pid;
+    size_t n;
+    CURL *idle[POOL_MAX];
+} pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+/* A child of a fork while another thread held the pool's lock would find it locked forever. */
+static void pool_lock_fork(void)
+{
+    pthread_mutex_lock(&pool.mu);
+}
+
+static void pool_unlock_fork(void)
+{
+    pthread_mutex_unlock(&pool.mu);
+}
+
+/* The idle handles of this process, closed when it exits or this library is unloaded (atexit in a shared object
+ * runs at its dlclose): registered after OpenSSL's own exit handler, it runs before OPENSSL_cleanup, while TLS
+ * connections can still be shut down. A forked child's inherited handles are not its own: left alone. */
+static void pool_release(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    while (pool.pid == getpid() && pool.n > 0)
+        curl_easy_cleanup(pool.idle[--pool.n]);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_atfork(pool_lock_fork, pool_unlock_fork, pool_unlock_fork);
+    atexit(pool_release);
+}
+
+static CURL *pool_take(int fresh)
+{
+    CURL *h = NULL;
+
+    pthread_mutex_lock(&pool.mu);
+    if (pool.pid != getpid()) {
+        pool.n = 0; /* the parent's: forgotten, never used or cleaned up here */
+        pool.pid = getpid();
+    }
+    if (!fresh && pool.n > 0)
+        h = pool.idle[--pool.n];
+    pthread_mutex_unlock(&pool.mu);
+    return h != NULL ? h : curl_easy_init();
+}
+
+static void pool_give(CURL *h, pid_t pid)
+{
+    int kept = 0;
+
+    pthread_mutex_lock(&pool.mu);
+    if (pool.pid == pid && pid == getpid() && pool.n < POOL_MAX) {
+        pool.idle[pool.n++] = h;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    if (!kept && pid == getpid())
+        curl_easy_cleanup(h);
+}
+
+struct azkm_remote_client {
+    char *entry;
+    azkm_remote_conf conf;
+    pthread_mutex_t mu;
+    int64_t failed_until[AZKM_REMOTE_URLS_MAX]; /* monotonic ms: a URL that failed is tried last until then */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, azkm_remote_client **out)
+{
+    azkm_remote_client *c;
+
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return azkm_fail(AZKM_E_IO, "remote vault %s: libcurl cannot start: %s", entry,
+                         curl_easy_strerror(global_rc));
+    if ((c = OPENSSL_zalloc(sizeof(*c))) == NULL || (c->entry = OPENSSL_strdup(entry)) == NULL) {
+        OPENSSL_free(c);
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    c->conf = *conf;
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return AZKM_OK;
+}
+
+void azkm_remote_client_free(azkm_remote_client *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    OPENSSL_free(c->entry);
+    OPENSSL_free(c);
+}
+
+/* ---- one exchange ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len;
+    int overflow;
+} answer;
+
+/* An answer may hold a decrypt's plaintext (base64url): cleared before it is freed. */
+static void answer_free(answer *a)
+{
+    if (a->data != NULL)
+        OPENSSL_cleanse(a->data, a->len);
+    free(a->data);
+    a->data = NULL;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+    answer *a = arg;
+    size_t add = size * n;
+    char *grown;
+
+    if (a->len + add > ANSWER_MAX || (grown = malloc(a->len + add + 1)) == NULL) {
+        a->overflow = 1;
+        return 0;
+    }
+    if (a->data != NULL)
+        memcpy(grown, a->data, a->len);
+    answer_free(a); /* not realloc: the old block would keep a copy */
+    memcpy(grown + a->len, p, add);
+    a->len += add;
+    grown[a->len] = '\0';
+    a->data = grown;
+    return add;
+}
+
+typedef struct {
+    const char *method;
+    const char *path;
+    const char *body; /* JSON text or NULL */
+} request;
+
+typedef struct {
+    CURLcode cc;
+    long status;
+    int reused; /* the connection was open before this request */
+    char err[CURL_ERROR_SIZE];
+    answer a;
+} outcome;
+
+static void set_options(const azkm_remote_client *c, CURL *h, const char *url, struct curl_slist *hdr,
+                        const request *rq, outcome *o)
+{
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->conf.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->conf.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &o->a);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, o->err);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (strcmp(rq->method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+}
+
+/* Where URL i is: a Unix socket, or https to host:port. Either way the request names the vault's own origin,
+ * <vault>.<domain>: azkmd picks the vault by it, and over TLS it is the name the server's certificate must
+ * hold (SNI too); CURLOPT_CONNECT_TO sends it to the URL's host. */
+static void set_target(const azkm_remote_client *c, CURL *h, size_t i, const request *rq, char *url, size_t len,
+                       struct curl_slist **connect_to)
+{
+    /* A nextLink azkmd made carries its api-version already. */
+    const char *sep = strstr(rq->path, "api-version=") != NULL ? ""
+                      : strchr(rq->path, '?') != NULL          ? "&api-version="
+                                                               : "?api-version=";
+    char host[AZKM_REMOTE_DOMAIN_MAX + 1], rule[2 * AZKM_REMOTE_DOMAIN_MAX + AZKM_VAULT_NAME_MAX + 32];
+    unsigned port = 443;
+
+    if (strncmp(c->conf.urls[i], "unix:", 5) == 0) {
+        snprintf(url, len, "http://%s.%s%s%s%s", c->conf.vault, c->conf.domain, rq->path, sep,
+                 *sep ? AZKM_REMOTE_API_VERSION : "");
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
+        return;
+    }
+    azkm_remote_https_split(c->entry, c->conf.urls[i], host, &port); /* checked when the entry was read */
+    snprintf(url, len, "https://%s.%s:%u%s%s%s", c->conf.vault, c->conf.domain, port, rq->path, sep,
+             *sep ? AZKM_REMOTE_API_VERSION : "");
+    snprintf(rule, sizeof(rule), "%s.%s:%u:%s:%u", c->conf.vault, c->conf.domain, port, host, port);
+    *connect_to = curl_slist_append(NULL, rule);
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);
+    if (c->conf.ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c->conf.client_cert);
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c->conf.client_key);
+}
+
+/* One request to URL i on a pooled (or, fresh, a new) connection. */
+static void exchange(const azkm_remote_client *c, size_t i, const request *rq, int fresh, outcome *o)
+{
+    char url[AZKM_REMOTE_DOMAIN_MAX + AZKM_VAULT_NAME_MAX + 1200];
+    struct curl_slist *hdr = NULL, *connect_to = NULL;
+    pid_t pid = getpid();
+    CURL *h = pool_take(fresh);
+    long conns = 0;
+
+    memset(o, 0, sizeof(*o));
+    if (h == NULL) {
+        o->cc = CURLE_OUT_OF_MEMORY;
+        return;
+    }
+    hdr = curl_slist_append(hdr, "Accept: application/json");
+    hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    curl_easy_reset(h);
+    set_target(c, h, i, rq, url, sizeof(url), &connect_to);
+    set_options(c, h, url, hdr, rq, o);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    o->cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    o->reused = conns == 0;
+    curl_slist_free_all(hdr);
+    curl_slist_free_all(connect_to);
+    /* A handle whose exchange failed is not kept: its connection may be half used. */
+    if (o->cc == CURLE_OK)
+        pool_give(h, pid);
+    else
+        curl_easy_cleanup(h);
+}
+
+/* A failure before any answer on a connection that was already open: the server closed it (a restart, an idle
+ * timeout), and the same request on a new connection is the remedy. */
+static int stale(const outcome *o)
+{
+    return o->reused && (o->cc == CURLE_GOT_NOTHING || o->cc == CURLE_SEND_ERROR || o->cc == CURLE_RECV_ERROR);
+}
+
+/* ---- errors ---------------------------------------------------------------------------------------------- */
+
+static azkm_rc rc_of_status(long status)
+{
+    switch (status) {
+    case 400:
+        return AZKM_E_INVALID;
+    case 401:
+    case 403:
+        return AZKM_E_FORBIDDEN;
+    case 404:
+        return AZKM_E_NOT_FOUND;
+    case 409:
+        return AZKM_E_CONFLICT;
+    default:
+        return AZKM_E_IO;
+    }
+}
+
+/* A non-2xx answer: its status, and Key Vault's error code and message when the body has them. */
+static azkm_rc http_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
+{
+    json_t *root = o->a.data != NULL ? json_loads(o->a.data, 0, NULL) : NULL;
+    const json_t *err = json_object_get(root, "error");
+    const char *code = json_string_value(json_object_get(err, "code"));
+    const char *msg = json_string_value(json_object_get(err, "message"));
+    azkm_rc rc = rc_of_status(o->status);
+
+    if (code != NULL)
+        azkm_fail(rc, "remote vault %s: azkmd at %s: %s %s answered %ld %s: %.400s", c->entry, c->conf.urls[i],
+                  rq->method, rq->path, o->status, code, msg != NULL ? msg : "(no message)");
+    else
+        azkm_fail(rc, "remote vault %s: azkmd at %s: %s %s answered %ld without a Key Vault error body", c->entry,
+                  c->conf.urls[i], rq->method, rq->path, o->status);
+    json_decref(root);
+    return rc;
+}
+
+/* What a transport failure was, in words. */
+static const char *failure_of(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_CONNECT:
+        return "cannot connect";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timed out";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return "the server's certificate is not trusted for the vault's name";
+    case CURLE_SSL_CERTPROBLEM:
+        return "the client certificate or key cannot be used";
+    case CURLE_SSL_CACERT_BADFILE:
+        return "the CA file cannot be used";
+    case CURLE_SSL_CONNECT_ERROR:
+        return "the TLS handshake failed";
+    default:
+        return "the exchange failed";
+    }
+}
+
+static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
+{
+    const char *what = failure_of(o->cc);
+
+    return azkm_fail(AZKM_E_IO, "remote vault %s: azkmd at %s: %s %s: %s (%s)", c->entry, c->conf.urls[i],
+                     rq->method, rq->path, what, o->err[0] ? o->err : curl_easy_strerror(o->cc));
+}
+
+static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o,
+                            json_t **resp)
+{
+    json_error_t jerr;
+    json_t *root = o->a.data != NULL ? json_loads(o->a.data, 0, &jerr) : NULL;
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd at %s: %s %s answered %ld with %s", c->entry,
+                         c->conf.urls[i], rq->method, rq->path, o->status,
+                         o->a.data == NULL ? "an empty body" : "a body that is not a JSON object");
+    }
+    *resp = root;
+    return AZKM_OK;
+}
+
+/* ---- the URLs in order ----------------------------------------------------------------------------------- */
+
+/* URL i: an answer (AZKM_OK with *answered set, or an HTTP error), or a transport failure (*answered 0). */
+static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_t **resp, int *answered)
+{
+    outcome o;
+    azkm_rc rc;
+
+    exchange(c, i, rq, 0, &o);
+    if (stale(&o)) {
+        answer_free(&o.a);
+        exchange(c, i, rq, 1, &o);
+    }
+    *answered = o.cc == CURLE_OK;
+    if (o.a.overflow)
+        rc = azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd at %s: %s %s: the answer is over %u bytes", c->entry,
+                       c->conf.urls[i], rq->method, rq->path, ANSWER_MAX);
+    else if (!*answered)
+        rc = transport_error(c, i, rq, &o);
+    else if (o.status < 200 || o.status > 299)
+        rc = http_error(c, i, rq, &o);
+    else
+        rc = parse_answer(c, i, rq, &o, resp);
+    answer_free(&o.a);
+    return rc;
+}
+
+static void mark(azkm_remote_client *c, size_t i, int failed)
+{
+    pthread_mutex_lock(&c->mu);
+    c->failed_until[i] = failed ? now_ms() + BACKOFF_MS : 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The order of this request: URLs not in back-off first, in the entry's order, then those in back-off. */
+static size_t order(azkm_remote_client *c, size_t *idx)
+{
+    int64_t now = now_ms();
+    size_t n = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (int late = 0; late < 2; late++)
+        for (size_t i = 0; i < c->conf.n_urls; i++)
+            if ((c->failed_until[i] > now) == late)
+                idx[n++] = i;
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+{
+    size_t idx[AZKM_REMOTE_URLS_MAX], n = order(c, idx);
+    request rq = {method, path, NULL};
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    azkm_rc rc = AZKM_E_IO;
+    int answered = 0;
+
+    *resp = NULL;
+    if (body != NULL && text == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    rq.body = text;
+    for (size_t k = 0; k < n && !answered; k++) {
+        rc = try_url(c, idx[k], &rq, resp, &answered);
+        mark(c, idx[k], !answered);
+    }
+    if (text != NULL) {
+        OPENSSL_cleanse(text, strlen(text)); /* a digest, a ciphertext: not secret, but not left lying around */
+        free(text);
+    }
+    if (!answered && n > 1)
+        rc = azkm_fail(rc, "remote vault %s: none of its %zu azkmd URLs answered; the last: %s", c->entry, n,
+                       azkm_last_error());
+    return rc;
+}

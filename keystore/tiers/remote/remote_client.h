@@ -1,0 +1,36 @@
+/* The remote tier's HTTP client (remote_client.c) and Key Vault JSON (remote_json.c), shared by the files of
+ * tiers/remote/ only. */
+#ifndef AZKM_TIER_REMOTE_CLIENT_H
+#define AZKM_TIER_REMOTE_CLIENT_H
+
+#include <jansson.h>
+
+#include "tiers/remote/remote.h"
+
+/* The api-version every request carries: the one the Azure SDKs send by default, which azkmd accepts. */
+#define AZKM_REMOTE_API_VERSION "2025-07-01"
+
+/* One remote vault's client: its entry and the URLs' back-off state. Connections come from a pool per process
+ * (remote_client.c) shared by every client and thread; a forked child never uses the parent's. */
+typedef struct azkm_remote_client azkm_remote_client;
+
+azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, azkm_remote_client **out);
+void azkm_remote_client_free(azkm_remote_client *c);
+
+/* One Key Vault request: method "GET" or "POST", path "/keys/..." (the api-version is appended), body a JSON
+ * object or NULL. The URLs in order (one that failed within the back-off is tried last); a request that fails on
+ * a connection already open is retried once on a fresh one (every request sent is idempotent: reads, sign,
+ * decrypt). On a 2xx answer *resp is its JSON (json_decref); otherwise the error names the vault, the URL and
+ * what failed (the HTTP status with Key Vault's error code and message). */
+azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp);
+
+/* ---- remote_json.c */
+/* Fills info from a KeyBundle (GET /keys/...): name and version from its kid, type, size, curve and public key
+ * from its JWK, attributes, key_ops and tags. entry names the local vault (info->vault). */
+azkm_rc azkm_remote_bundle_info(OSSL_LIB_CTX *libctx, const char *propq, const char *entry, const json_t *bundle,
+                                azkm_key_info *info);
+/* A base64url member of a JSON object, decoded (azkm_free). */
+azkm_rc azkm_remote_b64_member(const char *entry, const json_t *obj, const char *member, unsigned char **out,
+                               size_t *len);
+
+#endif

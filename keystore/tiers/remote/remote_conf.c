@@ -1,0 +1,253 @@
+/* A remote vault's entry, remote.json: where its azkmd listens and the vault's name there, each field checked
+ * before it is written and again when it is read. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "tiers/remote/remote.h"
+
+static int domain_valid(const char *d);
+
+azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZKM_REMOTE_DOMAIN_MAX + 1],
+                                unsigned *port)
+{
+    const char *h = url + 8, *colon = strchr(h, ':');
+    size_t hlen = colon != NULL ? (size_t)(colon - h) : strlen(h);
+    char *end = NULL;
+    unsigned long p = 443;
+
+    if (colon != NULL) {
+        p = strtoul(colon + 1, &end, 10);
+        if (end == colon + 1 || *end != '\0' || colon[1] == '+' || colon[1] == '-' || p == 0 || p > 65535)
+            return azkm_fail(AZKM_E_INVALID,
+                             "remote vault %s: URL '%.200s': the port must be 1-65535, nothing after it", entry,
+                             url);
+    }
+    if (hlen == 0 || hlen > AZKM_REMOTE_DOMAIN_MAX)
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: URL '%.200s' names no host", entry, url);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (!domain_valid(host))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: URL '%.200s': the host must be a DNS name or an IPv4 address (no path)",
+                         entry, url);
+    *port = (unsigned)p;
+    return AZKM_OK;
+}
+
+/* unix:/absolute/path, short enough for a socket address (sun_path holds 108 bytes with the NUL), or
+ * https://host[:port]. */
+static azkm_rc check_url(const char *entry, const char *url)
+{
+    const char *path = url + 5;
+    char host[AZKM_REMOTE_DOMAIN_MAX + 1];
+    unsigned port;
+
+    if (strncmp(url, "https://", 8) == 0)
+        return azkm_remote_https_split(entry, url, host, &port);
+    if (strncmp(url, "unix:", 5) != 0)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: URL '%.200s' is neither unix:/path/to/azkmd.sock nor https://host:port",
+                         entry, url);
+    if (path[0] != '/')
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: URL '%.200s': the socket path must be absolute", entry,
+                         url);
+    if (strlen(path) > 107)
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: URL '%.200s': a socket path is at most 107 bytes", entry,
+                         url);
+    for (const char *p = path; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f)
+            return azkm_fail(AZKM_E_INVALID,
+                             "remote vault %s: URL '%.200s': the socket path holds a space or control character",
+                             entry, url);
+    return AZKM_OK;
+}
+
+/* A DNS name: labels of a-z, 0-9 and '-', not starting or ending with '-'. */
+static int domain_valid(const char *d)
+{
+    size_t label = 0, n = strlen(d);
+
+    if (n == 0 || n > AZKM_REMOTE_DOMAIN_MAX || d[0] == '.' || d[n - 1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = d[i];
+
+        if (ch == '.') {
+            if (label == 0 || d[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                   (ch == '-' && label > 0)) {
+            if (++label > 63)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return d[n - 1] != '-';
+}
+
+/* https URLs need a client certificate and its key (azkmd's other credential, bearer tokens, is not supported
+ * yet); the files are named by absolute paths, since the entry is used from any working directory. */
+static azkm_rc check_tls(const char *entry, const azkm_remote_conf *c)
+{
+    const char *const files[] = {c->ca_file, c->client_cert, c->client_key};
+    const char *const what[] = {"the CA file", "the client certificate", "the client key"};
+    int https = 0;
+
+    for (size_t i = 0; i < c->n_urls; i++)
+        https |= strncmp(c->urls[i], "https://", 8) == 0;
+    if (https && (c->client_cert[0] == '\0' || c->client_key[0] == '\0'))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: https URLs need a client certificate and its key (--client-cert and "
+                         "--client-key)",
+                         entry);
+    if (!https && (c->ca_file[0] || c->client_cert[0] || c->client_key[0]))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a CA file or client certificate is for https URLs; unix: URLs "
+                         "authenticate by peer credentials",
+                         entry);
+    for (size_t i = 0; i < 3; i++)
+        if (files[i][0] != '\0' && files[i][0] != '/')
+            return azkm_fail(AZKM_E_INVALID, "remote vault %s: %s '%.200s' must be an absolute path", entry,
+                             what[i], files[i]);
+    return AZKM_OK;
+}
+
+azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c)
+{
+    azkm_rc rc;
+
+    if (c->n_urls == 0 || c->n_urls > AZKM_REMOTE_URLS_MAX)
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: give 1 to %d azkmd URLs, not %zu", entry,
+                         AZKM_REMOTE_URLS_MAX, c->n_urls);
+    for (size_t i = 0; i < c->n_urls; i++)
+        if ((rc = check_url(entry, c->urls[i])) != AZKM_OK)
+            return rc;
+    if (!azkm_vault_name_valid(c->vault))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: the vault name on the server '%.64s' is invalid: 3-24 of a-z, A-Z, 0-9 "
+                         "and '-', starting with a letter",
+                         entry, c->vault);
+    if (!domain_valid(c->domain))
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: domain '%.64s' is not a DNS name", entry, c->domain);
+    if ((rc = check_tls(entry, c)) != AZKM_OK)
+        return rc;
+    if (c->connect_timeout_ms < 100 || c->connect_timeout_ms > 60000 || c->timeout_ms < 100 ||
+        c->timeout_ms > 600000)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: timeouts out of range (connect 100-60000 ms, request 100-600000 ms)",
+                         entry);
+    return AZKM_OK;
+}
+
+/* A string member into buf; AZKM_E_CORRUPT when missing, not a string or too long. */
+static azkm_rc get_string(const char *entry, const json_t *obj, const char *member, char *buf, size_t len)
+{
+    const json_t *v = json_object_get(obj, member);
+
+    if (!json_is_string(v) || json_string_length(v) >= len)
+        return azkm_fail(AZKM_E_CORRUPT,
+                         "remote vault %s: remote.json: \"%s\" is missing, not a string or too long", entry,
+                         member);
+    memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+    return AZKM_OK;
+}
+
+/* An optional string member: "" when absent. */
+static azkm_rc get_optional(const char *entry, const json_t *obj, const char *member, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    return json_object_get(obj, member) == NULL ? AZKM_OK : get_string(entry, obj, member, buf, len);
+}
+
+static azkm_rc conf_from_json(const char *entry, const json_t *root, azkm_remote_conf *c)
+{
+    const json_t *urls = json_object_get(root, "urls"), *v;
+    azkm_rc rc;
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    if (!json_is_array(urls) || json_array_size(urls) == 0 || json_array_size(urls) > AZKM_REMOTE_URLS_MAX)
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: remote.json: \"urls\" must be an array of 1 to %d URLs",
+                         entry, AZKM_REMOTE_URLS_MAX);
+    json_array_foreach(urls, i, v)
+    {
+        if (!json_is_string(v) || json_string_length(v) > AZKM_REMOTE_URL_MAX)
+            return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: remote.json: URL %zu is not a string of at most %d",
+                             entry, i + 1, AZKM_REMOTE_URL_MAX);
+        snprintf(c->urls[i], sizeof(c->urls[i]), "%s", json_string_value(v));
+    }
+    c->n_urls = json_array_size(urls);
+    if ((rc = get_string(entry, root, "vault", c->vault, sizeof(c->vault))) != AZKM_OK ||
+        (rc = get_string(entry, root, "domain", c->domain, sizeof(c->domain))) != AZKM_OK)
+        return rc;
+    if ((rc = get_optional(entry, root, "ca", c->ca_file, sizeof(c->ca_file))) != AZKM_OK ||
+        (rc = get_optional(entry, root, "client_cert", c->client_cert, sizeof(c->client_cert))) != AZKM_OK ||
+        (rc = get_optional(entry, root, "client_key", c->client_key, sizeof(c->client_key))) != AZKM_OK)
+        return rc;
+    v = json_object_get(root, "connect_timeout_ms");
+    c->connect_timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
+    v = json_object_get(root, "timeout_ms");
+    c->timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_TIMEOUT_MS;
+    return azkm_remote_conf_check(entry, c);
+}
+
+azkm_rc azkm_remote_conf_read(const char *entry, const char *path, azkm_remote_conf *c)
+{
+    unsigned char *text = NULL;
+    size_t len = 0;
+    json_error_t err;
+    json_t *root;
+    azkm_rc rc = azkm_check_private(path, 0, "remote vault entry");
+
+    if (rc == AZKM_OK)
+        rc = azkm_read_file(path, &text, &len, 65536);
+    if (rc != AZKM_OK)
+        return azkm_fail(rc, "remote vault %s: %s", entry, azkm_last_error());
+    root = json_loadb((const char *)text, len, 0, &err);
+    OPENSSL_free(text);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: %s is not a JSON object (line %d: %s)", entry, path,
+                         err.line, err.text);
+    }
+    rc = conf_from_json(entry, root, c);
+    json_decref(root);
+    return rc;
+}
+
+azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_remote_conf *c)
+{
+    json_t *root = json_object(), *urls = json_array();
+    char *text;
+    azkm_rc rc = azkm_remote_conf_check(entry, c);
+
+    for (size_t i = 0; rc == AZKM_OK && i < c->n_urls; i++)
+        json_array_append_new(urls, json_string(c->urls[i]));
+    json_object_set_new(root, "urls", urls);
+    json_object_set_new(root, "vault", json_string(c->vault));
+    json_object_set_new(root, "domain", json_string(c->domain));
+    json_object_set_new(root, "auth", json_string(c->client_cert[0] ? "certificate" : "peer"));
+    if (c->ca_file[0])
+        json_object_set_new(root, "ca", json_string(c->ca_file));
+    if (c->client_cert[0]) {
+        json_object_set_new(root, "client_cert", json_string(c->client_cert));
+        json_object_set_new(root, "client_key", json_string(c->client_key));
+    }
+    json_object_set_new(root, "connect_timeout_ms", json_integer(c->connect_timeout_ms));
+    json_object_set_new(root, "timeout_ms", json_integer(c->timeout_ms));
+    text = rc == AZKM_OK ? json_dumps(root, JSON_INDENT(2)) : NULL;
+    json_decref(root);
+    if (rc != AZKM_OK)
+        return rc;
+    if (text == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    rc = azkm_write_file_atomic(path, (const unsigned char *)text, strlen(text));
+    free(text);
+    return rc;
+}

@@ -1,0 +1,368 @@
+/* The remote tier: private-key operations of a vault served by azkmd, as Key Vault API calls (sign with a digest
+ * computed here, decrypt), and the reads keys/ makes through it (a key version, the list of keys). The vault's
+ * keys are made and administered on the server: this tier generates, imports and destroys nothing. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+
+#include "azkm/base64.h"
+#include "tiers/remote/remote_client.h"
+
+typedef struct {
+    char *entry;
+    azkm_remote_client *client;
+} remote_tier;
+
+struct azkm_tier_key {
+    remote_tier *rt; /* the tier outlives its keys: the vault holds it, and each loaded key holds the vault */
+    azkm_kty kty;
+    size_t bytes; /* the modulus (RSA) or field element (EC) in bytes: what azkmd's answers are bounded by */
+    char path[AZKM_NAME_MAX + AZKM_VERSION_LEN + 16]; /* /keys/<name>/<version> */
+};
+
+static azkm_rc refuse(azkm_tier *t, const char *what)
+{
+    return azkm_fail(AZKM_E_UNSUPPORTED, "vault %s is remote: %s through azkmd is not supported yet",
+                     ((remote_tier *)t->impl)->entry, what);
+}
+
+static azkm_rc rt_generate(azkm_tier *t, const azkm_tier_ref *ref, const azkm_keyspec *spec, azkm_tier_output *out)
+{
+    (void)ref, (void)spec, (void)out;
+    return refuse(t, "key create");
+}
+
+static azkm_rc rt_import(azkm_tier *t, const azkm_tier_ref *ref, const azkm_material *m, azkm_tier_output *out)
+{
+    (void)ref, (void)m, (void)out;
+    return refuse(t, "key import");
+}
+
+static azkm_rc rt_destroy(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len)
+{
+    (void)ref, (void)material, (void)len;
+    return refuse(t, "key purge");
+}
+
+/* A version as loaded: nothing of the key itself is here, only where to send its operations. */
+static azkm_rc rt_load(azkm_tier *t, const azkm_tier_ref *ref, const unsigned char *material, size_t len,
+                       azkm_tier_key **out)
+{
+    azkm_tier_key *k = OPENSSL_zalloc(sizeof(*k));
+
+    (void)material, (void)len;
+    if (k == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    k->rt = t->impl;
+    k->kty = ref->kty;
+    k->bytes = (ref->size + 7) / 8;
+    snprintf(k->path, sizeof(k->path), "/keys/%s/%s", ref->name, ref->version);
+    *out = k;
+    return AZKM_OK;
+}
+
+static void rt_key_free(azkm_tier_key *k)
+{
+    OPENSSL_free(k);
+}
+
+/* The answer's "value" (a decrypt's plaintext, base64url) cleared before the JSON is freed. */
+static void clear_value(json_t *resp)
+{
+    const char *text = json_string_value(json_object_get(resp, "value"));
+
+    if (text != NULL)
+        OPENSSL_cleanse((char *)text, strlen(text));
+}
+
+/* POST <key>/<op> {"alg": alg, "value": base64url(in)}; *value receives the answer's value (azkm_free). */
+static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, const unsigned char *in, size_t inlen,
+                          unsigned char **value, size_t *vlen)
+{
+    char path[sizeof(k->path) + 16], *b64 = azkm_b64url_encode(in, inlen);
+    json_t *body = json_object(), *resp = NULL;
+    azkm_rc rc;
+
+    if (b64 == NULL || body == NULL) {
+        azkm_free(b64);
+        json_decref(body);
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    }
+    snprintf(path, sizeof(path), "%s/%s", k->path, op);
+    json_object_set_new(body, "alg", json_string(alg));
+    json_object_set_new(body, "value", json_string(b64));
+    azkm_free(b64);
+    rc = azkm_remote_call(k->rt->client, "POST", path, body, &resp);
+    json_decref(body);
+    if (rc == AZKM_OK)
+        rc = azkm_remote_b64_member(k->rt->entry, resp, "value", value, vlen);
+    clear_value(resp);
+    json_decref(resp);
+    return rc;
+}
+
+/* Key Vault's name of a signature: RS/PS/ES and the digest's size. PS* salts are as long as the digest. */
+static azkm_rc sign_alg(const azkm_sign_params *p, char alg[8])
+{
+    size_t dlen = p->digest != NULL ? azkm_digest_size(p->digest) : 0;
+    const char *family = p->scheme == AZKM_SIG_RSA_PKCS1 ? "RS" : p->scheme == AZKM_SIG_RSA_PSS ? "PS" : "ES";
+
+    if (p->scheme == AZKM_SIG_EDDSA || (dlen != 32 && dlen != 48 && dlen != 64))
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s%s",
+                         p->digest != NULL ? p->digest : "a prehashed DigestInfo",
+                         p->scheme == AZKM_SIG_EDDSA ? " (EdDSA)" : "");
+    if (p->scheme == AZKM_SIG_RSA_PSS && ((p->pss_saltlen != AZKM_PSS_SALT_DIGEST && p->pss_saltlen != (int)dlen) ||
+                                          (p->mgf1_digest != NULL && azkm_digest_size(p->mgf1_digest) != dlen)))
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "azkmd's PS%zu uses MGF1 with the same digest and a salt as long as the digest "
+                         "(%zu bytes)",
+                         dlen * 8, dlen);
+    snprintf(alg, 8, "%s%zu", family, dlen == 64 ? (size_t)512 : dlen * 8);
+    return AZKM_OK;
+}
+
+/* Key Vault's ECDSA signature is r || s; OpenSSL's callers expect X9.62 DER, as the software tier returns. */
+static azkm_rc ecdsa_der(const unsigned char *raw, size_t len, unsigned char *sig, size_t *siglen)
+{
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL), *sv = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
+    unsigned char *p = sig;
+    int n = -1;
+
+    if (s != NULL && r != NULL && sv != NULL && len % 2 == 0 && ECDSA_SIG_set0(s, r, sv) == 1) {
+        r = sv = NULL;
+        n = i2d_ECDSA_SIG(s, &p);
+    }
+    ECDSA_SIG_free(s);
+    BN_free(r);
+    BN_free(sv);
+    if (n <= 0)
+        return azkm_fail(AZKM_E_CORRUPT, "azkmd's ECDSA signature (%zu bytes) is not r || s", len);
+    *siglen = (size_t)n;
+    return AZKM_OK;
+}
+
+static azkm_rc rt_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                       unsigned char *sig, size_t *siglen)
+{
+    unsigned char *value = NULL;
+    size_t vlen = 0, expect = p->scheme == AZKM_SIG_ECDSA ? 2 * k->bytes : k->bytes;
+    char alg[8];
+    azkm_rc rc = sign_alg(p, alg);
+
+    if (rc == AZKM_OK)
+        rc = post_value(k, "sign", alg, in, inlen, &value, &vlen);
+    /* The caller's buffer holds what a signature of this key can be: a longer answer never reaches it. */
+    if (rc == AZKM_OK && (vlen != expect || expect == 0))
+        rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's signature is %zu bytes, not the key's %zu", vlen, expect);
+    if (rc == AZKM_OK && p->scheme == AZKM_SIG_ECDSA)
+        rc = ecdsa_der(value, vlen, sig, siglen);
+    else if (rc == AZKM_OK) {
+        memcpy(sig, value, vlen);
+        *siglen = vlen;
+    }
+    azkm_free(value);
+    return rc;
+}
+
+/* RSA-OAEP (SHA-1), RSA-OAEP-256 and RSA1_5, as Key Vault names them; OAEP with the label empty and MGF1's digest
+ * the OAEP digest. */
+static azkm_rc decrypt_alg(const azkm_cipher_params *p, const char **alg)
+{
+    const char *md = p->oaep_digest != NULL ? p->oaep_digest : "SHA1";
+    size_t dlen = azkm_digest_size(md);
+
+    *alg = NULL;
+    if (p->scheme == AZKM_ENC_RSA_PKCS1)
+        *alg = "RSA1_5";
+    else if (p->scheme == AZKM_ENC_RSA_OAEP && p->label_len == 0 &&
+             (p->mgf1_digest == NULL || azkm_digest_size(p->mgf1_digest) == dlen))
+        *alg = dlen == 20 ? "RSA-OAEP" : dlen == 32 ? "RSA-OAEP-256" : NULL;
+    if (*alg != NULL)
+        return AZKM_OK;
+    if (p->scheme == AZKM_ENC_RSA_TLS)
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "TLS 1.2 RSA key exchange through azkmd is not supported yet (it needs a server "
+                         "side that cannot become a padding oracle); use ECDHE or TLS 1.3");
+    return azkm_fail(AZKM_E_UNSUPPORTED,
+                     "azkmd decrypts RSA-OAEP (SHA-1), RSA-OAEP-256 and RSA1_5 only, with no OAEP label");
+}
+
+static azkm_rc rt_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
+                          size_t inlen, unsigned char *out, size_t *outlen)
+{
+    unsigned char *value = NULL;
+    size_t vlen = 0;
+    const char *alg;
+    azkm_rc rc = op == AZKM_OP_DECRYPT
+                     ? decrypt_alg(p, &alg)
+                     : azkm_fail(AZKM_E_UNSUPPORTED,
+                                 "vault %s is remote: key unwrap through azkmd is not supported yet", k->rt->entry);
+
+    if (rc == AZKM_OK)
+        rc = post_value(k, "decrypt", alg, in, inlen, &value, &vlen);
+    if (rc == AZKM_OK && (vlen > inlen || vlen > k->bytes))
+        rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's plaintext (%zu bytes) is longer than the ciphertext", vlen);
+    if (rc == AZKM_OK) {
+        memcpy(out, value, vlen);
+        *outlen = vlen;
+    }
+    if (value != NULL)
+        OPENSSL_cleanse(value, vlen);
+    azkm_free(value);
+    return rc;
+}
+
+static azkm_rc rt_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                          unsigned char *out, size_t *outlen)
+{
+    (void)p, (void)in, (void)inlen, (void)out, (void)outlen;
+    return azkm_fail(AZKM_E_UNSUPPORTED,
+                     "vault %s is remote: secret-key encryption through azkmd is not supported yet", k->rt->entry);
+}
+
+static void rt_free(azkm_tier *t)
+{
+    remote_tier *rt = t->impl;
+
+    azkm_remote_client_free(rt->client);
+    OPENSSL_free(rt->entry);
+    OPENSSL_free(rt);
+    OPENSSL_free(t);
+}
+
+static const azkm_tier_ops remote_ops = {
+    .name = "remote",
+    .generate = rt_generate,
+    .import = rt_import,
+    .load = rt_load,
+    .sign = rt_sign,
+    .decrypt = rt_decrypt,
+    .encrypt = rt_encrypt,
+    .destroy = rt_destroy,
+    .key_free = rt_key_free,
+    .tier_free = rt_free,
+};
+
+azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
+{
+    const azkm_tier_remote_settings *s = settings;
+    azkm_tier *t = OPENSSL_zalloc(sizeof(*t));
+    remote_tier *rt = OPENSSL_zalloc(sizeof(*rt));
+    azkm_rc rc = t != NULL && rt != NULL && (rt->entry = OPENSSL_strdup(s->entry)) != NULL
+                     ? azkm_remote_client_new(s->entry, s->conf, &rt->client)
+                     : azkm_fail(AZKM_E_NOMEM, "out of memory");
+
+    if (rc != AZKM_OK) {
+        if (rt != NULL)
+            OPENSSL_free(rt->entry);
+        OPENSSL_free(rt);
+        OPENSSL_free(t);
+        return rc;
+    }
+    t->ops = &remote_ops;
+    t->libctx = libctx;
+    t->propq = propq;
+    t->impl = rt;
+    *out = t;
+    return AZKM_OK;
+}
+
+/* ---- reads for keys/ ------------------------------------------------------------------------------------- */
+
+azkm_rc azkm_remote_key_get(azkm_tier *t, const char *name, const char *version, azkm_key_info *info)
+{
+    remote_tier *rt = t->impl;
+    int current = version == NULL || *version == '\0';
+    char path[AZKM_NAME_MAX + AZKM_VERSION_LEN + 16];
+    json_t *resp = NULL;
+    azkm_rc rc;
+
+    if (!azkm_key_name_valid(name))
+        return azkm_fail(AZKM_E_INVALID, "key name '%.64s' is invalid: 1-127 characters of a-z, A-Z, 0-9 and '-'",
+                         name != NULL ? name : "");
+    if (!current && !azkm_version_valid(version))
+        return azkm_fail(AZKM_E_INVALID, "version '%.40s' is invalid: a version is 32 hexadecimal characters",
+                         version);
+    snprintf(path, sizeof(path), "/keys/%s/%s", name, current ? "" : version);
+    rc = azkm_remote_call(rt->client, "GET", path, NULL, &resp);
+    if (rc == AZKM_OK)
+        rc = azkm_remote_bundle_info(t->libctx, t->propq, rt->entry, resp, info);
+    if (rc == AZKM_OK)
+        info->current = current;
+    json_decref(resp);
+    return rc;
+}
+
+/* The key names of one page of GET /keys into names; *next is its nextLink's path and query, or "". */
+static azkm_rc list_page(remote_tier *rt, const char *path, json_t *names, char *next, size_t nlen)
+{
+    json_t *resp = NULL, *item;
+    const char *link, *p;
+    azkm_rc rc = azkm_remote_call(rt->client, "GET", path, NULL, &resp);
+    size_t i;
+
+    next[0] = '\0';
+    if (rc != AZKM_OK)
+        return rc;
+    json_array_foreach(json_object_get(resp, "value"), i, item)
+    {
+        const char *kid = json_string_value(json_object_get(item, "kid"));
+        const char *slash = kid != NULL ? strstr(kid, "/keys/") : NULL;
+
+        if (slash == NULL || !azkm_key_name_valid(slash + 6)) {
+            json_decref(resp);
+            return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd's key list holds an item without a key id",
+                             rt->entry);
+        }
+        json_array_append_new(names, json_string(slash + 6));
+    }
+    link = json_string_value(json_object_get(resp, "nextLink"));
+    /* http[s]://<vault>.<domain>[:port]/keys?...: its path and query (with its api-version) */
+    if (link != NULL && (p = strstr(link, "/keys?")) != NULL)
+        snprintf(next, nlen, "%s", p);
+    json_decref(resp);
+    return AZKM_OK;
+}
+
+static azkm_rc list_names(remote_tier *rt, json_t *names)
+{
+    char path[1024] = "/keys?maxresults=25", next[1024];
+    azkm_rc rc = AZKM_OK;
+
+    for (int page = 0; rc == AZKM_OK && path[0] != '\0' && page < 4000; page++) {
+        rc = list_page(rt, path, names, next, sizeof(next));
+        memcpy(path, next, sizeof(path));
+    }
+    return rc;
+}
+
+azkm_rc azkm_remote_key_list(azkm_tier *t, azkm_key_info **out, size_t *n)
+{
+    json_t *names = json_array(), *name;
+    azkm_key_info *arr = NULL;
+    azkm_rc rc = names != NULL ? list_names(t->impl, names) : azkm_fail(AZKM_E_NOMEM, "out of memory");
+    size_t i;
+
+    *out = NULL;
+    *n = 0;
+    if (rc == AZKM_OK && json_array_size(names) > 0 &&
+        (arr = OPENSSL_zalloc(json_array_size(names) * sizeof(*arr))) == NULL)
+        rc = azkm_fail(AZKM_E_NOMEM, "out of memory listing keys");
+    json_array_foreach(names, i, name)
+    {
+        if (rc == AZKM_OK)
+            rc = azkm_remote_key_get(t, json_string_value(name), NULL, &arr[i]);
+    }
+    if (rc == AZKM_OK) {
+        *out = arr;
+        *n = json_array_size(names);
+    } else {
+        azkm_free(arr);
+    }
+    json_decref(names);
+    return rc;
+}

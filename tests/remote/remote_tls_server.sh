@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Keyless TLS through azkmd: openssl s_server whose private keys are remote keys (azkm://web/keys/..., through the
+# provider on a keystore that holds only the remote vault's entry). Certificates are requested with the remote
+# keys and issued by a test CA; s_client verifies the chain and completes TLS 1.3 (ECDSA P-256, RSA-PSS) and TLS 1.2
+# (ECDHE-ECDSA, ECDHE-RSA) handshakes, each signature made by azkmd.
+. "$(dirname "$0")/lib.sh"
+
+write_config
+start_azkmd
+server_keys
+client vault connect --name web --url "unix:$SOCK" >/dev/null || fail "connect"
+ca testca
+
+# serve KEY CERT: s_server on a free loopback port (PORT), answering one client.
+serve() {
+    with_provider openssl s_server -accept 127.0.0.1:0 -key "$1" -cert "$2" -naccept 1 -www >"$T/s_server.log" 2>&1 &
+    SERVER=$!
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)$/\1/p' "$T/s_server.log")
+        [ -n "$PORT" ] && return 0
+        sleep 0.1
+    done
+    fail "s_server did not start: $(cat "$T/s_server.log")"
+}
+
+# handshake NAME TLSFLAG: a verified handshake and one HTTP exchange with the server of the last serve.
+handshake() {
+    printf 'GET / HTTP/1.0\r\n\r\n' | plain s_client -connect "127.0.0.1:$PORT" -servername tls.test \
+        -CAfile "$T/testca.crt" -verify_return_error -verify_hostname tls.test "$2" -ign_eof >"$T/$1.out" 2>&1 ||
+        fail "$1: handshake failed: $(tail -n 5 "$T/$1.out"; cat "$T/s_server.log")"
+    grep -q "Verify return code: 0 (ok)" "$T/$1.out" || fail "$1: not verified"
+    grep -q "HTTP/1.0 200 ok" "$T/$1.out" || fail "$1: no answer"
+    wait "$SERVER" 2>/dev/null || true
+}
+
+# signs: how many KeySign requests azkmd has answered with 200 (its audit log).
+signs() {
+    jq -c 'select(.category == "AuditEvent" and .operationName == "KeySign" and .httpStatusCode == 200)' \
+        "$AZKM_AUDIT_LOG" | wc -l
+}
+
+for k in web-ec web-rsa; do
+    step "a certificate for remote key $k, requested with the remote key"
+    with_provider openssl req -new -key "azkm://web/keys/$k" -subj "/CN=tls.test" -out "$T/$k.csr" ||
+        fail "CSR signed through azkmd"
+    printf 'subjectAltName=DNS:tls.test\n' >"$T/san.cnf"
+    plain x509 -req -in "$T/$k.csr" -CA "$T/testca.crt" -CAkey "$T/testca.key" -CAcreateserial -days 2 \
+        -extfile "$T/san.cnf" -out "$T/$k.crt" 2>/dev/null || fail "issue $k"
+    step "TLS 1.3 and TLS 1.2 handshakes with $k held by azkmd"
+    for v in tls1_3 tls1_2; do
+        before=$(signs)
+        serve "azkm://web/keys/$k" "$T/$k.crt"
+        handshake "$k-$v" "-$v"
+        [ "$(signs)" -gt "$before" ] || fail "$k $v: azkmd made no signature for the handshake"
+    done
+done
+step "a key reference file of a remote key, as nginx and Apache configure it"
+client key ref --vault-name web --name web-ec --file "$T/web-ec.ref.pem" >/dev/null || fail "key ref"
+! grep -q PRIVATE "$T/web-ec.ref.pem" || fail "the reference holds a private key"
+serve "$T/web-ec.ref.pem" "$T/web-ec.crt"
+handshake ref -tls1_3
+echo "PASS"
