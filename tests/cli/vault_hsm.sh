@@ -82,10 +82,11 @@ SOFTHSM2_CONF=$TMP/gone.conf should_fail 3 "NotFound: key azkm://hv1/keys/rsa/[0
 
 step "a PIN the token rejects is in the audit log, with the reason and without the PIN"
 export AZKM_AUDIT_LOG="$TMP/audit.jsonl"
-AZKM_TEST_PIN=4321 should_fail 7 "Unauthorized: .*rejected the PIN" azkm key sign --vault-name plain --name x \
+# A wrong PIN that nothing else in the log can contain by chance (digits would: durations, ids, pids).
+AZKM_TEST_PIN=Wrong-PIN-qz should_fail 7 "Unauthorized: .*rejected the PIN" azkm key sign --vault-name plain --name x \
     --algorithm RS256 --data-file msg
 cp pin goodpin
-printf '4321\n' >pin
+printf 'Wrong-PIN-qz\n' >pin
 should_fail 7 "Unauthorized: .*rejected the PIN" azkm key list --vault-name hv2
 cp goodpin pin
 audit=$(cat "$AZKM_AUDIT_LOG")
@@ -93,7 +94,7 @@ expect_match "$audit" '"operationName":"KeyLoad","resultType":"Failure","resultS
     "rejected PIN on a key load audited"
 expect_match "$audit" '"operationName":"VaultOpen","resultType":"Failure","resultSignature":"Unauthorized","resultDescription":"[^"]*rejected the PIN' \
     "rejected PIN on a vault open audited"
-if grep -q 4321 "$AZKM_AUDIT_LOG"; then fail "the PIN is in the audit log"; fi
+if grep -q Wrong-PIN-qz "$AZKM_AUDIT_LOG"; then fail "the PIN is in the audit log"; fi
 expect_eq "$(stat -c %a "$AZKM_AUDIT_LOG")" 600 "audit log mode"
 unset AZKM_AUDIT_LOG
 pass
