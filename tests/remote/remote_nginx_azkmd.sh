@@ -95,4 +95,5 @@ if get --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 >/dev/null; then fail
 grep -q "remote vault web: azkmd at unix:$SOCK: POST /keys/web-rsa/[0-9a-f]*/sign answered 403 Forbidden" \
     "$T/logs/error.log" || fail "nginx's error log does not name the 403: $(tail -n 5 "$T/logs/error.log")"
 grep -q "uid:65534" "$T/logs/error.log" || fail "nginx's error log does not name the caller"
+grep -m 1 "answered 403" "$T/logs/error.log"
 echo PASS
