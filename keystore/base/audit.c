@@ -163,24 +163,24 @@ azkm_rc azkm_audit_end_failure(azkm_audit_op *a, azkm_rc rc, const char *version
 
 azkm_rc azkm_audit_end(azkm_audit_op *a, azkm_rc rc, const char *version)
 {
+    char msg[1024];
+
     depth--;
     if (!a->outermost || a->ks->audit_fd < 0)
         return rc;
+    /* Logging must not disturb the caller's view of the error: not writing the record, nor failing to reopen the
+     * log (a forked worker running as a user that may not open it). */
+    snprintf(msg, sizeof(msg), "%s", azkm_last_error());
     if (a->ks->audit_pid != getpid()) {
         /* A forked child writes through its own descriptor: reopen lazily. */
         azkm_audit_close(a->ks);
-        if (azkm_audit_open(a->ks) != AZKM_OK)
-            return rc;
-    }
-    {
-        char msg[1024];
-
-        /* Logging must not disturb the caller's view of the error. */
-        snprintf(msg, sizeof(msg), "%s", azkm_last_error());
+        if (azkm_audit_open(a->ks) == AZKM_OK)
+            write_record(a, rc, version, rc != AZKM_OK ? msg : NULL);
+    } else {
         write_record(a, rc, version, rc != AZKM_OK ? msg : NULL);
-        if (rc != AZKM_OK)
-            azkm_fail(rc, "%s", msg);
     }
+    if (rc != AZKM_OK)
+        azkm_fail(rc, "%s", msg);
     return rc;
 }
 

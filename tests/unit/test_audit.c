@@ -1,6 +1,7 @@
 /* The audit log: one JSON line per administrative call, and per private-key operation when enabled, with
  * Azure's operation names, the outcome, the caller and a correlation id; never any key material. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -293,6 +294,44 @@ static void unwritable_log_is_an_error_at_open(void **state)
     assert_rc(azkm_keystore_open(&opt, &ks), AZKM_E_IO, "audit log /nonexistent-dir/audit.jsonl cannot be opened");
 }
 
+/* A forked child (a server's worker) reopens the log; when it cannot (a user that may not open it), the failed
+ * operation's own error stands, not the log's. */
+static void a_child_that_cannot_reopen_the_log_keeps_the_error(void **state)
+{
+    fixture *f = *state;
+    char log[512], moved[600];
+    azkm_keystore *ks;
+    azkm_vault *v;
+    azkm_keyspec s;
+    pid_t pid;
+    int status;
+
+    snprintf(log, sizeof(log), "%s/audit.jsonl", f->dir);
+    snprintf(moved, sizeof(moved), "%s.moved", log);
+    ks = open_audited(f, log, 0);
+    assert_ok(azkm_vault_open(ks, "vault1", &v));
+    memset(&s, 0, sizeof(s));
+    s.kty = AZKM_KTY_EC;
+    assert_ok(azkm_key_create(v, "twice", &s, NULL));
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* A directory where the log was: open() fails, whoever the test runs as. */
+        int bad = rename(log, moved) != 0 || mkdir(log, 0700) != 0 ||
+                  azkm_key_create(v, "twice", &s, NULL) != AZKM_E_CONFLICT ||
+                  strstr(azkm_last_error(), "already exists") == NULL;
+
+        if (bad)
+            fprintf(stderr, "child: %s\n", azkm_last_error());
+        _exit(bad);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    azkm_vault_close(v);
+    azkm_keystore_free(ks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +342,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(an_audit_log_others_can_read_is_refused, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(front_end_records_are_appended_as_one_line, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_child_that_cannot_reopen_the_log_keeps_the_error, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test(unwritable_log_is_an_error_at_open),
     };
