@@ -138,7 +138,7 @@ static void write_record(azkm_audit_op *a, azkm_rc rc, const char *version, cons
     json_object_set_new(caller, "pid", json_integer((json_int_t)getpid()));
     json_object_set_new(rec, "callerIdentity", caller);
     json_object_set_new(rec, "correlationId", json_string(corr));
-    /* six significant digits: durationMs to a tenth of a microsecond or better below 10 s, not 17 digits of noise */
+    /* six significant digits: durationMs to 0.1 us or better below 10 s, not 17 digits of noise */
     line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(rec);
     if (line == NULL)
