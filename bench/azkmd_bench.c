@@ -64,7 +64,7 @@ static struct {
 typedef struct {
     op_kind op;
     path_kind path;
-    int conns;
+    int conns, closing; /* closing: the in-process cell measured again after the operation's server cells */
     double ops_per_s[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS],
         cpu_us[MAX_RUNS]; /* CPU per op: server's, or in-process */
 } cell;
@@ -422,7 +422,7 @@ static azkm_rc inproc_op(client *cl, long seq)
     case OP_GET:
         return azkm_key_show(ip.v, op_keys[OP_GET], NULL, &info);
     default:
-        snprintf(name, sizeof(name), "c-%d-in-process-%d-%ld", (int)getpid(), cl->run, seq);
+        snprintf(name, sizeof(name), "c-%d-in-process-%d-%d-%ld", (int)getpid(), cl->c->closing, cl->run, seq);
         rc = azkm_key_create(ip.v, name, &spec, &info);
         return rc;
     }
@@ -489,8 +489,8 @@ static int collect(cell *c, int run, client *cl, int n, double t0, double cpu, F
     c->cpu_us[run] = total > 0 ? (c->path == PATH_INPROC ? cl[0].cpu : cpu) * 1e6 / (double)total : 0;
     if (tsv != NULL)
         fprintf(tsv, "%d\t%s\t%s\t%d\t%zu\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\n", run + 1, op_names[c->op],
-                path_names[c->path], c->conns, total, end - t0, c->ops_per_s[run], c->p50[run], c->p99[run],
-                c->cpu_us[run]);
+                c->closing ? "in-process-after" : path_names[c->path], c->conns, total, end - t0, c->ops_per_s[run],
+                c->p50[run], c->p99[run], c->cpu_us[run]);
     free(all);
     return total > 0;
 }
@@ -547,7 +547,9 @@ static double spread(const double *v, int n, int want_max)
 }
 
 /* The cells: per operation, in-process, then each connection count over the Unix socket and over TLS (key
- * creation: one connection). */
+ * creation: one connection), then in-process again: this VM's speed drifts by up to half within seconds (the same
+ * signature in the same process, docs/performance.md "azkmd"), so the baseline of a run is the mean of the two
+ * in-process cells around the server cells, not one measured seconds before some of them. */
 static int make_cells(cell *cells)
 {
     int n = 0;
@@ -563,6 +565,7 @@ static int make_cells(cell *cells)
                 if (op != OP_CREATE || g.conns[i] == 1)
                     cells[n++] = (cell){.op = op, .path = p, .conns = g.conns[i]};
         }
+        cells[n++] = (cell){.op = op, .path = PATH_INPROC, .conns = 1, .closing = 1};
     }
     return n;
 }
@@ -570,8 +573,26 @@ static int make_cells(cell *cells)
 /* Per cell: medians over the runs (min-max of ops/s), and against the in-process cell of its operation the median
  * of the per-run ratios of ops/s and the p50 latency added; CPU per operation (the server's, all its threads and
  * its kernel time; the in-process thread's) and the capacity ratio it implies (in-process CPU / server CPU). */
+/* The opening in-process cell with, per run, the means of it and its closing cell (cells[i + 1 ...]). */
+static cell bracketed_base(const cell *cells, int n, int i)
+{
+    cell b = cells[i];
+    int j = i + 1;
+
+    while (j < n && !(cells[j].path == PATH_INPROC && cells[j].closing))
+        j++;
+    for (int r = 0; j < n && r < g.runs; r++) {
+        b.ops_per_s[r] = (b.ops_per_s[r] + cells[j].ops_per_s[r]) / 2;
+        b.p50[r] = (b.p50[r] + cells[j].p50[r]) / 2;
+        b.p99[r] = (b.p99[r] + cells[j].p99[r]) / 2;
+        b.cpu_us[r] = (b.cpu_us[r] + cells[j].cpu_us[r]) / 2;
+    }
+    return b;
+}
+
 static void report(cell *cells, int n)
 {
+    cell base_cell;
     const cell *base = NULL;
     double ratio[MAX_RUNS], added[MAX_RUNS], cpu_ratio[MAX_RUNS];
 
@@ -579,8 +600,12 @@ static void report(cell *cells, int n)
            "p50 us", "p99 us", "ratio", "p50 added", "CPU us", "CPU ratio");
     for (int i = 0; i < n; i++) {
         const cell *c = &cells[i];
-        if (c->path == PATH_INPROC)
-            base = c;
+        if (c->path == PATH_INPROC && c->closing)
+            continue; /* in the opening cell's row */
+        if (c->path == PATH_INPROC) {
+            base_cell = bracketed_base(cells, n, i);
+            c = base = &base_cell;
+        }
         for (int r = 0; r < g.runs; r++) {
             ratio[r] = c->ops_per_s[r] / base->ops_per_s[r];
             added[r] = c->p50[r] - base->p50[r];

@@ -208,10 +208,12 @@ void azkm_catalog_close(azkm_catalog *c)
 {
     if (c == NULL)
         return;
-    if (c->pid != getpid())
-        park_inherited(c->db);
-    else
+    if (c->pid != getpid()) {
+        park_inherited(c->db); /* its statements too: they belong to the parent's connection */
+    } else {
+        sqlite3_finalize(c->data_version);
         sqlite3_close(c->db);
+    }
     OPENSSL_free(c);
 }
 
@@ -294,15 +296,21 @@ int azkm_catalog_in_batch(const azkm_catalog *c)
     return c->batch;
 }
 
+/* The statement is prepared once per connection and kept: azkmd asks on every crypto request (its key cache's
+ * freshness check), and parsing the pragma each time cost more than reading it (docs/performance.md, "azkmd").
+ * Reset after each step, so that it holds no read transaction between calls. */
 int64_t azkm_catalog_data_version(azkm_catalog *c)
 {
-    sqlite3_stmt *st = NULL;
     int64_t dv = -1;
 
-    if (sqlite3_prepare_v2(c->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        dv = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (c->data_version == NULL && sqlite3_prepare_v3(c->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                                                      &c->data_version, NULL) != SQLITE_OK) {
+        sqlite3_finalize(c->data_version);
+        c->data_version = NULL;
+    }
+    if (c->data_version != NULL && sqlite3_step(c->data_version) == SQLITE_ROW)
+        dv = sqlite3_column_int64(c->data_version, 0);
+    sqlite3_reset(c->data_version);
     /* data_version moves with other connections' commits, total_changes with this one's: the sum moves with
      * either. */
     return dv + (int64_t)sqlite3_total_changes64(c->db);

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "api/request.h"
+#include "json/dump.h"
 
 void azkmd_reply_json(azkmd_request *r, int status, json_t *body)
 {
@@ -132,7 +133,7 @@ void azkmd_reply_send(azkmd_request *r)
     char *text = NULL;
 
     set_headers(r);
-    if (r->reply.body != NULL && (text = json_dumps(r->reply.body, JSON_COMPACT | JSON_PRESERVE_ORDER)) != NULL &&
+    if (r->reply.body != NULL && (text = azkmd_json_dumps(r->reply.body)) != NULL &&
         evbuffer_add_reference(buf, text, strlen(text), clear_text, text) != 0) {
         OPENSSL_cleanse(text, strlen(text));
         free(text);

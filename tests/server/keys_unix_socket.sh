@@ -174,6 +174,17 @@ grep -qi '^x-ms-keyvault-service-version: ' "$T/h" || fail "service version"
 grep -qi '^content-type: application/json' "$T/h" || fail "content type"
 [ "$(audit_last | jq -r .clientRequestId)" = 0f9e2c1a-1111-4222-8333-444455556666 ] || fail "audit clientRequestId"
 
+step "x-ms-request-id: a version 4 UUID, a different one on each of 70 requests on one connection"
+urls=()
+for _ in $(seq 70); do urls+=("http://$VAULT.$DOMAIN/keys/web-ec?api-version=$API"); done
+curl -sS --max-time 10 --unix-socket "$SOCK" -o /dev/null -D - "${urls[@]}" | tr -d '\r' |
+    sed -n 's/^[Xx]-[Mm][Ss]-[Rr]equest-[Ii]d: //p' >"$T/ids"
+CALLS=$((CALLS + 70)) # each one audited
+[ "$(wc -l <"$T/ids")" = 70 ] || fail "request ids: $(wc -l <"$T/ids") of 70"
+[ "$(sort -u "$T/ids" | wc -l)" = 70 ] || fail "request ids repeat"
+grep -vq '^[0-9a-f]\{8\}-[0-9a-f]\{4\}-4[0-9a-f]\{3\}-[89ab][0-9a-f]\{3\}-[0-9a-f]\{12\}$' "$T/ids" &&
+    fail "a request id is not a version 4 UUID: $(grep -v '^[0-9a-f-]*$' "$T/ids" | head -1)"
+
 step "audit: one record per request, principal and method recorded, no key material or plaintext"
 rec=$(audit_last)
 [ "$(jq -r '.identity.principals[0]' <<<"$rec")" = "uid:$(id -u)" ] || fail "audit principal"

@@ -209,6 +209,35 @@ static void config_file_and_environment_choose_the_directory(void **state)
     assert_rc(azkm_keystore_open(&opt, &ks), AZKM_E_IO, "/nonexistent/azkm.conf");
 }
 
+/* The data version moves with every commit, through this handle or another connection, and only then: asked
+ * many times in a row (its statement is kept prepared between calls) it stays put, and holds no read transaction
+ * between calls that would keep another connection's commit out of view. */
+static void data_version_moves_with_every_commit(void **state)
+{
+    fixture *f = *state;
+    azkm_keystore *ks2 = fixture_reopen(f);
+    azkm_keyspec spec = {.kty = AZKM_KTY_EC, .curve = AZKM_CURVE_P256};
+    azkm_key_info info;
+    azkm_vault *v2 = NULL;
+    int64_t dv, dv2;
+
+    assert_ok(azkm_vault_open(ks2, "vault1", &v2));
+    dv = azkm_vault_get_data_version(f->v);
+    for (int i = 0; i < 100; i++)
+        assert_true(azkm_vault_get_data_version(f->v) == dv);
+    assert_ok(azkm_key_create(v2, "by-the-other-connection", &spec, &info));
+    dv2 = azkm_vault_get_data_version(f->v);
+    assert_true(dv2 != dv);
+    assert_true(azkm_vault_get_data_version(f->v) == dv2);
+    assert_ok(azkm_key_create(f->v, "by-this-one", &spec, &info));
+    assert_true(azkm_vault_get_data_version(f->v) != dv2);
+    dv = azkm_vault_get_data_version(v2);
+    assert_ok(azkm_key_create(f->v, "seen-by-the-other", &spec, &info));
+    assert_true(azkm_vault_get_data_version(v2) != dv);
+    azkm_vault_close(v2); /* closes a connection whose statement was prepared: nothing left open (ASan, valgrind) */
+    azkm_keystore_free(ks2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(damaged_master_key_and_database, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(config_file_and_environment_choose_the_directory, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(data_version_moves_with_every_commit, fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests_name("vaults", tests, NULL, NULL);
 }
