@@ -116,7 +116,7 @@ static void field_raw(line *b, const char *name, const char *text)
 static void field_real(line *b, const char *name, double v)
 {
     char text[40];
-    int n = snprintf(text, sizeof(text) - 2, "%.17g", v);
+    int n = snprintf(text, sizeof(text) - 2, "%.6g", v); /* as the keystore's records: six significant digits */
 
     if (n > 0 && strpbrk(text, ".eE") == NULL && strspn(text, "-0123456789") == (size_t)n)
         strcat(text, ".0");
