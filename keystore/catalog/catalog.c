@@ -298,11 +298,16 @@ int azkm_catalog_in_batch(const azkm_catalog *c)
 
 /* The statement is prepared once per connection and kept: azkmd asks on every crypto request (its key cache's
  * freshness check), and parsing the pragma each time cost more than reading it (docs/performance.md, "azkmd").
- * Reset after each step, so that it holds no read transaction between calls. */
+ * Reset after each step, so that it holds no read transaction between calls. Threads sharing the vault share the
+ * statement: the connection's own mutex (the catalog is opened FULLMUTEX) makes prepare, step, read and reset one
+ * step for them; without it two threads could each prepare one (the lost one then kept the connection from
+ * closing) or read each other's half-stepped row. */
 int64_t azkm_catalog_data_version(azkm_catalog *c)
 {
+    sqlite3_mutex *mu = sqlite3_db_mutex(c->db);
     int64_t dv = -1;
 
+    sqlite3_mutex_enter(mu);
     if (c->data_version == NULL && sqlite3_prepare_v3(c->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
                                                       &c->data_version, NULL) != SQLITE_OK) {
         sqlite3_finalize(c->data_version);
@@ -313,5 +318,7 @@ int64_t azkm_catalog_data_version(azkm_catalog *c)
     sqlite3_reset(c->data_version);
     /* data_version moves with other connections' commits, total_changes with this one's: the sum moves with
      * either. */
-    return dv + (int64_t)sqlite3_total_changes64(c->db);
+    dv += (int64_t)sqlite3_total_changes64(c->db);
+    sqlite3_mutex_leave(mu);
+    return dv;
 }
