@@ -8,10 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "tiers/remote/curl_api.h"
 #include "tiers/remote/remote_client.h"
+
+#define CU azkm_curl_loaded()
 
 #define POOL_MAX 32
 #define BACKOFF_MS 2000
@@ -28,7 +30,6 @@ static struct {
 } pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
 
 /* A child of a fork while another thread held the pool's lock would find it locked forever. */
 static void pool_lock_fork(void)
@@ -48,13 +49,12 @@ static void pool_release(void)
 {
     pthread_mutex_lock(&pool.mu);
     while (pool.pid == getpid() && pool.n > 0)
-        curl_easy_cleanup(pool.idle[--pool.n]);
+        CU->easy_cleanup(pool.idle[--pool.n]);
     pthread_mutex_unlock(&pool.mu);
 }
 
 static void global_init(void)
 {
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     pthread_atfork(pool_lock_fork, pool_unlock_fork, pool_unlock_fork);
     atexit(pool_release);
 }
@@ -71,7 +71,7 @@ static CURL *pool_take(int fresh)
     if (!fresh && pool.n > 0)
         h = pool.idle[--pool.n];
     pthread_mutex_unlock(&pool.mu);
-    return h != NULL ? h : curl_easy_init();
+    return h != NULL ? h : CU->easy_init();
 }
 
 static void pool_give(CURL *h, pid_t pid)
@@ -85,7 +85,7 @@ static void pool_give(CURL *h, pid_t pid)
     }
     pthread_mutex_unlock(&pool.mu);
     if (!kept && pid == getpid())
-        curl_easy_cleanup(h);
+        CU->easy_cleanup(h);
 }
 
 struct azkm_remote_client {
@@ -107,10 +107,9 @@ azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, 
 {
     azkm_remote_client *c;
 
+    if (azkm_curl() == NULL)
+        return azkm_fail(AZKM_E_UNSUPPORTED, "remote vault %s: %s", entry, azkm_last_error());
     pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return azkm_fail(AZKM_E_IO, "remote vault %s: libcurl cannot start: %s", entry,
-                         curl_easy_strerror(global_rc));
     if ((c = OPENSSL_zalloc(sizeof(*c))) == NULL || (c->entry = OPENSSL_strdup(entry)) == NULL) {
         OPENSSL_free(c);
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
@@ -184,21 +183,21 @@ typedef struct {
 static void set_options(const azkm_remote_client *c, CURL *h, const char *url, struct curl_slist *hdr,
                         const request *rq, outcome *o)
 {
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->conf.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->conf.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &o->a);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, o->err);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    CU->easy_setopt(h, CURLOPT_URL, url);
+    CU->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    CU->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->conf.connect_timeout_ms);
+    CU->easy_setopt(h, CURLOPT_TIMEOUT_MS, c->conf.timeout_ms);
+    CU->easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    CU->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    CU->easy_setopt(h, CURLOPT_WRITEDATA, &o->a);
+    CU->easy_setopt(h, CURLOPT_ERRORBUFFER, o->err);
+    CU->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    CU->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     if (strcmp(rq->method, "POST") == 0) {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
+        CU->easy_setopt(h, CURLOPT_POST, 1L);
+        CU->easy_setopt(h, CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
     } else {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        CU->easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
 }
 
@@ -218,19 +217,19 @@ static void set_target(const azkm_remote_client *c, CURL *h, size_t i, const req
     if (strncmp(c->conf.urls[i], "unix:", 5) == 0) {
         snprintf(url, len, "http://%s.%s%s%s%s", c->conf.vault, c->conf.domain, rq->path, sep,
                  *sep ? AZKM_REMOTE_API_VERSION : "");
-        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
+        CU->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
         return;
     }
     azkm_remote_https_split(c->entry, c->conf.urls[i], host, &port); /* checked when the entry was read */
     snprintf(url, len, "https://%s.%s:%u%s%s%s", c->conf.vault, c->conf.domain, port, rq->path, sep,
              *sep ? AZKM_REMOTE_API_VERSION : "");
     snprintf(rule, sizeof(rule), "%s.%s:%u:%s:%u", c->conf.vault, c->conf.domain, port, host, port);
-    *connect_to = curl_slist_append(NULL, rule);
-    curl_easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);
+    *connect_to = CU->slist_append(NULL, rule);
+    CU->easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);
     if (c->conf.ca_file[0])
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
-    curl_easy_setopt(h, CURLOPT_SSLCERT, c->conf.client_cert);
-    curl_easy_setopt(h, CURLOPT_SSLKEY, c->conf.client_key);
+        CU->easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
+    CU->easy_setopt(h, CURLOPT_SSLCERT, c->conf.client_cert);
+    CU->easy_setopt(h, CURLOPT_SSLKEY, c->conf.client_key);
 }
 
 /* One request to URL i on a pooled (or, fresh, a new) connection. */
@@ -247,23 +246,23 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
         o->cc = CURLE_OUT_OF_MEMORY;
         return;
     }
-    hdr = curl_slist_append(hdr, "Accept: application/json");
-    hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    curl_easy_reset(h);
+    hdr = CU->slist_append(hdr, "Accept: application/json");
+    hdr = CU->slist_append(hdr, "Content-Type: application/json");
+    CU->easy_reset(h);
     set_target(c, h, i, rq, url, sizeof(url), &connect_to);
     set_options(c, h, url, hdr, rq, o);
-    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
-    o->cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    CU->easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    o->cc = CU->easy_perform(h);
+    CU->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
+    CU->easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
     o->reused = conns == 0;
-    curl_slist_free_all(hdr);
-    curl_slist_free_all(connect_to);
+    CU->slist_free_all(hdr);
+    CU->slist_free_all(connect_to);
     /* A handle whose exchange failed is not kept: its connection may be half used. */
     if (o->cc == CURLE_OK)
         pool_give(h, pid);
     else
-        curl_easy_cleanup(h);
+        CU->easy_cleanup(h);
 }
 
 /* A failure before any answer on a connection that was already open: the server closed it (a restart, an idle
@@ -337,7 +336,7 @@ static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const requ
     const char *what = failure_of(o->cc);
 
     return azkm_fail(AZKM_E_IO, "remote vault %s: azkmd at %s: %s %s: %s (%s)", c->entry, c->conf.urls[i],
-                     rq->method, rq->path, what, o->err[0] ? o->err : curl_easy_strerror(o->cc));
+                     rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc));
 }
 
 static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o,
