@@ -96,7 +96,7 @@ http {
 CONF
     AZKM_SECURE_HEAP_SIZE=0 with_provider nginx -p "$T/nginx" -c "$T/nginx.conf" &
     NGINX=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         [ "$(get)" = keyless ] && return 0
         kill -0 "$NGINX" 2>/dev/null || fail "nginx exited: $(tail -n 5 "$T/nginx-error.log")"
         sleep 0.1

@@ -102,7 +102,7 @@ for mode in text html500 close hang; do
     python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" $mode >"$T/junk.log" 2>&1 &
     junk=$!
     # "ready" comes after listen(): the socket file exists from bind() on, refusing connections until then.
-    for _ in $(seq 100); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
     grep -q '^ready$' "$T/junk.log" || fail "garbage_server.py $mode did not start: $(cat "$T/junk.log")"
     client vault delete --name junk >/dev/null 2>&1 || true
     client vault connect --name junk --remote-vault web --url "unix:$T/junk.sock" --timeout-ms 1000 >/dev/null
@@ -121,7 +121,7 @@ step "back-off: a first URL that timed out is tried last for a while"
 rm -f "$T/junk.sock"
 python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" hang >"$T/junk.log" 2>&1 &
 junk=$!
-for _ in $(seq 100); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
 client vault connect --name slow --remote-vault web --url "unix:$T/junk.sock" "unix:$SOCK" --timeout-ms 700 \
     >/dev/null
 coproc SLOW { "$REMOTE_DRIVER" "$CLIENT" azkm://slow/keys/web-ec; }
@@ -145,7 +145,7 @@ cp "$T/body" "$T/bundle.json"
 rm -f "$T/junk.sock"
 python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" bigsig "$T/bundle.json" >"$T/junk.log" 2>&1 &
 junk=$!
-for _ in $(seq 100); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
 should_fail "^azkm: error: Corrupt: key azkm://junk/keys/web-ec/[0-9a-f]{32}: azkmd's signature is 200 bytes, not the key's 64$" \
     client key sign --vault-name junk --name web-ec --algorithm ES256 --data-file "$T/bundle.json"
 kill $junk

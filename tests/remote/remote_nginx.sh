@@ -45,7 +45,7 @@ stop_nginx() {
     wait "$NGINX" 2>/dev/null || true
 }
 trap 'stop_nginx; cleanup' EXIT
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     curl -s -o /dev/null --cacert "$T/testca.crt" --resolve "tls.test:$NGINX_PORT:127.0.0.1" \
         "https://tls.test:$NGINX_PORT/" && break
     kill -0 "$NGINX" 2>/dev/null || fail "nginx exited: $(cat "$T/nginx-error.log")"

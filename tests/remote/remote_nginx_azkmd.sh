@@ -40,7 +40,7 @@ start_nginx() {
     : >"$T/logs/error.log"
     with_provider nginx -c "$T/nginx.conf" -e "$T/logs/error.log" 2>"$T/nginx.err" ||
         fail "nginx did not start: $(cat "$T/nginx.err" "$T/logs/error.log")"
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         [ -s "$T/run/nginx.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
         sleep 0.1
     done
@@ -51,7 +51,7 @@ stop_nginx() {
     [ -s "$T/run/nginx.pid" ] || return 0
     pid=$(cat "$T/run/nginx.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -135,7 +135,7 @@ apache() { (. "$T/apache/envvars" && apache2 -f "$T/apache/apache2.conf" -k "$1"
 : >"$T/logs/error.log"
 apache start 2>"$T/apache.err" || fail "apache did not start: $(cat "$T/apache.err" "$T/logs/error.log")"
 trap 'apache stop 2>/dev/null; cleanup' EXIT
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     [ -s "$T/run/apache2.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
     sleep 0.1
 done
@@ -148,7 +148,7 @@ for i in 1 2; do
 done
 [ $(($(signs_by 33) - before)) -ge 4 ] || fail "azkmd signed $(($(signs_by 33) - before)) times for Apache, not 4"
 apache stop 2>/dev/null || true
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     [ -e "$T/run/apache2.pid" ] || break
     sleep 0.1
 done

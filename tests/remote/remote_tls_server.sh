@@ -15,12 +15,15 @@ ca testca
 serve() {
     with_provider openssl s_server -accept 127.0.0.1:0 -key "$1" -cert "$2" -naccept 1 -www >"$T/s_server.log" 2>&1 &
     SERVER=$!
-    for _ in $(seq 100); do
+    # Up to 30 s: under the sanitizers' full-stack mode on a loaded machine, loading the provider and the remote
+    # key took over 10 s once. An s_server that exits instead is reported at once.
+    for _ in $(seq 300); do
         PORT=$(sed -n 's/^ACCEPT 127.0.0.1:\([0-9]*\)$/\1/p' "$T/s_server.log")
         [ -n "$PORT" ] && return 0
+        kill -0 "$SERVER" 2>/dev/null || fail "s_server exited: $(cat "$T/s_server.log")"
         sleep 0.1
     done
-    fail "s_server did not start: $(cat "$T/s_server.log")"
+    fail "s_server did not start in 30 s: $(cat "$T/s_server.log")"
 }
 
 # handshake NAME TLSFLAG: a verified handshake and one HTTP exchange with the server of the last serve.
