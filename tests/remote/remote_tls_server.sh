@@ -11,6 +11,10 @@ server_keys
 client vault connect --name web --url "unix:$SOCK" >/dev/null || fail "connect"
 ca testca
 
+# An s_server still waiting for its client when the test ends (a failure) is stopped with it.
+SERVER=
+trap '[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; cleanup' EXIT
+
 # serve KEY CERT: s_server on a free loopback port (PORT), answering one client.
 serve() {
     with_provider openssl s_server -accept 127.0.0.1:0 -key "$1" -cert "$2" -naccept 1 -www >"$T/s_server.log" 2>&1 &
