@@ -12,13 +12,14 @@ start_server "$server" || fail "$server did not start: $(cat "$T/logs/start.err"
 
 step "workers run as $WORKER_USER"
 master=$(cat "$T/run/$([ "$server" = nginx ] && echo nginx || echo apache2).pid")
-# the server listens before it has forked all its workers: give them a moment
+# the server listens before it has forked all its workers: give them a moment (ps fails while there are none yet,
+# which pipefail would make this script's silent end)
 for _ in $(seq 100); do
-    workers=$(ps -o user=,pid= --ppid "$master" | awk -v u="$WORKER_USER" '$1 == u' | wc -l)
+    workers=$({ ps -o user=,pid= --ppid "$master" || true; } | awk -v u="$WORKER_USER" '$1 == u' | wc -l)
     [ "$workers" -ge 2 ] && break
     sleep 0.1
 done
-[ "$workers" -ge 2 ] || fail "expected 2 or more $WORKER_USER workers, found: $(ps -o user=,pid=,cmd= --ppid "$master")"
+[ "$workers" -ge 2 ] || fail "expected 2 or more $WORKER_USER workers, found: $(ps -o user=,pid=,cmd= --ppid "$master" || true)"
 
 for proto in 1.2 1.3; do
     step "TLS $proto: curl --cacert"
