@@ -15,19 +15,7 @@ client() {
     AZKM_KEYSTORE_DIR=$CLIENT AZKM_AUDIT_LOG=$T/client-audit.log "$AZKM" "$@"
 }
 
-cat >"$T/openssl.cnf" <<CNF
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-azkm = azkm_sect
-[default_sect]
-activate = 1
-[azkm_sect]
-keystore_dir = $CLIENT
-activate = 1
-CNF
+provider_cnf "$CLIENT"
 
 with_provider() {
     OPENSSL_CONF="$T/openssl.cnf" OPENSSL_MODULES="$AZKM_PROVIDER_DIR" AZKM_KEYSTORE_DIR=$CLIENT "$@"

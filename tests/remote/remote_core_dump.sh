@@ -57,7 +57,7 @@ for s in "${!SECRET[@]}"; do
     [ "${#SECRET[$s]}" -ge 64 ] || fail "setup: could not extract $s"
 done
 
-NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+NGINX_PORT=$(bash "$AZKM_TOP/scripts/free-port.sh")
 mkdir -p "$T/nginx"
 NGINX=
 stop_nginx() {

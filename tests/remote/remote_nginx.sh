@@ -16,7 +16,7 @@ plain x509 -req -in "$T/web.csr" -CA "$T/testca.crt" -CAkey "$T/testca.key" -CAc
     -extfile "$T/san.cnf" -out "$T/web.crt" 2>/dev/null || fail "issue"
 client key ref --vault-name web --name web-ec --file "$T/web.ref.pem" >/dev/null || fail "key ref"
 
-NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+NGINX_PORT=$(bash "$AZKM_TOP/scripts/free-port.sh")
 mkdir -p "$T/nginx"
 cat >"$T/nginx.conf" <<CONF
 daemon off;

@@ -32,7 +32,7 @@ done
 ! grep -q "PRIVATE KEY" "$T"/etc/azkm/tls/* || fail "a private key in /etc/azkm/tls"
 cat "$T/etc/azkm/tls/web-rsa.crt" "$T/etc/azkm/tls/web-ec.crt" >"$T/trust.pem"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(bash "$AZKM_TOP/scripts/free-port.sh")
 # start_nginx USER: examples/nginx/nginx.conf, its workers run as USER (the example's is www-data).
 start_nginx() {
     render examples/nginx/nginx.conf "$T/nginx.conf"

@@ -188,6 +188,23 @@ issue() { # issue CA NAME SUBJECT EXT: a certificate NAME signed by CA
         -extfile "$T/$2.ext" -out "$T/$2.crt" 2>/dev/null
 }
 
+# provider_cnf KEYSTORE: $T/openssl.cnf, OpenSSL's default provider and azkm's on that keystore (for OPENSSL_CONF).
+provider_cnf() {
+    cat >"$T/openssl.cnf" <<CNF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+azkm = azkm_sect
+[default_sect]
+activate = 1
+[azkm_sect]
+keystore_dir = $1
+activate = 1
+CNF
+}
+
 # tls_port: PORT is the port azkmd's (first) TLS listener took, from its log.
 tls_port() {
     PORT=$(sed -n 's/^azkmd: listening on https:.*(port \([0-9]*\)).*/\1/p' "$T/azkmd.log" | head -n 1)

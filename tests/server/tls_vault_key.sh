@@ -8,19 +8,7 @@
 plain() {
     OPENSSL_CONF=/dev/null OPENSSL_MODULES='' openssl "$@"
 }
-cat >"$T/openssl.cnf" <<CNF
-openssl_conf = openssl_init
-[openssl_init]
-providers = provider_sect
-[provider_sect]
-default = default_sect
-azkm = azkm_sect
-[default_sect]
-activate = 1
-[azkm_sect]
-keystore_dir = $AZKM_KEYSTORE_DIR
-activate = 1
-CNF
+provider_cnf "$AZKM_KEYSTORE_DIR"
 
 "$AZKM" key create --vault-name web --name tls --kty EC >/dev/null
 plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=ca" -keyout "$T/ca.key" \
