@@ -63,13 +63,14 @@ static const op_spec OPS[] = {
 #define N_OPS (sizeof(OPS) / sizeof(OPS[0]))
 
 /* ---- paths ------------------------------------------------------------------------------------------------ */
-enum path_id { P_DEFAULT, P_AZKM_SW, P_AZKM_HSM, P_P11_TOKEN, P_P11_SESSION, P_P11PROV, N_PATHS };
-static const char *PATH_NAMES[N_PATHS] = {"default",   "azkm-sw",     "azkm-hsm",
-                                          "p11-token", "p11-session", "pkcs11-prov"};
+enum path_id { P_DEFAULT, P_AZKM_SW, P_AZKM_HSM, P_P11_TOKEN, P_P11_SESSION, P_P11PROV, P_AZKM_REMOTE, N_PATHS };
+static const char *PATH_NAMES[N_PATHS] = {"default",     "azkm-sw",     "azkm-hsm",   "p11-token",
+                                          "p11-session", "pkcs11-prov", "azkm-remote"};
 static const char *PATH_TITLES[N_PATHS] = {
-    "(1) OpenSSL default provider, PEM file",      "(2) azkm software tier (provider, azkm:// URI)",
-    "(3) azkm HSM tier (provider, azkm:// URI)",   "(4a) direct PKCS#11, token object",
-    "(4b) direct PKCS#11, session copy (ceiling)", "(5) pkcs11-provider, same token key"};
+    "(1) OpenSSL default provider, PEM file",          "(2) azkm software tier (provider, azkm:// URI)",
+    "(3) azkm HSM tier (provider, azkm:// URI)",       "(4a) direct PKCS#11, token object",
+    "(4b) direct PKCS#11, session copy (ceiling)",     "(5) pkcs11-provider, same token key",
+    "(6) azkm remote vault: the software key in azkmd"};
 
 static struct {
     key_spec keys[MAX_KEYS];
@@ -77,6 +78,7 @@ static struct {
     const char *plain_conf;   /* OPENSSL_CONF for path 1: default provider only */
     const char *azkm_conf;    /* OPENSSL_CONF for paths 2 and 3 */
     const char *p11prov_conf; /* OPENSSL_CONF for path 5; NULL: skipped */
+    const char *remote_ks;    /* path 6: a keystore whose vault of the azkm-sw URIs is remote; NULL: skipped */
     const char *module;
     const char *token;
     char pin[128];
@@ -87,7 +89,7 @@ static struct {
     int n_threads;
     const char *tsv;
     const char *only;     /* comma-separated path names */
-    const char *only_ops; /* substring of the operations to run */
+    const char *only_ops; /* comma-separated substrings of the operations to run */
 } cfg = {.runs = 5, .seconds = 1.0, .threads = {1, 2}, .n_threads = 2};
 
 static void die(const char *fmt, ...)
@@ -359,8 +361,11 @@ static void child_setup(void)
     const char *conf = my_path == P_DEFAULT                            ? cfg.plain_conf
                        : my_path == P_P11PROV                          ? cfg.p11prov_conf
                        : my_path == P_AZKM_SW || my_path == P_AZKM_HSM ? cfg.azkm_conf
+                       : my_path == P_AZKM_REMOTE                      ? cfg.azkm_conf
                                                                        : cfg.plain_conf;
     setenv("OPENSSL_CONF", conf, 1);
+    if (my_path == P_AZKM_REMOTE)
+        setenv("AZKM_KEYSTORE_DIR", cfg.remote_ks, 1);
     verify_ctx = OSSL_LIB_CTX_new();
     if (verify_ctx == NULL || OSSL_PROVIDER_load(verify_ctx, "default") == NULL)
         die("no verification library context");
@@ -380,7 +385,7 @@ static void child_setup(void)
             if (f == NULL || (pk = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL)
                 die("cannot read %s", k->pem);
             fclose(f);
-        } else if (my_path == P_AZKM_SW) {
+        } else if (my_path == P_AZKM_SW || my_path == P_AZKM_REMOTE) {
             pk = load_store(k->sw_uri);
         } else if (my_path == P_AZKM_HSM) {
             pk = load_store(k->hsm_uri);
@@ -649,7 +654,15 @@ static double median(const double *v, int n)
 
 static int op_selected(size_t o)
 {
-    return cfg.only_ops == NULL || strstr(OPS[o].name, cfg.only_ops) != NULL;
+    char list[256], *save = NULL;
+
+    if (cfg.only_ops == NULL)
+        return 1;
+    snprintf(list, sizeof(list), "%s", cfg.only_ops);
+    for (char *w = strtok_r(list, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save))
+        if (strstr(OPS[o].name, w) != NULL)
+            return 1;
+    return 0;
 }
 
 static void read_keys(const char *file)
@@ -684,8 +697,8 @@ static void usage(void)
     fprintf(
         stderr,
         "usage: azkm-bench --keys FILE --plain-conf CNF --azkm-conf CNF --module SO --token LABEL --pin-file F\n"
-        "                  [--p11prov-conf CNF] [--runs N] [--seconds S] [--threads 1,2] [--tsv FILE]\n"
-        "                  [--paths default,azkm-sw,...] [--ops SUBSTRING] [--smoke]\n"
+        "                  [--p11prov-conf CNF] [--remote-keystore DIR] [--runs N] [--seconds S] [--threads 1,2]\n"
+        "                  [--tsv FILE] [--paths default,azkm-sw,...] [--ops SUBSTRING,...] [--smoke]\n"
         "keys FILE: one line per key: name pem-file azkm-sw-uri azkm-hsm-uri hsm-version(32 hex)\n");
     exit(2);
 }
@@ -704,6 +717,8 @@ int main(int argc, char **argv)
             cfg.azkm_conf = v;
         else if (OPT("--p11prov-conf"))
             cfg.p11prov_conf = v;
+        else if (OPT("--remote-keystore"))
+            cfg.remote_ks = v;
         else if (OPT("--module"))
             cfg.module = v;
         else if (OPT("--token"))
@@ -750,6 +765,8 @@ int main(int argc, char **argv)
                    PATH_TITLES[p]);
             continue;
         }
+        if (p == P_AZKM_REMOTE && cfg.remote_ks == NULL)
+            continue;
         if (start_child(p))
             printf("path %-45s ready: every operation's result verified\n", PATH_TITLES[p]);
         else
@@ -791,7 +808,7 @@ int main(int argc, char **argv)
     printf("%-22s %3s", "operation", "thr");
     for (enum path_id p = 0; p < N_PATHS; p++)
         printf(" %11s", PATH_NAMES[p]);
-    printf(" %9s %9s %9s\n", "sw/dflt", "hsm/4b", "hsm/p11p");
+    printf(" %9s %9s %9s %9s\n", "sw/dflt", "hsm/4b", "hsm/p11p", "remote/sw");
     for (size_t o = 0; o < N_OPS; o++)
         for (int ti = 0; ti < cfg.n_threads && op_selected(o); ti++) {
             double med[N_PATHS] = {0};
@@ -817,6 +834,7 @@ int main(int argc, char **argv)
             RATIO(P_AZKM_SW, P_DEFAULT);
             RATIO(P_AZKM_HSM, P_P11_SESSION);
             RATIO(P_AZKM_HSM, P_P11PROV);
+            RATIO(P_AZKM_REMOTE, P_AZKM_SW);
             printf("\n");
         }
     if (tsv)

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Reproduces docs/performance.md in one command: installs the peers (pkcs11-provider from bookworm-backports, for
 # benchmarks only) and gnuplot, builds, then runs the private-key operation benchmark (five paths), the nginx TLS
-# handshake benchmark, the keystore scale benchmark, the envelope encryption throughput and azkmd's requests/s
-# against the same operations in-process, and writes the raw results and the plot.
+# handshake benchmark, the keystore scale benchmark, the envelope encryption throughput, azkmd's requests/s
+# against the same operations in-process, and remote vaults (provider operations and nginx handshakes through
+# azkmd against in-process, and a 16-client soak), and writes the raw results and the plot.
 #
-#   bash scripts/bench.sh                 # everything (30-40 minutes on 2 vCPUs, half of it the 100k-key fill)
-#   BENCH_PARTS="ops tls" bash scripts/bench.sh    # a subset: ops, tls, scale, instr, tlsinstr, envelope, azkmd
+#   bash scripts/bench.sh                 # everything (40-50 minutes on 2 vCPUs, 20 of them the 100k-key fill)
+#   BENCH_PARTS="ops tls" bash scripts/bench.sh    # a subset: ops, tls, scale, instr, tlsinstr, envelope, azkmd,
+#                                                  # remote
 #
 # Knobs: BENCH_RUNS (5), BENCH_SECONDS (1, per run and cell), BENCH_TLS_RUNS (3), BENCH_TLS_SECONDS (6),
-# BENCH_SCALE_SIZES (1000,10000,100000), BENCH_ENVELOPE_MB (256), BENCH_AZKMD_RUNS (7), BENCH_BUILD (build/),
-# BENCH_OUT (bench/results/).
+# BENCH_SCALE_SIZES (1000,10000,100000), BENCH_ENVELOPE_MB (256), BENCH_AZKMD_RUNS (7), BENCH_REMOTE_SOAK (300
+# seconds), BENCH_BUILD (build/), BENCH_OUT (bench/results/).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD:-$ROOT/build}
 OUT=${BENCH_OUT:-$ROOT/bench/results}
-PARTS=${BENCH_PARTS:-ops tls scale instr tlsinstr envelope azkmd}
+PARTS=${BENCH_PARTS:-ops tls scale instr tlsinstr envelope azkmd remote}
 RUNS=${BENCH_RUNS:-5}
 SECS=${BENCH_SECONDS:-1}
 TLS_RUNS=${BENCH_TLS_RUNS:-3}
@@ -23,6 +25,7 @@ TLS_SECS=${BENCH_TLS_SECONDS:-6}
 SCALE_SIZES=${BENCH_SCALE_SIZES:-1000,10000,100000}
 ENVELOPE_MB=${BENCH_ENVELOPE_MB:-256}
 AZKMD_RUNS=${BENCH_AZKMD_RUNS:-7}
+REMOTE_SOAK=${BENCH_REMOTE_SOAK:-300}
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -59,8 +62,7 @@ cmake --build "$BUILD" -j2 --target azkm azkm_provider azkm_bench azkm_keystore_
 mkdir -p "$OUT"
 . "$ROOT/bench/lib.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/azkm-bench.XXXXXX")
-NGINX_PIDS=()
-NGINX_NAMES=()
+. "$ROOT/bench/nginx.sh"
 cleanup() {
     for p in "${NGINX_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
@@ -93,66 +95,8 @@ if [[ " $PARTS " == *" ops "* ]]; then
 fi
 
 # ---- 2. nginx 1.22 full TLS handshakes ---------------------------------------------------------------------
-declare -A PORT
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start_nginx <case> <cert> <key file> <OPENSSL_CONF>: one worker, pinned to CPU 0; sets PORT[<case>]
-start_nginx() {
-    local name=${1/\//-} crt=$2 key=$3 cnf=$4 d port
-    d=$T/nginx/$name
-    port=$(free_port)
-    mkdir -p "$d/logs" "$d/tmp"
-    cat >"$d/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-worker_cpu_affinity 01;
-user root root;
-pid $d/nginx.pid;
-error_log $d/logs/error.log warn;
-env OPENSSL_CONF;
-env OPENSSL_MODULES;
-env AZKM_KEYSTORE_DIR;
-env SOFTHSM2_CONF;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
-    uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
-    server {
-        listen 127.0.0.1:$port ssl;
-        ssl_certificate $crt;
-        ssl_certificate_key $key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        location / { return 200 "ok\n"; }
-    }
-}
-CONF
-    OPENSSL_CONF=$cnf nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" >"$d/logs/stdout" 2>&1 &
-    NGINX_PIDS+=($!)
-    NGINX_NAMES+=("$name")
-    for _ in $(seq 100); do
-        OPENSSL_CONF=/dev/null openssl s_client -connect "127.0.0.1:$port" </dev/null >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    OPENSSL_CONF=/dev/null openssl s_client -connect "127.0.0.1:$port" </dev/null >/dev/null 2>&1 ||
-        { echo "bench.sh: nginx $name does not serve TLS: $(cat "$d/logs/error.log")" >&2; exit 1; }
-    PORT[$1]=$port
-}
-
-worker_ticks() { # utime + stime of the nginx worker (clock ticks)
-    local w
-    w=$(pgrep -P "$(cat "$1/nginx.pid")" | head -1)
-    awk '{ print $14 + $15 }' "/proc/$w/stat"
-}
-
 if [[ " $PARTS " == *" tls "* ]]; then
     echo "== nginx 1.22 full handshakes (TLS 1.3, no resumption): $TLS_RUNS runs x $TLS_SECS s"
-    HZ=$(getconf CLK_TCK)
     CASES=()
     for k in rsa2048 ec256; do
         ver=$(awk -v k=$k '$1 == k { print $5 }' "$T/keys.txt")
@@ -169,52 +113,9 @@ if [[ " $PARTS " == *" tls "* ]]; then
         start_nginx $k/pkcs11-prov "$T/$k.hsm.crt" "$T/$k.p11prov.pem" "$BENCH_P11PROV_CONF"
         CASES+=($k/file $k/azkm-sw $k/azkm-hsm $k/pkcs11-prov)
     done
-    echo -e "key\tpath\trun\thandshakes\tseconds\thandshakes_per_s\tserver_cpu_us_per_handshake" >"$OUT/tls.tsv"
-    for c in "${CASES[@]}"; do # warm-up: workers load their keys, caches fill
-        taskset -c 1 env OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:${PORT[$c]}" -new -time 1 \
-            >/dev/null 2>&1
-    done
-    for r in $(seq "$TLS_RUNS"); do
-        for c in "${CASES[@]}"; do
-            d=$T/nginx/${c/\//-}
-            t0=$(worker_ticks "$d")
-            s0=$(date +%s.%N)
-            n=$(taskset -c 1 env OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:${PORT[$c]}" -new \
-                -time "$TLS_SECS" 2>&1 | awk '/connections in .*real seconds/ { print $1 }')
-            s1=$(date +%s.%N)
-            t1=$(worker_ticks "$d")
-            awk -v k="${c%/*}" -v p="${c#*/}" -v r="$r" -v n="$n" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" \
-                -v hz="$HZ" 'BEGIN { el = s1 - s0; printf "%s\t%s\t%d\t%d\t%.3f\t%.1f\t%.1f\n", k, p, r, n, el, n / el,
-                (t1 - t0) / hz * 1e6 / n }' >>"$OUT/tls.tsv"
-            tail -1 "$OUT/tls.tsv"
-        done
-    done
-    # medians per case and the ratio to the key file
-    awk -F'\t' 'NR > 1 { k = $1 "\t" $2; hs[k] = hs[k] " " $6; cpu[k] = cpu[k] " " $7; order[k] = order[k] ? order[k] : ++n; name[n] = k }
-        function med(s,   a, m, i, j, t) { m = split(s, a, " "); for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
-            if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
-        END { printf "%-8s %-12s %14s %16s %18s %14s\n", "key", "path", "handshakes/s", "vs key file", "server CPU us/hs", "capacity hs/s"
-            for (i = 1; i <= n; i++) { k = name[i]; split(k, kp, "\t"); h = med(hs[k]); c = med(cpu[k])
-                if (kp[2] == "file") { base = h; basec = c }
-                printf "%-8s %-12s %14.0f %16.3f %18.0f %14.0f\n", kp[1], kp[2], h, h / base, c, 1e6 / c } }' \
-        "$OUT/tls.tsv" | tee "$OUT/tls.txt"
-    # Each master stopped as a service manager would (SIGTERM) and waited for: one that crashes on the way out
-    # is reported with its error log. pkcs11-provider's servers do (docs/performance.md, "Observations on the
-    # peer"); any other fails the benchmark.
-    for i in "${!NGINX_PIDS[@]}"; do
-        p=${NGINX_PIDS[$i]}
-        kill "$p" 2>/dev/null || true
-        st=0
-        wait "$p" 2>/dev/null || st=$?
-        if [ "$st" -gt 128 ] && [ "$st" -ne 143 ]; then
-            echo "bench.sh: nginx ${NGINX_NAMES[$i]} ended by signal $((st - 128)) when stopped; its error log:" >&2
-            tail -5 "$T/nginx/${NGINX_NAMES[$i]}/logs/error.log" >&2
-            [[ ${NGINX_NAMES[$i]} == *-pkcs11-prov ]] || NGINX_CRASHED=1
-        fi
-    done
-    NGINX_PIDS=()
-    [ "${NGINX_CRASHED:-0}" = 0 ] || exit 1
+    tls_measure "$OUT/tls.tsv" "$TLS_RUNS" "$TLS_SECS" "${CASES[@]}"
+    tls_table "$OUT/tls.tsv" | tee "$OUT/tls.txt"
+    stop_nginxes
 fi
 
 # ---- 3. keystore scale -------------------------------------------------------------------------------------
@@ -342,6 +243,13 @@ if [[ " $PARTS " == *" azkmd "* ]]; then
     # its own throwaway keystore, certificates and server (bench/azkmd.sh), pinned: server CPU 0, clients CPU 1
     TMPDIR=$T bash "$ROOT/bench/azkmd.sh" "$BUILD/server/azkmd" "$AZKM" "$BUILD/bench/azkmd-bench" \
         --runs "$AZKMD_RUNS" --seconds "$SECS" --tsv "$OUT/azkmd.tsv" | tee "$OUT/azkmd.txt"
+fi
+
+# ---- 7. remote vaults: the same keys in-process and through azkmd ------------------------------------------------
+if [[ " $PARTS " == *" remote "* ]]; then
+    # its own throwaway keystores and azkmd (bench/remote.sh)
+    TMPDIR=$T BENCH_RUNS=$RUNS BENCH_SECONDS=$SECS BENCH_TLS_RUNS=$TLS_RUNS BENCH_TLS_SECONDS=$TLS_SECS \
+        BENCH_REMOTE_SOAK=$REMOTE_SOAK bash "$ROOT/bench/remote.sh" "$BUILD" "$OUT"
 fi
 
 # ---- plot ----------------------------------------------------------------------------------------------------

@@ -40,13 +40,14 @@ done
 export PATH="$shims:$PATH"
 
 # bench_smoke is left out: its pkcs11-provider path dlopen()s SoftHSM with RTLD_DEEPBIND, which ASan cannot
-# run (google/sanitizers#611), and the benchmark's other paths are the provider tests' code paths.
+# run (google/sanitizers#611), and the benchmark's other paths are the provider tests' code paths; bench_remote_smoke
+# is the remote tests' code paths (tests/remote) under a load generator.
 # hardening_core_dump and remote_core_dump are left out: they dump a process's memory with gcore, and an ASan
 # process maps terabytes of shadow memory (the tests refuse an ASan build); test.sh runs them on the ordinary build.
 # The doc tests (docs_*) are left out: they run the docs' commands with system programs that read OpenSSL's
 # configuration and so load the instrumented provider without the ASan runtime (curl, python's ssl module, the
 # build installed into /usr in a namespace); they check the docs, and test.sh runs them.
-skip='bench_smoke|hardening_core_dump|remote_core_dump|docs_.*'
+skip='bench_smoke|bench_remote_smoke|hardening_core_dump|remote_core_dump|docs_.*'
 # The tests that sign with EdDSA keys on a SoftHSM token meet SoftHSM's own leak (scripts/lsan.supp). LSan's fast
 # unwinder stops in libcrypto (built without frame pointers), so the leak's stack never shows the token module and
 # no suppression could name it precisely: those tests run in a second pass with full stacks (about 5 times slower,
