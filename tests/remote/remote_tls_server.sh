@@ -3,12 +3,14 @@
 # provider on a keystore that holds only the remote vault's entry). Certificates are requested with the remote
 # keys and issued by a test CA; s_client verifies the chain and completes TLS 1.3 (ECDSA P-256, RSA-PSS) and TLS 1.2
 # (ECDHE-ECDSA, ECDHE-RSA) handshakes, each signature made by azkmd, and TLS 1.2 with RSA key exchange
-# (AES128-GCM-SHA256), the premaster decrypted by azkmd in its TLS premaster mode.
+# (AES128-GCM-SHA256), the premaster decrypted by azkmd in its TLS premaster mode; an Ed25519 key (EdDSA) signs
+# TLS 1.3 and 1.2 handshakes too.
 . "$(dirname "$0")/lib.sh"
 
 write_config
 start_azkmd
 server_keys
+"$AZKM" key create --vault-name web --name web-ed --kty OKP --curve Ed25519 >/dev/null || fail "create web-ed"
 client vault connect --name web --url "unix:$SOCK" >/dev/null || fail "connect"
 ca testca
 
@@ -47,7 +49,7 @@ signs() {
         "$AZKM_AUDIT_LOG" | wc -l
 }
 
-for k in web-ec web-rsa; do
+for k in web-ec web-rsa web-ed; do
     step "a certificate for remote key $k, requested with the remote key"
     with_provider openssl req -new -key "azkm://web/keys/$k" -subj "/CN=tls.test" -out "$T/$k.csr" ||
         fail "CSR signed through azkmd"

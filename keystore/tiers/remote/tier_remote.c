@@ -117,17 +117,21 @@ static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, jso
     return rc;
 }
 
-/* Key Vault's name of a signature: RS/PS/ES and the digest's size. PS* salts are as long as the digest. */
+/* Key Vault's name of a signature: RS/PS/ES and the digest's size (PS* salts are as long as the digest), or EdDSA
+ * (RFC 8037, over the message itself). */
 static azkm_rc sign_alg(const azkm_sign_params *p, char alg[8])
 {
     size_t dlen = p->digest != NULL ? azkm_digest_size(p->digest) : 0;
     const char *family = p->scheme == AZKM_SIG_RSA_PKCS1 ? "RS" : p->scheme == AZKM_SIG_RSA_PSS ? "PS" : "ES";
 
-    if (p->scheme == AZKM_SIG_EDDSA || (dlen != 32 && dlen != 48 && dlen != 64))
+    if (p->scheme == AZKM_SIG_EDDSA) {
+        snprintf(alg, 8, "EdDSA");
+        return AZKM_OK;
+    }
+    if (dlen != 32 && dlen != 48 && dlen != 64)
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s%s",
-                         p->digest != NULL ? p->digest : "a prehashed DigestInfo",
-                         p->scheme == AZKM_SIG_EDDSA ? " (EdDSA)" : "");
+                         "azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s",
+                         p->digest != NULL ? p->digest : "a prehashed DigestInfo");
     if (p->scheme == AZKM_SIG_RSA_PSS && ((p->pss_saltlen != AZKM_PSS_SALT_DIGEST && p->pss_saltlen != (int)dlen) ||
                                           (p->mgf1_digest != NULL && azkm_digest_size(p->mgf1_digest) != dlen)))
         return azkm_fail(AZKM_E_UNSUPPORTED,
@@ -163,7 +167,8 @@ static azkm_rc rt_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsign
                        unsigned char *sig, size_t *siglen)
 {
     unsigned char *value = NULL;
-    size_t vlen = 0, expect = p->scheme == AZKM_SIG_ECDSA ? 2 * k->bytes : k->bytes;
+    /* ECDSA r || s, EdDSA R || S: twice the field element (Ed25519 64 bytes, Ed448 114); RSA the modulus */
+    size_t vlen = 0, expect = p->scheme == AZKM_SIG_ECDSA || p->scheme == AZKM_SIG_EDDSA ? 2 * k->bytes : k->bytes;
     char alg[8];
     azkm_rc rc = sign_alg(p, alg);
 
