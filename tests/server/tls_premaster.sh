@@ -95,4 +95,24 @@ call POST "/keys/tls-rsa//unwrapkey?api-version=$API" "{\"alg\":\"RSA1_5\",\"val
 expect 400 BadParameter
 call POST "/keys/tls-rsa//encrypt?api-version=$API" "{\"alg\":\"RSA1_5\",\"value\":\"$ct\",$TLS12}"
 expect 400 BadParameter
+
+# The HSM tier decrypts the premaster with the token's raw RSA; a key object that refuses it in C_DecryptInit (played
+# by tests/hsm/faulty_token.c) falls back to the token's CKM_RSA_PKCS.
+if [ "$AZKMD_TEST_TIER" = hsm ] && [ -n "${FAULTY_TOKEN-}" ]; then
+    step "a key object that refuses raw RSA: the token's CKM_RSA_PKCS decrypts the premaster"
+    stop_azkmd
+    "$AZKM" vault create --name flaky --hsm-module "$FAULTY_TOKEN" --hsm-token azkmd-test \
+        --hsm-pin-source "file:$HSM_PIN_FILE" >/dev/null || fail "vault on faulty_token.so"
+    "$AZKM" key create --vault-name flaky --name tls-rsa --kty RSA-HSM --size 2048 >/dev/null || fail "create"
+    "$AZKM" key download --vault-name flaky --name tls-rsa --file "$T/rsa.pem" >/dev/null || fail "download"
+    pkcs1 "$T/pm" "$T/flaky.ct"
+    export AZKM_FAULTS=C_DecryptInit=CKR_KEY_FUNCTION_NOT_PERMITTED AZKM_FAULT_LOG=$T/faults.log
+    start_azkmd
+    unset AZKM_FAULTS AZKM_FAULT_LOG
+    VAULT=flaky
+    tls_decrypt "$T/flaky.ct" "$T/out"
+    cmp -s "$T/pm" "$T/out" || fail "the premaster did not decrypt after the token refused raw RSA"
+    [ "$(head -n 2 "$T/faults.log" | tr '\n' ' ')" = "C_DecryptInit fault C_DecryptInit pass " ] ||
+        fail "the refusal was not played: $(cat "$T/faults.log")"
+fi
 echo "PASS"
