@@ -51,7 +51,7 @@ static unsigned char tls_block_good(const unsigned char *em, size_t n)
 static void tls_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                         unsigned char em[1024], const unsigned char **m, unsigned char *good)
 {
-    unsigned char buf[1024];
+    unsigned char buf[1024] = {0}; /* read below even when the token wrote nothing: masked out then */
     size_t n = k->modulus_len;
     int raw = azkm_p11_has_mechanism(k->pt->tok, CKM_RSA_X_509) && n >= 59 && n <= sizeof(buf);
     p11_crypt c = {.k = k, .dir = P11_DECRYPT, .in = in, .inlen = inlen, .out = buf, .outcap = sizeof(buf)};
