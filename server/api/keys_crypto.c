@@ -11,6 +11,8 @@
 #include "json/body.h"
 #include "json/key_bundle.h"
 
+#define AZKMD_TLS_PREMASTER "azkm_tls_premaster"
+
 /* The key of the request, from the worker's cache of loaded keys (api/vaults.c): borrowed, never freed here. */
 static azkm_key *load(azkmd_request *r)
 {
@@ -149,13 +151,45 @@ static void cipher_io_clear(cipher_io *io)
     azkm_free(io->aad);
 }
 
-static azkm_rc read_cipher(azkmd_request *r, int forward, azkm_cipher_params *p, cipher_io *io)
+/* azkm's extension of decrypt, absent from Key Vault's API (its SDKs never send it): with alg RSA1_5,
+ * "azkm_tls_premaster": {"client_version": 771, "negotiated_version": 0} decrypts the premaster secret of a TLS 1.2
+ * RSA key exchange as OpenSSL's TLS padding mode does. A wrong padding or version yields a random premaster, chosen
+ * in constant time by the tier, answered exactly as a good one: 200 with 48 bytes, the same path, audit record and
+ * log. A decrypt without it keeps Key Vault's semantics (a bad padding is a 400), which is a padding oracle for
+ * whoever may call decrypt on the key (docs/security.md). */
+static azkm_rc read_tls_premaster(azkmd_request *r, int decrypt, azkm_cipher_params *p)
+{
+    json_t *tls;
+    json_int_t cv = 0, nv = 0;
+    int has_cv = 0, has_nv = 0;
+    azkm_rc rc = azkmd_body_object(r->body, AZKMD_TLS_PREMASTER, &tls);
+
+    if (rc != AZKM_OK || tls == NULL)
+        return rc;
+    if (!decrypt || p->scheme != AZKM_ENC_RSA_PKCS1)
+        return azkm_set_error(AZKM_E_INVALID, "'%s' is for decrypt with alg RSA1_5 only", AZKMD_TLS_PREMASTER);
+    if ((rc = azkmd_body_int(tls, "client_version", &cv, &has_cv)) != AZKM_OK ||
+        (rc = azkmd_body_int(tls, "negotiated_version", &nv, &has_nv)) != AZKM_OK)
+        return rc;
+    if (!has_cv || cv < 1 || cv > 0xffff || nv < 0 || nv > 0xffff)
+        return azkm_set_error(AZKM_E_INVALID,
+                              "'%s' needs client_version (1-65535: the ClientHello's, 771 for TLS 1.2) and takes "
+                              "negotiated_version (0-65535, 0 for none)",
+                              AZKMD_TLS_PREMASTER);
+    p->scheme = AZKM_ENC_RSA_TLS;
+    p->tls_client_version = (unsigned)cv;
+    p->tls_alt_version = (unsigned)nv;
+    return AZKM_OK;
+}
+
+static azkm_rc read_cipher(azkmd_request *r, int forward, int decrypt, azkm_cipher_params *p, cipher_io *io)
 {
     const char *alg;
     azkm_rc rc;
 
     if ((rc = azkmd_body_string(r->body, "alg", 1, &alg)) != AZKM_OK ||
         (rc = azkm_cipher_params_from_alg(alg, p)) != AZKM_OK ||
+        (rc = read_tls_premaster(r, decrypt, p)) != AZKM_OK ||
         (rc = azkmd_body_bytes(r->body, "value", 1, &io->value, &io->value_len)) != AZKM_OK ||
         (rc = azkmd_body_bytes(r->body, "iv", 0, &io->iv, &io->iv_len)) != AZKM_OK ||
         (rc = azkmd_body_bytes(r->body, "tag", 0, &io->tag, &io->tag_len)) != AZKM_OK ||
@@ -209,9 +243,10 @@ static void cipher(azkmd_request *r, cipher_fn fn, int forward)
     json_t *res = NULL;
 
     memset(&io, 0, sizeof(io));
+    memset(&p, 0, sizeof(p));
     if (k == NULL)
         return;
-    if ((rc = read_cipher(r, forward, &p, &io)) == AZKM_OK) {
+    if ((rc = read_cipher(r, forward, fn == azkm_key_decrypt, &p, &io)) == AZKM_OK) {
         cap = azkm_key_max_output(k) + io.value_len + 16;
         if ((out = OPENSSL_zalloc(cap)) == NULL)
             rc = azkm_set_error(AZKM_E_NOMEM, "out of memory");
@@ -220,6 +255,10 @@ static void cipher(azkmd_request *r, cipher_fn fn, int forward)
     }
     if (rc == AZKM_OK && (res = result(r, out, outlen)) != NULL && forward && p.scheme == AZKM_ENC_AES_GCM)
         add_gcm(res, &p, &io);
+    /* Tells the client that this azkmd knew the extension: one that ignored it would answer a bad padding with a
+     * 400, and the client (keystore/tiers/remote) refuses an answer without this. */
+    if (res != NULL && p.scheme == AZKM_ENC_RSA_TLS)
+        json_object_set_new(res, AZKMD_TLS_PREMASTER, json_true());
     if (rc == AZKM_OK)
         azkmd_reply_json(r, 200, res);
     else if (rc == AZKM_E_CRYPTO && !forward)

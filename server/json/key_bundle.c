@@ -29,7 +29,7 @@ int azkmd_kid(const char *origin, const char *name, const char *version, char *b
 typedef struct {
     size_t der_len;
     unsigned char der[AZKM_PUBLIC_DER_MAX];
-    char first[B64_MAX], second[B64_MAX]; /* RSA n and e, EC x and y */
+    char first[B64_MAX], second[B64_MAX]; /* RSA n and e, EC x and y, OKP x */
 } public_jwk;
 
 static _Thread_local public_jwk public_cache[PUBLIC_CACHE];
@@ -74,6 +74,15 @@ static int get_ec_point(public_jwk *out, const EVP_PKEY *pk)
                                                                                                             : -1;
 }
 
+/* OKP (RFC 8037): x is the raw public key (32 bytes for Ed25519, 57 for Ed448). */
+static int get_raw_public(char *out, const EVP_PKEY *pk)
+{
+    unsigned char raw[64];
+    size_t len = sizeof(raw);
+
+    return EVP_PKEY_get_raw_public_key(pk, raw, &len) == 1 ? b64url_into(out, raw, len) : -1;
+}
+
 static int decode_public(const azkm_key_info *info, public_jwk *out)
 {
     const unsigned char *p = info->public_der;
@@ -87,6 +96,8 @@ static int decode_public(const azkm_key_info *info, public_jwk *out)
                       get_bn(out->second, pk, OSSL_PKEY_PARAM_RSA_E) == 0
                   ? 0
                   : -1;
+    else if (info->kty == AZKM_KTY_OKP)
+        ret = get_raw_public(out->first, pk);
     else
         ret = get_ec_point(out, pk);
     EVP_PKEY_free(pk);
@@ -121,6 +132,8 @@ static int add_public(json_t *jwk, const azkm_key_info *info)
         return -1;
     if (!rsa && json_object_set_new(jwk, "crv", json_string(azkm_curve_name(info->curve))) != 0)
         return -1;
+    if (info->kty == AZKM_KTY_OKP)
+        return json_object_set_new(jwk, "x", json_string(pub->first));
     return json_object_set_new(jwk, rsa ? "n" : "x", json_string(pub->first)) == 0 &&
                    json_object_set_new(jwk, rsa ? "e" : "y", json_string(pub->second)) == 0
                ? 0

@@ -37,6 +37,7 @@ static const struct {
     {"CKR_SESSION_HANDLE_INVALID", CKR_SESSION_HANDLE_INVALID},
     {"CKR_PIN_INCORRECT", CKR_PIN_INCORRECT},
     {"CKR_FUNCTION_FAILED", CKR_FUNCTION_FAILED},
+    {"CKR_KEY_FUNCTION_NOT_PERMITTED", CKR_KEY_FUNCTION_NOT_PERMITTED},
 };
 
 static void parse_faults(void)
@@ -164,6 +165,13 @@ static CK_RV f_Sign(CK_SESSION_HANDLE s, CK_BYTE_PTR in, CK_ULONG inlen, CK_BYTE
     return real->C_Sign(s, in, inlen, out, outlen);
 }
 
+static CK_RV f_DecryptInit(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
+{
+    const char *what = due("C_DecryptInit");
+
+    return what ? code(what) : real->C_DecryptInit(s, m, k);
+}
+
 static CK_RV f_Decrypt(CK_SESSION_HANDLE s, CK_BYTE_PTR in, CK_ULONG inlen, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
 {
     const char *what = due("C_Decrypt");
@@ -194,6 +202,7 @@ __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_
         mine.C_Login = f_Login;
         mine.C_SignInit = f_SignInit;
         mine.C_Sign = f_Sign;
+        mine.C_DecryptInit = f_DecryptInit;
         mine.C_Decrypt = f_Decrypt;
         parse_faults();
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A server on a Unix socket that answers every request with something that is not Key Vault: MODE "text" (200,
 text/plain), "html500" (500, an HTML page), "hang" (accepts, then never answers), "close" (closes at once), or
-"bigsig BUNDLE" (GET: the key bundle in file BUNDLE; POST: a 200-byte "signature", longer than any the key makes).
+"bigsig BUNDLE" (GET: the key bundle in file BUNDLE; POST: a 200-byte "signature", longer than any the key makes),
+or "plain48 BUNDLE" (POST: 48 bytes, as an azkmd that ignores azkm_tls_premaster would decrypt a good premaster).
 
   garbage_server.py SOCKET MODE [BUNDLE]"""
 import base64
@@ -24,9 +25,10 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "close":
             self.close_connection = True
             return
-        if mode == "bigsig":
+        if mode in ("bigsig", "plain48"):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            value = base64.urlsafe_b64encode(b"\x01" * 200).rstrip(b"=").decode()
+            value = base64.urlsafe_b64encode(b"\x03\x03" * 24 if mode == "plain48" else b"\x01" * 200)
+            value = value.rstrip(b"=").decode()
             body = self.server.bundle if self.command == "GET" else json.dumps({"value": value}).encode()
             status = 200
         else:

@@ -2,6 +2,8 @@
  * that the key stays loaded across what the script does to azkmd (stop, restart) and across fork:
  *   sign  - one ES256/RS256 signature, verified with the public key; prints "ok <ms>" or "error <ms> <message>"
  *   refresh - re-reads the key's attributes (azkm_key_refresh); prints "ok enabled=0|1" or "error <message>"
+ *   premaster - a TLS 1.2 premaster encrypted with the public key, decrypted in the TLS padding mode (RSA keys);
+ *           prints "ok" when it comes back, or "error <message>"
  *   fork  - sign, fork; the child and the parent each sign once and then from THREADS threads at once; the child's
  *           result is its exit status; prints "ok" or "error <message>"
  *   quit
@@ -13,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "azkm/keystore.h"
@@ -86,6 +89,28 @@ static void cmd_sign(void)
         printf("error %.0f %s\n", now_ms() - start, azkm_last_error());
 }
 
+static void cmd_premaster(void)
+{
+    unsigned char pm[48], ct[1024], out[1024];
+    size_t ctlen = 0, outlen = 0;
+    azkm_cipher_params p = {.scheme = AZKM_ENC_RSA_PKCS1};
+
+    RAND_bytes(pm, sizeof(pm));
+    pm[0] = pm[1] = 3;
+    if (azkm_key_encrypt(key, &p, pm, sizeof(pm), ct, &ctlen) != AZKM_OK) {
+        printf("error encrypt: %s\n", azkm_last_error());
+        return;
+    }
+    p.scheme = AZKM_ENC_RSA_TLS;
+    p.tls_client_version = 0x0303;
+    if (azkm_key_decrypt(key, &p, ct, ctlen, out, &outlen) != AZKM_OK)
+        printf("error %s\n", azkm_last_error());
+    else if (outlen != sizeof(pm) || memcmp(out, pm, sizeof(pm)) != 0)
+        printf("error another premaster (%zu bytes)\n", outlen);
+    else
+        printf("ok\n");
+}
+
 static void cmd_refresh(void)
 {
     if (azkm_key_refresh(key) == AZKM_OK)
@@ -139,6 +164,8 @@ int main(int argc, char **argv)
             cmd_fork();
         else if (strcmp(line, "refresh\n") == 0)
             cmd_refresh();
+        else if (strcmp(line, "premaster\n") == 0)
+            cmd_premaster();
         else
             printf("error unknown command\n");
         fflush(stdout);

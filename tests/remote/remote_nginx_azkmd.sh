@@ -78,6 +78,12 @@ for i in 1 2 3; do
 done
 [ "$(get --tlsv1.3)" = "keyless TLS by azkmd" ] || fail "TLS 1.3 handshake: $(cat "$T/curl.err")"
 [ $(($(signs_by 33) - before)) -ge 7 ] || fail "azkmd signed $(($(signs_by 33) - before)) times for www-data, not 7"
+# TLS 1.2 with RSA key exchange: the premaster decrypted by azkmd in its TLS premaster mode, for uid 33.
+[ "$(get --tls-max 1.2 --ciphers AES128-GCM-SHA256)" = "keyless TLS by azkmd" ] ||
+    fail "RSA key exchange handshake: $(cat "$T/curl.err")"
+jq -e -s 'map(select(.category == "AuditEvent" and .operationName == "KeyDecrypt" and .httpStatusCode == 200 and
+    (.identity.principals | index("uid:33")))) | length == 1' "$AZKM_AUDIT_LOG" >/dev/null ||
+    fail "azkmd did not decrypt the premaster for www-data"
 
 step "www-data may not use a key it has no role on"
 # (the body on stdout: www-data cannot write in $T)

@@ -2,12 +2,15 @@
 # Keyless TLS through azkmd: openssl s_server whose private keys are remote keys (azkm://web/keys/..., through the
 # provider on a keystore that holds only the remote vault's entry). Certificates are requested with the remote
 # keys and issued by a test CA; s_client verifies the chain and completes TLS 1.3 (ECDSA P-256, RSA-PSS) and TLS 1.2
-# (ECDHE-ECDSA, ECDHE-RSA) handshakes, each signature made by azkmd.
+# (ECDHE-ECDSA, ECDHE-RSA) handshakes, each signature made by azkmd, and TLS 1.2 with RSA key exchange
+# (AES128-GCM-SHA256), the premaster decrypted by azkmd in its TLS premaster mode; an Ed25519 key (EdDSA) signs
+# TLS 1.3 and 1.2 handshakes too.
 . "$(dirname "$0")/lib.sh"
 
 write_config
 start_azkmd
 server_keys
+"$AZKM" key create --vault-name web --name web-ed --kty OKP --curve Ed25519 >/dev/null || fail "create web-ed"
 client vault connect --name web --url "unix:$SOCK" >/dev/null || fail "connect"
 ca testca
 
@@ -30,23 +33,23 @@ serve() {
     fail "s_server did not start in 30 s: $(cat "$T/s_server.log")"
 }
 
-# handshake NAME TLSFLAG: a verified handshake and one HTTP exchange with the server of the last serve.
+# handshake NAME S_CLIENT-FLAGS...: a verified handshake and one HTTP exchange with the server of the last serve.
 handshake() {
     printf 'GET / HTTP/1.0\r\n\r\n' | plain s_client -connect "127.0.0.1:$PORT" -servername tls.test \
-        -CAfile "$T/testca.crt" -verify_return_error -verify_hostname tls.test "$2" -ign_eof >"$T/$1.out" 2>&1 ||
+        -CAfile "$T/testca.crt" -verify_return_error -verify_hostname tls.test "${@:2}" -ign_eof >"$T/$1.out" 2>&1 ||
         fail "$1: handshake failed: $(tail -n 5 "$T/$1.out"; cat "$T/s_server.log")"
     grep -q "Verify return code: 0 (ok)" "$T/$1.out" || fail "$1: not verified"
     grep -q "HTTP/1.0 200 ok" "$T/$1.out" || fail "$1: no answer"
     wait "$SERVER" 2>/dev/null || true
 }
 
-# signs: how many KeySign requests azkmd has answered with 200 (its audit log).
+# signs [OPERATION]: how many KeySign (or OPERATION) requests azkmd has answered with 200 (its audit log).
 signs() {
-    jq -c 'select(.category == "AuditEvent" and .operationName == "KeySign" and .httpStatusCode == 200)' \
+    jq -c "select(.category == \"AuditEvent\" and .operationName == \"${1:-KeySign}\" and .httpStatusCode == 200)" \
         "$AZKM_AUDIT_LOG" | wc -l
 }
 
-for k in web-ec web-rsa; do
+for k in web-ec web-rsa web-ed; do
     step "a certificate for remote key $k, requested with the remote key"
     with_provider openssl req -new -key "azkm://web/keys/$k" -subj "/CN=tls.test" -out "$T/$k.csr" ||
         fail "CSR signed through azkmd"
@@ -61,6 +64,13 @@ for k in web-ec web-rsa; do
         [ "$(signs)" -gt "$before" ] || fail "$k $v: azkmd made no signature for the handshake"
     done
 done
+step "TLS 1.2 with RSA key exchange (AES128-GCM-SHA256): azkmd decrypts the premaster, signs nothing"
+before=$(signs)
+decrypts=$(signs KeyDecrypt)
+serve azkm://web/keys/web-rsa "$T/web-rsa.crt"
+handshake rsa-kx -tls1_2 -cipher AES128-GCM-SHA256
+grep -q 'Cipher is AES128-GCM-SHA256' "$T/rsa-kx.out" || fail "not the RSA key exchange: $(grep Cipher "$T/rsa-kx.out")"
+[ "$(signs KeyDecrypt)" = $((decrypts + 1)) ] && [ "$(signs)" = "$before" ] || fail "azkmd did not decrypt the premaster"
 step "a key reference file of a remote key, as nginx and Apache configure it"
 client key ref --vault-name web --name web-ec --file "$T/web-ec.ref.pem" >/dev/null || fail "key ref"
 ! grep -q PRIVATE "$T/web-ec.ref.pem" || fail "the reference holds a private key"

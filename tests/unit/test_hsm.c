@@ -174,6 +174,73 @@ static void rsa_hsm_decrypts_with_token_mechanisms(void **state)
     azkm_key_free(k);
 }
 
+/* in (n bytes) raised to the public exponent, without padding: a ciphertext whose block the test chooses. */
+static size_t raw_public(const azkm_key *k, const unsigned char *in, size_t n, unsigned char *out)
+{
+    const azkm_key_info *info = azkm_key_get_info(k);
+    const unsigned char *der = info->public_der;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &der, (long)info->public_der_len);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
+    size_t len = 512;
+
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING), 1);
+    assert_int_equal(EVP_PKEY_encrypt(ctx, out, &len, in, n), 1);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pub);
+    return len;
+}
+
+/* TLS premaster on the token's raw RSA: a bad padding, a 47-byte message and a value over the modulus each give 48
+ * random bytes (a new one each time, never an error); the negotiated version is accepted as OpenSSL accepts it. */
+static void rsa_hsm_tls_premaster_never_fails(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec rsa = hsm_spec(AZKM_KTY_RSA, 2048, 0);
+    azkm_key *k = NULL;
+    azkm_cipher_params p;
+    unsigned char block[256], ct[3][512], pm[48], a[256], b[256];
+    size_t ctlen[3], alen = 0, blen = 0;
+
+    assert_ok(azkm_key_create(f->v, "hsm-tls", &rsa, NULL));
+    assert_ok(azkm_key_load(f->v, "hsm-tls", NULL, &k));
+    memset(block, 0x5a, sizeof(block));
+    block[0] = 0;
+    block[1] = 1; /* a signature's block type, not an encryption's */
+    ctlen[0] = raw_public(k, block, sizeof(block), ct[0]);
+    block[1] = 2;
+    block[sizeof(block) - 48] = 0; /* 00 02 PS 00 and 47 bytes */
+    ctlen[1] = raw_public(k, block, sizeof(block), ct[1]);
+    memset(ct[2], 0xff, 256);
+    ctlen[2] = 256;
+    memset(&p, 0, sizeof(p));
+    p.scheme = AZKM_ENC_RSA_TLS;
+    p.tls_client_version = 0x0303;
+    for (int i = 0; i < 3; i++) {
+        assert_ok(azkm_key_decrypt(k, &p, ct[i], ctlen[i], a, &alen));
+        assert_ok(azkm_key_decrypt(k, &p, ct[i], ctlen[i], b, &blen));
+        assert_int_equal(alen, 48);
+        assert_int_equal(blen, 48);
+        assert_memory_not_equal(a, b, 48);
+    }
+    memset(pm, 9, sizeof(pm));
+    pm[0] = 3;
+    pm[1] = 1;
+    assert_ok(azkm_cipher_params_from_alg("RSA1_5", &p));
+    assert_ok(azkm_key_encrypt(k, &p, pm, sizeof(pm), ct[0], &ctlen[0]));
+    p.scheme = AZKM_ENC_RSA_TLS;
+    p.tls_client_version = 0x0303;
+    p.tls_alt_version = 0x0301;
+    assert_ok(azkm_key_decrypt(k, &p, ct[0], ctlen[0], a, &alen));
+    assert_int_equal(alen, 48);
+    assert_memory_equal(a, pm, 48);
+    p.tls_alt_version = 0;
+    assert_ok(azkm_key_decrypt(k, &p, ct[0], ctlen[0], a, &alen));
+    assert_memory_not_equal(a, pm, 48);
+    azkm_key_free(k);
+}
+
 static void oct_hsm_wraps_with_rfc_vectors_and_gcm(void **state)
 {
     fixture *f = *state;
@@ -523,7 +590,7 @@ static int group_setup(void **state)
 
     if (mkdtemp(store) == NULL || hsm_store_setup(store) != 0)
         return -1;
-    for (int i = 1; i <= 13; i++) { /* one per test that uses setup() */
+    for (int i = 1; i <= 14; i++) { /* one per test that uses setup() */
         snprintf(label, sizeof(label), "azkm-test-%02d", i);
         if (hsm_token_create(store, label, "123456") != 0)
             return -1;
@@ -558,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(master_key_held_by_the_token, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(eight_threads_sign_with_one_key, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(fork_then_setuid_needs_a_readable_token_store, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(rsa_hsm_tls_premaster_never_fails, setup, fixture_teardown),
     };
     return cmocka_run_group_tests_name("hsm", tests, group_setup, group_teardown);
 }

@@ -15,32 +15,88 @@
 /* Bit of native_refused for OAEP whose MGF1 digest is not the OAEP digest (one bit for all such pairs). */
 #define P11_REFUSED_OAEP_MGF (1u << 31)
 
-/* TLS RSA key exchange: a failed or malformed decryption yields a random premaster secret, chosen without a
- * branch on the outcome, so that the handshake fails later in the same way either way (RFC 5246 7.4.7.1). */
+/* 0xff when a == b (both below 2^31), 0 otherwise, without a branch. */
+static unsigned char ct_eq(unsigned a, unsigned b)
+{
+    return (unsigned char)(0u - (((a ^ b) - 1u) >> 31));
+}
+
+/* 0xff when m (48 bytes) starts with the client version, or with the negotiated one when it is given (OpenSSL's
+ * SSL_OP_TLS_ROLLBACK_BUG workaround), as OpenSSL's TLS padding mode checks it. */
+static unsigned char tls_version_good(const unsigned char *m, const azkm_cipher_params *p)
+{
+    unsigned cv = p->tls_client_version, av = p->tls_alt_version;
+    unsigned char good = ct_eq(m[0], (cv >> 8) & 0xff) & ct_eq(m[1], cv & 0xff);
+
+    good |= (unsigned char)~ct_eq(av, 0) & ct_eq(m[0], (av >> 8) & 0xff) & ct_eq(m[1], av & 0xff);
+    return good;
+}
+
+/* 0xff when em (the raw RSA result, n bytes, n >= 59) is a PKCS#1 v1.5 encryption block of 48 bytes: 00 02, n - 51
+ * nonzero bytes, 00, the message. Every byte is looked at whatever the outcome. */
+static unsigned char tls_block_good(const unsigned char *em, size_t n)
+{
+    unsigned char good = ct_eq(em[0], 0) & ct_eq(em[1], 2) & ct_eq(em[n - 49], 0);
+
+    for (size_t i = 2; i < n - 49; i++)
+        good &= (unsigned char)~ct_eq(em[i], 0);
+    return good;
+}
+
+/* One decryption of the premaster: raw RSA (CKM_RSA_X_509) when the token offers it, the block checked here in
+ * constant time, so that a bad padding takes the token's success path (SoftHSM logs a failed CKM_RSA_PKCS
+ * decryption to syslog: a timing difference); else the token's CKM_RSA_PKCS. *m is the 48-byte candidate in em,
+ * *good 0xff when it is the premaster. Branches only on what the ciphertext does not decide (the mechanism, a
+ * refusal in C_DecryptInit, a failure of raw RSA: a ciphertext not below the modulus). */
+static void tls_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                        unsigned char em[1024], const unsigned char **m, unsigned char *good)
+{
+    unsigned char buf[1024] = {0}; /* read below even when the token wrote nothing: masked out then */
+    size_t n = k->modulus_len;
+    int raw = azkm_p11_has_mechanism(k->pt->tok, CKM_RSA_X_509) && n >= 59 && n <= sizeof(buf);
+    p11_crypt c = {.k = k, .dir = P11_DECRYPT, .in = in, .inlen = inlen, .out = buf, .outcap = sizeof(buf)};
+    azkm_rc rc;
+
+    c.mech = (CK_MECHANISM){raw ? CKM_RSA_X_509 : CKM_RSA_PKCS, NULL, 0};
+    c.action = "decrypting";
+    rc = p11_key_run(&c);
+    if (raw && rc != AZKM_OK && c.init_refused) { /* the key's object refuses raw RSA: the token's depadding */
+        raw = 0;
+        c.mech.mechanism = CKM_RSA_PKCS;
+        rc = p11_key_run(&c);
+    }
+    *good = ct_eq(rc, AZKM_OK);
+    if (raw && rc == AZKM_OK && c.outlen <= n) {
+        /* the token may leave out leading zero bytes (SoftHSM does not): the block is exactly the modulus long */
+        memcpy(em + (n - c.outlen), buf, c.outlen);
+        *good &= tls_block_good(em, n);
+        *m = em + n - 48;
+    } else {
+        *good &= ct_eq(raw ? 1 : (unsigned)c.outlen, 48);
+        memcpy(em, buf, 48);
+        *m = em;
+    }
+    *good &= tls_version_good(*m, p);
+    OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+/* TLS RSA key exchange: a failed or malformed decryption, or a wrong version, yields a random premaster secret,
+ * chosen without a branch on the outcome, so that the handshake fails later in the same way either way (RFC 5246
+ * 7.4.7.1), as OpenSSL's TLS padding mode does on the software tier. */
 static azkm_rc tls_premaster(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                              unsigned char *out, size_t *outlen)
 {
-    unsigned char buf[1024], rnd[48];
-    p11_crypt c = {
-        .k = k, .dir = P11_DECRYPT, .mech = {CKM_RSA_PKCS, NULL, 0}, .in = in, .inlen = inlen, .out = buf};
-    azkm_rc rc;
-    unsigned good;
+    unsigned char em[1024], rnd[48], good;
+    const unsigned char *m;
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1)
         return azkm_fail(AZKM_E_CRYPTO, "key %s: no randomness", k->name);
-    c.outcap = sizeof(buf);
-    c.action = "decrypting";
-    rc = p11_key_run(&c);
-    good = CRYPTO_memcmp(&rc, &(azkm_rc){AZKM_OK}, sizeof(rc)) == 0;
-    good &= c.outlen == 48;
-    good &= buf[0] == (unsigned char)(p->tls_client_version >> 8);
-    good &= buf[1] == (unsigned char)(p->tls_client_version & 0xff);
-    for (size_t i = 0; i < 48; i++) {
-        unsigned char mask = (unsigned char)(0 - good);
-
-        out[i] = (unsigned char)((buf[i] & mask) | (rnd[i] & (unsigned char)~mask));
-    }
-    OPENSSL_cleanse(buf, sizeof(buf));
+    memset(em, 0, sizeof(em));
+    tls_decrypt(k, p, in, inlen, em, &m, &good);
+    for (size_t i = 0; i < 48; i++)
+        out[i] = (unsigned char)((m[i] & good) | (rnd[i] & (unsigned char)~good));
+    OPENSSL_cleanse(em, sizeof(em));
+    OPENSSL_cleanse(rnd, sizeof(rnd));
     azkm_clear_error();
     *outlen = 48;
     return AZKM_OK;

@@ -1,6 +1,6 @@
 /* Key Vault's KeyBundle as azkm_key_info: the identity from its kid, the public key from its JWK (RSA n/e, EC
- * crv/x/y) as SubjectPublicKeyInfo, the attributes, key_ops and tags. Every field is checked: azkmd's answer is
- * input like any other. */
+ * crv/x/y, OKP crv/x) as SubjectPublicKeyInfo, the attributes, key_ops and tags. Every field is checked: azkmd's
+ * answer is input like any other. */
 #include <stdio.h>
 #include <string.h>
 
@@ -89,6 +89,16 @@ static EVP_PKEY *pkey_from(OSSL_LIB_CTX *libctx, const char *propq, const azkm_k
     return ok ? pkey : NULL;
 }
 
+/* OKP (RFC 8037): x is the raw public key. */
+static EVP_PKEY *okp_from(OSSL_LIB_CTX *libctx, const char *propq, const azkm_key_info *info,
+                          const unsigned char *x, size_t xlen)
+{
+    if (info->curve != AZKM_CURVE_ED25519 && info->curve != AZKM_CURVE_ED448)
+        return NULL;
+    return EVP_PKEY_new_raw_public_key_ex(libctx, info->curve == AZKM_CURVE_ED25519 ? "ED25519" : "ED448", propq, x,
+                                          xlen);
+}
+
 /* The JWK's public key into info (public_der, size, curve). */
 static azkm_rc jwk_public(OSSL_LIB_CTX *libctx, const char *propq, const char *entry, const json_t *jwk,
                           azkm_key_info *info)
@@ -103,14 +113,16 @@ static azkm_rc jwk_public(OSSL_LIB_CTX *libctx, const char *propq, const char *e
     if (!rsa && azkm_curve_parse(json_string_value(json_object_get(jwk, "crv")), &info->curve) != AZKM_OK)
         rc = azkm_fail(AZKM_E_UNSUPPORTED, "remote vault %s: key %s: its JWK has no curve azkm knows", entry,
                        info->name);
-    if (rc == AZKM_OK && !rsa && info->kty != AZKM_KTY_EC)
+    if (rc == AZKM_OK && !rsa && info->kty != AZKM_KTY_EC && info->kty != AZKM_KTY_OKP)
         rc = azkm_fail(AZKM_E_UNSUPPORTED, "remote vault %s: key %s is an %s key: not supported remotely yet",
                        entry, info->name, azkm_kty_name(info->kty, info->protection));
     if (rc == AZKM_OK)
         rc = azkm_remote_b64_member(entry, jwk, rsa ? "n" : "x", &a, &alen);
-    if (rc == AZKM_OK)
+    if (rc == AZKM_OK && info->kty != AZKM_KTY_OKP) /* RFC 8037: x only */
         rc = azkm_remote_b64_member(entry, jwk, rsa ? "e" : "y", &b, &blen);
-    if (rc == AZKM_OK && (pkey = pkey_from(libctx, propq, info, a, alen, b, blen)) == NULL)
+    if (rc == AZKM_OK &&
+        (pkey = info->kty == AZKM_KTY_OKP ? okp_from(libctx, propq, info, a, alen)
+                                          : pkey_from(libctx, propq, info, a, alen, b, blen)) == NULL)
         rc = azkm_fail_ossl(AZKM_E_CORRUPT, "remote vault %s: key %s: its JWK is not a valid public key", entry,
                             info->name);
     if (rc == AZKM_OK)
@@ -189,7 +201,7 @@ azkm_rc azkm_remote_bundle_info(OSSL_LIB_CTX *libctx, const char *propq, const c
     if (azkm_kty_parse(json_string_value(json_object_get(jwk, "kty")), &info->kty, &info->protection) != AZKM_OK)
         return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: key %s: azkmd's answer has no key type azkm knows",
                          entry, info->name);
-    if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC)
+    if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC && info->kty != AZKM_KTY_OKP)
         return azkm_fail(AZKM_E_UNSUPPORTED, "remote vault %s: key %s is an %s key: not supported remotely yet",
                          entry, info->name, azkm_kty_name(info->kty, info->protection));
     if ((rc = jwk_public(libctx, propq, entry, jwk, info)) != AZKM_OK)

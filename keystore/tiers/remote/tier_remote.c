@@ -77,9 +77,15 @@ static void clear_value(json_t *resp)
         OPENSSL_cleanse((char *)text, strlen(text));
 }
 
-/* POST <key>/<op> {"alg": alg, "value": base64url(in)}; *value receives the answer's value (azkm_free). */
-static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, const unsigned char *in, size_t inlen,
-                          unsigned char **value, size_t *vlen)
+/* azkmd's extension of decrypt for TLS 1.2 RSA key exchange (server/api/keys_crypto.c): sent with the versions, and
+ * echoed as true by an azkmd that knew it. One that ignored it would decrypt plain RSA1_5 and answer a bad padding
+ * with an error: its answers are refused, good or bad, so that it fails every handshake alike. */
+#define TLS_PREMASTER "azkm_tls_premaster"
+
+/* POST <key>/<op> {"alg": alg, "value": base64url(in)[, TLS_PREMASTER: tls]}; *value receives the answer's value
+ * (azkm_free). tls (taken) is NULL but for a TLS premaster. */
+static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, json_t *tls, const unsigned char *in,
+                          size_t inlen, unsigned char **value, size_t *vlen)
 {
     char path[sizeof(k->path) + 16], *b64 = azkm_b64url_encode(in, inlen);
     json_t *body = json_object(), *resp = NULL;
@@ -88,14 +94,22 @@ static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, con
     if (b64 == NULL || body == NULL) {
         azkm_free(b64);
         json_decref(body);
+        json_decref(tls);
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     }
     snprintf(path, sizeof(path), "%s/%s", k->path, op);
     json_object_set_new(body, "alg", json_string(alg));
     json_object_set_new(body, "value", json_string(b64));
     azkm_free(b64);
+    if (tls != NULL)
+        json_object_set_new(body, TLS_PREMASTER, tls);
     rc = azkm_remote_call(k->rt->client, "POST", path, body, &resp);
     json_decref(body);
+    if (rc == AZKM_OK && tls != NULL && !json_is_true(json_object_get(resp, TLS_PREMASTER)))
+        rc = azkm_fail(AZKM_E_CORRUPT,
+                       "remote vault %s: azkmd did not decrypt in TLS premaster mode (an azkmd "
+                       "without it would be a padding oracle): upgrade azkmd, or use ECDHE or TLS 1.3",
+                       k->rt->entry);
     if (rc == AZKM_OK)
         rc = azkm_remote_b64_member(k->rt->entry, resp, "value", value, vlen);
     clear_value(resp);
@@ -103,17 +117,21 @@ static azkm_rc post_value(azkm_tier_key *k, const char *op, const char *alg, con
     return rc;
 }
 
-/* Key Vault's name of a signature: RS/PS/ES and the digest's size. PS* salts are as long as the digest. */
+/* Key Vault's name of a signature: RS/PS/ES and the digest's size (PS* salts are as long as the digest), or EdDSA
+ * (RFC 8037, over the message itself). */
 static azkm_rc sign_alg(const azkm_sign_params *p, char alg[8])
 {
     size_t dlen = p->digest != NULL ? azkm_digest_size(p->digest) : 0;
     const char *family = p->scheme == AZKM_SIG_RSA_PKCS1 ? "RS" : p->scheme == AZKM_SIG_RSA_PSS ? "PS" : "ES";
 
-    if (p->scheme == AZKM_SIG_EDDSA || (dlen != 32 && dlen != 48 && dlen != 64))
+    if (p->scheme == AZKM_SIG_EDDSA) {
+        snprintf(alg, 8, "EdDSA");
+        return AZKM_OK;
+    }
+    if (dlen != 32 && dlen != 48 && dlen != 64)
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s%s",
-                         p->digest != NULL ? p->digest : "a prehashed DigestInfo",
-                         p->scheme == AZKM_SIG_EDDSA ? " (EdDSA)" : "");
+                         "azkmd signs SHA-256, SHA-384 or SHA-512 digests with RS*, PS* or ES*, not %s",
+                         p->digest != NULL ? p->digest : "a prehashed DigestInfo");
     if (p->scheme == AZKM_SIG_RSA_PSS && ((p->pss_saltlen != AZKM_PSS_SALT_DIGEST && p->pss_saltlen != (int)dlen) ||
                                           (p->mgf1_digest != NULL && azkm_digest_size(p->mgf1_digest) != dlen)))
         return azkm_fail(AZKM_E_UNSUPPORTED,
@@ -149,12 +167,13 @@ static azkm_rc rt_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsign
                        unsigned char *sig, size_t *siglen)
 {
     unsigned char *value = NULL;
-    size_t vlen = 0, expect = p->scheme == AZKM_SIG_ECDSA ? 2 * k->bytes : k->bytes;
+    /* ECDSA r || s, EdDSA R || S: twice the field element (Ed25519 64 bytes, Ed448 114); RSA the modulus */
+    size_t vlen = 0, expect = p->scheme == AZKM_SIG_ECDSA || p->scheme == AZKM_SIG_EDDSA ? 2 * k->bytes : k->bytes;
     char alg[8];
     azkm_rc rc = sign_alg(p, alg);
 
     if (rc == AZKM_OK)
-        rc = post_value(k, "sign", alg, in, inlen, &value, &vlen);
+        rc = post_value(k, "sign", alg, NULL, in, inlen, &value, &vlen);
     /* The caller's buffer holds what a signature of this key can be: a longer answer never reaches it. */
     if (rc == AZKM_OK && (vlen != expect || expect == 0))
         rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's signature is %zu bytes, not the key's %zu", vlen, expect);
@@ -176,17 +195,13 @@ static azkm_rc decrypt_alg(const azkm_cipher_params *p, const char **alg)
     size_t dlen = azkm_digest_size(md);
 
     *alg = NULL;
-    if (p->scheme == AZKM_ENC_RSA_PKCS1)
+    if (p->scheme == AZKM_ENC_RSA_PKCS1 || p->scheme == AZKM_ENC_RSA_TLS)
         *alg = "RSA1_5";
     else if (p->scheme == AZKM_ENC_RSA_OAEP && p->label_len == 0 &&
              (p->mgf1_digest == NULL || azkm_digest_size(p->mgf1_digest) == dlen))
         *alg = dlen == 20 ? "RSA-OAEP" : dlen == 32 ? "RSA-OAEP-256" : NULL;
     if (*alg != NULL)
         return AZKM_OK;
-    if (p->scheme == AZKM_ENC_RSA_TLS)
-        return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "TLS 1.2 RSA key exchange through azkmd is not supported yet (it needs a server "
-                         "side that cannot become a padding oracle); use ECDHE or TLS 1.3");
     return azkm_fail(AZKM_E_UNSUPPORTED,
                      "azkmd decrypts RSA-OAEP (SHA-1), RSA-OAEP-256 and RSA1_5 only, with no OAEP label");
 }
@@ -197,15 +212,21 @@ static azkm_rc rt_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_param
     unsigned char *value = NULL;
     size_t vlen = 0;
     const char *alg;
+    json_t *tls = NULL;
+    int premaster = p->scheme == AZKM_ENC_RSA_TLS;
     azkm_rc rc = op == AZKM_OP_DECRYPT
                      ? decrypt_alg(p, &alg)
                      : azkm_fail(AZKM_E_UNSUPPORTED,
                                  "vault %s is remote: key unwrap through azkmd is not supported yet", k->rt->entry);
 
+    if (rc == AZKM_OK && premaster)
+        tls = json_pack("{s:I,s:I}", "client_version", (json_int_t)p->tls_client_version, "negotiated_version",
+                        (json_int_t)p->tls_alt_version);
     if (rc == AZKM_OK)
-        rc = post_value(k, "decrypt", alg, in, inlen, &value, &vlen);
-    if (rc == AZKM_OK && (vlen > inlen || vlen > k->bytes))
-        rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's plaintext (%zu bytes) is longer than the ciphertext", vlen);
+        rc = post_value(k, "decrypt", alg, tls, in, inlen, &value, &vlen);
+    if (rc == AZKM_OK && (vlen > inlen || vlen > k->bytes || (premaster && vlen != 48)))
+        rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's plaintext (%zu bytes) is longer than the ciphertext%s", vlen,
+                       premaster ? ", or not a 48-byte TLS premaster" : "");
     if (rc == AZKM_OK) {
         memcpy(out, value, vlen);
         *outlen = vlen;

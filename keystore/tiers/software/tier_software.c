@@ -4,6 +4,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
@@ -344,6 +345,18 @@ static azkm_rc sw_sign(azkm_tier_key *k, const azkm_sign_params *p, const unsign
     return rc;
 }
 
+/* TLS padding mode: OpenSSL answers a wrong padding or version with a random premaster in constant time; what it
+ * still refuses depends on the ciphertext alone (longer than the modulus, or not below it), and gets a random one
+ * too, so that every ciphertext yields 48 bytes, as on the HSM tier. */
+static azkm_rc tls_random_premaster(unsigned char *out, size_t *outlen)
+{
+    ERR_clear_error();
+    if (RAND_bytes(out, 48) != 1)
+        return azkm_fail_ossl(AZKM_E_CRYPTO, "no randomness for a TLS premaster secret");
+    *outlen = 48;
+    return AZKM_OK;
+}
+
 static azkm_rc rsa_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                            unsigned char *out, size_t *outlen)
 {
@@ -388,10 +401,12 @@ static azkm_rc rsa_decrypt(azkm_tier_key *k, const azkm_cipher_params *p, const 
     *q = OSSL_PARAM_construct_end();
     if (ctx == NULL || EVP_PKEY_decrypt_init_ex(ctx, params) <= 0)
         rc = azkm_fail_ossl(AZKM_E_INVALID, "decryption parameters rejected");
-    else if (EVP_PKEY_decrypt(ctx, out, &len, in, inlen) <= 0)
-        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "decryption failed");
-    else
+    else if (EVP_PKEY_decrypt(ctx, out, &len, in, inlen) > 0)
         *outlen = len;
+    else if (p->scheme == AZKM_ENC_RSA_TLS)
+        rc = tls_random_premaster(out, outlen);
+    else
+        rc = azkm_fail_ossl(AZKM_E_CRYPTO, "decryption failed");
     EVP_PKEY_CTX_free(ctx);
     return rc;
 }
