@@ -72,9 +72,44 @@ static azkm_rc copy_path(const char *name, const char *what, const char *path, c
     if (strlen(abs) > AZKM_REMOTE_PATH_MAX)
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: %s %.200s: the path is over %d bytes", name, what, path,
                          AZKM_REMOTE_PATH_MAX);
-    if (strcmp(what, "client key") == 0 && (rc = azkm_check_private(abs, 0, "client key")) != AZKM_OK)
+    if ((strcmp(what, "client key") == 0 || strcmp(what, "client assertion key") == 0 ||
+         strcmp(what, "client secret file") == 0) &&
+        (rc = azkm_check_private(abs, strcmp(what, "client secret file") == 0, what)) != AZKM_OK)
         return azkm_fail(rc, "remote vault %s: %s", name, azkm_last_error());
     memcpy(out, abs, strlen(abs) + 1);
+    return AZKM_OK;
+}
+
+/* How the entry authenticates: a service principal (a client id) with a secret or assertion, a client
+ * certificate, or the peer's credentials. */
+static azkm_rc token_auth_of(const char *name, const azkm_remote_params *p, azkm_remote_conf *c)
+{
+    azkm_rc rc;
+
+    c->auth = c->client_cert[0] || c->client_key[0] ? AZKM_REMOTE_AUTH_CERTIFICATE : AZKM_REMOTE_AUTH_PEER;
+    if (p->client_id == NULL && p->tenant == NULL && p->client_secret_file == NULL &&
+        p->client_assertion_cert == NULL && p->client_assertion_key == NULL)
+        return AZKM_OK;
+    if (p->client_id == NULL || strlen(p->client_id) > AZKM_GUID_LEN ||
+        (p->tenant != NULL && strlen(p->tenant) > AZKM_REMOTE_TENANT_MAX))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a service principal needs --client-id (an appId) and at most a %d-byte "
+                         "--tenant",
+                         name, AZKM_REMOTE_TENANT_MAX);
+    snprintf(c->client_id, sizeof(c->client_id), "%s", p->client_id);
+    snprintf(c->tenant, sizeof(c->tenant), "%s", p->tenant != NULL ? p->tenant : AZKM_REMOTE_TENANT_DEFAULT);
+    c->auth = p->client_assertion_cert != NULL || p->client_assertion_key != NULL ? AZKM_REMOTE_AUTH_ASSERTION
+                                                                                  : AZKM_REMOTE_AUTH_SECRET;
+    if ((rc = copy_path(name, "client secret file", p->client_secret_file, c->secret_file)) != AZKM_OK ||
+        (rc = copy_path(name, "client assertion certificate", p->client_assertion_cert, c->assertion_cert)) !=
+            AZKM_OK ||
+        (rc = copy_path(name, "client assertion key", p->client_assertion_key, c->assertion_key)) != AZKM_OK)
+        return rc;
+    if (c->client_cert[0] || c->client_key[0])
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a service principal (--client-id) or a client certificate "
+                         "(--client-cert), not both",
+                         name);
     return AZKM_OK;
 }
 
@@ -104,7 +139,8 @@ static azkm_rc conf_of(const char *name, const azkm_remote_params *p, azkm_remot
     snprintf(c->domain, sizeof(c->domain), "%s", p->domain != NULL ? p->domain : AZKM_REMOTE_DOMAIN_DEFAULT);
     if ((rc = copy_path(name, "CA file", p->ca_file, c->ca_file)) != AZKM_OK ||
         (rc = copy_path(name, "client certificate", p->client_cert, c->client_cert)) != AZKM_OK ||
-        (rc = copy_path(name, "client key", p->client_key, c->client_key)) != AZKM_OK)
+        (rc = copy_path(name, "client key", p->client_key, c->client_key)) != AZKM_OK ||
+        (rc = token_auth_of(name, p, c)) != AZKM_OK)
         return rc;
     c->connect_timeout_ms = p->connect_timeout_ms > 0 ? p->connect_timeout_ms : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
     c->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : AZKM_REMOTE_TIMEOUT_MS;

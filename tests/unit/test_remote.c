@@ -8,7 +8,7 @@
 static azkm_rc connect1(fixture *f, const char *name, const char *url, const char *remote_vault, const char *domain)
 {
     const char *urls[] = {url};
-    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL};
+    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
     return azkm_vault_connect(f->ks, name, &p);
 }
@@ -18,9 +18,9 @@ static void connect_checks_every_field(void **state)
     fixture *f = *state;
     const char *nine[9] = {"unix:/a", "unix:/a", "unix:/a", "unix:/a", "unix:/a",
                            "unix:/a", "unix:/a", "unix:/a", "unix:/a"};
-    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL};
-    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL};
-    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL};
+    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     struct stat st;
     char path[512];
 
