@@ -325,8 +325,8 @@ static azkm_rc http_error(const azkm_remote_client *c, size_t i, const request *
         azkm_fail(rc, "remote vault %s: %s at %s: %s %s answered %ld %s: %.400s", c->entry, rq->where,
                   c->conf.urls[i], rq->method, rq->path, o->status, code, msg != NULL ? msg : "(no message)");
     else
-        azkm_fail(rc, "remote vault %s: %s at %s: %s %s answered %ld without an error body", c->entry, rq->where,
-                  c->conf.urls[i], rq->method, rq->path, o->status);
+        azkm_fail(rc, "remote vault %s: %s at %s: %s %s answered %ld without %s error body", c->entry, rq->where,
+                  c->conf.urls[i], rq->method, rq->path, o->status, rq->login ? "an Entra" : "a Key Vault");
     json_decref(root);
     return rc;
 }
