@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+
+#include "azkm/keyref.h"
 #include "vault/vault.h"
 #include "tiers/remote/remote.h"
 #include "vault/vault_internal.h"
@@ -24,6 +27,33 @@ int azkm_vault_is_remote_entry(const char *dir)
     return lstat(path, &st) == 0;
 }
 
+/* A client key given as a key reference file (the azkm provider, loaded in the process, turns it into a key for
+ * the TLS handshake) must name a key of a local vault: a remote vault's key would need a connection to azkmd to
+ * make the connection to azkmd. Any other file is a PEM key for libcurl. */
+static azkm_rc check_client_key(azkm_keystore *ks, const char *name, const char *path)
+{
+    BIO *in = path[0] ? BIO_new_file(path, "r") : NULL;
+    char *uri = NULL, dir[4096];
+    azkm_keyref_rc krc = in != NULL ? azkm_keyref_read_pem(in, &uri) : AZKM_KEYREF_E_LABEL;
+    azkm_uri u;
+    azkm_rc rc = AZKM_OK;
+
+    BIO_free(in);
+    if (krc == AZKM_KEYREF_E_LABEL)
+        return AZKM_OK;
+    if (krc != AZKM_KEYREF_OK || azkm_uri_parse(uri, &u) != AZKM_OK)
+        rc = azkm_fail(AZKM_E_INVALID, "remote vault %s: client key %s is a bad key reference file (%s)", name,
+                       path, krc != AZKM_KEYREF_OK ? azkm_keyref_strerror(krc) : azkm_last_error());
+    else if (strcmp(u.vault, name) == 0 ||
+             (azkm_vault_dir(ks, u.vault, dir, sizeof(dir)) == AZKM_OK && azkm_vault_is_remote_entry(dir)))
+        rc = azkm_fail(AZKM_E_INVALID,
+                       "remote vault %s: client key %s refers to %s, a key of a remote vault: the client key must "
+                       "be in a local vault (connecting would need the connection being made)",
+                       name, path, uri);
+    azkm_free(uri);
+    return rc;
+}
+
 azkm_rc azkm_vault_remote_open(azkm_vault *v)
 {
     azkm_remote_conf conf;
@@ -35,6 +65,8 @@ azkm_rc azkm_vault_remote_open(azkm_vault *v)
         return azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
     snprintf(path, sizeof(path), "%s/%s", v->dir, AZKM_REMOTE_FILE);
     rc = azkm_remote_conf_read(v->name, path, &conf);
+    if (rc == AZKM_OK)
+        rc = check_client_key(v->ks, v->name, conf.client_key);
     if (rc == AZKM_OK)
         rc = azkm_tier_new(AZKM_TIER_REMOTE, v->ks->libctx, v->ks->propq, &s, &v->remote);
     return rc;
@@ -156,6 +188,8 @@ static azkm_rc vault_connect_impl(azkm_keystore *ks, const char *name, const azk
 
     if (rc == AZKM_OK)
         rc = conf_of(name, params, &conf);
+    if (rc == AZKM_OK)
+        rc = check_client_key(ks, name, conf.client_key);
     if (rc != AZKM_OK)
         return rc;
     if (stat(dir, &st) == 0)

@@ -27,7 +27,8 @@ static struct {
     pid_t pid;
     size_t n;
     CURL *idle[POOL_MAX];
-} pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+    int provider_keys; /* some connection's TLS context may hold a client key from a key reference file */
+} pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}, 0};
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
@@ -44,10 +45,15 @@ static void pool_unlock_fork(void)
 
 /* The idle handles of this process, closed when it exits or this library is unloaded (atexit in a shared object
  * runs at its dlclose): registered after OpenSSL's own exit handler, it runs before OPENSSL_cleanup, while TLS
- * connections can still be shut down. A forked child's inherited handles are not its own: left alone. */
+ * connections can still be shut down. A forked child's inherited handles are not its own: left alone. So are
+ * they all once a client key came from a key reference file: freeing a TLS context frees its key, a vault key
+ * whose token library (SoftHSM) may have torn itself down in an exit handler that ran first; the kernel closes
+ * the sockets. */
 static void pool_release(void)
 {
     pthread_mutex_lock(&pool.mu);
+    if (pool.provider_keys)
+        pool.n = 0;
     while (pool.pid == getpid() && pool.n > 0)
         CU->easy_cleanup(pool.idle[--pool.n]);
     pthread_mutex_unlock(&pool.mu);
@@ -105,6 +111,21 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A client key that is a key reference file: libcurl loads it through OpenSSL's decoders, which know the label
+ * only when the azkm provider is loaded in the process (docs/remote-vaults.md). */
+static int key_is_reference(const char *path)
+{
+    char line[64] = "";
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+
+    if (f != NULL) {
+        if (fgets(line, sizeof(line), f) == NULL)
+            line[0] = '\0';
+        fclose(f);
+    }
+    return strncmp(line, "-----BEGIN AZKM KEY REFERENCE-----", 34) == 0;
+}
+
 azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, azkm_remote_client **out)
 {
     azkm_remote_client *c;
@@ -118,6 +139,11 @@ azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, 
     }
     c->conf = *conf;
     pthread_mutex_init(&c->mu, NULL);
+    if (key_is_reference(conf->client_key)) {
+        pthread_mutex_lock(&pool.mu);
+        pool.provider_keys = 1;
+        pthread_mutex_unlock(&pool.mu);
+    }
     *out = c;
     return AZKM_OK;
 }
@@ -354,7 +380,10 @@ static const char *failure_of(CURLcode cc)
 
 static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
 {
-    const char *what = failure_of(o->cc);
+    const char *what = o->cc == CURLE_SSL_CERTPROBLEM && key_is_reference(c->conf.client_key)
+                           ? "the client key is a key reference file, which only a process with the azkm provider "
+                             "loaded (OPENSSL_CONF) can use"
+                           : failure_of(o->cc);
 
     return azkm_fail(AZKM_E_IO, "remote vault %s: %s at %s: %s %s: %s (%s)", c->entry, rq->where, c->conf.urls[i],
                      rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc));
