@@ -284,7 +284,7 @@ static const cli_flag connect_flags[] = {
     {"--name", ARG_VALUE, "NAME", "Name of the remote vault in this keystore (azkm://NAME/keys/...).", 1},
     {"--url", ARG_LIST, "URL...",
      "azkmd's address(es), tried in this order: unix:/path/to/azkmd.sock (the caller authenticated by its uid "
-     "and groups) or https://host[:port] (by --client-cert).",
+     "and groups, or --client-id) or https://host[:port] (by --client-cert or --client-id).",
      1},
     {"--remote-vault", ARG_VALUE, "NAME", "The vault's name on the server. Default: --name.", 0},
     {"--domain", ARG_VALUE, "DNS-NAME",
@@ -295,7 +295,10 @@ static const cli_flag connect_flags[] = {
      0},
     {"--client-cert", ARG_VALUE, "FILE", "https: the client certificate (PEM) azkmd knows as a service principal.",
      0},
-    {"--client-key", ARG_VALUE, "FILE", "https: its private key (PEM), not readable by others.", 0},
+    {"--client-key", ARG_VALUE, "FILE",
+     "https: its private key (PEM), not readable by others; or a key reference file (azkm key ref) to a key of "
+     "a local vault, for processes with the azkm provider loaded.",
+     0},
     {"--client-id", ARG_VALUE, "APPID",
      "Authenticate as this service principal with a bearer token from azkmd's token endpoint (unix: or https).", 0},
     {"--tenant", ARG_VALUE, "TENANT",
