@@ -162,10 +162,11 @@ static azkm_rc make_form(azkm_remote_token *t, char *form, size_t size)
     ok = form_add(form, size, "grant_type", "client_credentials") &&
          form_add(form, size, "client_id", t->conf.client_id) && form_add(form, size, "scope", scope);
     if (t->conf.auth == AZKM_REMOTE_AUTH_SECRET) {
-        if ((rc = read_secret(t, secret)) != AZKM_OK)
-            return rc;
-        ok = ok && form_add(form, size, "client_secret", secret);
+        rc = read_secret(t, secret);
+        ok = ok && rc == AZKM_OK && form_add(form, size, "client_secret", secret);
         OPENSSL_cleanse(secret, sizeof(secret));
+        if (rc != AZKM_OK)
+            return rc;
     } else {
         rc = azkm_remote_assertion(t->entry, &t->conf, t->client, t->libctx, t->propq, t->aud, &assertion);
         if (rc != AZKM_OK)
