@@ -48,13 +48,11 @@ static void pool_unlock_fork(void)
  * connections can still be shut down. A forked child's inherited handles are not its own: left alone. So are
  * they all once a client key came from a key reference file: freeing a TLS context frees its key, a vault key
  * whose token library (SoftHSM) may have torn itself down in an exit handler that ran first; the kernel closes
- * the sockets. */
+ * the sockets (the handles stay in the pool, reachable: not a leak to a leak checker). */
 static void pool_release(void)
 {
     pthread_mutex_lock(&pool.mu);
-    if (pool.provider_keys)
-        pool.n = 0;
-    while (pool.pid == getpid() && pool.n > 0)
+    while (!pool.provider_keys && pool.pid == getpid() && pool.n > 0)
         CU->easy_cleanup(pool.idle[--pool.n]);
     pthread_mutex_unlock(&pool.mu);
 }
