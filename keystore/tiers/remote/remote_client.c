@@ -27,7 +27,9 @@ static struct {
     pid_t pid;
     size_t n;
     CURL *idle[POOL_MAX];
-    int provider_keys; /* some connection's TLS context may hold a client key from a key reference file */
+    /* 1: a client's key is a key reference file, so a connection's TLS context may hold a vault key, which its
+     * tier frees with it; 2: pool_release registered again after such a connection was made. */
+    int provider_keys;
 } pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}, 0};
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -45,14 +47,11 @@ static void pool_unlock_fork(void)
 
 /* The idle handles of this process, closed when it exits or this library is unloaded (atexit in a shared object
  * runs at its dlclose): registered after OpenSSL's own exit handler, it runs before OPENSSL_cleanup, while TLS
- * connections can still be shut down. A forked child's inherited handles are not its own: left alone. So are
- * they all once a client key came from a key reference file: freeing a TLS context frees its key, a vault key
- * whose token library (SoftHSM) may have torn itself down in an exit handler that ran first; the kernel closes
- * the sockets (the handles stay in the pool, reachable: not a leak to a leak checker). */
+ * connections can still be shut down. A forked child's inherited handles are not its own: left alone. */
 static void pool_release(void)
 {
     pthread_mutex_lock(&pool.mu);
-    while (!pool.provider_keys && pool.pid == getpid() && pool.n > 0)
+    while (pool.pid == getpid() && pool.n > 0)
         CU->easy_cleanup(pool.idle[--pool.n]);
     pthread_mutex_unlock(&pool.mu);
 }
@@ -78,16 +77,26 @@ static CURL *pool_take(int fresh)
     return h != NULL ? h : CU->easy_init();
 }
 
+/* Exit handlers run in the reverse order of their registration. A key reference's vault key may live in a token
+ * library that registered its own teardown when the handshake first used it (SoftHSM does), after pool_release
+ * was: freeing the key after that teardown crashes in the library. Registered once more now, pool_release runs
+ * first (its earlier registration then finds the pool empty). */
 static void pool_give(CURL *h, pid_t pid)
 {
-    int kept = 0;
+    int kept = 0, again = 0;
 
     pthread_mutex_lock(&pool.mu);
     if (pool.pid == pid && pid == getpid() && pool.n < POOL_MAX) {
         pool.idle[pool.n++] = h;
         kept = 1;
     }
+    if (pool.provider_keys == 1) {
+        pool.provider_keys = 2;
+        again = 1;
+    }
     pthread_mutex_unlock(&pool.mu);
+    if (again)
+        atexit(pool_release);
     if (!kept && pid == getpid())
         CU->easy_cleanup(h);
 }
