@@ -115,6 +115,11 @@ static int vault_connect(cli_ctx *ctx, const cli_args *a)
         params.ca_file = args_get(a, "--ca");
         params.client_cert = args_get(a, "--client-cert");
         params.client_key = args_get(a, "--client-key");
+        params.client_id = args_get(a, "--client-id");
+        params.tenant = args_get(a, "--tenant");
+        params.client_secret_file = args_get(a, "--client-secret-file");
+        params.client_assertion_cert = args_get(a, "--client-assertion-cert");
+        params.client_assertion_key = args_get(a, "--client-assertion-key");
         rc = azkm_vault_connect(ks, args_get(a, "--name"), &params);
         ret = rc == AZKM_OK ? show_vault(ctx, args_get(a, "--name")) : cli_fail(rc);
     }
@@ -279,7 +284,7 @@ static const cli_flag connect_flags[] = {
     {"--name", ARG_VALUE, "NAME", "Name of the remote vault in this keystore (azkm://NAME/keys/...).", 1},
     {"--url", ARG_LIST, "URL...",
      "azkmd's address(es), tried in this order: unix:/path/to/azkmd.sock (the caller authenticated by its uid "
-     "and groups) or https://host[:port] (by --client-cert).",
+     "and groups, or --client-id) or https://host[:port] (by --client-cert or --client-id).",
      1},
     {"--remote-vault", ARG_VALUE, "NAME", "The vault's name on the server. Default: --name.", 0},
     {"--domain", ARG_VALUE, "DNS-NAME",
@@ -290,7 +295,20 @@ static const cli_flag connect_flags[] = {
      0},
     {"--client-cert", ARG_VALUE, "FILE", "https: the client certificate (PEM) azkmd knows as a service principal.",
      0},
-    {"--client-key", ARG_VALUE, "FILE", "https: its private key (PEM), not readable by others.", 0},
+    {"--client-key", ARG_VALUE, "FILE",
+     "https: its private key (PEM), not readable by others; or a key reference file (azkm key ref) to a key of "
+     "a local vault, for processes with the azkm provider loaded.",
+     0},
+    {"--client-id", ARG_VALUE, "APPID",
+     "Authenticate as this service principal with a bearer token from azkmd's token endpoint (unix: or https).", 0},
+    {"--tenant", ARG_VALUE, "TENANT",
+     "azkmd's tenant (its token endpoint is /TENANT/oauth2/v2.0/token). Default: azkm.", 0},
+    {"--client-secret-file", ARG_VALUE, "FILE",
+     "--client-id's secret: a file only its owner may read (0600), read whenever a token is needed.", 0},
+    {"--client-assertion-cert", ARG_VALUE, "FILE",
+     "Or a client assertion signed with the key of --client-id's certificate (PEM, RSA).", 0},
+    {"--client-assertion-key", ARG_VALUE, "FILE", "That certificate's private key (PEM), not readable by others.",
+     0},
     {"--connect-timeout-ms", ARG_VALUE, "MS", "Connect timeout per URL, 100-60000. Default: 2000.", 0},
     {"--timeout-ms", ARG_VALUE, "MS", "Timeout of a whole request, 100-600000. Default: 30000.", 0},
     {NULL, 0, NULL, NULL, 0},
@@ -319,7 +337,9 @@ const cli_command cli_vault_commands[] = {
      "  azkm vault connect --name web --url unix:/run/azkm/azkmd.sock\n"
      "  azkm vault connect --name web --url unix:/run/azkm/a.sock unix:/run/azkm/b.sock --remote-vault prod\n"
      "  azkm vault connect --name web --url https://kv1.example:8443 --ca ca.pem --client-cert app.pem \\\n"
-     "      --client-key app.key\n",
+     "      --client-key app.key\n"
+     "  azkm vault connect --name web --url unix:/run/azkm/azkmd.sock --client-id <appId> \\\n"
+     "      --client-secret-file /etc/azkm/app.secret\n",
      vault_connect},
     {"list", "List the vaults of the keystore",
      "Passphrase-protected vaults are not unlocked: without a passphrase source they show their name and why.",

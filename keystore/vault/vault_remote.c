@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+
+#include "azkm/keyref.h"
 #include "vault/vault.h"
 #include "tiers/remote/remote.h"
 #include "vault/vault_internal.h"
@@ -24,6 +27,33 @@ int azkm_vault_is_remote_entry(const char *dir)
     return lstat(path, &st) == 0;
 }
 
+/* A client key given as a key reference file (the azkm provider, loaded in the process, turns it into a key for
+ * the TLS handshake) must name a key of a local vault: a remote vault's key would need a connection to azkmd to
+ * make the connection to azkmd. Any other file is a PEM key for libcurl. */
+static azkm_rc check_client_key(azkm_keystore *ks, const char *name, const char *path)
+{
+    BIO *in = path[0] ? BIO_new_file(path, "r") : NULL;
+    char *uri = NULL, dir[4096];
+    azkm_keyref_rc krc = in != NULL ? azkm_keyref_read_pem(in, &uri) : AZKM_KEYREF_E_LABEL;
+    azkm_uri u;
+    azkm_rc rc = AZKM_OK;
+
+    BIO_free(in);
+    if (krc == AZKM_KEYREF_E_LABEL)
+        return AZKM_OK;
+    if (krc != AZKM_KEYREF_OK || azkm_uri_parse(uri, &u) != AZKM_OK)
+        rc = azkm_fail(AZKM_E_INVALID, "remote vault %s: client key %s is a bad key reference file (%s)", name,
+                       path, krc != AZKM_KEYREF_OK ? azkm_keyref_strerror(krc) : azkm_last_error());
+    else if (strcmp(u.vault, name) == 0 ||
+             (azkm_vault_dir(ks, u.vault, dir, sizeof(dir)) == AZKM_OK && azkm_vault_is_remote_entry(dir)))
+        rc = azkm_fail(AZKM_E_INVALID,
+                       "remote vault %s: client key %s refers to %s, a key of a remote vault: the client key must "
+                       "be in a local vault (connecting would need the connection being made)",
+                       name, path, uri);
+    azkm_free(uri);
+    return rc;
+}
+
 azkm_rc azkm_vault_remote_open(azkm_vault *v)
 {
     azkm_remote_conf conf;
@@ -35,6 +65,8 @@ azkm_rc azkm_vault_remote_open(azkm_vault *v)
         return azkm_fail(rc, "vault %s: %s", v->name, azkm_last_error());
     snprintf(path, sizeof(path), "%s/%s", v->dir, AZKM_REMOTE_FILE);
     rc = azkm_remote_conf_read(v->name, path, &conf);
+    if (rc == AZKM_OK)
+        rc = check_client_key(v->ks, v->name, conf.client_key);
     if (rc == AZKM_OK)
         rc = azkm_tier_new(AZKM_TIER_REMOTE, v->ks->libctx, v->ks->propq, &s, &v->remote);
     return rc;
@@ -72,9 +104,44 @@ static azkm_rc copy_path(const char *name, const char *what, const char *path, c
     if (strlen(abs) > AZKM_REMOTE_PATH_MAX)
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: %s %.200s: the path is over %d bytes", name, what, path,
                          AZKM_REMOTE_PATH_MAX);
-    if (strcmp(what, "client key") == 0 && (rc = azkm_check_private(abs, 0, "client key")) != AZKM_OK)
+    if ((strcmp(what, "client key") == 0 || strcmp(what, "client assertion key") == 0 ||
+         strcmp(what, "client secret file") == 0) &&
+        (rc = azkm_check_private(abs, strcmp(what, "client secret file") == 0, what)) != AZKM_OK)
         return azkm_fail(rc, "remote vault %s: %s", name, azkm_last_error());
     memcpy(out, abs, strlen(abs) + 1);
+    return AZKM_OK;
+}
+
+/* How the entry authenticates: a service principal (a client id) with a secret or assertion, a client
+ * certificate, or the peer's credentials. */
+static azkm_rc token_auth_of(const char *name, const azkm_remote_params *p, azkm_remote_conf *c)
+{
+    azkm_rc rc;
+
+    c->auth = c->client_cert[0] || c->client_key[0] ? AZKM_REMOTE_AUTH_CERTIFICATE : AZKM_REMOTE_AUTH_PEER;
+    if (p->client_id == NULL && p->tenant == NULL && p->client_secret_file == NULL &&
+        p->client_assertion_cert == NULL && p->client_assertion_key == NULL)
+        return AZKM_OK;
+    if (p->client_id == NULL || strlen(p->client_id) > AZKM_GUID_LEN ||
+        (p->tenant != NULL && strlen(p->tenant) > AZKM_REMOTE_TENANT_MAX))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a service principal needs --client-id (an appId) and at most a %d-byte "
+                         "--tenant",
+                         name, AZKM_REMOTE_TENANT_MAX);
+    snprintf(c->client_id, sizeof(c->client_id), "%s", p->client_id);
+    snprintf(c->tenant, sizeof(c->tenant), "%s", p->tenant != NULL ? p->tenant : AZKM_REMOTE_TENANT_DEFAULT);
+    c->auth = p->client_assertion_cert != NULL || p->client_assertion_key != NULL ? AZKM_REMOTE_AUTH_ASSERTION
+                                                                                  : AZKM_REMOTE_AUTH_SECRET;
+    if ((rc = copy_path(name, "client secret file", p->client_secret_file, c->secret_file)) != AZKM_OK ||
+        (rc = copy_path(name, "client assertion certificate", p->client_assertion_cert, c->assertion_cert)) !=
+            AZKM_OK ||
+        (rc = copy_path(name, "client assertion key", p->client_assertion_key, c->assertion_key)) != AZKM_OK)
+        return rc;
+    if (c->client_cert[0] || c->client_key[0])
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a service principal (--client-id) or a client certificate "
+                         "(--client-cert), not both",
+                         name);
     return AZKM_OK;
 }
 
@@ -104,7 +171,8 @@ static azkm_rc conf_of(const char *name, const azkm_remote_params *p, azkm_remot
     snprintf(c->domain, sizeof(c->domain), "%s", p->domain != NULL ? p->domain : AZKM_REMOTE_DOMAIN_DEFAULT);
     if ((rc = copy_path(name, "CA file", p->ca_file, c->ca_file)) != AZKM_OK ||
         (rc = copy_path(name, "client certificate", p->client_cert, c->client_cert)) != AZKM_OK ||
-        (rc = copy_path(name, "client key", p->client_key, c->client_key)) != AZKM_OK)
+        (rc = copy_path(name, "client key", p->client_key, c->client_key)) != AZKM_OK ||
+        (rc = token_auth_of(name, p, c)) != AZKM_OK)
         return rc;
     c->connect_timeout_ms = p->connect_timeout_ms > 0 ? p->connect_timeout_ms : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
     c->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : AZKM_REMOTE_TIMEOUT_MS;
@@ -120,6 +188,8 @@ static azkm_rc vault_connect_impl(azkm_keystore *ks, const char *name, const azk
 
     if (rc == AZKM_OK)
         rc = conf_of(name, params, &conf);
+    if (rc == AZKM_OK)
+        rc = check_client_key(ks, name, conf.client_key);
     if (rc != AZKM_OK)
         return rc;
     if (stat(dir, &st) == 0)

@@ -1,5 +1,6 @@
 /* Remote vaults without a server: azkm_vault_connect's checks, the entry as list, show and open see it, every call
  * that is not served remotely refused by name (none reaching the absent catalog), and a missing socket named. */
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -8,7 +9,7 @@
 static azkm_rc connect1(fixture *f, const char *name, const char *url, const char *remote_vault, const char *domain)
 {
     const char *urls[] = {url};
-    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL};
+    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
     return azkm_vault_connect(f->ks, name, &p);
 }
@@ -18,9 +19,9 @@ static void connect_checks_every_field(void **state)
     fixture *f = *state;
     const char *nine[9] = {"unix:/a", "unix:/a", "unix:/a", "unix:/a", "unix:/a",
                            "unix:/a", "unix:/a", "unix:/a", "unix:/a"};
-    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL};
-    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL};
-    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL};
+    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     struct stat st;
     char path[512];
 
@@ -138,6 +139,46 @@ static void missing_socket_is_named_fast(void **state)
     assert_rc(azkm_key_load_uri(f->ks, "azkm://web/keys/k1", &k), AZKM_E_IO, "cannot connect");
 }
 
+/* A service principal's entry: remote.json names the secret's file, never the secret; a token is asked for first,
+ * at the token endpoint named in the error; the file's mode is checked again at each use. */
+static void service_principal_entry_names_its_secret_file_only(void **state)
+{
+    fixture *f = *state;
+    const char *urls[] = {"unix:/nonexistent/azkmd.sock"};
+    azkm_remote_params p = {.urls = urls, .n_urls = 1, .client_id = "6f1c2a3e-0b1d-4c5e-8f90-123456789abc"};
+    char secret[300], entry[300], text[4096];
+    size_t len;
+    azkm_key_info info;
+    azkm_vault *v;
+    FILE *fp;
+
+    snprintf(secret, sizeof(secret), "%s/app.secret", f->dir);
+    assert_non_null(fp = fopen(secret, "w"));
+    fputs("s3cret-value\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(secret, 0600), 0);
+    p.client_secret_file = secret;
+    p.client_assertion_key = secret;
+    assert_rc(azkm_vault_connect(f->ks, "web", &p), AZKM_E_INVALID, "is --client-id with either");
+    p.client_assertion_key = NULL;
+    assert_ok(azkm_vault_connect(f->ks, "web", &p));
+    snprintf(entry, sizeof(entry), "%s/web/remote.json", f->dir);
+    assert_non_null(fp = fopen(entry, "r"));
+    len = fread(text, 1, sizeof(text) - 1, fp);
+    fclose(fp);
+    text[len] = '\0';
+    assert_non_null(strstr(text, "\"auth\": \"secret\""));
+    assert_non_null(strstr(text, "\"tenant\": \"azkm\""));
+    assert_null(strstr(text, "s3cret"));
+    assert_ok(azkm_vault_open(f->ks, "web", &v));
+    assert_rc(azkm_key_show(v, "k1", NULL, &info), AZKM_E_IO,
+              "remote vault web: azkmd's token endpoint at unix:/nonexistent/azkmd.sock: POST "
+              "/azkm/oauth2/v2.0/token: cannot connect");
+    assert_int_equal(chmod(secret, 0640), 0);
+    assert_rc(azkm_key_show(v, "k1", NULL, &info), AZKM_E_PERMISSION, "has mode 0640");
+    azkm_vault_close(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +187,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(calls_not_served_remotely_are_refused_by_name, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(missing_socket_is_named_fast, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(service_principal_entry_names_its_secret_file_only, fixture_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,17 +88,24 @@ typedef struct {
 
 /* Where a remote vault is: azkmd's URLs, tried in this order (unix:/path/to/azkmd.sock, the caller authenticated
  * by its peer credentials; https://host[:port], the caller authenticated by a client certificate), and the vault's
- * name there. docs/remote-vaults.md. */
+ * name there. Or, on either, the caller a service principal (client_id) with a bearer token from azkmd's token
+ * endpoint, got with a client secret (a file) or a client assertion (a certificate and its key).
+ * docs/remote-vaults.md. */
 typedef struct {
     const char *const *urls;
     size_t n_urls;
-    const char *remote_vault; /* NULL: the same name as the entry */
-    const char *domain;       /* NULL: vault.azkm.localhost (azkmd's default `domain`) */
-    long connect_timeout_ms;  /* 0: 2000 */
-    long timeout_ms;          /* 0: 30000 */
-    const char *ca_file;      /* https: PEM CA certificates for azkmd's certificate; NULL: the system's */
-    const char *client_cert;  /* https (required): the client certificate, PEM */
-    const char *client_key;   /* https (required): its private key, PEM, not accessible to others */
+    const char *remote_vault;          /* NULL: the same name as the entry */
+    const char *domain;                /* NULL: vault.azkm.localhost (azkmd's default `domain`) */
+    long connect_timeout_ms;           /* 0: 2000 */
+    long timeout_ms;                   /* 0: 30000 */
+    const char *ca_file;               /* https: PEM CA certificates for azkmd's certificate; NULL: the system's */
+    const char *client_cert;           /* https (required): the client certificate, PEM */
+    const char *client_key;            /* https (required): its private key, PEM, not accessible to others */
+    const char *client_id;             /* bearer tokens: the service principal's appId; NULL: none */
+    const char *tenant;                /* bearer tokens: azkmd's tenant; NULL: azkm */
+    const char *client_secret_file;    /* its secret, a file only its owner may read (0600) */
+    const char *client_assertion_cert; /* or its certificate (PEM) and RSA key (PEM, not accessible to others) */
+    const char *client_assertion_key;
 } azkm_remote_params;
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);

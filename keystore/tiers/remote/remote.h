@@ -10,10 +10,24 @@
 #define AZKM_REMOTE_PATH_MAX 1024
 #define AZKM_REMOTE_FILE "remote.json"
 
+#define AZKM_REMOTE_TENANT_MAX 64
+#define AZKM_REMOTE_TENANT_DEFAULT "azkm"
+
+/* How the client authenticates ("auth" in remote.json): the Unix socket's peer credentials; a client certificate
+ * (mTLS, https only); or a bearer token from azkmd's token endpoint, got with a service principal's secret (a file)
+ * or with a client assertion signed by its certificate's key (remote_token.c). */
+typedef enum {
+    AZKM_REMOTE_AUTH_PEER,
+    AZKM_REMOTE_AUTH_CERTIFICATE,
+    AZKM_REMOTE_AUTH_SECRET,
+    AZKM_REMOTE_AUTH_ASSERTION,
+} azkm_remote_auth;
+
 /* A remote vault's entry (remote.json): the azkmd URLs in the order they are tried, the vault's name on the
- * server (the Host header <vault>.<domain> selects it) and the timeouts. Authentication: the peer credentials of
- * the Unix socket for unix: URLs; for https: URLs a client certificate and its key (PEM files), the server's
- * certificate verified against ca_file (or the system's CAs) for the name <vault>.<domain>. */
+ * server (the Host header <vault>.<domain> selects it) and the timeouts. Authentication (auth): the peer
+ * credentials of the Unix socket; a client certificate and its key (PEM files) for https URLs; or a bearer token
+ * for client_id from tenant's token endpoint. Over https the server's certificate is verified against ca_file (or
+ * the system's CAs) for the name <vault>.<domain>. */
 typedef struct {
     size_t n_urls;
     char urls[AZKM_REMOTE_URLS_MAX][AZKM_REMOTE_URL_MAX + 1];
@@ -24,6 +38,12 @@ typedef struct {
     char ca_file[AZKM_REMOTE_PATH_MAX + 1];     /* "" for the system's CAs */
     char client_cert[AZKM_REMOTE_PATH_MAX + 1]; /* "" without https URLs */
     char client_key[AZKM_REMOTE_PATH_MAX + 1];
+    azkm_remote_auth auth;
+    char tenant[AZKM_REMOTE_TENANT_MAX + 1];       /* bearer tokens: azkmd's `tenant` */
+    char client_id[AZKM_GUID_LEN + 1];             /* bearer tokens: the service principal's appId */
+    char secret_file[AZKM_REMOTE_PATH_MAX + 1];    /* AZKM_REMOTE_AUTH_SECRET: the file holding the secret */
+    char assertion_cert[AZKM_REMOTE_PATH_MAX + 1]; /* AZKM_REMOTE_AUTH_ASSERTION: the certificate (PEM) */
+    char assertion_key[AZKM_REMOTE_PATH_MAX + 1];  /* and its RSA private key (PEM) */
 } azkm_remote_conf;
 
 #define AZKM_REMOTE_CONNECT_TIMEOUT_MS 2000
@@ -38,6 +58,8 @@ azkm_rc azkm_remote_conf_read(const char *entry, const char *path, azkm_remote_c
 /* https://host[:port] split into host and port (443 by default); AZKM_E_INVALID naming the entry otherwise. */
 azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZKM_REMOTE_DOMAIN_MAX + 1],
                                 unsigned *port);
+/* The name of an auth in remote.json ("peer", "certificate", "secret", "assertion"). */
+const char *azkm_remote_auth_name(azkm_remote_auth auth);
 /* Writes c as remote.json at path (0600, atomically). */
 azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_remote_conf *c);
 

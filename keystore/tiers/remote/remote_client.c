@@ -27,7 +27,10 @@ static struct {
     pid_t pid;
     size_t n;
     CURL *idle[POOL_MAX];
-} pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}};
+    /* 1: a client's key is a key reference file, so a connection's TLS context may hold a vault key, which its
+     * tier frees with it; 2: pool_release registered again after such a connection was made. */
+    int provider_keys;
+} pool = {PTHREAD_MUTEX_INITIALIZER, 0, 0, {0}, 0};
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
@@ -74,16 +77,26 @@ static CURL *pool_take(int fresh)
     return h != NULL ? h : CU->easy_init();
 }
 
+/* Exit handlers run in the reverse order of their registration. A key reference's vault key may live in a token
+ * library that registered its own teardown when the handshake first used it (SoftHSM does), after pool_release
+ * was: freeing the key after that teardown crashes in the library. Registered once more now, pool_release runs
+ * first (its earlier registration then finds the pool empty). */
 static void pool_give(CURL *h, pid_t pid)
 {
-    int kept = 0;
+    int kept = 0, again = 0;
 
     pthread_mutex_lock(&pool.mu);
     if (pool.pid == pid && pid == getpid() && pool.n < POOL_MAX) {
         pool.idle[pool.n++] = h;
         kept = 1;
     }
+    if (pool.provider_keys == 1) {
+        pool.provider_keys = 2;
+        again = 1;
+    }
     pthread_mutex_unlock(&pool.mu);
+    if (again)
+        atexit(pool_release);
     if (!kept && pid == getpid())
         CU->easy_cleanup(h);
 }
@@ -91,6 +104,8 @@ static void pool_give(CURL *h, pid_t pid)
 struct azkm_remote_client {
     char *entry;
     azkm_remote_conf conf;
+    azkm_remote_authorize_fn authorize; /* NULL: no Authorization header (peer credentials, mTLS) */
+    void *authorize_arg;
     pthread_mutex_t mu;
     int64_t failed_until[AZKM_REMOTE_URLS_MAX]; /* monotonic ms: a URL that failed is tried last until then */
 };
@@ -101,6 +116,21 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A client key that is a key reference file: libcurl loads it through OpenSSL's decoders, which know the label
+ * only when the azkm provider is loaded in the process (docs/remote-vaults.md). */
+static int key_is_reference(const char *path)
+{
+    char line[64] = "";
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+
+    if (f != NULL) {
+        if (fgets(line, sizeof(line), f) == NULL)
+            line[0] = '\0';
+        fclose(f);
+    }
+    return strncmp(line, "-----BEGIN AZKM KEY REFERENCE-----", 34) == 0;
 }
 
 azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, azkm_remote_client **out)
@@ -116,8 +146,19 @@ azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, 
     }
     c->conf = *conf;
     pthread_mutex_init(&c->mu, NULL);
+    if (key_is_reference(conf->client_key)) {
+        pthread_mutex_lock(&pool.mu);
+        pool.provider_keys = 1;
+        pthread_mutex_unlock(&pool.mu);
+    }
     *out = c;
     return AZKM_OK;
+}
+
+void azkm_remote_client_set_auth(azkm_remote_client *c, azkm_remote_authorize_fn fn, void *arg)
+{
+    c->authorize = fn;
+    c->authorize_arg = arg;
 }
 
 void azkm_remote_client_free(azkm_remote_client *c)
@@ -169,7 +210,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 typedef struct {
     const char *method;
     const char *path;
-    const char *body; /* JSON text or NULL */
+    const char *body;  /* JSON text (a form for the token endpoint) or NULL */
+    const char *auth;  /* "Authorization: Bearer ..." or NULL */
+    int login;         /* the token issuer's paths: Host login.<domain>, a form, no api-version */
+    const char *where; /* what answers, in errors: "azkmd", "azkmd's token endpoint" */
 } request;
 
 typedef struct {
@@ -212,24 +256,27 @@ static void set_target(const azkm_remote_client *c, CURL *h, size_t i, const req
                       : strchr(rq->path, '?') != NULL          ? "&api-version="
                                                                : "?api-version=";
     char host[AZKM_REMOTE_DOMAIN_MAX + 1], rule[2 * AZKM_REMOTE_DOMAIN_MAX + AZKM_VAULT_NAME_MAX + 32];
+    const char *name = rq->login ? "login" : c->conf.vault, *version = *sep ? AZKM_REMOTE_API_VERSION : "";
     unsigned port = 443;
 
+    if (rq->login)
+        sep = version = "";
     if (strncmp(c->conf.urls[i], "unix:", 5) == 0) {
-        snprintf(url, len, "http://%s.%s%s%s%s", c->conf.vault, c->conf.domain, rq->path, sep,
-                 *sep ? AZKM_REMOTE_API_VERSION : "");
+        snprintf(url, len, "http://%s.%s%s%s%s", name, c->conf.domain, rq->path, sep, version);
         CU->easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->conf.urls[i] + 5);
         return;
     }
     azkm_remote_https_split(c->entry, c->conf.urls[i], host, &port); /* checked when the entry was read */
-    snprintf(url, len, "https://%s.%s:%u%s%s%s", c->conf.vault, c->conf.domain, port, rq->path, sep,
-             *sep ? AZKM_REMOTE_API_VERSION : "");
-    snprintf(rule, sizeof(rule), "%s.%s:%u:%s:%u", c->conf.vault, c->conf.domain, port, host, port);
+    snprintf(url, len, "https://%s.%s:%u%s%s%s", name, c->conf.domain, port, rq->path, sep, version);
+    snprintf(rule, sizeof(rule), "%s.%s:%u:%s:%u", name, c->conf.domain, port, host, port);
     *connect_to = CU->slist_append(NULL, rule);
     CU->easy_setopt(h, CURLOPT_CONNECT_TO, *connect_to);
     if (c->conf.ca_file[0])
         CU->easy_setopt(h, CURLOPT_CAINFO, c->conf.ca_file);
-    CU->easy_setopt(h, CURLOPT_SSLCERT, c->conf.client_cert);
-    CU->easy_setopt(h, CURLOPT_SSLKEY, c->conf.client_key);
+    if (c->conf.client_cert[0]) {
+        CU->easy_setopt(h, CURLOPT_SSLCERT, c->conf.client_cert);
+        CU->easy_setopt(h, CURLOPT_SSLKEY, c->conf.client_key);
+    }
 }
 
 /* One request to URL i on a pooled (or, fresh, a new) connection. */
@@ -247,7 +294,10 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
         return;
     }
     hdr = CU->slist_append(hdr, "Accept: application/json");
-    hdr = CU->slist_append(hdr, "Content-Type: application/json");
+    hdr = CU->slist_append(hdr, rq->login ? "Content-Type: application/x-www-form-urlencoded"
+                                          : "Content-Type: application/json");
+    if (rq->auth != NULL)
+        hdr = CU->slist_append(hdr, rq->auth);
     CU->easy_reset(h);
     set_target(c, h, i, rq, url, sizeof(url), &connect_to);
     set_options(c, h, url, hdr, rq, o);
@@ -256,6 +306,8 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
     CU->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
     CU->easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
     o->reused = conns == 0;
+    for (struct curl_slist *l = hdr; l != NULL; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data)); /* the bearer token */
     CU->slist_free_all(hdr);
     CU->slist_free_all(connect_to);
     /* A handle whose exchange failed is not kept: its connection may be half used. */
@@ -291,21 +343,23 @@ static azkm_rc rc_of_status(long status)
     }
 }
 
-/* A non-2xx answer: its status, and Key Vault's error code and message when the body has them. */
+/* A non-2xx answer: its status, and Key Vault's error code and message when the body has them (or Entra's error
+ * and error_description, from the token endpoint). */
 static azkm_rc http_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
 {
     json_t *root = o->a.data != NULL ? json_loads(o->a.data, 0, NULL) : NULL;
     const json_t *err = json_object_get(root, "error");
-    const char *code = json_string_value(json_object_get(err, "code"));
-    const char *msg = json_string_value(json_object_get(err, "message"));
+    const char *code = json_string_value(json_is_string(err) ? err : json_object_get(err, "code"));
+    const char *msg = json_string_value(json_is_string(err) ? json_object_get(root, "error_description")
+                                                            : json_object_get(err, "message"));
     azkm_rc rc = rc_of_status(o->status);
 
     if (code != NULL)
-        azkm_fail(rc, "remote vault %s: azkmd at %s: %s %s answered %ld %s: %.400s", c->entry, c->conf.urls[i],
-                  rq->method, rq->path, o->status, code, msg != NULL ? msg : "(no message)");
+        azkm_fail(rc, "remote vault %s: %s at %s: %s %s answered %ld %s: %.400s", c->entry, rq->where,
+                  c->conf.urls[i], rq->method, rq->path, o->status, code, msg != NULL ? msg : "(no message)");
     else
-        azkm_fail(rc, "remote vault %s: azkmd at %s: %s %s answered %ld without a Key Vault error body", c->entry,
-                  c->conf.urls[i], rq->method, rq->path, o->status);
+        azkm_fail(rc, "remote vault %s: %s at %s: %s %s answered %ld without %s error body", c->entry, rq->where,
+                  c->conf.urls[i], rq->method, rq->path, o->status, rq->login ? "an Entra" : "a Key Vault");
     json_decref(root);
     return rc;
 }
@@ -333,9 +387,12 @@ static const char *failure_of(CURLcode cc)
 
 static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
 {
-    const char *what = failure_of(o->cc);
+    const char *what = o->cc == CURLE_SSL_CERTPROBLEM && key_is_reference(c->conf.client_key)
+                           ? "the client key is a key reference file, which only a process with the azkm provider "
+                             "loaded (OPENSSL_CONF) can use"
+                           : failure_of(o->cc);
 
-    return azkm_fail(AZKM_E_IO, "remote vault %s: azkmd at %s: %s %s: %s (%s)", c->entry, c->conf.urls[i],
+    return azkm_fail(AZKM_E_IO, "remote vault %s: %s at %s: %s %s: %s (%s)", c->entry, rq->where, c->conf.urls[i],
                      rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc));
 }
 
@@ -347,8 +404,8 @@ static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request
 
     if (!json_is_object(root)) {
         json_decref(root);
-        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd at %s: %s %s answered %ld with %s", c->entry,
-                         c->conf.urls[i], rq->method, rq->path, o->status,
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: %s at %s: %s %s answered %ld with %s", c->entry,
+                         rq->where, c->conf.urls[i], rq->method, rq->path, o->status,
                          o->a.data == NULL ? "an empty body" : "a body that is not a JSON object");
     }
     *resp = root;
@@ -358,7 +415,8 @@ static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request
 /* ---- the URLs in order ----------------------------------------------------------------------------------- */
 
 /* URL i: an answer (AZKM_OK with *answered set, or an HTTP error), or a transport failure (*answered 0). */
-static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_t **resp, int *answered)
+static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_t **resp, int *answered,
+                       long *status)
 {
     outcome o;
     azkm_rc rc;
@@ -369,9 +427,10 @@ static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_
         exchange(c, i, rq, 1, &o);
     }
     *answered = o.cc == CURLE_OK;
+    *status = *answered ? o.status : 0;
     if (o.a.overflow)
-        rc = azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd at %s: %s %s: the answer is over %u bytes", c->entry,
-                       c->conf.urls[i], rq->method, rq->path, ANSWER_MAX);
+        rc = azkm_fail(AZKM_E_CORRUPT, "remote vault %s: %s at %s: %s %s: the answer is over %u bytes", c->entry,
+                       rq->where, c->conf.urls[i], rq->method, rq->path, ANSWER_MAX);
     else if (!*answered)
         rc = transport_error(c, i, rq, &o);
     else if (o.status < 200 || o.status > 299)
@@ -404,28 +463,70 @@ static size_t order(azkm_remote_client *c, size_t *idx)
     return n;
 }
 
-azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+/* The request on the URLs in order: the first that answers decides. *status is its HTTP status (0: none). */
+static azkm_rc send_request(azkm_remote_client *c, const request *rq, json_t **resp, long *status)
 {
     size_t idx[AZKM_REMOTE_URLS_MAX], n = order(c, idx);
-    request rq = {method, path, NULL};
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     azkm_rc rc = AZKM_E_IO;
     int answered = 0;
 
-    *resp = NULL;
-    if (body != NULL && text == NULL)
-        return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    rq.body = text;
+    *status = 0;
     for (size_t k = 0; k < n && !answered; k++) {
-        rc = try_url(c, idx[k], &rq, resp, &answered);
+        rc = try_url(c, idx[k], rq, resp, &answered, status);
         mark(c, idx[k], !answered);
-    }
-    if (text != NULL) {
-        OPENSSL_cleanse(text, strlen(text)); /* a digest, a ciphertext: not secret, but not left lying around */
-        free(text);
     }
     if (!answered && n > 1)
         rc = azkm_fail(rc, "remote vault %s: none of its %zu azkmd URLs answered; the last: %s", c->entry, n,
                        azkm_last_error());
     return rc;
+}
+
+/* With a bearer token: a 401 to a token that came from the cache (azkmd stopped accepting it before it expired:
+ * its signing key's version disabled, azkmd's clock ahead) gets one new token and one more try. */
+static azkm_rc send_authorized(azkm_remote_client *c, request *rq, json_t **resp)
+{
+    char auth[AZKM_REMOTE_AUTH_HEADER_MAX];
+    unsigned gen = 0;
+    int cached = 0;
+    long status = 0;
+    azkm_rc rc;
+
+    if (c->authorize == NULL)
+        return send_request(c, rq, resp, &status);
+    rq->auth = auth;
+    if ((rc = c->authorize(c->authorize_arg, 0, auth, sizeof(auth), &gen, &cached)) == AZKM_OK)
+        rc = send_request(c, rq, resp, &status);
+    if (rc != AZKM_OK && status == 401 && cached &&
+        (rc = c->authorize(c->authorize_arg, gen, auth, sizeof(auth), &gen, &cached)) == AZKM_OK)
+        rc = send_request(c, rq, resp, &status);
+    OPENSSL_cleanse(auth, sizeof(auth));
+    return rc;
+}
+
+azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+{
+    request rq = {method, path, NULL, NULL, 0, "azkmd"};
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    azkm_rc rc;
+
+    *resp = NULL;
+    if (body != NULL && text == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    rq.body = text;
+    rc = send_authorized(c, &rq, resp);
+    if (text != NULL) {
+        OPENSSL_cleanse(text, strlen(text)); /* a digest, a ciphertext: not secret, but not left lying around */
+        free(text);
+    }
+    return rc;
+}
+
+azkm_rc azkm_remote_issuer_call(azkm_remote_client *c, const char *method, const char *path, const char *form,
+                                const char *where, json_t **resp)
+{
+    request rq = {method, path, form, NULL, 1, where};
+    long status;
+
+    *resp = NULL;
+    return send_request(c, &rq, resp, &status);
 }

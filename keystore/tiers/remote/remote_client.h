@@ -15,6 +15,15 @@
 typedef struct azkm_remote_client azkm_remote_client;
 
 azkm_rc azkm_remote_client_new(const char *entry, const azkm_remote_conf *conf, azkm_remote_client **out);
+
+/* The Authorization header of a request ("Authorization: Bearer <token>") into header (len bytes), from a token
+ * cache (remote_token.c). stale: 0, or the generation of a token azkmd refused (a new one is got unless the cache
+ * holds a newer one). *gen is the header's token's generation; *cached 1 when it did not have to be got now. */
+#define AZKM_REMOTE_AUTH_HEADER_MAX 8192
+typedef azkm_rc (*azkm_remote_authorize_fn)(void *arg, unsigned stale, char *header, size_t len, unsigned *gen,
+                                            int *cached);
+/* Requests of azkm_remote_call carry fn's header (NULL: none); fn is called with arg. */
+void azkm_remote_client_set_auth(azkm_remote_client *c, azkm_remote_authorize_fn fn, void *arg);
 void azkm_remote_client_free(azkm_remote_client *c);
 
 /* One Key Vault request: method "GET" or "POST", path "/keys/..." (the api-version is appended), body a JSON
@@ -23,6 +32,12 @@ void azkm_remote_client_free(azkm_remote_client *c);
  * decrypt). On a 2xx answer *resp is its JSON (json_decref); otherwise the error names the vault, the URL and
  * what failed (the HTTP status with Key Vault's error code and message). */
 azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp);
+/* One request of azkmd's token issuer, without credentials: path "/<tenant>/...", Host login.<domain>, form a
+ * form-encoded body (POST) or NULL, no api-version. The URLs in order as azkm_remote_call; on a 2xx answer *resp
+ * its JSON; otherwise an error naming where (e.g. "azkmd's token endpoint"), the URL, and Entra's error and
+ * description. */
+azkm_rc azkm_remote_issuer_call(azkm_remote_client *c, const char *method, const char *path, const char *form,
+                                const char *where, json_t **resp);
 
 /* ---- remote_json.c */
 /* Fills info from a KeyBundle (GET /keys/...): name and version from its kid, type, size, curve and public key

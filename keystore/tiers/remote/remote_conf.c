@@ -1,5 +1,6 @@
 /* A remote vault's entry, remote.json: where its azkmd listens and the vault's name there, each field checked
  * before it is written and again when it is read. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,31 +92,106 @@ static int domain_valid(const char *d)
     return d[n - 1] != '-';
 }
 
-/* https URLs need a client certificate and its key (azkmd's other credential, bearer tokens, is not supported
- * yet); the files are named by absolute paths, since the entry is used from any working directory. */
-static azkm_rc check_tls(const char *entry, const azkm_remote_conf *c)
+/* An appId as azkm sp create makes it: 8-4-4-4-12 hexadecimal digits. */
+static int guid_valid(const char *g)
 {
-    const char *const files[] = {c->ca_file, c->client_cert, c->client_key};
-    const char *const what[] = {"the CA file", "the client certificate", "the client key"};
-    int https = 0;
+    if (strlen(g) != AZKM_GUID_LEN)
+        return 0;
+    for (size_t i = 0; i < AZKM_GUID_LEN; i++)
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? g[i] != '-' : !isxdigit((unsigned char)g[i]))
+            return 0;
+    return 1;
+}
 
-    for (size_t i = 0; i < c->n_urls; i++)
-        https |= strncmp(c->urls[i], "https://", 8) == 0;
-    if (https && (c->client_cert[0] == '\0' || c->client_key[0] == '\0'))
-        return azkm_fail(AZKM_E_INVALID,
-                         "remote vault %s: https URLs need a client certificate and its key (--client-cert and "
-                         "--client-key)",
-                         entry);
-    if (!https && (c->ca_file[0] || c->client_cert[0] || c->client_key[0]))
-        return azkm_fail(AZKM_E_INVALID,
-                         "remote vault %s: a CA file or client certificate is for https URLs; unix: URLs "
-                         "authenticate by peer credentials",
-                         entry);
-    for (size_t i = 0; i < 3; i++)
+/* azkmd's tenant is a path segment of its token endpoint. */
+static int tenant_valid(const char *t)
+{
+    size_t n = strlen(t);
+
+    if (n == 0 || n > AZKM_REMOTE_TENANT_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)t[i]) && t[i] != '-' && t[i] != '.')
+            return 0;
+    return 1;
+}
+
+static const char *const auth_names[] = {"peer", "certificate", "secret", "assertion"};
+
+const char *azkm_remote_auth_name(azkm_remote_auth auth)
+{
+    return auth_names[auth];
+}
+
+/* Files are named by absolute paths, since the entry is used from any working directory. */
+static azkm_rc check_paths(const char *entry, const azkm_remote_conf *c)
+{
+    const char *const files[] = {c->ca_file,     c->client_cert,    c->client_key,
+                                 c->secret_file, c->assertion_cert, c->assertion_key};
+    const char *const what[] = {"the CA file",
+                                "the client certificate",
+                                "the client key",
+                                "the client secret file",
+                                "the client assertion certificate",
+                                "the client assertion key"};
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         if (files[i][0] != '\0' && files[i][0] != '/')
             return azkm_fail(AZKM_E_INVALID, "remote vault %s: %s '%.200s' must be an absolute path", entry,
                              what[i], files[i]);
     return AZKM_OK;
+}
+
+/* https URLs need a credential: a client certificate and its key, or a bearer token. A CA file is for https. */
+static azkm_rc check_tls(const char *entry, const azkm_remote_conf *c)
+{
+    int https = 0;
+
+    for (size_t i = 0; i < c->n_urls; i++)
+        https |= strncmp(c->urls[i], "https://", 8) == 0;
+    if (https && c->auth == AZKM_REMOTE_AUTH_PEER)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: https URLs need a client certificate and its key (--client-cert and "
+                         "--client-key) or a service principal (--client-id with --client-secret-file or "
+                         "--client-assertion-cert)",
+                         entry);
+    if (!https && (c->ca_file[0] || c->auth == AZKM_REMOTE_AUTH_CERTIFICATE))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a CA file or client certificate is for https URLs; unix: URLs "
+                         "authenticate by peer credentials or a bearer token",
+                         entry);
+    return check_paths(entry, c);
+}
+
+/* Exactly the fields of c's auth: a certificate and key for mTLS; a tenant, client_id and one credential for
+ * bearer tokens. */
+static azkm_rc check_auth(const char *entry, const azkm_remote_conf *c)
+{
+    int token = c->auth == AZKM_REMOTE_AUTH_SECRET || c->auth == AZKM_REMOTE_AUTH_ASSERTION;
+    int cert = c->auth == AZKM_REMOTE_AUTH_CERTIFICATE;
+
+    if ((unsigned)c->auth > AZKM_REMOTE_AUTH_ASSERTION)
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: unknown authentication %d", entry, (int)c->auth);
+    if (cert != (c->client_cert[0] != '\0') || cert != (c->client_key[0] != '\0'))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a client certificate and its key go together, and only with auth "
+                         "\"certificate\" (not \"%s\")",
+                         entry, auth_names[c->auth]);
+    if (token != (c->client_id[0] != '\0') || (c->auth == AZKM_REMOTE_AUTH_SECRET) != (c->secret_file[0] != '\0') ||
+        (c->auth == AZKM_REMOTE_AUTH_ASSERTION) != (c->assertion_cert[0] != '\0') ||
+        (c->assertion_cert[0] != '\0') != (c->assertion_key[0] != '\0'))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: a service principal is --client-id with either --client-secret-file or "
+                         "--client-assertion-cert and --client-assertion-key (auth \"%s\")",
+                         entry, auth_names[c->auth]);
+    if (token && !guid_valid(c->client_id))
+        return azkm_fail(AZKM_E_INVALID, "remote vault %s: client id '%.64s' is not an appId (a GUID)", entry,
+                         c->client_id);
+    if (token && !tenant_valid(c->tenant))
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: tenant '%.64s' is invalid: 1-64 of a-z, A-Z, 0-9, '.' and '-'", entry,
+                         c->tenant);
+    return check_tls(entry, c);
 }
 
 azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c)
@@ -135,7 +211,7 @@ azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c)
                          entry, c->vault);
     if (!domain_valid(c->domain))
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: domain '%.64s' is not a DNS name", entry, c->domain);
-    if ((rc = check_tls(entry, c)) != AZKM_OK)
+    if ((rc = check_auth(entry, c)) != AZKM_OK)
         return rc;
     if (c->connect_timeout_ms < 100 || c->connect_timeout_ms > 60000 || c->timeout_ms < 100 ||
         c->timeout_ms > 600000)
@@ -165,6 +241,35 @@ static azkm_rc get_optional(const char *entry, const json_t *obj, const char *me
     return json_object_get(obj, member) == NULL ? AZKM_OK : get_string(entry, obj, member, buf, len);
 }
 
+/* "auth" and its fields. An entry written before bearer tokens may lack "auth": a client certificate, or peer. */
+static azkm_rc auth_from_json(const char *entry, const json_t *root, azkm_remote_conf *c)
+{
+    const json_t *v = json_object_get(root, "auth");
+    size_t i, n_names = sizeof(auth_names) / sizeof(auth_names[0]);
+    azkm_rc rc;
+
+    c->auth = c->client_cert[0] ? AZKM_REMOTE_AUTH_CERTIFICATE : AZKM_REMOTE_AUTH_PEER;
+    if (v != NULL) {
+        for (i = 0; i < n_names && !(json_is_string(v) && strcmp(json_string_value(v), auth_names[i]) == 0); i++)
+            ;
+        if (i == n_names)
+            return azkm_fail(AZKM_E_CORRUPT,
+                             "remote vault %s: remote.json: \"auth\" must be \"peer\", \"certificate\", "
+                             "\"secret\" or \"assertion\"",
+                             entry);
+        c->auth = (azkm_remote_auth)i;
+    }
+    if ((rc = get_optional(entry, root, "tenant", c->tenant, sizeof(c->tenant))) != AZKM_OK ||
+        (rc = get_optional(entry, root, "client_id", c->client_id, sizeof(c->client_id))) != AZKM_OK ||
+        (rc = get_optional(entry, root, "client_secret_file", c->secret_file, sizeof(c->secret_file))) != AZKM_OK ||
+        (rc = get_optional(entry, root, "client_assertion_cert", c->assertion_cert, sizeof(c->assertion_cert))) !=
+            AZKM_OK ||
+        (rc = get_optional(entry, root, "client_assertion_key", c->assertion_key, sizeof(c->assertion_key))) !=
+            AZKM_OK)
+        return rc;
+    return AZKM_OK;
+}
+
 static azkm_rc conf_from_json(const char *entry, const json_t *root, azkm_remote_conf *c)
 {
     const json_t *urls = json_object_get(root, "urls"), *v;
@@ -188,7 +293,8 @@ static azkm_rc conf_from_json(const char *entry, const json_t *root, azkm_remote
         return rc;
     if ((rc = get_optional(entry, root, "ca", c->ca_file, sizeof(c->ca_file))) != AZKM_OK ||
         (rc = get_optional(entry, root, "client_cert", c->client_cert, sizeof(c->client_cert))) != AZKM_OK ||
-        (rc = get_optional(entry, root, "client_key", c->client_key, sizeof(c->client_key))) != AZKM_OK)
+        (rc = get_optional(entry, root, "client_key", c->client_key, sizeof(c->client_key))) != AZKM_OK ||
+        (rc = auth_from_json(entry, root, c)) != AZKM_OK)
         return rc;
     v = json_object_get(root, "connect_timeout_ms");
     c->connect_timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
@@ -221,6 +327,21 @@ azkm_rc azkm_remote_conf_read(const char *entry, const char *path, azkm_remote_c
     return rc;
 }
 
+/* A service principal's fields: its appId, tenant and credential's file names, never the secret itself. */
+static void write_token_auth(json_t *root, const azkm_remote_conf *c)
+{
+    if (c->client_id[0] == '\0')
+        return;
+    json_object_set_new(root, "tenant", json_string(c->tenant));
+    json_object_set_new(root, "client_id", json_string(c->client_id));
+    if (c->secret_file[0])
+        json_object_set_new(root, "client_secret_file", json_string(c->secret_file));
+    if (c->assertion_cert[0]) {
+        json_object_set_new(root, "client_assertion_cert", json_string(c->assertion_cert));
+        json_object_set_new(root, "client_assertion_key", json_string(c->assertion_key));
+    }
+}
+
 azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_remote_conf *c)
 {
     json_t *root = json_object(), *urls = json_array();
@@ -232,13 +353,14 @@ azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_r
     json_object_set_new(root, "urls", urls);
     json_object_set_new(root, "vault", json_string(c->vault));
     json_object_set_new(root, "domain", json_string(c->domain));
-    json_object_set_new(root, "auth", json_string(c->client_cert[0] ? "certificate" : "peer"));
+    json_object_set_new(root, "auth", json_string(auth_names[c->auth]));
     if (c->ca_file[0])
         json_object_set_new(root, "ca", json_string(c->ca_file));
     if (c->client_cert[0]) {
         json_object_set_new(root, "client_cert", json_string(c->client_cert));
         json_object_set_new(root, "client_key", json_string(c->client_key));
     }
+    write_token_auth(root, c);
     json_object_set_new(root, "connect_timeout_ms", json_integer(c->connect_timeout_ms));
     json_object_set_new(root, "timeout_ms", json_integer(c->timeout_ms));
     text = rc == AZKM_OK ? json_dumps(root, JSON_INDENT(2)) : NULL;

@@ -8,11 +8,12 @@
 #include <openssl/ec.h>
 
 #include "azkm/base64.h"
-#include "tiers/remote/remote_client.h"
+#include "tiers/remote/remote_token.h"
 
 typedef struct {
     char *entry;
     azkm_remote_client *client;
+    azkm_remote_token *token; /* NULL: no bearer tokens (peer credentials, a client certificate) */
 } remote_tier;
 
 struct azkm_tier_key {
@@ -250,6 +251,7 @@ static void rt_free(azkm_tier *t)
     remote_tier *rt = t->impl;
 
     azkm_remote_client_free(rt->client);
+    azkm_remote_token_free(rt->token);
     OPENSSL_free(rt->entry);
     OPENSSL_free(rt);
     OPENSSL_free(t);
@@ -273,13 +275,19 @@ azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void
     const azkm_tier_remote_settings *s = settings;
     azkm_tier *t = OPENSSL_zalloc(sizeof(*t));
     remote_tier *rt = OPENSSL_zalloc(sizeof(*rt));
+    const azkm_remote_conf *conf = s->conf;
     azkm_rc rc = t != NULL && rt != NULL && (rt->entry = OPENSSL_strdup(s->entry)) != NULL
-                     ? azkm_remote_client_new(s->entry, s->conf, &rt->client)
+                     ? azkm_remote_client_new(s->entry, conf, &rt->client)
                      : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
+    if (rc == AZKM_OK && (conf->auth == AZKM_REMOTE_AUTH_SECRET || conf->auth == AZKM_REMOTE_AUTH_ASSERTION) &&
+        (rc = azkm_remote_token_new(s->entry, conf, rt->client, libctx, propq, &rt->token)) == AZKM_OK)
+        azkm_remote_client_set_auth(rt->client, azkm_remote_token_authorize, rt->token);
     if (rc != AZKM_OK) {
-        if (rt != NULL)
+        if (rt != NULL) {
+            azkm_remote_client_free(rt->client);
             OPENSSL_free(rt->entry);
+        }
         OPENSSL_free(rt);
         OPENSSL_free(t);
         return rc;
