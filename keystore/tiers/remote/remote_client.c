@@ -1,5 +1,6 @@
 /* The remote tier's HTTP client on libcurl: a pool of keep-alive connections per process, the entry's URLs in
- * order with a back-off for one that failed, one retry on a fresh connection, and errors that say where and what.
+ * order with a back-off for one that failed, one retry of an idempotent request on a fresh connection (a request
+ * that changes the server is sent once), and errors that say where and what.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -170,12 +171,14 @@ typedef struct {
     const char *method;
     const char *path;
     const char *body; /* JSON text or NULL */
+    int once;         /* it changes the server: never sent twice (a fresh connection, no retry, no failover) */
 } request;
 
 typedef struct {
     CURLcode cc;
     long status;
     int reused; /* the connection was open before this request */
+    int sent;   /* bytes of the request went out: the server may have acted on it */
     char err[CURL_ERROR_SIZE];
     answer a;
 } outcome;
@@ -193,11 +196,15 @@ static void set_options(const azkm_remote_client *c, CURL *h, const char *url, s
     CU->easy_setopt(h, CURLOPT_ERRORBUFFER, o->err);
     CU->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     CU->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (strcmp(rq->method, "POST") == 0) {
+    if (strcmp(rq->method, "GET") == 0) {
+        CU->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(rq->method, "DELETE") == 0) {
+        CU->easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    } else { /* POST, PUT, PATCH: a JSON body, possibly empty */
         CU->easy_setopt(h, CURLOPT_POST, 1L);
         CU->easy_setopt(h, CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
-    } else {
-        CU->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        if (strcmp(rq->method, "POST") != 0)
+            CU->easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
     }
 }
 
@@ -239,7 +246,7 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
     struct curl_slist *hdr = NULL, *connect_to = NULL;
     pid_t pid = getpid();
     CURL *h = pool_take(fresh);
-    long conns = 0;
+    long conns = 0, sent = 0;
 
     memset(o, 0, sizeof(*o));
     if (h == NULL) {
@@ -255,7 +262,9 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
     o->cc = CU->easy_perform(h);
     CU->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
     CU->easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    CU->easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
     o->reused = conns == 0;
+    o->sent = sent > 0;
     CU->slist_free_all(hdr);
     CU->slist_free_all(connect_to);
     /* A handle whose exchange failed is not kept: its connection may be half used. */
@@ -334,9 +343,12 @@ static const char *failure_of(CURLcode cc)
 static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
 {
     const char *what = failure_of(o->cc);
+    const char *maybe = rq->once && o->sent ? "; it was sent, so it may have been carried out: look before you "
+                                              "repeat it"
+                                            : "";
 
-    return azkm_fail(AZKM_E_IO, "remote vault %s: azkmd at %s: %s %s: %s (%s)", c->entry, c->conf.urls[i],
-                     rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc));
+    return azkm_fail(AZKM_E_IO, "remote vault %s: azkmd at %s: %s %s: %s (%s)%s", c->entry, c->conf.urls[i],
+                     rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc), maybe);
 }
 
 static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o,
@@ -345,6 +357,8 @@ static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request
     json_error_t jerr;
     json_t *root = o->a.data != NULL ? json_loads(o->a.data, 0, &jerr) : NULL;
 
+    if (root == NULL && o->a.data == NULL && o->status == 204)
+        root = json_object(); /* No Content (a purge): an empty answer, as the caller's JSON */
     if (!json_is_object(root)) {
         json_decref(root);
         return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd at %s: %s %s answered %ld with %s", c->entry,
@@ -357,22 +371,24 @@ static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request
 
 /* ---- the URLs in order ----------------------------------------------------------------------------------- */
 
-/* URL i: an answer (AZKM_OK with *answered set, or an HTTP error), or a transport failure (*answered 0). */
+/* URL i: an answer (AZKM_OK with *answered set, or an HTTP error), or a transport failure (*answered 0, unless
+ * the request must not be sent again). */
 static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_t **resp, int *answered)
 {
     outcome o;
     azkm_rc rc;
 
-    exchange(c, i, rq, 0, &o);
-    if (stale(&o)) {
+    exchange(c, i, rq, rq->once, &o);
+    if (!rq->once && stale(&o)) {
         answer_free(&o.a);
         exchange(c, i, rq, 1, &o);
     }
-    *answered = o.cc == CURLE_OK;
+    /* A request that changes the server and may have reached it is not sent again, here or to another URL. */
+    *answered = o.cc == CURLE_OK || (rq->once && o.sent);
     if (o.a.overflow)
         rc = azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd at %s: %s %s: the answer is over %u bytes", c->entry,
                        c->conf.urls[i], rq->method, rq->path, ANSWER_MAX);
-    else if (!*answered)
+    else if (o.cc != CURLE_OK)
         rc = transport_error(c, i, rq, &o);
     else if (o.status < 200 || o.status > 299)
         rc = http_error(c, i, rq, &o);
@@ -404,10 +420,11 @@ static size_t order(azkm_remote_client *c, size_t *idx)
     return n;
 }
 
-azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+static azkm_rc call(azkm_remote_client *c, const char *method, const char *path, json_t *body, int once,
+                    json_t **resp)
 {
     size_t idx[AZKM_REMOTE_URLS_MAX], n = order(c, idx);
-    request rq = {method, path, NULL};
+    request rq = {method, path, NULL, once};
     char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     azkm_rc rc = AZKM_E_IO;
     int answered = 0;
@@ -428,4 +445,15 @@ azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *
         rc = azkm_fail(rc, "remote vault %s: none of its %zu azkmd URLs answered; the last: %s", c->entry, n,
                        azkm_last_error());
     return rc;
+}
+
+azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+{
+    return call(c, method, path, body, 0, resp);
+}
+
+azkm_rc azkm_remote_call_once(azkm_remote_client *c, const char *method, const char *path, json_t *body,
+                              json_t **resp)
+{
+    return call(c, method, path, body, 1, resp);
 }
