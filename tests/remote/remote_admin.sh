@@ -99,6 +99,11 @@ client key delete --vault-name web --name rsa1 >/dev/null || fail "delete again"
 client key purge --vault-name web --name rsa1 || fail "purge"
 [ "$(server key list-deleted --vault-name web --output json)" = "[]" ] || fail "purge left the key"
 should_fail "DELETE /deletedkeys/rsa1 answered 404" client key purge --vault-name web --name rsa1
+server key create --vault-name web --name aes1 --kty oct >/dev/null
+should_fail "DELETE /keys/aes1 was carried out by azkmd, but its answer cannot be shown: .*oct" \
+    client key delete --vault-name web --name aes1
+server key show-deleted --vault-name web --name aes1 >/dev/null || fail "aes1 is not deleted"
+client key purge --vault-name web --name aes1 || fail "purge aes1"
 
 step "backup writes azkmd's blob where the CLI writes it; restore puts the key back"
 client key backup --vault-name web --name ec1 --file "$T/ec1.bak" >/dev/null || fail "backup"

@@ -145,6 +145,8 @@ static void administration_goes_to_azkmd(void **state)
               "RSA-PSS keys cannot be made through azkmd");
     assert_rc(azkm_key_import(v, "k", &raw, AZKM_PROTECTION_SOFTWARE, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
               "vault web is remote: key k: importing an oct key");
+    assert_rc(azkm_key_import_byok(v, "k", AZKM_KTY_OCT, &byte, 1, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
+              "vault web is remote: key k: a BYOK import of an oct-HSM key through azkmd is not supported yet");
     assert_rc(azkm_key_create(v, "bad name", &spec, &info), AZKM_E_INVALID, "key name 'bad name' is invalid");
     assert_rc(azkm_key_delete(v, "bad/name", &info), AZKM_E_INVALID, "key name 'bad/name' is invalid");
     assert_rc(azkm_rotation_policy_set(v, "k", "[1", &policy), AZKM_E_INVALID,

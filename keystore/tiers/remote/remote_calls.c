@@ -35,8 +35,9 @@ azkm_rc azkm_remote_bundle_call(azkm_tier *t, const char *method, const char *pa
     json_decref(body);
     if (out == NULL)
         out = &scratch;
-    if (rc == AZKM_OK)
-        rc = azkm_remote_bundle_info(t->libctx, t->propq, entry, resp, out);
+    if (rc == AZKM_OK && (rc = azkm_remote_bundle_info(t->libctx, t->propq, entry, resp, out)) != AZKM_OK && once)
+        rc = azkm_fail(rc, "remote vault %s: %s %s was carried out by azkmd, but its answer cannot be shown: %s",
+                       entry, method, path, azkm_last_error());
     if (rc == AZKM_OK) {
         out->deleted_on = time_member(resp, "deletedDate");
         out->scheduled_purge = time_member(resp, "scheduledPurgeDate");

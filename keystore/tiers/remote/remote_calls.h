@@ -10,7 +10,8 @@ azkm_rc azkm_remote_name_check(const char *name);
 
 /* method path with body (json_decref'd here, may be NULL), its answer a KeyBundle (with deletedDate and
  * scheduledPurgeDate for a deleted key) read into *out (out may be NULL). once: the request changes the server
- * (azkm_remote_call_once), otherwise it is a read. */
+ * (azkm_remote_call_once), otherwise it is a read; an answer of a change that cannot be read here (an oct key)
+ * fails saying that the change was made. */
 azkm_rc azkm_remote_bundle_call(azkm_tier *t, const char *method, const char *path, json_t *body, int once,
                                 azkm_key_info *out);
 

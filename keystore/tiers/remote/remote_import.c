@@ -12,6 +12,14 @@
 #include "tiers/remote/remote_admin.h"
 #include "tiers/remote/remote_calls.h"
 
+static const char *entry_name(azkm_tier *t)
+{
+    const char *entry;
+
+    azkm_remote_tier_client(t, &entry);
+    return entry;
+}
+
 /* bytes (cleared here) as a base64url member of jwk. */
 static int set_b64(json_t *jwk, const char *member, unsigned char *bytes, size_t len)
 {
@@ -151,6 +159,11 @@ azkm_rc azkm_remote_key_import_byok(azkm_tier *t, const char *name, azkm_kty kty
     azkm_rc rc = jwk != NULL ? azkm_remote_name_check(name) : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
     azkm_free(text);
+    if (rc == AZKM_OK && kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC)
+        rc = azkm_fail(AZKM_E_UNSUPPORTED,
+                       "vault %s is remote: key %s: a BYOK import of an %s key through azkmd is not supported yet "
+                       "(RSA-HSM and EC-HSM only)",
+                       entry_name(t), name, azkm_kty_name(kty, AZKM_PROTECTION_HSM));
     if (rc == AZKM_OK)
         rc = import_body(jwk, fields, attrs, 1, &body);
     json_decref(jwk);
