@@ -420,12 +420,29 @@ static size_t order(azkm_remote_client *c, size_t *idx)
     return n;
 }
 
+/* body as compact JSON text (free), written straight into one buffer of its size: json_dumps grows its buffer by
+ * copies it frees uncleared, and an import's body holds a private key. */
+static char *body_text(const json_t *body)
+{
+    size_t n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    char *text = n > 0 ? malloc(n + 1) : NULL;
+
+    if (text != NULL && json_dumpb(body, text, n, JSON_COMPACT) != n) {
+        OPENSSL_cleanse(text, n);
+        free(text);
+        return NULL;
+    }
+    if (text != NULL)
+        text[n] = '\0';
+    return text;
+}
+
 static azkm_rc call(azkm_remote_client *c, const char *method, const char *path, json_t *body, int once,
                     json_t **resp)
 {
     size_t idx[AZKM_REMOTE_URLS_MAX], n = order(c, idx);
     request rq = {method, path, NULL, once};
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body != NULL ? body_text(body) : NULL;
     azkm_rc rc = AZKM_E_IO;
     int answered = 0;
 
@@ -438,7 +455,7 @@ static azkm_rc call(azkm_remote_client *c, const char *method, const char *path,
         mark(c, idx[k], !answered);
     }
     if (text != NULL) {
-        OPENSSL_cleanse(text, strlen(text)); /* a digest, a ciphertext: not secret, but not left lying around */
+        OPENSSL_cleanse(text, strlen(text)); /* an imported private key; a digest, a ciphertext: not left around */
         free(text);
     }
     if (!answered && n > 1)
