@@ -17,14 +17,15 @@ static const char *entry_of(azkm_tier *t)
 
 /* What the remote tier can use once made: RSA and EC keys, without RSA-PSS restrictions (Key Vault's API has no
  * way to ask for them). */
-static azkm_rc usable_remotely(azkm_tier *t, const char *name, azkm_kty kty, int pss, const char *what)
+static azkm_rc usable_remotely(azkm_tier *t, const char *name, const azkm_keyspec *spec)
 {
-    if (kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC)
-        return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "vault %s is remote: key %s: %s of an %s key through azkmd is not "
-                         "supported yet (RSA and EC keys only)",
-                         entry_of(t), name, what, azkm_kty_name(kty, AZKM_PROTECTION_SOFTWARE));
-    if (pss)
+    if (spec->kty != AZKM_KTY_RSA && spec->kty != AZKM_KTY_EC)
+        return azkm_fail(
+            AZKM_E_UNSUPPORTED,
+            "vault %s is remote: key %s: creation of an %s key through azkmd is not supported yet (RSA "
+            "and EC keys only)",
+            entry_of(t), name, azkm_kty_name(spec->kty, spec->protection));
+    if (spec->pss.enabled)
         return azkm_fail(AZKM_E_UNSUPPORTED,
                          "vault %s is remote: key %s: RSA-PSS keys cannot be made through azkmd (Key Vault's API "
                          "has no RSA-PSS restrictions)",
@@ -57,7 +58,7 @@ azkm_rc azkm_remote_key_create(azkm_tier *t, const char *name, const azkm_keyspe
     azkm_rc rc = azkm_remote_name_check(name);
 
     if (rc == AZKM_OK)
-        rc = usable_remotely(t, name, spec->kty, spec->pss.enabled, "creation");
+        rc = usable_remotely(t, name, spec);
     if (rc == AZKM_OK)
         rc = create_body(spec, &body);
     if (rc != AZKM_OK) {
