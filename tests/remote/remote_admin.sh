@@ -155,7 +155,8 @@ openssl dgst -sha512 -verify "$T/imp-ec.pub" -signature "$T/imp.sig" "$T/imp-ec.
     fail "the imported key's signature does not verify"
 
 step "a request that changes the server is sent once: not retried, not sent to the next URL"
-python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" close >"$T/junk.log" 2>&1 &
+# Appending: the log is emptied before each command below, and the server's writes must then start at its top.
+python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" close >>"$T/junk.log" 2>&1 &
 JUNK=$!
 for _ in $(seq 50); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
 client vault connect --name two --remote-vault web --url "unix:$T/junk.sock" "unix:$SOCK" >/dev/null ||
