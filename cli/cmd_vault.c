@@ -331,8 +331,9 @@ const cli_command cli_vault_commands[] = {
      vault_create},
     {"connect", "Add a remote vault: a vault served by azkmd, used through this keystore",
      "Writes the entry (a 0700 directory with remote.json) without contacting azkmd. Its keys are then used as\n"
-     "azkm://NAME/keys/KEY by the provider and by `azkm key show|list|sign|verify|decrypt`; keys are made and\n"
-     "administered on the server. `azkm vault delete` removes the entry only. See docs/remote-vaults.md.",
+     "azkm://NAME/keys/KEY by the provider and by `azkm key show|list|sign|verify|decrypt`, and administered\n"
+     "through azkmd by the other `azkm key` commands (azkmd's roles decide who may). `azkm vault delete`\n"
+     "removes the entry only. See docs/remote-vaults.md.",
      connect_flags,
      "  azkm vault connect --name web --url unix:/run/azkm/azkmd.sock\n"
      "  azkm vault connect --name web --url unix:/run/azkm/a.sock unix:/run/azkm/b.sock --remote-vault prod\n"

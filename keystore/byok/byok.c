@@ -13,6 +13,7 @@
 
 #include "azkm/base64.h"
 #include "keys/records.h"
+#include "tiers/remote/remote_admin.h"
 
 #define BYOK_SCHEMA "1.0.0"
 #define BYOK_ALG "dir"
@@ -203,9 +204,10 @@ static azkm_rc byok_import_impl(azkm_vault *v, const char *name, azkm_kty kty, c
 azkm_rc azkm_key_import_byok(azkm_vault *v, const char *name, azkm_kty kty, const unsigned char *blob, size_t len,
                              unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "BYOK import");
-    AZKM_AUDITED(v->ks, "KeyImport", v->name, name, byok_import_impl(v, name, kty, blob, len, fields, attrs, out),
+    AZKM_AUDITED(v->ks, "KeyImport", v->name, name,
+                 v->remote != NULL
+                     ? azkm_remote_key_import_byok(v->remote, name, kty, blob, len, fields, attrs, out)
+                     : byok_import_impl(v, name, kty, blob, len, fields, attrs, out),
                  out ? out->version : NULL);
 }
 

@@ -13,6 +13,7 @@
 #include "azkm/base64.h"
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "tiers/remote/remote_admin.h"
 
 #define BACKUP_MAGIC "AZKMBAK1"
 #define BACKUP_MAGIC_LEN 8
@@ -485,9 +486,10 @@ static azkm_rc key_restore_impl(azkm_vault *v, const unsigned char *blob, size_t
 
 azkm_rc azkm_key_backup(azkm_vault *v, const char *name, unsigned char **blob, size_t *len)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key backup");
-    AZKM_AUDITED(v->ks, "KeyBackup", v->name, name, key_backup_impl(v, name, blob, len), NULL);
+    AZKM_AUDITED(v->ks, "KeyBackup", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_backup(v->remote, name, blob, len)
+                                   : key_backup_impl(v, name, blob, len),
+                 NULL);
 }
 
 azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, azkm_key_info *out)
@@ -495,11 +497,10 @@ azkm_rc azkm_key_restore(azkm_vault *v, const unsigned char *blob, size_t len, a
     azkm_audit_op audit;
     azkm_rc rc;
 
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key restore");
     /* The key's name is known only once the blob is open. */
     azkm_audit_begin(&audit, v->ks, "KeyRestore", v->name, NULL);
-    rc = key_restore_impl(v, blob, len, out);
+    rc = v->remote != NULL ? azkm_remote_key_restore(v->remote, blob, len, out)
+                           : key_restore_impl(v, blob, len, out);
     if (rc == AZKM_OK && out != NULL)
         audit.name = out->name;
     return azkm_audit_end(&audit, rc, rc == AZKM_OK && out ? out->version : NULL);

@@ -5,6 +5,7 @@
 
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "tiers/remote/remote_admin.h"
 
 static azkm_rc key_create_impl(azkm_vault *v, const char *name, const azkm_keyspec *spec_in, azkm_key_info *out)
 {
@@ -149,9 +150,10 @@ static azkm_rc key_adopt_impl(azkm_vault *v, const char *name, const char *pkcs1
 
 azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spec, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key create");
-    AZKM_AUDITED(v->ks, "KeyCreate", v->name, name, key_create_impl(v, name, spec, out), out ? out->version : NULL);
+    AZKM_AUDITED(v->ks, "KeyCreate", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_create(v->remote, name, spec, out)
+                                   : key_create_impl(v, name, spec, out),
+                 out ? out->version : NULL);
 }
 
 azkm_rc azkm_key_batch_begin(azkm_vault *v)
@@ -188,9 +190,9 @@ void azkm_key_batch_abort(azkm_vault *v)
 azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m, azkm_protection protection,
                         unsigned fields, const azkm_attributes *attrs, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key import");
-    AZKM_AUDITED(v->ks, "KeyImport", v->name, name, key_import_impl(v, name, m, protection, fields, attrs, out),
+    AZKM_AUDITED(v->ks, "KeyImport", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_import(v->remote, name, m, protection, fields, attrs, out)
+                                   : key_import_impl(v, name, m, protection, fields, attrs, out),
                  out ? out->version : NULL);
 }
 

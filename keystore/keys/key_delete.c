@@ -2,6 +2,7 @@
  * destroyed and its rows removed, vault/vault_purge.c). Each first sweeps the keys whose purge date has come. */
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "tiers/remote/remote_admin.h"
 
 #define DAY 86400
 
@@ -64,21 +65,21 @@ static azkm_rc key_purge_impl(azkm_vault *v, const char *name)
 
 azkm_rc azkm_key_delete(azkm_vault *v, const char *name, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key delete");
-    AZKM_AUDITED(v->ks, "KeyDelete", v->name, name, set_deleted_impl(v, name, 1, out), NULL);
+    AZKM_AUDITED(
+        v->ks, "KeyDelete", v->name, name,
+        v->remote != NULL ? azkm_remote_key_delete(v->remote, name, out) : set_deleted_impl(v, name, 1, out), NULL);
 }
 
 azkm_rc azkm_key_recover(azkm_vault *v, const char *name, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key recover");
-    AZKM_AUDITED(v->ks, "KeyRecover", v->name, name, set_deleted_impl(v, name, 0, out), NULL);
+    AZKM_AUDITED(v->ks, "KeyRecover", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_recover(v->remote, name, out)
+                                   : set_deleted_impl(v, name, 0, out),
+                 NULL);
 }
 
 azkm_rc azkm_key_purge(azkm_vault *v, const char *name)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key purge");
-    AZKM_AUDITED(v->ks, "KeyPurge", v->name, name, key_purge_impl(v, name), NULL);
+    AZKM_AUDITED(v->ks, "KeyPurge", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_purge(v->remote, name) : key_purge_impl(v, name), NULL);
 }

@@ -4,6 +4,7 @@
 
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "tiers/remote/remote_admin.h"
 #include "tiers/remote/remote.h"
 
 static azkm_rc key_show_impl(azkm_vault *v, const char *name, const char *version, azkm_key_info *out)
@@ -35,7 +36,7 @@ static azkm_rc key_list_impl(azkm_vault *v, int deleted, azkm_key_info **out, si
     *out = NULL;
     *n = 0;
     if (v->remote != NULL)
-        return deleted ? azkm_vault_local(v, "listing deleted keys") : azkm_remote_key_list(v->remote, out, n);
+        return deleted ? azkm_remote_deleted_list(v->remote, out, n) : azkm_remote_key_list(v->remote, out, n);
     rc = azkm_catalog_versions_current(v->cat, deleted, azkm_now(v->ks), &rows, &nrows);
     if (rc == AZKM_OK)
         rc = azkm_versions_info(v, rows, nrows, out, n);
@@ -76,7 +77,8 @@ azkm_rc azkm_key_list(azkm_vault *v, int deleted, azkm_key_info **out, size_t *n
 
 azkm_rc azkm_key_list_versions(azkm_vault *v, const char *name, azkm_key_info **out, size_t *n)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "listing key versions");
-    AZKM_AUDITED(v->ks, "KeyListVersions", v->name, name, key_list_versions_impl(v, name, out, n), NULL);
+    AZKM_AUDITED(v->ks, "KeyListVersions", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_versions(v->remote, name, out, n)
+                                   : key_list_versions_impl(v, name, out, n),
+                 NULL);
 }

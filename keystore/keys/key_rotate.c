@@ -4,6 +4,7 @@
 
 #include "keys/records.h"
 #include "keys/keys.h"
+#include "tiers/remote/remote_admin.h"
 
 /* The spec of the next version from the key's newest one, enabled or not. */
 static azkm_rc spec_from_newest(azkm_vault *v, const char *name, int64_t rowid, azkm_keyspec *spec)
@@ -59,7 +60,7 @@ static azkm_rc key_rotate_impl(azkm_vault *v, const char *name, azkm_key_info *o
 
 azkm_rc azkm_key_rotate(azkm_vault *v, const char *name, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key rotate");
-    AZKM_AUDITED(v->ks, "KeyRotate", v->name, name, key_rotate_impl(v, name, out), out ? out->version : NULL);
+    AZKM_AUDITED(v->ks, "KeyRotate", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_rotate(v->remote, name, out) : key_rotate_impl(v, name, out),
+                 out ? out->version : NULL);
 }

@@ -6,6 +6,7 @@
 #include "keys/records.h"
 #include "keys/keys.h"
 #include "keys/rotation_policy.h"
+#include "tiers/remote/remote_admin.h"
 
 static azkm_rc update_version_attrs(azkm_vault *v, int64_t rowid, const azkm_key_info *info)
 {
@@ -138,8 +139,8 @@ static azkm_rc key_set_attributes_impl(azkm_vault *v, const char *name, const ch
 azkm_rc azkm_key_set_attributes(azkm_vault *v, const char *name, const char *version, unsigned fields,
                                 const azkm_attributes *attrs, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key update");
-    AZKM_AUDITED(v->ks, "KeyUpdate", v->name, name, key_set_attributes_impl(v, name, version, fields, attrs, out),
+    AZKM_AUDITED(v->ks, "KeyUpdate", v->name, name,
+                 v->remote != NULL ? azkm_remote_key_update(v->remote, name, version, fields, attrs, out)
+                                   : key_set_attributes_impl(v, name, version, fields, attrs, out),
                  out ? out->version : version);
 }

@@ -12,6 +12,7 @@
 #include "keys/records.h"
 #include "catalog/policies.h"
 #include "keys/rotation_policy.h"
+#include "tiers/remote/remote_admin.h"
 
 #define DAY 86400LL
 /* Azure Key Vault's minimums, enforced when a policy is set (not on policies stored before they were). */
@@ -403,14 +404,16 @@ static azkm_rc policy_get_impl(azkm_vault *v, const char *name, char **out)
 
 azkm_rc azkm_rotation_policy_get(azkm_vault *v, const char *name, char **policy)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "rotation-policy show");
-    AZKM_AUDITED(v->ks, "KeyRotationPolicyGet", v->name, name, policy_get_impl(v, name, policy), NULL);
+    AZKM_AUDITED(v->ks, "KeyRotationPolicyGet", v->name, name,
+                 v->remote != NULL ? azkm_remote_policy_get(v->remote, name, policy)
+                                   : policy_get_impl(v, name, policy),
+                 NULL);
 }
 
 azkm_rc azkm_rotation_policy_set(azkm_vault *v, const char *name, const char *policy, char **stored)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "rotation-policy set");
-    AZKM_AUDITED(v->ks, "KeyRotationPolicyUpdate", v->name, name, policy_set_impl(v, name, policy, stored), NULL);
+    AZKM_AUDITED(v->ks, "KeyRotationPolicyUpdate", v->name, name,
+                 v->remote != NULL ? azkm_remote_policy_set(v->remote, name, policy, stored)
+                                   : policy_set_impl(v, name, policy, stored),
+                 NULL);
 }

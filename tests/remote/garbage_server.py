@@ -3,6 +3,7 @@
 text/plain), "html500" (500, an HTML page), "hang" (accepts, then never answers), "close" (closes at once), or
 "bigsig BUNDLE" (GET: the key bundle in file BUNDLE; POST: a 200-byte "signature", longer than any the key makes),
 or "plain48 BUNDLE" (POST: 48 bytes, as an azkmd that ignores azkm_tls_premaster would decrypt a good premaster).
+Each request is logged on stdout as "request METHOD PATH".
 
   garbage_server.py SOCKET MODE [BUNDLE]"""
 import base64
@@ -18,6 +19,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self):
+        print("request", self.command, self.path, flush=True)
         mode = self.server.mode
         if mode == "hang":
             time.sleep(30)
@@ -40,6 +42,9 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = answer
     do_POST = answer
+    do_PUT = answer
+    do_PATCH = answer
+    do_DELETE = answer
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -99,6 +99,7 @@ wait "$drv" || fail "the driver exited with an error"
 step "a server that is not azkmd: garbage, an error page, a closed connection, no answer"
 for mode in text html500 close hang; do
     rm -f "$T/junk.sock"
+    : >"$T/junk.log" # not the previous server's "ready": the job's own redirection may come later
     python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" $mode >"$T/junk.log" 2>&1 &
     junk=$!
     # "ready" comes after listen(): the socket file exists from bind() on, refusing connections until then.
@@ -119,6 +120,7 @@ for mode in text html500 close hang; do
 done
 step "back-off: a first URL that timed out is tried last for a while"
 rm -f "$T/junk.sock"
+: >"$T/junk.log"
 python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" hang >"$T/junk.log" 2>&1 &
 junk=$!
 for _ in $(seq 300); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done
@@ -143,6 +145,7 @@ call GET "/keys/web-ec/?api-version=$API"
 expect 200
 cp "$T/body" "$T/bundle.json"
 rm -f "$T/junk.sock"
+: >"$T/junk.log"
 python3 "$REMOTE_DIR/garbage_server.py" "$T/junk.sock" bigsig "$T/bundle.json" >"$T/junk.log" 2>&1 &
 junk=$!
 for _ in $(seq 300); do grep -q '^ready$' "$T/junk.log" && break; sleep 0.1; done

@@ -2,8 +2,9 @@
 # A remote vault over mutual TLS: azkmd's TLS listener on loopback (its certificate for *.<domain>, issued by a test
 # CA), the client a service principal known by its certificate and assigned Key Vault Crypto User. The entry
 # (https URL, --ca, --client-cert, --client-key) is checked when made; key show and a signature through the
-# provider work; failover from a dead Unix socket to https; a wrong CA, an unregistered certificate and a missing
-# client certificate each fail naming the vault, the URL and what failed.
+# provider work; failover from a dead Unix socket to https; administration refused (403) to the Crypto User, done
+# once it is a Crypto Officer of one key (a create failing over from the dead socket); a wrong CA, an unregistered
+# certificate and a missing client certificate each fail naming the vault, the URL and what failed.
 . "$(dirname "$0")/lib.sh"
 : "${REMOTE_DRIVER:?REMOTE_DRIVER must name the remote_driver program}"
 
@@ -66,6 +67,17 @@ client vault connect --name two --remote-vault web --url "unix:$T/dead.sock" "ht
     >/dev/null || fail "connect two"
 with_provider openssl dgst -sha256 -sign azkm://two/keys/web-rsa -out "$T/sig2" "$T/k.json" || fail "failover sign"
 openssl dgst -sha256 -verify "$T/rsa.pub.pem" -signature "$T/sig2" "$T/k.json" >/dev/null || fail "verify"
+
+step "administration over mutual TLS: refused to a Crypto User, done by a Crypto Officer of that key; a create that
+could not be sent to the dead socket goes to https"
+should_fail "POST /keys/made-tls/create answered 403 Forbidden: .*sp:$app" \
+    client key create --vault-name web --name made-tls --kty EC
+"$AZKM" role assignment create --vault-name web --role 'Key Vault Crypto Officer' --assignee "sp:$app" \
+    --scope /keys/made-tls >/dev/null || fail "officer role"
+client key create --vault-name two --name made-tls --kty EC >/dev/null || fail "create over TLS after failover"
+"$AZKM" key show --vault-name web --name made-tls >/dev/null || fail "made-tls is not on the server"
+client key delete --vault-name web --name made-tls >/dev/null || fail "delete over TLS"
+[ "$("$AZKM" key list-deleted --vault-name web --output json | jq -r '.[].name')" = made-tls ] || fail "not deleted"
 
 step "a CA that did not issue azkmd's certificate, an unregistered certificate"
 client vault connect --name wrongca --remote-vault web --url "https://127.0.0.1:$PORT" --ca "$T/other-ca.crt" \

@@ -20,6 +20,9 @@ trap '[ -z "$SERVER" ] || kill "$SERVER" 2>/dev/null || true; cleanup' EXIT
 
 # serve KEY CERT: s_server on a free loopback port (PORT), answering one client.
 serve() {
+    # Emptied before the job starts: its own redirection may come after the loop below read the previous server's
+    # ACCEPT line (that server's port, closed: "Connection refused", seen once on a loaded machine).
+    : >"$T/s_server.log"
     with_provider openssl s_server -accept 127.0.0.1:0 -key "$1" -cert "$2" -naccept 1 -www >"$T/s_server.log" 2>&1 &
     SERVER=$!
     # Up to 30 s: under the sanitizers' full-stack mode on a loaded machine, loading the provider and the remote

@@ -1,5 +1,6 @@
 /* Remote vaults without a server: azkm_vault_connect's checks, the entry as list, show and open see it, every call
- * that is not served remotely refused by name (none reaching the absent catalog), and a missing socket named. */
+ * that is not served remotely refused by name (none reaching the absent catalog), each administration call sent as
+ * its Key Vault request, and a missing socket named. */
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -74,37 +75,19 @@ static void entry_is_listed_shown_and_opened(void **state)
 static void calls_not_served_remotely_are_refused_by_name(void **state)
 {
     fixture *f = *state;
-    azkm_keyspec spec = {.kty = AZKM_KTY_EC};
     azkm_attributes attrs = {0};
     azkm_role_assignment ra;
     const char *principals[] = {"uid:0"};
-    unsigned char *blob = NULL, byte = 0;
-    azkm_key_info info, *list = NULL;
     azkm_rotation_event *events = NULL;
-    char *policy = NULL;
     size_t n = 0, checked = 0;
     azkm_vault *v;
 
     assert_ok(connect1(f, "web", "unix:/nonexistent/azkmd.sock", NULL, NULL));
     assert_ok(azkm_vault_open(f->ks, "web", &v));
-    REFUSED(azkm_key_create(v, "k", &spec, &info), "key create");
-    REFUSED(azkm_key_import(v, "k", NULL, AZKM_PROTECTION_SOFTWARE, 0, &attrs, &info), "key import");
-    REFUSED(azkm_key_adopt(v, "k", "pkcs11:", 0, &attrs, &info), "key adopt");
-    REFUSED(azkm_key_import_byok(v, "k", AZKM_KTY_EC, &byte, 1, 0, &attrs, &info), "BYOK import");
+    REFUSED(azkm_key_adopt(v, "k", "pkcs11:", 0, &attrs, NULL), "key adopt");
     REFUSED(azkm_key_batch_begin(v), "a batch of key creations");
     REFUSED(azkm_key_batch_commit(v), "a batch of key creations");
     azkm_key_batch_abort(v);
-    REFUSED(azkm_key_set_attributes(v, "k", NULL, 0, &attrs, &info), "key update");
-    REFUSED(azkm_key_rotate(v, "k", &info), "key rotate");
-    REFUSED(azkm_key_delete(v, "k", &info), "key delete");
-    REFUSED(azkm_key_recover(v, "k", &info), "key recover");
-    REFUSED(azkm_key_purge(v, "k"), "key purge");
-    REFUSED(azkm_key_backup(v, "k", &blob, &n), "key backup");
-    REFUSED(azkm_key_restore(v, &byte, 1, &info), "key restore");
-    REFUSED(azkm_key_list_versions(v, "k", &list, &n), "listing key versions");
-    REFUSED(azkm_key_list(v, 1, &list, &n), "listing deleted keys");
-    REFUSED(azkm_rotation_policy_get(v, "k", &policy), "rotation-policy show");
-    REFUSED(azkm_rotation_policy_set(v, "k", "{}", &policy), "rotation-policy set");
     REFUSED(azkm_rotation_run(v, &events, &n), "rotation run");
     REFUSED(azkm_role_assignment_create(v, "uid:1", "Key Vault Crypto User", "/", &ra), "role assignment create");
     REFUSED(azkm_role_assignment_list(v, NULL, &n), "role assignment list");
@@ -114,6 +97,61 @@ static void calls_not_served_remotely_are_refused_by_name(void **state)
     REFUSED(azkm_vault_bind_hsm(v, NULL), "binding a token");
     REFUSED(azkm_vault_enable_purge_protection(v), "vault update");
     REFUSED(azkm_vault_verify(v, &checked), "vault verify");
+    azkm_vault_close(v);
+}
+
+#define SENT(call, what)                                                                                           \
+    assert_rc((call), AZKM_E_IO,                                                                                   \
+              "remote vault web: azkmd at unix:/nonexistent/azkmd.sock: " what ": cannot connect")
+
+/* Each administration call is its Key Vault request to azkmd (here unreachable, so the error names it); what the
+ * remote tier could not use afterwards, or cannot express in Key Vault's API, is refused before anything is sent.
+ */
+static void administration_goes_to_azkmd(void **state)
+{
+    fixture *f = *state;
+    azkm_keyspec spec = {.kty = AZKM_KTY_EC}, oct = {.kty = AZKM_KTY_OCT}, pss = {.kty = AZKM_KTY_RSA};
+    azkm_attributes attrs = {.enabled = 1};
+    unsigned char *blob = NULL, byte = 0;
+    azkm_material raw = {AZKM_KTY_OCT, &byte, 1};
+    azkm_key_info info, *list = NULL;
+    char *policy = NULL;
+    size_t n = 0;
+    azkm_vault *v;
+
+    pss.pss.enabled = 1;
+    assert_ok(connect1(f, "web", "unix:/nonexistent/azkmd.sock", NULL, NULL));
+    assert_ok(azkm_vault_open(f->ks, "web", &v));
+    SENT(azkm_key_create(v, "k", &spec, &info), "POST /keys/k/create");
+    SENT(azkm_key_set_attributes(v, "k", NULL, AZKM_ATTR_ENABLED, &attrs, &info), "PATCH /keys/k");
+    SENT(azkm_key_set_attributes(v, "k", "0123456789abcdef0123456789abcdef", AZKM_ATTR_ENABLED, &attrs, NULL),
+         "PATCH /keys/k/0123456789abcdef0123456789abcdef");
+    SENT(azkm_key_rotate(v, "k", &info), "POST /keys/k/rotate");
+    SENT(azkm_key_delete(v, "k", &info), "DELETE /keys/k");
+    SENT(azkm_key_recover(v, "k", &info), "POST /deletedkeys/k/recover");
+    SENT(azkm_key_purge(v, "k"), "DELETE /deletedkeys/k");
+    SENT(azkm_key_list(v, 1, &list, &n), "GET /deletedkeys?maxresults=25");
+    SENT(azkm_key_list_versions(v, "k", &list, &n), "GET /keys/k/versions?maxresults=25");
+    SENT(azkm_key_backup(v, "k", &blob, &n), "POST /keys/k/backup");
+    SENT(azkm_key_restore(v, &byte, 1, &info), "POST /keys/restore");
+    SENT(azkm_rotation_policy_get(v, "k", &policy), "GET /keys/k/rotationpolicy");
+    SENT(azkm_rotation_policy_set(v, "k", "{}", &policy), "PUT /keys/k/rotationpolicy");
+    SENT(azkm_key_import_byok(v, "k", AZKM_KTY_RSA, &byte, 1, 0, &attrs, &info), "PUT /keys/k");
+    assert_null(list);
+    assert_null(blob);
+    assert_null(policy);
+    assert_rc(azkm_key_create(v, "k", &oct, &info), AZKM_E_UNSUPPORTED,
+              "vault web is remote: key k: creation of an oct");
+    assert_rc(azkm_key_create(v, "k", &pss, &info), AZKM_E_UNSUPPORTED,
+              "RSA-PSS keys cannot be made through azkmd");
+    assert_rc(azkm_key_import(v, "k", &raw, AZKM_PROTECTION_SOFTWARE, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
+              "vault web is remote: key k: importing an oct key");
+    assert_rc(azkm_key_import_byok(v, "k", AZKM_KTY_OCT, &byte, 1, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
+              "vault web is remote: key k: a BYOK import of an oct-HSM key through azkmd is not supported yet");
+    assert_rc(azkm_key_create(v, "bad name", &spec, &info), AZKM_E_INVALID, "key name 'bad name' is invalid");
+    assert_rc(azkm_key_delete(v, "bad/name", &info), AZKM_E_INVALID, "key name 'bad/name' is invalid");
+    assert_rc(azkm_rotation_policy_set(v, "k", "[1", &policy), AZKM_E_INVALID,
+              "key web/k: the rotation policy is not a JSON object");
     azkm_vault_close(v);
 }
 
@@ -186,6 +224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(entry_is_listed_shown_and_opened, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(calls_not_served_remotely_are_refused_by_name, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(administration_goes_to_azkmd, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(missing_socket_is_named_fast, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(service_principal_entry_names_its_secret_file_only, fixture_setup,
                                         fixture_teardown),

@@ -1,5 +1,6 @@
 /* The remote tier's HTTP client on libcurl: a pool of keep-alive connections per process, the entry's URLs in
- * order with a back-off for one that failed, one retry on a fresh connection, and errors that say where and what.
+ * order with a back-off for one that failed, one retry of an idempotent request on a fresh connection (a request
+ * that changes the server is sent once), and errors that say where and what.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -214,12 +215,14 @@ typedef struct {
     const char *auth;  /* "Authorization: Bearer ..." or NULL */
     int login;         /* the token issuer's paths: Host login.<domain>, a form, no api-version */
     const char *where; /* what answers, in errors: "azkmd", "azkmd's token endpoint" */
+    int once;          /* it changes the server: never sent twice (a fresh connection, no retry, no failover) */
 } request;
 
 typedef struct {
     CURLcode cc;
     long status;
     int reused; /* the connection was open before this request */
+    int sent;   /* bytes of the request went out: the server may have acted on it */
     char err[CURL_ERROR_SIZE];
     answer a;
 } outcome;
@@ -237,11 +240,15 @@ static void set_options(const azkm_remote_client *c, CURL *h, const char *url, s
     CU->easy_setopt(h, CURLOPT_ERRORBUFFER, o->err);
     CU->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     CU->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (strcmp(rq->method, "POST") == 0) {
+    if (strcmp(rq->method, "GET") == 0) {
+        CU->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(rq->method, "DELETE") == 0) {
+        CU->easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+    } else { /* POST, PUT, PATCH: a JSON body, possibly empty */
         CU->easy_setopt(h, CURLOPT_POST, 1L);
         CU->easy_setopt(h, CURLOPT_POSTFIELDS, rq->body != NULL ? rq->body : "");
-    } else {
-        CU->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        if (strcmp(rq->method, "POST") != 0)
+            CU->easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
     }
 }
 
@@ -286,7 +293,7 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
     struct curl_slist *hdr = NULL, *connect_to = NULL;
     pid_t pid = getpid();
     CURL *h = pool_take(fresh);
-    long conns = 0;
+    long conns = 0, sent = 0;
 
     memset(o, 0, sizeof(*o));
     if (h == NULL) {
@@ -305,9 +312,11 @@ static void exchange(const azkm_remote_client *c, size_t i, const request *rq, i
     o->cc = CU->easy_perform(h);
     CU->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &o->status);
     CU->easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    CU->easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
     o->reused = conns == 0;
     for (struct curl_slist *l = hdr; l != NULL; l = l->next)
         OPENSSL_cleanse(l->data, strlen(l->data)); /* the bearer token */
+    o->sent = sent > 0;
     CU->slist_free_all(hdr);
     CU->slist_free_all(connect_to);
     /* A handle whose exchange failed is not kept: its connection may be half used. */
@@ -391,9 +400,12 @@ static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const requ
                            ? "the client key is a key reference file, which only a process with the azkm provider "
                              "loaded (OPENSSL_CONF) can use"
                            : failure_of(o->cc);
+    const char *maybe = rq->once && o->sent ? "; it was sent, so it may have been carried out: look before you "
+                                              "repeat it"
+                                            : "";
 
-    return azkm_fail(AZKM_E_IO, "remote vault %s: %s at %s: %s %s: %s (%s)", c->entry, rq->where, c->conf.urls[i],
-                     rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc));
+    return azkm_fail(AZKM_E_IO, "remote vault %s: %s at %s: %s %s: %s (%s)%s", c->entry, rq->where, c->conf.urls[i],
+                     rq->method, rq->path, what, o->err[0] ? o->err : CU->easy_strerror(o->cc), maybe);
 }
 
 static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o,
@@ -402,6 +414,8 @@ static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request
     json_error_t jerr;
     json_t *root = o->a.data != NULL ? json_loads(o->a.data, 0, &jerr) : NULL;
 
+    if (root == NULL && o->a.data == NULL && o->status == 204)
+        root = json_object(); /* No Content (a purge): an empty answer, as the caller's JSON */
     if (!json_is_object(root)) {
         json_decref(root);
         return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: %s at %s: %s %s answered %ld with %s", c->entry,
@@ -414,24 +428,26 @@ static azkm_rc parse_answer(const azkm_remote_client *c, size_t i, const request
 
 /* ---- the URLs in order ----------------------------------------------------------------------------------- */
 
-/* URL i: an answer (AZKM_OK with *answered set, or an HTTP error), or a transport failure (*answered 0). */
+/* URL i: an answer (AZKM_OK with *answered set, or an HTTP error), or a transport failure (*answered 0, unless
+ * the request must not be sent again). */
 static azkm_rc try_url(azkm_remote_client *c, size_t i, const request *rq, json_t **resp, int *answered,
                        long *status)
 {
     outcome o;
     azkm_rc rc;
 
-    exchange(c, i, rq, 0, &o);
-    if (stale(&o)) {
+    exchange(c, i, rq, rq->once, &o);
+    if (!rq->once && stale(&o)) {
         answer_free(&o.a);
         exchange(c, i, rq, 1, &o);
     }
-    *answered = o.cc == CURLE_OK;
-    *status = *answered ? o.status : 0;
+    /* A request that changes the server and may have reached it is not sent again, here or to another URL. */
+    *answered = o.cc == CURLE_OK || (rq->once && o.sent);
+    *status = o.cc == CURLE_OK ? o.status : 0;
     if (o.a.overflow)
         rc = azkm_fail(AZKM_E_CORRUPT, "remote vault %s: %s at %s: %s %s: the answer is over %u bytes", c->entry,
                        rq->where, c->conf.urls[i], rq->method, rq->path, ANSWER_MAX);
-    else if (!*answered)
+    else if (o.cc != CURLE_OK)
         rc = transport_error(c, i, rq, &o);
     else if (o.status < 200 || o.status > 299)
         rc = http_error(c, i, rq, &o);
@@ -503,10 +519,28 @@ static azkm_rc send_authorized(azkm_remote_client *c, request *rq, json_t **resp
     return rc;
 }
 
-azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+/* body as compact JSON text (free), written straight into one buffer of its size: json_dumps grows its buffer by
+ * copies it frees uncleared, and an import's body holds a private key. */
+static char *body_text(const json_t *body)
 {
-    request rq = {method, path, NULL, NULL, 0, "azkmd"};
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    size_t n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+    char *text = n > 0 ? malloc(n + 1) : NULL;
+
+    if (text != NULL && json_dumpb(body, text, n, JSON_COMPACT) != n) {
+        OPENSSL_cleanse(text, n);
+        free(text);
+        return NULL;
+    }
+    if (text != NULL)
+        text[n] = '\0';
+    return text;
+}
+
+static azkm_rc call(azkm_remote_client *c, const char *method, const char *path, json_t *body, int once,
+                    json_t **resp)
+{
+    request rq = {method, path, NULL, NULL, 0, "azkmd", once};
+    char *text = body != NULL ? body_text(body) : NULL;
     azkm_rc rc;
 
     *resp = NULL;
@@ -515,16 +549,27 @@ azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *
     rq.body = text;
     rc = send_authorized(c, &rq, resp);
     if (text != NULL) {
-        OPENSSL_cleanse(text, strlen(text)); /* a digest, a ciphertext: not secret, but not left lying around */
+        OPENSSL_cleanse(text, strlen(text)); /* an imported private key; a digest, a ciphertext: not left around */
         free(text);
     }
     return rc;
 }
 
+azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp)
+{
+    return call(c, method, path, body, 0, resp);
+}
+
+azkm_rc azkm_remote_call_once(azkm_remote_client *c, const char *method, const char *path, json_t *body,
+                              json_t **resp)
+{
+    return call(c, method, path, body, 1, resp);
+}
+
 azkm_rc azkm_remote_issuer_call(azkm_remote_client *c, const char *method, const char *path, const char *form,
                                 const char *where, json_t **resp)
 {
-    request rq = {method, path, form, NULL, 1, where};
+    request rq = {method, path, form, NULL, 1, where, 0};
     long status;
 
     *resp = NULL;

@@ -26,11 +26,11 @@ typedef azkm_rc (*azkm_remote_authorize_fn)(void *arg, unsigned stale, char *hea
 void azkm_remote_client_set_auth(azkm_remote_client *c, azkm_remote_authorize_fn fn, void *arg);
 void azkm_remote_client_free(azkm_remote_client *c);
 
-/* One Key Vault request: method "GET" or "POST", path "/keys/..." (the api-version is appended), body a JSON
- * object or NULL. The URLs in order (one that failed within the back-off is tried last); a request that fails on
- * a connection already open is retried once on a fresh one (every request sent is idempotent: reads, sign,
- * decrypt). On a 2xx answer *resp is its JSON (json_decref); otherwise the error names the vault, the URL and
- * what failed (the HTTP status with Key Vault's error code and message). */
+/* One idempotent Key Vault request: method "GET" or "POST" (sign, decrypt), path "/keys/..." (the api-version is
+ * appended), body a JSON object or NULL. The URLs in order (one that failed within the back-off is tried last); a
+ * request that fails on a connection already open is retried once on a fresh one (reads, sign, decrypt, backup:
+ * none changes the server). On a 2xx answer *resp is its JSON (json_decref); otherwise the error names the vault,
+ * the URL and what failed (the HTTP status with Key Vault's error code and message). */
 azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *path, json_t *body, json_t **resp);
 /* One request of azkmd's token issuer, without credentials: path "/<tenant>/...", Host login.<domain>, form a
  * form-encoded body (POST) or NULL, no api-version. The URLs in order as azkm_remote_call; on a 2xx answer *resp
@@ -38,6 +38,14 @@ azkm_rc azkm_remote_call(azkm_remote_client *c, const char *method, const char *
  * description. */
 azkm_rc azkm_remote_issuer_call(azkm_remote_client *c, const char *method, const char *path, const char *form,
                                 const char *where, json_t **resp);
+/* The same for a request that changes the server (create, rotate, import, restore, PATCH, PUT, delete, recover,
+ * purge): method also "PUT", "PATCH" or "DELETE"; sent on a fresh connection and never twice: no retry, and no
+ * other URL once any of it went out (the error then says it may have been carried out). A 204 answer is {}. */
+azkm_rc azkm_remote_call_once(azkm_remote_client *c, const char *method, const char *path, json_t *body,
+                              json_t **resp);
+
+/* ---- tier_remote.c: a remote tier's client, and *entry the local vault's name (for messages) */
+azkm_remote_client *azkm_remote_tier_client(azkm_tier *t, const char **entry);
 
 /* ---- remote_json.c */
 /* Fills info from a KeyBundle (GET /keys/...): name and version from its kid, type, size, curve and public key

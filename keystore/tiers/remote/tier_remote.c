@@ -302,6 +302,12 @@ azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void
 
 /* ---- reads for keys/ ------------------------------------------------------------------------------------- */
 
+azkm_remote_client *azkm_remote_tier_client(azkm_tier *t, const char **entry)
+{
+    *entry = ((remote_tier *)t->impl)->entry;
+    return ((remote_tier *)t->impl)->client;
+}
+
 azkm_rc azkm_remote_key_get(azkm_tier *t, const char *name, const char *version, azkm_key_info *info)
 {
     remote_tier *rt = t->impl;

@@ -1,0 +1,28 @@
+/* What the administration files of tiers/remote/ share (remote_calls.c): a request whose answer is a key bundle,
+ * Key Vault's paged lists, and the mutable attributes as a request body. Used inside tiers/remote/ only. */
+#ifndef AZKM_TIER_REMOTE_CALLS_H
+#define AZKM_TIER_REMOTE_CALLS_H
+
+#include "tiers/remote/remote_client.h"
+
+/* AZKM_E_INVALID naming the key name unless it is one (checked before it goes into a path). */
+azkm_rc azkm_remote_name_check(const char *name);
+
+/* method path with body (json_decref'd here, may be NULL), its answer a KeyBundle (with deletedDate and
+ * scheduledPurgeDate for a deleted key) read into *out (out may be NULL). once: the request changes the server
+ * (azkm_remote_call_once), otherwise it is a read; an answer of a change that cannot be read here (an oct key)
+ * fails saying that the change was made. */
+azkm_rc azkm_remote_bundle_call(azkm_tier *t, const char *method, const char *path, json_t *body, int once,
+                                azkm_key_info *out);
+
+/* The "kid" of every item of a paged list, from path through each page's nextLink, appended to kids (a JSON array
+ * of strings); what follows the kid's last '/' is the item's key name or version. */
+azkm_rc azkm_remote_pages(azkm_tier *t, const char *path, json_t *kids);
+/* The last segment of a kid (a key name or a version). */
+const char *azkm_remote_kid_tail(const char *kid);
+
+/* key_ops, attributes (enabled, nbf, exp) and tags of attrs that fields names, as Key Vault's request members of
+ * body. */
+azkm_rc azkm_remote_attrs_json(json_t *body, unsigned fields, const azkm_attributes *attrs);
+
+#endif
