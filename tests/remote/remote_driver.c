@@ -2,6 +2,8 @@
  * that the key stays loaded across what the script does to azkmd (stop, restart) and across fork:
  *   sign  - one ES256/RS256 signature, verified with the public key; prints "ok <ms>" or "error <ms> <message>"
  *   refresh - re-reads the key's attributes (azkm_key_refresh); prints "ok enabled=0|1" or "error <message>"
+ *   signfile PATH - one ES256/RS256 signature of SHA-256("azkm rotation") into PATH (DER for ECDSA), for openssl to
+ *           verify with a public key of the script's choice; prints "ok <version signed with>" or "error <message>"
  *   fork  - sign, fork; the child and the parent each sign once and then from THREADS threads at once; the child's
  *           result is its exit status; prints "ok" or "error <message>"
  *   quit
@@ -94,6 +96,31 @@ static void cmd_refresh(void)
         printf("error %s\n", azkm_last_error());
 }
 
+static void cmd_signfile(const char *path)
+{
+    static const char msg[] = "azkm rotation";
+    unsigned char digest[32], sig[1024];
+    azkm_sign_params p;
+    size_t siglen = 0;
+    FILE *f;
+
+    azkm_sign_params_from_alg(azkm_key_get_info(key)->kty == AZKM_KTY_EC ? "ES256" : "RS256", &p);
+    SHA256((const unsigned char *)msg, sizeof(msg) - 1, digest);
+    if (azkm_key_sign(key, &p, digest, sizeof(digest), sig, &siglen) != AZKM_OK) {
+        printf("error %s\n", azkm_last_error());
+        return;
+    }
+    if ((f = fopen(path, "wb")) == NULL) {
+        printf("error cannot open %s\n", path);
+        return;
+    }
+    if ((fwrite(sig, 1, siglen, f) != siglen) | (fclose(f) != 0)) {
+        printf("error cannot write %s\n", path);
+        return;
+    }
+    printf("ok %s\n", azkm_key_get_info(key)->version);
+}
+
 static void cmd_fork(void)
 {
     int status = 0;
@@ -121,7 +148,7 @@ int main(int argc, char **argv)
 {
     azkm_options opt = {0};
     azkm_keystore *ks = NULL;
-    char line[64];
+    char line[4200];
 
     if (argc != 3)
         return 2;
@@ -139,7 +166,10 @@ int main(int argc, char **argv)
             cmd_fork();
         else if (strcmp(line, "refresh\n") == 0)
             cmd_refresh();
-        else
+        else if (strncmp(line, "signfile ", 9) == 0 && line[strlen(line) - 1] == '\n') {
+            line[strlen(line) - 1] = '\0';
+            cmd_signfile(line + 9);
+        } else
             printf("error unknown command\n");
         fflush(stdout);
     }

@@ -8,7 +8,7 @@
 static azkm_rc connect1(fixture *f, const char *name, const char *url, const char *remote_vault, const char *domain)
 {
     const char *urls[] = {url};
-    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL};
+    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL, 0};
 
     return azkm_vault_connect(f->ks, name, &p);
 }
@@ -18,9 +18,11 @@ static void connect_checks_every_field(void **state)
     fixture *f = *state;
     const char *nine[9] = {"unix:/a", "unix:/a", "unix:/a", "unix:/a", "unix:/a",
                            "unix:/a", "unix:/a", "unix:/a", "unix:/a"};
-    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL};
-    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL};
-    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL};
+    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL, 0};
+    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL, 0};
+    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL, 0};
+    azkm_remote_params eager = {nine, 1, NULL, NULL, 0, 0, NULL, NULL, NULL, -5};
+    azkm_remote_params lazy = {nine, 1, NULL, NULL, 0, 0, NULL, NULL, NULL, 86401};
     struct stat st;
     char path[512];
 
@@ -38,6 +40,8 @@ static void connect_checks_every_field(void **state)
     assert_rc(azkm_vault_connect(f->ks, "web", &many), AZKM_E_INVALID, "1 to 8 azkmd URLs");
     assert_rc(azkm_vault_connect(f->ks, "web", &slow), AZKM_E_INVALID, "timeouts out of range");
     assert_rc(azkm_vault_connect(f->ks, "web", &tls), AZKM_E_INVALID, "is for https URLs");
+    assert_rc(azkm_vault_connect(f->ks, "web", &eager), AZKM_E_INVALID, "refresh_s -5 out of range (0-86400");
+    assert_rc(azkm_vault_connect(f->ks, "web", &lazy), AZKM_E_INVALID, "refresh_s 86401 out of range");
     snprintf(path, sizeof(path), "%s/web", f->dir);
     assert_int_not_equal(stat(path, &st), 0); /* nothing left behind by a refusal */
 }

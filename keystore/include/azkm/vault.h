@@ -99,7 +99,12 @@ typedef struct {
     const char *ca_file;      /* https: PEM CA certificates for azkmd's certificate; NULL: the system's */
     const char *client_cert;  /* https (required): the client certificate, PEM */
     const char *client_key;   /* https (required): its private key, PEM, not accessible to others */
+    /* A key loaded without a version follows the key's rotation in azkmd: it asks which version is current at
+     * most every refresh_s seconds (1-86400; 0: 60; AZKM_REMOTE_REFRESH_ALWAYS: before every operation). */
+    long refresh_s;
 } azkm_remote_params;
+
+#define AZKM_REMOTE_REFRESH_ALWAYS (-1L)
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
 /* Makes a remote vault: an entry `name` in the keystore (a 0700 directory holding remote.json, 0600) whose keys

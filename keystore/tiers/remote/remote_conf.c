@@ -142,6 +142,10 @@ azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c)
         return azkm_fail(AZKM_E_INVALID,
                          "remote vault %s: timeouts out of range (connect 100-60000 ms, request 100-600000 ms)",
                          entry);
+    if (c->refresh_s < 0 || c->refresh_s > AZKM_REMOTE_REFRESH_S_MAX)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: refresh_s %ld out of range (0-%d seconds; 0: on every use)", entry,
+                         c->refresh_s, AZKM_REMOTE_REFRESH_S_MAX);
     return AZKM_OK;
 }
 
@@ -194,6 +198,10 @@ static azkm_rc conf_from_json(const char *entry, const json_t *root, azkm_remote
     c->connect_timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
     v = json_object_get(root, "timeout_ms");
     c->timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_TIMEOUT_MS;
+    v = json_object_get(root, "refresh_s");
+    if (v != NULL && !json_is_integer(v))
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: remote.json: \"refresh_s\" is not an integer", entry);
+    c->refresh_s = v != NULL ? (long)json_integer_value(v) : AZKM_REMOTE_REFRESH_S;
     return azkm_remote_conf_check(entry, c);
 }
 
@@ -241,6 +249,7 @@ azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_r
     }
     json_object_set_new(root, "connect_timeout_ms", json_integer(c->connect_timeout_ms));
     json_object_set_new(root, "timeout_ms", json_integer(c->timeout_ms));
+    json_object_set_new(root, "refresh_s", json_integer(c->refresh_s));
     text = rc == AZKM_OK ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     if (rc != AZKM_OK)
