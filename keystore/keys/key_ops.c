@@ -21,9 +21,12 @@ static azkm_rc read_for_load(azkm_vault *v, azkm_key *k, const char *name, const
 {
     azkm_rc rc;
 
+    /* A version's public key from the process's cache of key versions; without a version azkmd is asked which one
+     * is current, so that loading again (a server's reload) takes a rotation at once. */
     if (v->remote != NULL) {
         *tier = v->remote;
-        return azkm_remote_key_get(v->remote, name, version, &k->info);
+        return version != NULL && *version != '\0' ? azkm_remote_key_cached(v->remote, name, version, &k->info)
+                                                   : azkm_remote_key_get(v->remote, name, version, &k->info);
     }
     rc = azkm_find_key(v, name, 0, &k->key_rowid, NULL, NULL, NULL);
     if (rc == AZKM_OK) {

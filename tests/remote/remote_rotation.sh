@@ -73,6 +73,17 @@ jq -e --arg v "$v2" 'select(.operationName == "KeySign" and .httpStatusCode == 2
     select(tostring | contains("/keys/web-ec/" + $v))' "$AZKM_AUDIT_LOG" >/dev/null ||
     fail "azkmd's audit has no KeySign of version $v2: $(grep KeySign "$AZKM_AUDIT_LOG" | tail -n 1)"
 
+step "between two checks the key is not asked for again: at most one GET per refresh_s"
+gets() { jq -c 'select(.operationName == "KeyGet")' "$AZKM_AUDIT_LOG" | wc -l; }
+before=$(gets) start=$(date +%s%N)
+for _ in $(seq 10); do
+    send DRV "signfile $T/x.sig"
+    [ "$REPLY" = "ok $v2" ] || fail "signfile: $REPLY"
+done
+elapsed=$((($(date +%s%N) - start) / 1000000))
+[ $(($(gets) - before)) -le $((elapsed / 1000 + 1)) ] ||
+    fail "$(($(gets) - before)) GETs of the key in $elapsed ms of signing with refresh_s 1"
+
 step "a reference pinned to $v1 keeps signing with it"
 send PIN "signfile $T/pinned.sig"
 [ "$REPLY" = "ok $v1" ] || fail "pinned: $REPLY"
