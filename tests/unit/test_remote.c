@@ -30,7 +30,15 @@ static void connect_checks_every_field(void **state)
     assert_rc(connect1(f, "web", "tcp://x", NULL, NULL), AZKM_E_INVALID, "neither unix:");
     assert_rc(connect1(f, "web", "unix:/a b", NULL, NULL), AZKM_E_INVALID, "space or control character");
     assert_rc(connect1(f, "web", "https://kv.example:0", NULL, NULL), AZKM_E_INVALID, "port must be 1-65535");
-    assert_rc(connect1(f, "web", "https://-kv.example", NULL, NULL), AZKM_E_INVALID, "DNS name or an IPv4");
+    assert_rc(connect1(f, "web", "https://-kv.example", NULL, NULL), AZKM_E_INVALID,
+              "DNS name, an IPv4 address or");
+    assert_rc(connect1(f, "web", "https://[::1", NULL, NULL), AZKM_E_INVALID, "an IPv6 address in brackets");
+    assert_rc(connect1(f, "web", "https://[1.2.3.4]:1", NULL, NULL), AZKM_E_INVALID, "an IPv6 address in brackets");
+    assert_rc(connect1(f, "web", "https://[::1]:0", NULL, NULL), AZKM_E_INVALID, "port must be 1-65535");
+    assert_rc(connect1(f, "web", "https://::1:8443", NULL, NULL), AZKM_E_INVALID, "IPv6 address goes in brackets");
+    /* an IPv6 address in brackets passes the URL's checks, and only then needs the certificate */
+    assert_rc(connect1(f, "web", "https://[::1]:8443", NULL, NULL), AZKM_E_INVALID, "need a client certificate");
+    assert_rc(connect1(f, "web", "https://[2001:db8::7]", NULL, NULL), AZKM_E_INVALID, "need a client certificate");
     assert_rc(connect1(f, "web", "https://kv.example", NULL, NULL), AZKM_E_INVALID, "need a client certificate");
     assert_rc(connect1(f, "web", "unix:/s", "x", NULL), AZKM_E_INVALID, "vault name on the server 'x' is invalid");
     assert_rc(connect1(f, "web", "unix:/s", NULL, "a..b"), AZKM_E_INVALID, "domain 'a..b' is not a DNS name");

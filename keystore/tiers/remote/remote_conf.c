@@ -4,21 +4,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 
 #include "tiers/remote/remote.h"
 
 static int domain_valid(const char *d);
 
+/* [IPv6 address]: the brackets kept (libcurl's CONNECT_TO takes the host so), the address checked. */
+static int ipv6_valid(const char *host)
+{
+    char inner[INET6_ADDRSTRLEN + 1];
+    struct in6_addr a;
+    size_t n = strlen(host);
+
+    if (n < 4 || host[0] != '[' || host[n - 1] != ']' || n - 2 > INET6_ADDRSTRLEN)
+        return 0;
+    memcpy(inner, host + 1, n - 2);
+    inner[n - 2] = '\0';
+    return inet_pton(AF_INET6, inner, &a) == 1;
+}
+
 azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZKM_REMOTE_DOMAIN_MAX + 1],
                                 unsigned *port)
 {
-    const char *h = url + 8, *colon = strchr(h, ':');
+    const char *h = url + 8, *bracket = h[0] == '[' ? strchr(h, ']') : NULL;
+    /* "[" without "]" is all host, and refused as such */
+    const char *colon = h[0] == '[' && bracket == NULL ? NULL : strchr(bracket != NULL ? bracket : h, ':');
     size_t hlen = colon != NULL ? (size_t)(colon - h) : strlen(h);
     char *end = NULL;
     unsigned long p = 443;
 
+    if (h[0] != '[' && colon != NULL && strchr(colon + 1, ':') != NULL)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: URL '%.200s': an IPv6 address goes in brackets, as in "
+                         "https://[::1]:8443",
+                         entry, url);
     if (colon != NULL) {
         p = strtoul(colon + 1, &end, 10);
         if (end == colon + 1 || *end != '\0' || colon[1] == '+' || colon[1] == '-' || p == 0 || p > 65535)
@@ -30,9 +53,10 @@ azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZ
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: URL '%.200s' names no host", entry, url);
     memcpy(host, h, hlen);
     host[hlen] = '\0';
-    if (!domain_valid(host))
+    if (h[0] == '[' ? !ipv6_valid(host) : !domain_valid(host))
         return azkm_fail(AZKM_E_INVALID,
-                         "remote vault %s: URL '%.200s': the host must be a DNS name or an IPv4 address (no path)",
+                         "remote vault %s: URL '%.200s': the host must be a DNS name, an IPv4 address or an IPv6 "
+                         "address in brackets (no path)",
                          entry, url);
     *port = (unsigned)p;
     return AZKM_OK;
