@@ -1,7 +1,12 @@
 /* A key of a remote vault loaded without a version follows the key's rotation in azkmd: before an operation, at
  * most every refresh_s seconds of the entry (remote.json), it asks which version is current (through the remote
  * tier's cache of key versions, shared by the process) and switches to it, and takes its attributes as azkmd has
- * them now. A local key keeps the version it was loaded at until it is loaded again (a server's reload). */
+ * them now. A local key keeps the version it was loaded at until it is loaded again (a server's reload).
+ *
+ * No lock is held across a request to azkmd: an operation works on a copy of the key taken under a short lock, so
+ * that a switch never waits for requests in flight, and a fork while another thread is in one leaves the child
+ * nothing locked. The tier key and public key of a version switched away from stay until the key is freed (an
+ * operation may still be using its copy): one pair per rotation seen. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,26 +17,25 @@
 #include "keys/keys.h"
 #include "tiers/remote/remote.h"
 
+typedef struct retired {
+    struct retired *next;
+    azkm_tier_key *tk;
+    EVP_PKEY *pub;
+} retired;
+
 struct azkm_key_follow {
-    pthread_rwlock_t lock;  /* operations hold it to read; a switch to another version writes */
-    pthread_mutex_t asking; /* one thread asks azkmd at a time: the others go on with the version they have */
-    int64_t next_ms;        /* monotonic: when to ask again */
+    pthread_mutex_t mu; /* held to copy the key or to switch it, never across a request */
+    int64_t next_ms;    /* monotonic: when the next check is due; the thread that claims it moves it on */
+    retired *old;       /* versions switched away from */
 };
 
 azkm_rc azkm_key_follow_start(azkm_key *k)
 {
     struct azkm_key_follow *f = OPENSSL_zalloc(sizeof(*f));
-    pthread_rwlockattr_t attr;
 
     if (f == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
-    /* Operations hold the lock for a whole request to azkmd and overlap in busy threads: a waiting switch goes
-     * first, or it might never get its turn. */
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&f->lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-    pthread_mutex_init(&f->asking, NULL);
+    pthread_mutex_init(&f->mu, NULL);
     f->next_ms = azkm_remote_now_ms() + azkm_remote_refresh_s(k->vault->remote) * 1000;
     k->follow = f;
     return AZKM_OK;
@@ -39,12 +43,28 @@ azkm_rc azkm_key_follow_start(azkm_key *k)
 
 void azkm_key_follow_free(azkm_key *k)
 {
-    if (k->follow == NULL)
+    struct azkm_key_follow *f = k->follow;
+
+    if (f == NULL)
         return;
-    pthread_rwlock_destroy(&k->follow->lock);
-    pthread_mutex_destroy(&k->follow->asking);
-    OPENSSL_free(k->follow);
+    while (f->old != NULL) {
+        retired *r = f->old;
+
+        f->old = r->next;
+        k->tier->key_free(r->tk);
+        EVP_PKEY_free(r->pub);
+        OPENSSL_free(r);
+    }
+    pthread_mutex_destroy(&f->mu);
+    OPENSSL_free(f);
     k->follow = NULL;
+}
+
+void azkm_key_follow_copy(const azkm_key *k, azkm_key *copy)
+{
+    pthread_mutex_lock(&k->follow->mu);
+    *copy = *k;
+    pthread_mutex_unlock(&k->follow->mu);
 }
 
 /* What fresh needs of its own to take k's place: a tier key for the version, its public key and URI. A version
@@ -60,8 +80,8 @@ static azkm_rc prepare(azkm_key *k, const azkm_key_info *fresh, azkm_tier_key **
     if (fresh->kty != k->info.kty || fresh->size != k->info.size || fresh->curve != k->info.curve ||
         fresh->pss.enabled != k->info.pss.enabled)
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "key %s: its current version %s is of another type or size: loading "
-                         "it again (a server's reload) takes it",
+                         "key %s: its current version %s is of another type or size: loading the key again (a "
+                         "server's reload) takes it",
                          k->uri, fresh->version);
     memset(&u, 0, sizeof(u));
     snprintf(u.vault, sizeof(u.vault), "%s", k->vault->name);
@@ -82,31 +102,32 @@ static azkm_rc prepare(azkm_key *k, const azkm_key_info *fresh, azkm_tier_key **
 static azkm_rc take(azkm_key *k, const azkm_key_info *fresh)
 {
     struct azkm_key_follow *f = k->follow;
-    azkm_tier_key *tk = NULL;
-    EVP_PKEY *pub = NULL;
+    retired *r = NULL;
     char uri[AZKM_URI_MAX];
-    int other = strcmp(fresh->version, k->info.version) != 0;
-    azkm_rc rc = other ? prepare(k, fresh, &tk, &pub, uri) : AZKM_OK;
+    int other = strcmp(fresh->version, k->info.version) != 0; /* only a switch writes it: read unlocked */
+    azkm_rc rc = AZKM_OK;
 
-    if (rc != AZKM_OK)
+    if (other && (r = OPENSSL_zalloc(sizeof(*r))) == NULL)
+        return azkm_fail(AZKM_E_NOMEM, "out of memory");
+    if (other && (rc = prepare(k, fresh, &r->tk, &r->pub, uri)) != AZKM_OK) {
+        OPENSSL_free(r);
         return rc;
-    pthread_rwlock_wrlock(&f->lock);
+    }
+    pthread_mutex_lock(&f->mu);
     if (other) {
-        azkm_tier_key *old_tk = k->tk;
-        EVP_PKEY *old_pub = k->pub;
+        azkm_tier_key *tk = k->tk;
+        EVP_PKEY *pub = k->pub;
 
         k->info = *fresh;
-        k->tk = tk, k->pub = pub;
+        k->tk = r->tk, k->pub = r->pub;
         memcpy(k->uri, uri, sizeof(k->uri));
-        tk = old_tk, pub = old_pub;
+        r->tk = tk, r->pub = pub, r->next = f->old;
+        f->old = r;
     } else {
         k->info.attrs = fresh->attrs;
     }
     k->deleted = 0;
-    pthread_rwlock_unlock(&f->lock);
-    if (tk != NULL)
-        k->tier->key_free(tk);
-    EVP_PKEY_free(pub);
+    pthread_mutex_unlock(&f->mu);
     return AZKM_OK;
 }
 
@@ -114,47 +135,39 @@ static azkm_rc take(azkm_key *k, const azkm_key_info *fresh)
  * followed at the next check. */
 static azkm_rc gone(azkm_key *k)
 {
-    pthread_rwlock_wrlock(&k->follow->lock);
+    pthread_mutex_lock(&k->follow->mu);
     k->info.attrs.enabled = 0;
     k->deleted = 1;
-    pthread_rwlock_unlock(&k->follow->lock);
+    pthread_mutex_unlock(&k->follow->mu);
     return AZKM_OK;
+}
+
+/* Whether this thread makes the check due now: it moves the next one on, so that the others go on with the version
+ * they have meanwhile. */
+static int claim(struct azkm_key_follow *f, long refresh_s)
+{
+    int64_t now = azkm_remote_now_ms(), due = __atomic_load_n(&f->next_ms, __ATOMIC_ACQUIRE);
+
+    return now >= due && __atomic_compare_exchange_n(&f->next_ms, &due, now + refresh_s * 1000, 0, __ATOMIC_ACQ_REL,
+                                                     __ATOMIC_ACQUIRE);
 }
 
 azkm_rc azkm_key_follow_check(azkm_key *k, int now)
 {
-    struct azkm_key_follow *f = k->follow;
     azkm_tier *t = k->vault->remote;
-    int64_t ms = azkm_remote_now_ms();
+    long refresh_s = azkm_remote_refresh_s(t);
     azkm_key_info fresh;
-    azkm_rc rc = AZKM_OK;
+    azkm_rc rc;
 
-    if (!now && ms < __atomic_load_n(&f->next_ms, __ATOMIC_ACQUIRE))
+    if (!now && !claim(k->follow, refresh_s))
         return AZKM_OK;
-    if (now)
-        pthread_mutex_lock(&f->asking);
-    else if (pthread_mutex_trylock(&f->asking) != 0)
-        return AZKM_OK;
-    if (now || ms >= f->next_ms) {
-        /* A failure to ask is the operation's to report (it asks azkmd too), not a reason to stop using the key. */
-        rc = now ? azkm_remote_key_get(t, k->info.name, NULL, &fresh)
-                 : azkm_remote_key_cached(t, k->info.name, NULL, &fresh);
-        if (rc == AZKM_OK)
-            rc = take(k, &fresh);
-        else if (rc == AZKM_E_NOT_FOUND)
-            rc = gone(k);
-        __atomic_store_n(&f->next_ms, azkm_remote_now_ms() + azkm_remote_refresh_s(t) * 1000, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&f->asking);
+    /* A failure to ask is the operation's to report (it asks azkmd too), not a reason to stop using the key. */
+    rc = now ? azkm_remote_key_get(t, k->info.name, NULL, &fresh)
+             : azkm_remote_key_cached(t, k->info.name, NULL, &fresh);
+    if (rc == AZKM_OK)
+        rc = take(k, &fresh);
+    else if (rc == AZKM_E_NOT_FOUND)
+        rc = gone(k);
+    __atomic_store_n(&k->follow->next_ms, azkm_remote_now_ms() + refresh_s * 1000, __ATOMIC_RELEASE);
     return rc;
-}
-
-void azkm_key_follow_lock(const azkm_key *k)
-{
-    pthread_rwlock_rdlock(&k->follow->lock);
-}
-
-void azkm_key_follow_unlock(const azkm_key *k)
-{
-    pthread_rwlock_unlock(&k->follow->lock);
 }

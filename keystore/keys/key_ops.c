@@ -237,29 +237,27 @@ static size_t max_output_impl(const azkm_key *k)
     return 0;
 }
 
-/* ---- a key following its remote key's rotation (keys/key_follow.c): what an operation reads of its version, read
- * under the lock, after the periodic check ----------------------------------------------------------------------
- */
+/* ---- a key following its remote key's rotation (keys/key_follow.c): an operation works on a copy of it taken
+ * under its lock, after the periodic check -------------------------------------------------------------------- */
 
-#define FOLLOWED(type, call)                                                                                       \
+#define FOLLOWED(call)                                                                                             \
     do {                                                                                                           \
-        type r_;                                                                                                   \
-        if (k->follow == NULL)                                                                                     \
-            return (call);                                                                                         \
-        azkm_key_follow_lock(k);                                                                                   \
-        r_ = (call);                                                                                               \
-        azkm_key_follow_unlock(k);                                                                                 \
-        return r_;                                                                                                 \
+        azkm_key copy_;                                                                                            \
+        if (k->follow != NULL) {                                                                                   \
+            azkm_key_follow_copy(k, &copy_);                                                                       \
+            k = &copy_;                                                                                            \
+        }                                                                                                          \
+        return (call);                                                                                             \
     } while (0)
 
 azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
 {
-    FOLLOWED(azkm_rc, key_check_impl(k, op));
+    FOLLOWED(key_check_impl(k, op));
 }
 
 size_t azkm_key_max_output(const azkm_key *k)
 {
-    FOLLOWED(size_t, max_output_impl(k));
+    FOLLOWED(max_output_impl(k));
 }
 
 static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
@@ -627,7 +625,7 @@ static azkm_rc audited_derive(azkm_key *k, const unsigned char *peer_der, size_t
     do {                                                                                                           \
         if (k->follow != NULL)                                                                                     \
             azkm_key_follow_check(k, 0);                                                                           \
-        FOLLOWED(azkm_rc, call);                                                                                   \
+        FOLLOWED(call);                                                                                            \
     } while (0)
 
 azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,

@@ -65,10 +65,9 @@ azkm_rc azkm_key_store_version(azkm_vault *v, const char *name, int64_t key_rowi
 azkm_rc azkm_key_follow_start(azkm_key *k);
 void azkm_key_follow_free(azkm_key *k);
 /* Asks azkmd (through the process's cache) which version is current when the entry's refresh_s has passed since
- * the last time, or now when now is set, and switches k to it; also takes its attributes. Without the lock. */
+ * the last time, or now when now is set, and switches k to it; also takes its attributes. */
 azkm_rc azkm_key_follow_check(azkm_key *k, int now);
-/* Around every read of k's version (its info, public key, tier key) by an operation: never nested. */
-void azkm_key_follow_lock(const azkm_key *k);
-void azkm_key_follow_unlock(const azkm_key *k);
+/* k as it is now, for one operation: its version, public key and tier key stay valid until k is freed. */
+void azkm_key_follow_copy(const azkm_key *k, azkm_key *copy);
 
 #endif

@@ -100,12 +100,21 @@ send DRV refresh
 send DRV "signfile $T/x.sig"
 [ "$REPLY" = "ok $v2" ] || fail "sign permitted again: $REPLY"
 
-step "azkm_key_refresh follows at once: rotated again, refresh, the next signature is the third version"
+step "rotated again: threads signing at once while one of them switches the key"
 "$AZKM" key rotate --vault-name web --name web-ec >/dev/null || fail "rotate"
 v3=$("$AZKM" key show --vault-name web --name web-ec --output json | jq -r '.key.kid | split("/") | last')
+sleep 1.1
+send DRV switch
+[ "$REPLY" = ok ] || fail "switch: $REPLY"
+send DRV "signfile $T/x.sig"
+[ "$REPLY" = "ok $v3" ] || fail "after the threads' switch: $REPLY"
+
+step "azkm_key_refresh follows at once: rotated again, refresh, the next signature is the fourth version"
+"$AZKM" key rotate --vault-name web --name web-ec >/dev/null || fail "rotate"
+v4=$("$AZKM" key show --vault-name web --name web-ec --output json | jq -r '.key.kid | split("/") | last')
 send DRV refresh
 send DRV "signfile $T/x.sig"
-[ "$REPLY" = "ok $v3" ] || fail "after refresh: $REPLY"
+[ "$REPLY" = "ok $v4" ] || fail "after refresh: $REPLY"
 echo quit >&"${DRV[1]}"
 echo quit >&"${PIN[1]}"
 wait "$drv" || fail "the driver exited with an error"
