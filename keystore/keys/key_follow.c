@@ -24,9 +24,11 @@ typedef struct retired {
 } retired;
 
 struct azkm_key_follow {
-    pthread_mutex_t mu; /* held to copy the key or to switch it, never across a request */
-    int64_t next_ms;    /* monotonic: when the next check is due; the thread that claims it moves it on */
-    retired *old;       /* versions switched away from */
+    pthread_mutex_t mu;           /* held to copy the key or to switch it, never across a request */
+    pthread_mutex_t switching;    /* one switch at a time (a check and azkm_key_refresh may answer together) */
+    int64_t next_ms;              /* monotonic: when the next check is due; the thread that claims it moves it on */
+    retired *old;                 /* versions switched away from */
+    char name[AZKM_NAME_MAX + 1]; /* the key's, as loaded: what is asked for */
 };
 
 azkm_rc azkm_key_follow_start(azkm_key *k)
@@ -36,6 +38,8 @@ azkm_rc azkm_key_follow_start(azkm_key *k)
     if (f == NULL)
         return azkm_fail(AZKM_E_NOMEM, "out of memory");
     pthread_mutex_init(&f->mu, NULL);
+    pthread_mutex_init(&f->switching, NULL);
+    memcpy(f->name, k->info.name, sizeof(f->name));
     f->next_ms = azkm_remote_now_ms() + azkm_remote_refresh_s(k->vault->remote) * 1000;
     k->follow = f;
     return AZKM_OK;
@@ -56,6 +60,7 @@ void azkm_key_follow_free(azkm_key *k)
         OPENSSL_free(r);
     }
     pthread_mutex_destroy(&f->mu);
+    pthread_mutex_destroy(&f->switching);
     OPENSSL_free(f);
     k->follow = NULL;
 }
@@ -98,13 +103,14 @@ static azkm_rc prepare(azkm_key *k, const azkm_key_info *fresh, azkm_tier_key **
     return rc;
 }
 
-/* Takes fresh's attributes, and its version when it is another one. */
-static azkm_rc take(azkm_key *k, const azkm_key_info *fresh)
+/* Takes fresh's attributes, and its version when it is another one; with f->switching held (the version is
+ * written only under it, so read here without mu). */
+static azkm_rc take_locked(azkm_key *k, const azkm_key_info *fresh)
 {
     struct azkm_key_follow *f = k->follow;
     retired *r = NULL;
     char uri[AZKM_URI_MAX];
-    int other = strcmp(fresh->version, k->info.version) != 0; /* only a switch writes it: read unlocked */
+    int other = strcmp(fresh->version, k->info.version) != 0;
     azkm_rc rc = AZKM_OK;
 
     if (other && (r = OPENSSL_zalloc(sizeof(*r))) == NULL)
@@ -162,11 +168,13 @@ azkm_rc azkm_key_follow_check(azkm_key *k, int now)
     if (!now && !claim(k->follow, refresh_s))
         return AZKM_OK;
     /* A failure to ask is the operation's to report (it asks azkmd too), not a reason to stop using the key. */
-    rc = now ? azkm_remote_key_get(t, k->info.name, NULL, &fresh)
-             : azkm_remote_key_cached(t, k->info.name, NULL, &fresh);
-    if (rc == AZKM_OK)
-        rc = take(k, &fresh);
-    else if (rc == AZKM_E_NOT_FOUND)
+    rc = now ? azkm_remote_key_get(t, k->follow->name, NULL, &fresh)
+             : azkm_remote_key_cached(t, k->follow->name, NULL, &fresh);
+    if (rc == AZKM_OK) {
+        pthread_mutex_lock(&k->follow->switching);
+        rc = take_locked(k, &fresh);
+        pthread_mutex_unlock(&k->follow->switching);
+    } else if (rc == AZKM_E_NOT_FOUND)
         rc = gone(k);
     __atomic_store_n(&k->follow->next_ms, azkm_remote_now_ms() + refresh_s * 1000, __ATOMIC_RELEASE);
     return rc;
