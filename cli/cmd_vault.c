@@ -96,7 +96,7 @@ static int vault_connect(cli_ctx *ctx, const cli_args *a)
     char *text = strdup(args_get(a, "--url"));
     azkm_remote_params params = {0};
     azkm_keystore *ks;
-    long connect_ms = 0, timeout_ms = 0;
+    long connect_ms = 0, timeout_ms = 0, refresh_s = -1;
     int ret;
     azkm_rc rc;
 
@@ -104,7 +104,8 @@ static int vault_connect(cli_ctx *ctx, const cli_args *a)
         return cli_failf(AZKM_E_NOMEM, "out of memory");
     if ((ret = split_urls(text, urls, &params.n_urls)) == 0 &&
         (ret = args_long(a, "--connect-timeout-ms", 100, 60000, &connect_ms)) == 0 &&
-        (ret = args_long(a, "--timeout-ms", 100, 600000, &timeout_ms)) == 0)
+        (ret = args_long(a, "--timeout-ms", 100, 600000, &timeout_ms)) == 0 &&
+        (ret = args_long(a, "--refresh-s", 0, 86400, &refresh_s)) == 0)
         ret = cli_keystore(ctx, &ks);
     if (ret == 0) {
         params.urls = urls;
@@ -112,6 +113,7 @@ static int vault_connect(cli_ctx *ctx, const cli_args *a)
         params.domain = args_get(a, "--domain");
         params.connect_timeout_ms = connect_ms;
         params.timeout_ms = timeout_ms;
+        params.refresh_s = refresh_s < 0 ? 0 : refresh_s == 0 ? AZKM_REMOTE_REFRESH_ALWAYS : refresh_s;
         params.ca_file = args_get(a, "--ca");
         params.client_cert = args_get(a, "--client-cert");
         params.client_key = args_get(a, "--client-key");
@@ -311,6 +313,10 @@ static const cli_flag connect_flags[] = {
      0},
     {"--connect-timeout-ms", ARG_VALUE, "MS", "Connect timeout per URL, 100-60000. Default: 2000.", 0},
     {"--timeout-ms", ARG_VALUE, "MS", "Timeout of a whole request, 100-600000. Default: 30000.", 0},
+    {"--refresh-s", ARG_VALUE, "SECONDS",
+     "A key loaded without a version follows its rotation in azkmd: which version is current is asked at most "
+     "this often, 0-86400 (0: before every use). Default: 60.",
+     0},
     {NULL, 0, NULL, NULL, 0},
 };
 

@@ -2,8 +2,11 @@
 # Quick start: keyless TLS on this machine in one command. Installs the Debian packages (scripts/setup.sh), builds
 # azkm (scripts/build.sh), creates a vault with an RSA and an EC key and certificates for them from a demo CA,
 # starts nginx on a loopback port with the shipped examples/nginx/nginx.conf (only ports and paths changed), fetches
-# a page over TLS with curl --cacert, and prints what that proved. Everything lives in one demo directory, nothing
-# in system directories, no systemd. Re-running starts over. nginx keeps running until `demo.sh --stop`.
+# a page over TLS with curl --cacert, and prints what that proved. Then the same nginx configuration with the keys
+# only in azkmd, the key server: azkmd on a Unix socket of the demo directory with its own keystore, set up by
+# examples/azkmd/keyless-setup.sh as shipped, a second nginx whose keystore holds nothing but a remote vault entry,
+# each of its handshakes signed by azkmd for the worker's uid. Everything lives in one demo directory, nothing in
+# system directories, no systemd. Re-running starts over. Both nginx and azkmd keep running until `demo.sh --stop`.
 #
 #   bash scripts/demo.sh            # everything
 #   bash scripts/demo.sh --stop     # stop the demo's nginx
@@ -25,22 +28,32 @@ die() {
     exit 1
 }
 
-stop_nginx() {
+# stop_pid PIDFILE SIGNAL: the process of PIDFILE stopped (at most 5 s, then killed).
+stop_pid() {
     local pid
-    [ -s "$demo/run/nginx.pid" ] || return 0
-    pid=$(cat "$demo/run/nginx.pid")
+    [ -s "$1" ] || return 0
+    pid=$(cat "$1")
     kill -0 "$pid" 2>/dev/null || return 0
-    kill -QUIT "$pid" 2>/dev/null || true
+    kill "-$2" "$pid" 2>/dev/null || true
     for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.1
     done
     kill -9 "$pid" 2>/dev/null || true
 }
+# The second web server's root (its /etc/azkm, logs, pid file and pages), whose keys live in azkmd.
+remote=$demo/azkmd-web
+# All three at once: each takes a second or more to finish gracefully.
+stop_nginx() {
+    stop_pid "$demo/run/nginx.pid" QUIT &
+    stop_pid "$remote/run/nginx.pid" QUIT &
+    stop_pid "$demo/run/azkmd.pid" TERM &
+    wait
+}
 
 if [ "${1:-}" = --stop ]; then
     stop_nginx
-    echo "demo nginx stopped"
+    echo "demo nginx and azkmd stopped"
     exit 0
 fi
 
@@ -48,6 +61,7 @@ installed=${AZKM_DEMO_INSTALLED:-0}
 conf=$top/conf
 if [ "$installed" = 1 ]; then
     azkm_bin=$(command -v azkm) || die "AZKM_DEMO_INSTALLED=1, but no azkm on PATH"
+    azkmd_bin=$(command -v azkmd) || die "AZKM_DEMO_INSTALLED=1, but no azkmd on PATH"
     conf=/etc/azkm
     [ -f "$conf/azkm-provider.cnf" ] || die "AZKM_DEMO_INSTALLED=1, but $conf/azkm-provider.cnf is missing"
 else
@@ -57,6 +71,7 @@ else
         AZKM_BUILD_DIR=$build bash "$top/scripts/build.sh"
     fi
     azkm_bin=$build/cli/azkm
+    azkmd_bin=$build/server/azkmd
     [ -x "$azkm_bin" ] && [ -f "$build/provider/azkm.so" ] || die "azkm is not built in $build (run scripts/build.sh)"
 fi
 
@@ -141,15 +156,80 @@ cat <<EOF
 - nginx workers: ${workers//$'\n'/, }.
 EOF
 
+say "the same nginx.conf with the keys only in azkmd (examples/azkmd/keyless-setup.sh)"
+# azkmd with its own keystore on a Unix socket of the demo directory: 0666 so that the workers reach it without the
+# group an installation gives them (docs/keyless-tls.md, step 7: 0660, group azkm); their role assignment on each
+# key is what lets them use it.
+mkdir -p "$demo/azkmd" "$remote/etc/azkm/tls" "$remote/logs" "$remote/run" "$remote/nginx" "$remote/www/html"
+chmod 755 "$demo/run"
+cat >"$demo/azkmd/azkmd.conf" <<EOF
+keystore_dir = $demo/azkmd/ks
+audit_log = $demo/azkmd/audit.log
+domain = vault.azkm.localhost
+listen_unix = $demo/run/azkmd.sock mode=0666
+threads = 2
+shutdown_grace = 1
+EOF
+AZKM_KEYSTORE_DIR=$demo/azkmd/ks azkm vault create --name web >/dev/null
+"$azkmd_bin" --config "$demo/azkmd/azkmd.conf" >"$demo/logs/azkmd.log" 2>&1 </dev/null &
+echo $! >"$demo/run/azkmd.pid"
+for _ in $(seq 100); do
+    grep -q '^azkmd: ready' "$demo/logs/azkmd.log" && break
+    kill -0 "$(cat "$demo/run/azkmd.pid")" 2>/dev/null || die "azkmd exited: $(cat "$demo/logs/azkmd.log")"
+    sleep 0.1
+done
+grep -q '^azkmd: ready' "$demo/logs/azkmd.log" || die "azkmd is not ready: $(cat "$demo/logs/azkmd.log")"
+web_user=$([ "$(id -u)" = 0 ] && echo www-data || id -un)
+port2=$(bash "$top/scripts/free-port.sh")
+render2() { bash "$top/scripts/render-example.sh" "$1" "$2" "$remote" "$port2"; }
+render2 "$top/examples/azkmd/keyless-setup.sh" "$demo/azkmd/keyless-setup.sh"
+PATH="$(dirname "$azkm_bin"):$PATH" AZKM_KEYSTORE_DIR=$remote/ks AZKMD_KEYSTORE=$demo/azkmd/ks \
+    AZKMD_SOCKET=$demo/run/azkmd.sock AZKMD_USER=$(id -un) WEB_USER=$web_user \
+    bash "$demo/azkmd/keyless-setup.sh" 2>"$demo/logs/keyless-setup.err" ||
+    die "keyless-setup.sh failed: $(cat "$demo/logs/keyless-setup.err")"
+echo "Hello from nginx: this TLS connection was signed by azkmd; this server holds no key." \
+    >"$remote/www/html/index.html"
+chmod -R a+rX "$remote/www"
+render2 "$top/examples/nginx/nginx.conf" "$demo/nginx-azkmd.conf"
+AZKM_KEYSTORE_DIR=$remote/ks nginx -c "$demo/nginx-azkmd.conf" -e "$remote/logs/error.log" \
+    2>"$remote/logs/start.err" || die "nginx (keys in azkmd) did not start: $(cat "$remote/logs/start.err")"
+for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null && break
+    sleep 0.1
+done
+cat "$remote/etc/azkm/tls/web-rsa.crt" "$remote/etc/azkm/tls/web-ec.crt" >"$demo/azkmd/trust.pem"
+web_uid=$(id -u "$web_user")
+signs() { # azkmd's successful signatures for the workers' uid
+    grep '"operationName":"KeySign","resultType":"Success"' "$demo/azkmd/audit.log" | grep -c "\"uid:$web_uid\"" || true
+}
+before=$(signs)
+for ciphers in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES128-GCM-SHA256; do
+    page2=$(OPENSSL_CONF=/dev/null curl -sS --cacert "$demo/azkmd/trust.pem" --tls-max 1.2 --ciphers $ciphers \
+        --resolve "localhost:$port2:127.0.0.1" "https://localhost:$port2/" 2>"$demo/logs/curl2.err") ||
+        die "curl to the nginx with its keys in azkmd ($ciphers) failed: $(cat "$demo/logs/curl2.err")"
+done
+echo "$page2"
+signed=$(($(signs) - before))
+[ "$signed" -ge 2 ] || die "azkmd's audit log has $signed signatures for the 2 handshakes"
+remote_keys=$(grep -rlE "PRIVATE KEY" "$remote" 2>/dev/null || true)
+cat <<EOF
+- the key lives in azkmd and the handshake succeeded: nginx on https://localhost:$port2/ served an RSA and an
+  ECDSA handshake, each signed by azkmd ($signed KeySign records for uid $web_uid ($web_user) in
+  $demo/azkmd/audit.log); nginx's keystore $remote/ks holds only the remote vault entry
+  web/remote.json, pointing at unix:$demo/run/azkmd.sock, and no private key file is among its files:
+  ${remote_keys:-none found under $remote}.
+EOF
+
 if [ "${AZKM_DEMO_STOP:-0}" = 1 ]; then
     stop_nginx
     echo
-    echo "nginx stopped."
+    echo "nginx and azkmd stopped."
 else
     cat <<EOF
 
-nginx keeps running on https://localhost:$port/ (try: curl --cacert $demo/ca/ca.crt https://localhost:$port/).
+nginx keeps running on https://localhost:$port/ (try: curl --cacert $demo/ca/ca.crt https://localhost:$port/),
+and with its keys in azkmd on https://localhost:$port2/ (curl --cacert $demo/azkmd/trust.pem ...).
 Stop it with:  $([ "$demo" = /tmp/azkm-demo ] || echo "AZKM_DEMO_DIR=$demo ")bash $top/scripts/demo.sh --stop
-Next: docs/keyless-tls.md (both tiers, key rotation, systemd and Apache).
+Next: docs/keyless-tls.md (both tiers, key rotation, systemd and Apache; keys in azkmd: step 7).
 EOF
 fi

@@ -11,7 +11,7 @@
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 
-#include "keys/records.h"
+#include "keys/keys.h"
 #include "tiers/remote/remote.h"
 
 /* The version's record, its material and its tier: from the catalog, or in a remote vault from azkmd (whose tier
@@ -21,9 +21,12 @@ static azkm_rc read_for_load(azkm_vault *v, azkm_key *k, const char *name, const
 {
     azkm_rc rc;
 
+    /* A version's public key from the process's cache of key versions; without a version azkmd is asked which one
+     * is current, so that loading again (a server's reload) takes a rotation at once. */
     if (v->remote != NULL) {
         *tier = v->remote;
-        return azkm_remote_key_get(v->remote, name, version, &k->info);
+        return version != NULL && *version != '\0' ? azkm_remote_key_cached(v->remote, name, version, &k->info)
+                                                   : azkm_remote_key_get(v->remote, name, version, &k->info);
     }
     rc = azkm_find_key(v, name, 0, &k->key_rowid, NULL, NULL, NULL);
     if (rc == AZKM_OK) {
@@ -76,6 +79,10 @@ static azkm_rc load_from_vault(azkm_vault *v, const char *name, const char *vers
         azkm_uri_format(&uri, k->uri, sizeof(k->uri));
         k->data_version = azkm_vault_get_data_version(v);
         k->pid = getpid();
+        if (v->remote != NULL && (version == NULL || *version == '\0'))
+            rc = azkm_key_follow_start(k);
+    }
+    if (rc == AZKM_OK) {
         azkm_vault_ref(v);
         *out = k;
         return AZKM_OK;
@@ -123,6 +130,7 @@ void azkm_key_free(azkm_key *k)
     if (k->tk != NULL)
         k->tier->key_free(k->tk);
     EVP_PKEY_free(k->pub);
+    azkm_key_follow_free(k);
     azkm_vault_close(k->vault);
     OPENSSL_clear_free(k, sizeof(*k));
 }
@@ -152,6 +160,8 @@ azkm_rc azkm_key_refresh(azkm_key *k)
     int64_t dv;
     azkm_rc rc;
 
+    if (k->follow != NULL)
+        return azkm_key_follow_check(k, 1);
     if (v != NULL && v->remote != NULL)
         return refresh_remote(k);
     if (v == NULL || k->pid != getpid())
@@ -187,7 +197,7 @@ const char *azkm_key_get_uri(const azkm_key *k)
     return k->uri;
 }
 
-azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
+static azkm_rc key_check_impl(const azkm_key *k, unsigned op)
 {
     int64_t now = azkm_now(k->ks);
     char when[AZKM_ISO_TIME_LEN];
@@ -220,11 +230,34 @@ azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
     return AZKM_OK;
 }
 
-size_t azkm_key_max_output(const azkm_key *k)
+static size_t max_output_impl(const azkm_key *k)
 {
     if (k->pub != NULL)
         return (size_t)EVP_PKEY_get_size(k->pub);
     return 0;
+}
+
+/* ---- a key following its remote key's rotation (keys/key_follow.c): an operation works on a copy of it taken
+ * under its lock, after the periodic check -------------------------------------------------------------------- */
+
+#define FOLLOWED(call)                                                                                             \
+    do {                                                                                                           \
+        azkm_key copy_;                                                                                            \
+        if (k->follow != NULL) {                                                                                   \
+            azkm_key_follow_copy(k, &copy_);                                                                       \
+            k = &copy_;                                                                                            \
+        }                                                                                                          \
+        return (call);                                                                                             \
+    } while (0)
+
+azkm_rc azkm_key_check(const azkm_key *k, unsigned op)
+{
+    FOLLOWED(key_check_impl(k, op));
+}
+
+size_t azkm_key_max_output(const azkm_key *k)
+{
+    FOLLOWED(max_output_impl(k));
 }
 
 static azkm_rc check_scheme(const azkm_key *k, azkm_sig_scheme scheme)
@@ -288,7 +321,7 @@ static azkm_rc check_pss(const azkm_key *k, const azkm_sign_params *p)
 static azkm_rc key_sign_impl(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
                              unsigned char *sig, size_t *siglen)
 {
-    azkm_rc rc = azkm_key_check(k, AZKM_OP_SIGN);
+    azkm_rc rc = key_check_impl(k, AZKM_OP_SIGN);
     size_t dlen = p->digest != NULL ? azkm_digest_size(p->digest) : 0;
 
     if (rc == AZKM_OK)
@@ -334,7 +367,7 @@ static azkm_rc key_verify_impl(azkm_key *k, const azkm_sign_params *p, const uns
     azkm_rc rc;
 
     *valid = 0;
-    if ((rc = azkm_key_check(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK ||
+    if ((rc = key_check_impl(k, AZKM_OP_VERIFY)) != AZKM_OK || (rc = check_scheme(k, p->scheme)) != AZKM_OK ||
         (rc = check_pss(k, p)) != AZKM_OK)
         return rc;
     if (p->scheme == AZKM_SIG_EDDSA) {
@@ -429,7 +462,7 @@ static azkm_rc check_cipher(const azkm_key *k, unsigned op, const azkm_cipher_pa
 static azkm_rc do_encrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
                           size_t inlen, unsigned char *out, size_t *outlen)
 {
-    azkm_rc rc = azkm_key_check(k, op);
+    azkm_rc rc = key_check_impl(k, op);
 
     if (rc == AZKM_OK)
         rc = check_cipher(k, op, p);
@@ -446,7 +479,7 @@ static azkm_rc do_encrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p,
 static azkm_rc do_decrypt(azkm_key *k, unsigned op, const azkm_cipher_params *p, const unsigned char *in,
                           size_t inlen, unsigned char *out, size_t *outlen)
 {
-    azkm_rc rc = azkm_key_check(k, op);
+    azkm_rc rc = key_check_impl(k, op);
 
     if (rc == AZKM_OK)
         rc = check_cipher(k, op, p);
@@ -505,7 +538,7 @@ static azkm_rc key_derive_impl(azkm_key *k, const unsigned char *peer_der, size_
 {
     unsigned char point[AZKM_EC_POINT_MAX];
     size_t plen = 0;
-    azkm_rc rc = azkm_key_check(k, AZKM_OP_DERIVE);
+    azkm_rc rc = key_check_impl(k, AZKM_OP_DERIVE);
 
     if (rc == AZKM_OK && k->info.kty != AZKM_KTY_EC)
         rc = azkm_fail(AZKM_E_INVALID, "key %s is an %s key: only EC keys derive a shared secret (ECDH)", k->uri,
@@ -534,14 +567,14 @@ static azkm_rc key_derive_impl(azkm_key *k, const unsigned char *peer_der, size_
         return azkm_audit_end_failure(&failure_, (impl), k->info.version);                                         \
     } while (0)
 
-azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                      unsigned char *sig, size_t *siglen)
+static azkm_rc audited_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                            unsigned char *sig, size_t *siglen)
 {
     KEY_OP("KeySign", key_sign_impl(k, p, in, inlen, sig, siglen));
 }
 
-azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
-                        const unsigned char *sig, size_t siglen, int *valid)
+static azkm_rc audited_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                              const unsigned char *sig, size_t siglen, int *valid)
 {
     azkm_audit_op audit;
     azkm_rc rc;
@@ -557,32 +590,82 @@ azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned c
     return rc;
 }
 
+static azkm_rc audited_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                               unsigned char *out, size_t *outlen)
+{
+    KEY_OP("KeyEncrypt", key_encrypt_impl(k, p, in, inlen, out, outlen));
+}
+
+static azkm_rc audited_decrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                               unsigned char *out, size_t *outlen)
+{
+    KEY_OP("KeyDecrypt", key_decrypt_impl(k, p, in, inlen, out, outlen));
+}
+
+static azkm_rc audited_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                            unsigned char *out, size_t *outlen)
+{
+    KEY_OP("KeyWrap", key_wrap_impl(k, p, in, inlen, out, outlen));
+}
+
+static azkm_rc audited_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
+                              unsigned char *out, size_t *outlen)
+{
+    KEY_OP("KeyUnwrap", key_unwrap_impl(k, p, in, inlen, out, outlen));
+}
+
+static azkm_rc audited_derive(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
+                              size_t *secret_len)
+{
+    KEY_OP("KeyDerive", key_derive_impl(k, peer_der, peer_len, secret, secret_len));
+}
+
+/* ---- the public operations: a key following a remote key's rotation checks its version first ------------- */
+#define OPERATION(call)                                                                                            \
+    do {                                                                                                           \
+        if (k->follow != NULL)                                                                                     \
+            azkm_key_follow_check(k, 0);                                                                           \
+        FOLLOWED(call);                                                                                            \
+    } while (0)
+
+azkm_rc azkm_key_sign(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                      unsigned char *sig, size_t *siglen)
+{
+    OPERATION(audited_sign(k, p, in, inlen, sig, siglen));
+}
+
+azkm_rc azkm_key_verify(azkm_key *k, const azkm_sign_params *p, const unsigned char *in, size_t inlen,
+                        const unsigned char *sig, size_t siglen, int *valid)
+{
+    OPERATION(audited_verify(k, p, in, inlen, sig, siglen, valid));
+}
+
 azkm_rc azkm_key_encrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                          unsigned char *out, size_t *outlen)
 {
-    KEY_OP("KeyEncrypt", key_encrypt_impl(k, p, in, inlen, out, outlen));
+    OPERATION(audited_encrypt(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_decrypt(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                          unsigned char *out, size_t *outlen)
 {
-    KEY_OP("KeyDecrypt", key_decrypt_impl(k, p, in, inlen, out, outlen));
+    OPERATION(audited_decrypt(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_wrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                       unsigned char *out, size_t *outlen)
 {
-    KEY_OP("KeyWrap", key_wrap_impl(k, p, in, inlen, out, outlen));
+    OPERATION(audited_wrap(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_unwrap(azkm_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                         unsigned char *out, size_t *outlen)
 {
-    KEY_OP("KeyUnwrap", key_unwrap_impl(k, p, in, inlen, out, outlen));
+    OPERATION(audited_unwrap(k, p, in, inlen, out, outlen));
 }
 
 azkm_rc azkm_key_derive(azkm_key *k, const unsigned char *peer_der, size_t peer_len, unsigned char *secret,
                         size_t *secret_len)
 {
-    KEY_OP("KeyDerive", key_derive_impl(k, peer_der, peer_len, secret, secret_len));
+    OPERATION(audited_derive(k, peer_der, peer_len, secret, secret_len));
 }

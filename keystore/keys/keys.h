@@ -60,4 +60,14 @@ azkm_rc azkm_key_make_version(azkm_vault *v, const azkm_version_request *req, az
 azkm_rc azkm_key_store_version(azkm_vault *v, const char *name, int64_t key_rowid, int allow_existing,
                                azkm_key_info *info, const azkm_tier_output *o);
 
+/* ---- following a remote key's rotation (key_follow.c): a key of a remote vault loaded without a version */
+/* Makes k follow the key's current version in azkmd (k->follow). */
+azkm_rc azkm_key_follow_start(azkm_key *k);
+void azkm_key_follow_free(azkm_key *k);
+/* Asks azkmd (through the process's cache) which version is current when the entry's refresh_s has passed since
+ * the last time, or now when now is set, and switches k to it; also takes its attributes. */
+azkm_rc azkm_key_follow_check(azkm_key *k, int now);
+/* k as it is now, for one operation: its version, public key and tier key stay valid until k is freed. */
+void azkm_key_follow_copy(const azkm_key *k, azkm_key *copy);
+
 #endif

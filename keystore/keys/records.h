@@ -18,6 +18,9 @@ struct azkm_key {
     int64_t data_version;
     pid_t pid; /* the process that loaded it: the catalog connection is not used across fork */
     int deleted;
+    /* A key of a remote vault loaded without a version: it follows the key's current version (keys/key_follow.c);
+     * its version, public key and tier key are read under follow's lock. NULL otherwise. */
+    struct azkm_key_follow *follow;
 };
 
 /* ---- key rows (keyinfo.c) */

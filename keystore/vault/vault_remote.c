@@ -176,6 +176,9 @@ static azkm_rc conf_of(const char *name, const azkm_remote_params *p, azkm_remot
         return rc;
     c->connect_timeout_ms = p->connect_timeout_ms > 0 ? p->connect_timeout_ms : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
     c->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : AZKM_REMOTE_TIMEOUT_MS;
+    c->refresh_s = p->refresh_s == 0                            ? AZKM_REMOTE_REFRESH_S
+                   : p->refresh_s == AZKM_REMOTE_REFRESH_ALWAYS ? 0
+                                                                : p->refresh_s;
     return azkm_remote_conf_check(name, c);
 }
 

@@ -4,6 +4,11 @@
  *   refresh - re-reads the key's attributes (azkm_key_refresh); prints "ok enabled=0|1" or "error <message>"
  *   premaster - a TLS 1.2 premaster encrypted with the public key, decrypted in the TLS padding mode (RSA keys);
  *           prints "ok" when it comes back, or "error <message>"
+ *   switch - THREADS threads signing at once (without verifying: a key following its rotation may switch versions
+ *           between one thread's sign and its verify), while one of them switches the key to a new version;
+ *           prints "ok" or "error <n> failed: <message>"
+ *   signfile PATH - one ES256/RS256 signature of SHA-256("azkm rotation") into PATH (DER for ECDSA), for openssl to
+ *           verify with a public key of the script's choice; prints "ok <version signed with>" or "error <message>"
  *   fork  - sign, fork; the child and the parent each sign once and then from THREADS threads at once; the child's
  *           result is its exit status; prints "ok" or "error <message>"
  *   quit
@@ -51,24 +56,34 @@ static int sign_once(void)
     return 0;
 }
 
+/* One signature only; 0 when it was made. */
+static int sign_only(void)
+{
+    unsigned char digest[32] = {1}, sig[1024];
+    azkm_sign_params p;
+    size_t siglen = 0;
+
+    azkm_sign_params_from_alg(azkm_key_get_info(key)->kty == AZKM_KTY_EC ? "ES256" : "RS256", &p);
+    return azkm_key_sign(key, &p, digest, sizeof(digest), sig, &siglen) == AZKM_OK ? 0 : -1;
+}
+
 static void *signer(void *arg)
 {
     long failed = 0;
 
-    (void)arg;
     for (int i = 0; i < SIGNS_PER_THREAD; i++)
-        failed += sign_once() != 0;
+        failed += (arg != NULL ? sign_only() : sign_once()) != 0;
     return (void *)failed;
 }
 
 /* THREADS threads signing at once: the number of failures. */
-static long threads_sign(void)
+static long threads_sign(int verify)
 {
     pthread_t t[THREADS];
     long failed = 0;
 
     for (int i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, signer, NULL);
+        pthread_create(&t[i], NULL, signer, verify ? NULL : (void *)1);
     for (int i = 0; i < THREADS; i++) {
         void *r;
 
@@ -119,6 +134,41 @@ static void cmd_refresh(void)
         printf("error %s\n", azkm_last_error());
 }
 
+static void cmd_signfile(const char *path)
+{
+    static const char msg[] = "azkm rotation";
+    unsigned char digest[32], sig[1024];
+    azkm_sign_params p;
+    size_t siglen = 0;
+    FILE *f;
+
+    azkm_sign_params_from_alg(azkm_key_get_info(key)->kty == AZKM_KTY_EC ? "ES256" : "RS256", &p);
+    SHA256((const unsigned char *)msg, sizeof(msg) - 1, digest);
+    if (azkm_key_sign(key, &p, digest, sizeof(digest), sig, &siglen) != AZKM_OK) {
+        printf("error %s\n", azkm_last_error());
+        return;
+    }
+    if ((f = fopen(path, "wb")) == NULL) {
+        printf("error cannot open %s\n", path);
+        return;
+    }
+    if ((fwrite(sig, 1, siglen, f) != siglen) | (fclose(f) != 0)) {
+        printf("error cannot write %s\n", path);
+        return;
+    }
+    printf("ok %s\n", azkm_key_get_info(key)->version);
+}
+
+static void cmd_switch(void)
+{
+    long failed = threads_sign(0);
+
+    if (failed != 0)
+        printf("error %ld failed: %s\n", failed, azkm_last_error());
+    else
+        printf("ok\n");
+}
+
 static void cmd_fork(void)
 {
     int status = 0;
@@ -131,8 +181,8 @@ static void cmd_fork(void)
     }
     fflush(stdout);
     if ((pid = fork()) == 0)
-        _exit(sign_once() == 0 && threads_sign() == 0 ? 0 : 1);
-    failed = (sign_once() != 0) + threads_sign();
+        _exit(sign_once() == 0 && threads_sign(1) == 0 ? 0 : 1);
+    failed = (sign_once() != 0) + threads_sign(1);
     waitpid(pid, &status, 0);
     if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         printf("error the child failed (status %d)\n", status);
@@ -146,7 +196,7 @@ int main(int argc, char **argv)
 {
     azkm_options opt = {0};
     azkm_keystore *ks = NULL;
-    char line[64];
+    char line[4200];
 
     if (argc != 3)
         return 2;
@@ -162,11 +212,16 @@ int main(int argc, char **argv)
             cmd_sign();
         else if (strcmp(line, "fork\n") == 0)
             cmd_fork();
+        else if (strcmp(line, "switch\n") == 0)
+            cmd_switch();
         else if (strcmp(line, "refresh\n") == 0)
             cmd_refresh();
         else if (strcmp(line, "premaster\n") == 0)
             cmd_premaster();
-        else
+        else if (strncmp(line, "signfile ", 9) == 0 && line[strlen(line) - 1] == '\n') {
+            line[strlen(line) - 1] = '\0';
+            cmd_signfile(line + 9);
+        } else
             printf("error unknown command\n");
         fflush(stdout);
     }

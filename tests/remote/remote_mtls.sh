@@ -16,7 +16,10 @@ plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj
 plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=stranger \
     -addext extendedKeyUsage=clientAuth -keyout "$T/stranger.key" -out "$T/stranger.crt" 2>/dev/null
 chmod 600 "$T"/*.key
-write_config "listen_tls = 127.0.0.1:0" "tls_certificate = $T/server.crt" "tls_key = $T/server.key"
+# A second listener on IPv6 loopback where the machine has it (ip -6 addr show lo).
+V6=()
+ip -6 addr show lo 2>/dev/null | grep -q 'inet6 ::1/128' && V6=("listen_tls = [::1]:0")
+write_config "listen_tls = 127.0.0.1:0" "${V6[@]}" "tls_certificate = $T/server.crt" "tls_key = $T/server.key"
 start_azkmd
 tls_port
 server_keys
@@ -29,8 +32,12 @@ step "connect checks the TLS settings"
 should_fail "https URLs need a client certificate and its key" client vault connect --name bad1 \
     --url "https://127.0.0.1:$PORT"
 should_fail "the port must be 1-65535" client vault connect --name bad1 --url "https://127.0.0.1:99999" "${TLS[@]}"
-should_fail "the host must be a DNS name or an IPv4 address \(no path\)" client vault connect --name bad1 \
-    --url "https://kv.example/keys" "${TLS[@]}"
+should_fail "the host must be a DNS name, an IPv4 address or an IPv6 address in brackets \(no path\)" client vault \
+    connect --name bad1 --url "https://kv.example/keys" "${TLS[@]}"
+should_fail "URL 'https://\[::1\]x': the host must be a DNS name" client vault connect --name bad1 \
+    --url "https://[::1]x" "${TLS[@]}"
+should_fail "URL 'https://\[::g\]:8443': the host must be a DNS name" client vault connect --name bad1 \
+    --url "https://[::g]:8443" "${TLS[@]}"
 should_fail "client key $T/nokey.pem: No such file" client vault connect --name bad1 --url "https://127.0.0.1:$PORT" \
     --ca "$T/server-ca.crt" --client-cert "$T/app.crt" --client-key "$T/nokey.pem"
 cp "$T/app.key" "$T/open.key" && chmod 644 "$T/open.key"
@@ -78,6 +85,26 @@ client key create --vault-name two --name made-tls --kty EC >/dev/null || fail "
 "$AZKM" key show --vault-name web --name made-tls >/dev/null || fail "made-tls is not on the server"
 client key delete --vault-name web --name made-tls >/dev/null || fail "delete over TLS"
 [ "$("$AZKM" key list-deleted --vault-name web --output json | jq -r '.[].name')" = made-tls ] || fail "not deleted"
+
+if [ ${#V6[@]} = 1 ]; then
+    step "IPv6: https://[::1]:port, key show and a signature through the provider"
+    PORT6=$(sed -n 's/^azkmd: listening on https:\/\/\[::1\]:0 (port \([0-9]*\)).*/\1/p' "$T/azkmd.log")
+    [ -n "$PORT6" ] || fail "no IPv6 port in azkmd's log"
+    client vault connect --name six --remote-vault web --url "https://[::1]:$PORT6" "${TLS[@]}" >/dev/null ||
+        fail "connect https://[::1]:$PORT6"
+    [ "$(jq -r '.urls[0]' "$CLIENT/six/remote.json")" = "https://[::1]:$PORT6" ] || fail "$(cat "$CLIENT/six/remote.json")"
+    with_provider openssl dgst -sha256 -sign azkm://six/keys/web-ec -out "$T/sig6" "$T/k.json" || fail "sign over IPv6"
+    openssl dgst -sha256 -verify "$T/ec.pub.pem" -signature "$T/sig6" "$T/k.json" >/dev/null || fail "verify"
+    audit_last | jq -e '.operationName == "KeySign" and (.callerIpAddress | startswith("::1:"))' >/dev/null ||
+        fail "azkmd did not sign for ::1: $(audit_last)"
+    stop_azkmd
+    should_fail "remote vault six: azkmd at https://\[::1\]:$PORT6: GET /keys/web-ec/: cannot connect" \
+        client key show --vault-name six --name web-ec
+    start_azkmd
+    tls_port
+else
+    echo "(no IPv6 loopback address on this machine: https://[::1] not tried)"
+fi
 
 step "a CA that did not issue azkmd's certificate, an unregistered certificate"
 client vault connect --name wrongca --remote-vault web --url "https://127.0.0.1:$PORT" --ca "$T/other-ca.crt" \

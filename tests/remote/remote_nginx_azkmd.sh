@@ -8,64 +8,8 @@
 # The socket is 0666 here (the example: 0660, group azkm) so that a user without a role reaches azkmd at all: what
 # refuses it is the role assignment, not the file mode.
 . "$(dirname "$0")/lib.sh"
-command -v nginx >/dev/null || fail "nginx is not installed (scripts/setup.sh installs it)"
-[ "$(id -u)" = 0 ] || fail "nginx's workers run as www-data: run this test as root"
-
-write_config
-sed -i 's/ mode=0600$/ mode=0666/' "$T/azkmd.conf"
-start_azkmd
+keyless_setup
 "$AZKM" key create --vault-name web --name other --kty EC >/dev/null || fail "create key other"
-
-render() { bash "$AZKM_TOP/scripts/render-example.sh" "$AZKM_TOP/$1" "$2" "$T" "${PORT:-443}"; }
-mkdir -p "$T/etc/azkm/tls" "$T/logs" "$T/run" "$T/nginx" "$T/www/html"
-echo "keyless TLS by azkmd" >"$T/www/html/index.html"
-chmod -R a+rX "$T/www"
-
-step "examples/azkmd/keyless-setup.sh: keys and roles in azkmd, the remote vault and certificates for nginx"
-render examples/azkmd/keyless-setup.sh "$T/keyless-setup.sh"
-PATH="$(dirname "$AZKM"):$PATH" AZKMD_KEYSTORE=$AZKM_KEYSTORE_DIR AZKMD_SOCKET=$SOCK AZKMD_USER=root \
-    with_provider bash "$T/keyless-setup.sh" \
-    2>"$T/setup.err" || fail "keyless-setup.sh: $(cat "$T/setup.err")"
-for f in web-rsa.crt web-ec.crt web-rsa.ref.pem web-ec.ref.pem; do
-    [ -s "$T/etc/azkm/tls/$f" ] || fail "keyless-setup.sh wrote no /etc/azkm/tls/$f"
-done
-! grep -q "PRIVATE KEY" "$T"/etc/azkm/tls/* || fail "a private key in /etc/azkm/tls"
-cat "$T/etc/azkm/tls/web-rsa.crt" "$T/etc/azkm/tls/web-ec.crt" >"$T/trust.pem"
-
-PORT=$(bash "$AZKM_TOP/scripts/free-port.sh")
-# start_nginx USER: examples/nginx/nginx.conf, its workers run as USER (the example's is www-data).
-start_nginx() {
-    render examples/nginx/nginx.conf "$T/nginx.conf"
-    sed -i "s/^user www-data;/user $1;/" "$T/nginx.conf"
-    : >"$T/logs/error.log"
-    with_provider nginx -c "$T/nginx.conf" -e "$T/logs/error.log" 2>"$T/nginx.err" ||
-        fail "nginx did not start: $(cat "$T/nginx.err" "$T/logs/error.log")"
-    for _ in $(seq 300); do
-        [ -s "$T/run/nginx.pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    fail "nginx does not listen on $PORT"
-}
-stop_nginx() {
-    local pid
-    [ -s "$T/run/nginx.pid" ] || return 0
-    pid=$(cat "$T/run/nginx.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    rm -f "$T/run/nginx.pid"
-}
-trap 'stop_nginx; cleanup' EXIT
-get() { # get CURL-ARGS...: one request on a new TLS connection; prints the body
-    curl -sS --max-time 5 --cacert "$T/trust.pem" "$@" "https://localhost:$PORT/" --resolve "localhost:$PORT:127.0.0.1" \
-        2>"$T/curl.err"
-}
-signs_by() { # signs_by UID: successful KeySign records of that Unix peer
-    jq -c --arg p "uid:$1" 'select(.category == "AuditEvent" and .operationName == "KeySign" and
-        .httpStatusCode == 200 and (.identity.principals | index($p)))' "$AZKM_AUDIT_LOG" | wc -l
-}
 
 step "nginx as shipped, workers www-data: RSA and ECDSA handshakes signed by azkmd for uid 33"
 start_nginx www-data
@@ -99,8 +43,7 @@ step "nginx with workers as nobody (no role): handshakes fail, the 403 in nginx'
 stop_nginx
 start_nginx "nobody nogroup"
 if get --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 >/dev/null; then fail "a handshake as nobody succeeded"; fi
-# The worker sends its alert before it writes the error log: the client may see the failure first.
-for _ in $(seq 100); do grep -q "answered 403" "$T/logs/error.log" && break; sleep 0.1; done
+wait_log "answered 403" || true
 grep -q "remote vault web: azkmd at unix:$SOCK: POST /keys/web-rsa/[0-9a-f]*/sign answered 403 Forbidden" \
     "$T/logs/error.log" || fail "nginx's error log does not name the 403: $(tail -n 5 "$T/logs/error.log")"
 grep -q "uid:65534" "$T/logs/error.log" || fail "nginx's error log does not name the caller"

@@ -10,7 +10,7 @@
 static azkm_rc connect1(fixture *f, const char *name, const char *url, const char *remote_vault, const char *domain)
 {
     const char *urls[] = {url};
-    azkm_remote_params p = {urls, 1, remote_vault, domain, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    azkm_remote_params p = {.urls = urls, .n_urls = 1, .remote_vault = remote_vault, .domain = domain};
 
     return azkm_vault_connect(f->ks, name, &p);
 }
@@ -20,9 +20,11 @@ static void connect_checks_every_field(void **state)
     fixture *f = *state;
     const char *nine[9] = {"unix:/a", "unix:/a", "unix:/a", "unix:/a", "unix:/a",
                            "unix:/a", "unix:/a", "unix:/a", "unix:/a"};
-    azkm_remote_params many = {nine, 9, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    azkm_remote_params slow = {nine, 1, NULL, NULL, 5, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
-    azkm_remote_params tls = {nine, 1, NULL, NULL, 0, 0, "/etc/hostname", NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    azkm_remote_params many = {.urls = nine, .n_urls = 9};
+    azkm_remote_params slow = {.urls = nine, .n_urls = 1, .connect_timeout_ms = 5};
+    azkm_remote_params tls = {.urls = nine, .n_urls = 1, .ca_file = "/etc/hostname"};
+    azkm_remote_params eager = {.urls = nine, .n_urls = 1, .refresh_s = -5};
+    azkm_remote_params lazy = {.urls = nine, .n_urls = 1, .refresh_s = 86401};
     struct stat st;
     char path[512];
 
@@ -30,7 +32,15 @@ static void connect_checks_every_field(void **state)
     assert_rc(connect1(f, "web", "tcp://x", NULL, NULL), AZKM_E_INVALID, "neither unix:");
     assert_rc(connect1(f, "web", "unix:/a b", NULL, NULL), AZKM_E_INVALID, "space or control character");
     assert_rc(connect1(f, "web", "https://kv.example:0", NULL, NULL), AZKM_E_INVALID, "port must be 1-65535");
-    assert_rc(connect1(f, "web", "https://-kv.example", NULL, NULL), AZKM_E_INVALID, "DNS name or an IPv4");
+    assert_rc(connect1(f, "web", "https://-kv.example", NULL, NULL), AZKM_E_INVALID,
+              "DNS name, an IPv4 address or");
+    assert_rc(connect1(f, "web", "https://[::1", NULL, NULL), AZKM_E_INVALID, "an IPv6 address in brackets");
+    assert_rc(connect1(f, "web", "https://[1.2.3.4]:1", NULL, NULL), AZKM_E_INVALID, "an IPv6 address in brackets");
+    assert_rc(connect1(f, "web", "https://[::1]:0", NULL, NULL), AZKM_E_INVALID, "port must be 1-65535");
+    assert_rc(connect1(f, "web", "https://::1:8443", NULL, NULL), AZKM_E_INVALID, "IPv6 address goes in brackets");
+    /* an IPv6 address in brackets passes the URL's checks, and only then needs the certificate */
+    assert_rc(connect1(f, "web", "https://[::1]:8443", NULL, NULL), AZKM_E_INVALID, "need a client certificate");
+    assert_rc(connect1(f, "web", "https://[2001:db8::7]", NULL, NULL), AZKM_E_INVALID, "need a client certificate");
     assert_rc(connect1(f, "web", "https://kv.example", NULL, NULL), AZKM_E_INVALID, "need a client certificate");
     assert_rc(connect1(f, "web", "unix:/s", "x", NULL), AZKM_E_INVALID, "vault name on the server 'x' is invalid");
     assert_rc(connect1(f, "web", "unix:/s", NULL, "a..b"), AZKM_E_INVALID, "domain 'a..b' is not a DNS name");
@@ -40,6 +50,8 @@ static void connect_checks_every_field(void **state)
     assert_rc(azkm_vault_connect(f->ks, "web", &many), AZKM_E_INVALID, "1 to 8 azkmd URLs");
     assert_rc(azkm_vault_connect(f->ks, "web", &slow), AZKM_E_INVALID, "timeouts out of range");
     assert_rc(azkm_vault_connect(f->ks, "web", &tls), AZKM_E_INVALID, "is for https URLs");
+    assert_rc(azkm_vault_connect(f->ks, "web", &eager), AZKM_E_INVALID, "refresh_s -5 out of range (0-86400");
+    assert_rc(azkm_vault_connect(f->ks, "web", &lazy), AZKM_E_INVALID, "refresh_s 86401 out of range");
     snprintf(path, sizeof(path), "%s/web", f->dir);
     assert_int_not_equal(stat(path, &st), 0); /* nothing left behind by a refusal */
 }

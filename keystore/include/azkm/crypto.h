@@ -65,14 +65,17 @@ typedef struct {
 azkm_rc azkm_cipher_params_from_alg(const char *alg, azkm_cipher_params *out);
 
 /* Loads a version for use. Checks that the key exists and is not deleted; enabled, nbf/exp and key_ops are
- * checked by every operation, against the attributes as they were at load time. */
+ * checked by every operation, against the attributes as they were at load time (a remote vault's key loaded
+ * without a version: as azkmd showed them at the last check, see azkm_key_refresh). */
 azkm_rc azkm_key_load(azkm_vault *v, const char *name, const char *version, azkm_key **out);
 azkm_rc azkm_key_load_uri(azkm_keystore *ks, const char *uri, azkm_key **out);
 /* A loaded key keeps its vault open: it stays usable after azkm_vault_close, until azkm_key_free, as long as its
  * keystore is not freed. In a forked child it keeps working; the child never touches the parent's catalog
  * connection (attributes stay as loaded, azkm_key_refresh is a no-op there). */
 void azkm_key_free(azkm_key *k);
-/* Re-reads the attributes of a loaded key if the vault changed since (cheap when it did not). */
+/* Re-reads the attributes of a loaded key if the vault changed since (cheap when it did not). A key of a remote
+ * vault loaded without a version asks azkmd which version is current and switches to it (as its operations do on
+ * their own once the entry's refresh_s has passed: docs/remote-vaults.md); azkm_key_get_info then shows it. */
 azkm_rc azkm_key_refresh(azkm_key *k);
 const azkm_key_info *azkm_key_get_info(const azkm_key *k);
 /* Canonical URI of the loaded version. */

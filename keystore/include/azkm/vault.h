@@ -106,7 +106,12 @@ typedef struct {
     const char *client_secret_file;    /* its secret, a file only its owner may read (0600) */
     const char *client_assertion_cert; /* or its certificate (PEM) and RSA key (PEM, not accessible to others) */
     const char *client_assertion_key;
+    /* A key loaded without a version follows the key's rotation in azkmd: it asks which version is current at
+     * most every refresh_s seconds (1-86400; 0: 60; AZKM_REMOTE_REFRESH_ALWAYS: before every operation). */
+    long refresh_s;
 } azkm_remote_params;
+
+#define AZKM_REMOTE_REFRESH_ALWAYS (-1L)
 
 azkm_rc azkm_vault_create(azkm_keystore *ks, const char *name, const azkm_vault_params *params);
 /* Makes a remote vault: an entry `name` in the keystore (a 0700 directory holding remote.json, 0600) whose keys

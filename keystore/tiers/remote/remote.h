@@ -35,6 +35,7 @@ typedef struct {
     char domain[AZKM_REMOTE_DOMAIN_MAX + 1];
     long connect_timeout_ms;
     long timeout_ms;
+    long refresh_s; /* an unversioned key re-asks which version is current after this long; 0: on every use */
     char ca_file[AZKM_REMOTE_PATH_MAX + 1];     /* "" for the system's CAs */
     char client_cert[AZKM_REMOTE_PATH_MAX + 1]; /* "" without https URLs */
     char client_key[AZKM_REMOTE_PATH_MAX + 1];
@@ -48,6 +49,8 @@ typedef struct {
 
 #define AZKM_REMOTE_CONNECT_TIMEOUT_MS 2000
 #define AZKM_REMOTE_TIMEOUT_MS 30000
+#define AZKM_REMOTE_REFRESH_S 60
+#define AZKM_REMOTE_REFRESH_S_MAX 86400
 #define AZKM_REMOTE_DOMAIN_DEFAULT "vault.azkm.localhost"
 
 /* ---- remote_conf.c */
@@ -67,7 +70,21 @@ azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_r
 azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out);
 /* One version (version NULL or "": the current one) as azkmd shows it: GET /keys/{name}[/{version}]. */
 azkm_rc azkm_remote_key_get(azkm_tier *t, const char *name, const char *version, azkm_key_info *info);
+/* The same from the process's cache (remote_cache.c) when azkmd showed it at most the entry's refresh_s ago
+ * (version NULL: answered it as the current one), else from azkmd. */
+azkm_rc azkm_remote_key_cached(azkm_tier *t, const char *name, const char *version, azkm_key_info *info);
+/* The entry's refresh_s. */
+long azkm_remote_refresh_s(const azkm_tier *t);
 /* The current version of every key, as azkm_key_list returns them (one allocation, azkm_free). */
 azkm_rc azkm_remote_key_list(azkm_tier *t, azkm_key_info **out, size_t *n);
+
+/* ---- remote_cache.c: key versions read from azkmd, per process and bounded; scope identifies the remote vault
+ * (its entry, URLs and credentials) */
+int64_t azkm_remote_now_ms(void);
+void azkm_remote_cache_put(const unsigned char scope[32], const azkm_key_info *info, int current);
+/* 1 with *info when (name, version) was read at most max_age_ms ago (version NULL: the version answered as
+ * current at most max_age_ms ago); 0 otherwise. */
+int azkm_remote_cache_get(const unsigned char scope[32], const char *name, const char *version, int64_t max_age_ms,
+                          azkm_key_info *info);
 
 #endif

@@ -5,21 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 
 #include "tiers/remote/remote.h"
 
 static int domain_valid(const char *d);
 
+/* [IPv6 address]: the brackets kept (libcurl's CONNECT_TO takes the host so), the address checked. */
+static int ipv6_valid(const char *host)
+{
+    char inner[INET6_ADDRSTRLEN + 1];
+    struct in6_addr a;
+    size_t n = strlen(host);
+
+    if (n < 4 || host[0] != '[' || host[n - 1] != ']' || n - 2 > INET6_ADDRSTRLEN)
+        return 0;
+    memcpy(inner, host + 1, n - 2);
+    inner[n - 2] = '\0';
+    return inet_pton(AF_INET6, inner, &a) == 1;
+}
+
 azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZKM_REMOTE_DOMAIN_MAX + 1],
                                 unsigned *port)
 {
-    const char *h = url + 8, *colon = strchr(h, ':');
+    const char *h = url + 8, *bracket = h[0] == '[' ? strchr(h, ']') : NULL;
+    /* "[" without "]" is all host, and refused as such */
+    const char *colon = h[0] == '[' && bracket == NULL ? NULL : strchr(bracket != NULL ? bracket : h, ':');
     size_t hlen = colon != NULL ? (size_t)(colon - h) : strlen(h);
     char *end = NULL;
     unsigned long p = 443;
 
+    if (h[0] != '[' && colon != NULL && strchr(colon + 1, ':') != NULL)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: URL '%.200s': an IPv6 address goes in brackets, as in "
+                         "https://[::1]:8443",
+                         entry, url);
     if (colon != NULL) {
         p = strtoul(colon + 1, &end, 10);
         if (end == colon + 1 || *end != '\0' || colon[1] == '+' || colon[1] == '-' || p == 0 || p > 65535)
@@ -31,9 +54,10 @@ azkm_rc azkm_remote_https_split(const char *entry, const char *url, char host[AZ
         return azkm_fail(AZKM_E_INVALID, "remote vault %s: URL '%.200s' names no host", entry, url);
     memcpy(host, h, hlen);
     host[hlen] = '\0';
-    if (!domain_valid(host))
+    if (h[0] == '[' ? !ipv6_valid(host) : !domain_valid(host))
         return azkm_fail(AZKM_E_INVALID,
-                         "remote vault %s: URL '%.200s': the host must be a DNS name or an IPv4 address (no path)",
+                         "remote vault %s: URL '%.200s': the host must be a DNS name, an IPv4 address or an IPv6 "
+                         "address in brackets (no path)",
                          entry, url);
     *port = (unsigned)p;
     return AZKM_OK;
@@ -218,6 +242,10 @@ azkm_rc azkm_remote_conf_check(const char *entry, const azkm_remote_conf *c)
         return azkm_fail(AZKM_E_INVALID,
                          "remote vault %s: timeouts out of range (connect 100-60000 ms, request 100-600000 ms)",
                          entry);
+    if (c->refresh_s < 0 || c->refresh_s > AZKM_REMOTE_REFRESH_S_MAX)
+        return azkm_fail(AZKM_E_INVALID,
+                         "remote vault %s: refresh_s %ld out of range (0-%d seconds; 0: on every use)", entry,
+                         c->refresh_s, AZKM_REMOTE_REFRESH_S_MAX);
     return AZKM_OK;
 }
 
@@ -300,6 +328,10 @@ static azkm_rc conf_from_json(const char *entry, const json_t *root, azkm_remote
     c->connect_timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_CONNECT_TIMEOUT_MS;
     v = json_object_get(root, "timeout_ms");
     c->timeout_ms = json_is_integer(v) ? (long)json_integer_value(v) : AZKM_REMOTE_TIMEOUT_MS;
+    v = json_object_get(root, "refresh_s");
+    if (v != NULL && !json_is_integer(v))
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: remote.json: \"refresh_s\" is not an integer", entry);
+    c->refresh_s = v != NULL ? (long)json_integer_value(v) : AZKM_REMOTE_REFRESH_S;
     return azkm_remote_conf_check(entry, c);
 }
 
@@ -363,6 +395,7 @@ azkm_rc azkm_remote_conf_write(const char *entry, const char *path, const azkm_r
     write_token_auth(root, c);
     json_object_set_new(root, "connect_timeout_ms", json_integer(c->connect_timeout_ms));
     json_object_set_new(root, "timeout_ms", json_integer(c->timeout_ms));
+    json_object_set_new(root, "refresh_s", json_integer(c->refresh_s));
     text = rc == AZKM_OK ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     if (rc != AZKM_OK)

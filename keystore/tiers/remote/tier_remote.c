@@ -6,6 +6,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include "azkm/base64.h"
 #include "tiers/remote/remote_token.h"
@@ -14,6 +15,8 @@ typedef struct {
     char *entry;
     azkm_remote_client *client;
     azkm_remote_token *token; /* NULL: no bearer tokens (peer credentials, a client certificate) */
+    long refresh_s;
+    unsigned char scope[32]; /* the process's cache of key versions (remote_cache.c) keeps this vault's apart */
 } remote_tier;
 
 struct azkm_tier_key {
@@ -270,13 +273,33 @@ static const azkm_tier_ops remote_ops = {
     .tier_free = rt_free,
 };
 
+/* Entries that name the same remote vault at the same first URL with the same credentials share cached versions:
+ * what one may read, so may the other. */
+static int scope_of(const char *entry, const azkm_remote_conf *c, unsigned char scope[32])
+{
+    const char *const parts[] = {entry, c->vault, c->domain, c->urls[0], c->client_cert};
+    unsigned char
+        buf[AZKM_VAULT_NAME_MAX + AZKM_REMOTE_DOMAIN_MAX + AZKM_REMOTE_URL_MAX + AZKM_REMOTE_PATH_MAX + 512];
+    size_t len = 0;
+
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        size_t n = strlen(parts[i]) + 1;
+
+        if (len + n <= sizeof(buf))
+            memcpy(buf + len, parts[i], n);
+        len += n <= sizeof(buf) - len ? n : 0;
+    }
+    return EVP_Digest(buf, len, scope, NULL, EVP_sha256(), NULL) == 1;
+}
+
 azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void *settings, azkm_tier **out)
 {
     const azkm_tier_remote_settings *s = settings;
     azkm_tier *t = OPENSSL_zalloc(sizeof(*t));
     remote_tier *rt = OPENSSL_zalloc(sizeof(*rt));
     const azkm_remote_conf *conf = s->conf;
-    azkm_rc rc = t != NULL && rt != NULL && (rt->entry = OPENSSL_strdup(s->entry)) != NULL
+    azkm_rc rc = t != NULL && rt != NULL && (rt->entry = OPENSSL_strdup(s->entry)) != NULL &&
+                         scope_of(s->entry, conf, rt->scope)
                      ? azkm_remote_client_new(s->entry, conf, &rt->client)
                      : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
@@ -292,6 +315,7 @@ azkm_rc azkm_tier_remote_new(OSSL_LIB_CTX *libctx, const char *propq, const void
         OPENSSL_free(t);
         return rc;
     }
+    rt->refresh_s = ((const azkm_remote_conf *)s->conf)->refresh_s;
     t->ops = &remote_ops;
     t->libctx = libctx;
     t->propq = propq;
@@ -326,10 +350,30 @@ azkm_rc azkm_remote_key_get(azkm_tier *t, const char *name, const char *version,
     rc = azkm_remote_call(rt->client, "GET", path, NULL, &resp);
     if (rc == AZKM_OK)
         rc = azkm_remote_bundle_info(t->libctx, t->propq, rt->entry, resp, info);
-    if (rc == AZKM_OK)
+    if (rc == AZKM_OK) {
         info->current = current;
+        azkm_remote_cache_put(rt->scope, info, current);
+    }
     json_decref(resp);
     return rc;
+}
+
+azkm_rc azkm_remote_key_cached(azkm_tier *t, const char *name, const char *version, azkm_key_info *info)
+{
+    remote_tier *rt = t->impl;
+    int current = version == NULL || *version == '\0';
+
+    if (name != NULL &&
+        azkm_remote_cache_get(rt->scope, name, current ? NULL : version, (int64_t)rt->refresh_s * 1000, info)) {
+        info->current = current;
+        return AZKM_OK;
+    }
+    return azkm_remote_key_get(t, name, version, info);
+}
+
+long azkm_remote_refresh_s(const azkm_tier *t)
+{
+    return ((const remote_tier *)t->impl)->refresh_s;
 }
 
 /* The key names of one page of GET /keys into names; *next is its nextLink's path and query, or "". */
