@@ -55,7 +55,7 @@ azkm_rc azkm_remote_key_create(azkm_tier *t, const char *name, const azkm_keyspe
 {
     char path[AZKM_NAME_MAX + 32];
     json_t *body = NULL;
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/keys/", "/create", path, sizeof(path));
 
     if (rc == AZKM_OK)
         rc = usable_remotely(t, name, spec);
@@ -65,7 +65,6 @@ azkm_rc azkm_remote_key_create(azkm_tier *t, const char *name, const azkm_keyspe
         json_decref(body);
         return rc;
     }
-    snprintf(path, sizeof(path), "/keys/%s/create", name);
     return azkm_remote_bundle_call(t, "POST", path, body, 1, out);
 }
 
@@ -93,10 +92,7 @@ azkm_rc azkm_remote_key_update(azkm_tier *t, const char *name, const char *versi
 azkm_rc azkm_remote_key_rotate(azkm_tier *t, const char *name, azkm_key_info *out)
 {
     char path[AZKM_NAME_MAX + 32];
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/keys/", "/rotate", path, sizeof(path));
 
-    if (rc != AZKM_OK)
-        return rc;
-    snprintf(path, sizeof(path), "/keys/%s/rotate", name);
-    return azkm_remote_bundle_call(t, "POST", path, NULL, 1, out);
+    return rc != AZKM_OK ? rc : azkm_remote_bundle_call(t, "POST", path, NULL, 1, out);
 }

@@ -16,13 +16,12 @@ azkm_rc azkm_remote_key_backup(azkm_tier *t, const char *name, unsigned char **b
     azkm_remote_client *c = azkm_remote_tier_client(t, &entry);
     char path[AZKM_NAME_MAX + 32];
     json_t *resp = NULL;
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/keys/", "/backup", path, sizeof(path));
 
     *blob = NULL;
     *len = 0;
     if (rc != AZKM_OK)
         return rc;
-    snprintf(path, sizeof(path), "/keys/%s/backup", name);
     /* Not idempotent in Key Vault's sense, but it changes nothing: a retry is safe. */
     rc = azkm_remote_call(c, "POST", path, NULL, &resp);
     if (rc == AZKM_OK)
@@ -62,12 +61,11 @@ azkm_rc azkm_remote_policy_get(azkm_tier *t, const char *name, char **policy)
     azkm_remote_client *c = azkm_remote_tier_client(t, &entry);
     char path[AZKM_NAME_MAX + 32];
     json_t *resp = NULL;
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/keys/", "/rotationpolicy", path, sizeof(path));
 
     *policy = NULL;
     if (rc != AZKM_OK)
         return rc;
-    snprintf(path, sizeof(path), "/keys/%s/rotationpolicy", name);
     rc = azkm_remote_call(c, "GET", path, NULL, &resp);
     if (rc == AZKM_OK)
         rc = policy_text(entry, resp, policy);
@@ -83,7 +81,7 @@ azkm_rc azkm_remote_policy_set(azkm_tier *t, const char *name, const char *polic
     char path[AZKM_NAME_MAX + 32];
     json_t *body, *resp = NULL;
     json_error_t jerr;
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/keys/", "/rotationpolicy", path, sizeof(path));
 
     if (stored != NULL)
         *stored = NULL;
@@ -95,7 +93,6 @@ azkm_rc azkm_remote_policy_set(azkm_tier *t, const char *name, const char *polic
         return azkm_fail(AZKM_E_INVALID, "key %s/%s: the rotation policy is not a JSON object: %s", entry, name,
                          jerr.text);
     }
-    snprintf(path, sizeof(path), "/keys/%s/rotationpolicy", name);
     rc = azkm_remote_call_once(c, "PUT", path, body, &resp);
     json_decref(body);
     if (rc == AZKM_OK && stored != NULL)

@@ -15,6 +15,15 @@ azkm_rc azkm_remote_name_check(const char *name)
     return AZKM_OK;
 }
 
+azkm_rc azkm_remote_key_path(const char *name, const char *prefix, const char *suffix, char *path, size_t size)
+{
+    azkm_rc rc = azkm_remote_name_check(name);
+
+    if (rc == AZKM_OK && (size_t)snprintf(path, size, "%s%s%s", prefix, name, suffix) >= size)
+        rc = azkm_fail(AZKM_E_INVALID, "key %.64s: the request path is too long", name);
+    return rc;
+}
+
 static int64_t time_member(const json_t *obj, const char *member)
 {
     const json_t *v = json_object_get(obj, member);

@@ -7,6 +7,8 @@
 
 /* AZKM_E_INVALID naming the key name unless it is one (checked before it goes into a path). */
 azkm_rc azkm_remote_name_check(const char *name);
+/* path (size bytes) = prefix, name, suffix ("/keys/", name, "/rotate"), once name is checked as above. */
+azkm_rc azkm_remote_key_path(const char *name, const char *prefix, const char *suffix, char *path, size_t size);
 
 /* method path with body (json_decref'd here, may be NULL), its answer a KeyBundle (with deletedDate and
  * scheduledPurgeDate for a deleted key) read into *out (out may be NULL). once: the request changes the server

@@ -11,23 +11,17 @@
 azkm_rc azkm_remote_key_delete(azkm_tier *t, const char *name, azkm_key_info *out)
 {
     char path[AZKM_NAME_MAX + 32];
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/keys/", "", path, sizeof(path));
 
-    if (rc != AZKM_OK)
-        return rc;
-    snprintf(path, sizeof(path), "/keys/%s", name);
-    return azkm_remote_bundle_call(t, "DELETE", path, NULL, 1, out);
+    return rc != AZKM_OK ? rc : azkm_remote_bundle_call(t, "DELETE", path, NULL, 1, out);
 }
 
 azkm_rc azkm_remote_key_recover(azkm_tier *t, const char *name, azkm_key_info *out)
 {
     char path[AZKM_NAME_MAX + 32];
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/deletedkeys/", "/recover", path, sizeof(path));
 
-    if (rc != AZKM_OK)
-        return rc;
-    snprintf(path, sizeof(path), "/deletedkeys/%s/recover", name);
-    return azkm_remote_bundle_call(t, "POST", path, NULL, 1, out);
+    return rc != AZKM_OK ? rc : azkm_remote_bundle_call(t, "POST", path, NULL, 1, out);
 }
 
 azkm_rc azkm_remote_key_purge(azkm_tier *t, const char *name)
@@ -36,11 +30,10 @@ azkm_rc azkm_remote_key_purge(azkm_tier *t, const char *name)
     azkm_remote_client *c = azkm_remote_tier_client(t, &entry);
     char path[AZKM_NAME_MAX + 32];
     json_t *resp = NULL;
-    azkm_rc rc = azkm_remote_name_check(name);
+    azkm_rc rc = azkm_remote_key_path(name, "/deletedkeys/", "", path, sizeof(path));
 
     if (rc != AZKM_OK)
         return rc;
-    snprintf(path, sizeof(path), "/deletedkeys/%s", name);
     rc = azkm_remote_call_once(c, "DELETE", path, NULL, &resp);
     json_decref(resp);
     return rc;
@@ -65,10 +58,9 @@ azkm_rc azkm_remote_deleted_list(azkm_tier *t, azkm_key_info **out, size_t *n)
         const char *name = azkm_remote_kid_tail(json_string_value(kid));
 
         if (rc == AZKM_OK)
-            rc = azkm_remote_name_check(name);
+            rc = azkm_remote_key_path(name, "/deletedkeys/", "", path, sizeof(path));
         if (rc != AZKM_OK)
             break;
-        snprintf(path, sizeof(path), "/deletedkeys/%s", name);
         rc = azkm_remote_bundle_call(t, "GET", path, NULL, 0, &arr[i]);
     }
     if (rc == AZKM_OK) {

@@ -156,7 +156,8 @@ azkm_rc azkm_remote_key_import_byok(azkm_tier *t, const char *name, azkm_kty kty
                       ? json_pack("{s:s,s:s}", "kty", azkm_kty_name(kty, AZKM_PROTECTION_HSM), "key_hsm", text)
                       : NULL;
     json_t *body = NULL;
-    azkm_rc rc = jwk != NULL ? azkm_remote_name_check(name) : azkm_fail(AZKM_E_NOMEM, "out of memory");
+    azkm_rc rc = jwk != NULL ? azkm_remote_key_path(name, "/keys/", "", path, sizeof(path))
+                             : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
     azkm_free(text);
     if (rc == AZKM_OK && kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC)
@@ -169,7 +170,6 @@ azkm_rc azkm_remote_key_import_byok(azkm_tier *t, const char *name, azkm_kty kty
     json_decref(jwk);
     if (rc != AZKM_OK)
         return rc;
-    snprintf(path, sizeof(path), "/keys/%s", name);
     return azkm_remote_bundle_call(t, "PUT", path, body, 1, out);
 }
 
@@ -178,13 +178,13 @@ azkm_rc azkm_remote_key_import(azkm_tier *t, const char *name, const azkm_materi
 {
     char path[AZKM_NAME_MAX + 32];
     json_t *jwk = json_object(), *body = NULL;
-    azkm_rc rc = jwk != NULL ? azkm_remote_name_check(name) : azkm_fail(AZKM_E_NOMEM, "out of memory");
+    azkm_rc rc = jwk != NULL ? azkm_remote_key_path(name, "/keys/", "", path, sizeof(path))
+                             : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
     if (rc == AZKM_OK)
         rc = private_jwk(t, name, m, protection, jwk);
     if (rc == AZKM_OK)
         rc = import_body(jwk, fields, attrs, protection == AZKM_PROTECTION_HSM, &body);
-    snprintf(path, sizeof(path), "/keys/%s", name);
     if (rc == AZKM_OK) {
         json_incref(body); /* kept until the JWK is cleared */
         rc = azkm_remote_bundle_call(t, "PUT", path, body, 1, out);

@@ -54,11 +54,11 @@ azkm_rc azkm_remote_key_versions(azkm_tier *t, const char *name, azkm_key_info *
     char path[AZKM_NAME_MAX + 64];
     json_t *kids = json_array();
     azkm_key_info *arr = NULL;
-    azkm_rc rc = kids != NULL ? azkm_remote_name_check(name) : azkm_fail(AZKM_E_NOMEM, "out of memory");
+    azkm_rc rc = kids != NULL ? azkm_remote_key_path(name, "/keys/", "/versions?maxresults=25", path, sizeof(path))
+                              : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
     *out = NULL;
     *n = 0;
-    snprintf(path, sizeof(path), "/keys/%s/versions?maxresults=25", name);
     if (rc == AZKM_OK)
         rc = azkm_remote_pages(t, path, kids);
     if (rc == AZKM_OK && json_array_size(kids) > 0 &&
