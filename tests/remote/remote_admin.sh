@@ -40,7 +40,7 @@ client key create --vault-name web --name rsa1 --kty RSA --size 3072 --expires 2
     --output json >"$T/c.json" || fail "create rsa1"
 server key show --vault-name web --name rsa1 --output json >"$T/s.json"
 same "$T/c.json" "$T/s.json" "create rsa1"
-[ "$(server key download --vault-name web --name rsa1 --file - | openssl pkey -pubin -noout -text | head -1)" = \
+[ "$(server key download --vault-name web --name rsa1 --file - | openssl pkey -pubin -noout -text | sed -n 1p)" = \
     "Public-Key: (3072 bit)" ] || fail "rsa1 is not RSA-3072 on the server"
 
 step "refusals: the local vault's exit code, azkmd's code and message, naming vault, URL and request"
