@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nginx serving TLS with a remote key: the master loads the key reference of a remote vault's key through the
-# provider, its two workers (forked) sign every handshake through azkmd on connections of their own. azkmd stopped:
-# handshakes fail at once, nginx stays up; azkmd back: handshakes work again without restarting or reloading nginx.
+# provider, its two workers (forked) sign every handshake through azkmd on connections of their own. azkmd killed
+# (SIGKILL) under 4 clients' load: their handshakes fail at once (no timeout), nginx stays up; azkmd back: the same
+# clients' handshakes work again without restarting or reloading nginx (the workers' dead connections replaced).
 . "$(dirname "$0")/lib.sh"
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/setup.sh installs it)"
 
@@ -68,16 +69,57 @@ for i in $(seq 20); do
 done
 [ $(($(signs) - before)) -ge 20 ] || fail "azkmd made $(($(signs) - before)) signatures for 20 handshakes"
 
-step "azkmd stopped: handshakes fail, nginx stays up"
-stop_azkmd
-if get >/dev/null; then fail "a handshake succeeded without azkmd"; fi
-kill -0 "$NGINX" || fail "nginx died with azkmd"
+# load C: client C makes requests (a full handshake each) until $T/stop exists, at most 600; per request a line
+# "<phase at its start> <phase at its end> <curl's exit status>" (phases: $T/phase, written by the test).
+load() {
+    local p0 rc
+    for _ in $(seq 600); do
+        [ -e "$T/stop" ] && break
+        p0=$(cat "$T/phase")
+        curl -s -o /dev/null --max-time 5 --cacert "$T/testca.crt" --resolve "tls.test:$NGINX_PORT:127.0.0.1" \
+            "https://tls.test:$NGINX_PORT/" && rc=0 || rc=$?
+        echo "$p0 $(cat "$T/phase") $rc"
+    done >"$T/load.$1"
+}
+# count PHASE [RC|!RC]: requests that started and ended in PHASE (with that status, or another)
+count() { cat "$T"/load.* | awk -v p="$1" -v r="${2:-}" '$1 == p && $2 == p && (r == "" ||
+    (substr(r, 1, 1) == "!" ? $3 != substr(r, 2) : $3 == r)) { n++ } END { print n + 0 }'; }
+until_count() { # until_count N PHASE [RC]: wait (at most 15 s) for N such requests
+    for _ in $(seq 150); do
+        [ "$(count "$2" "${3:-}")" -ge "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+step "azkmd killed (SIGKILL) under 4 clients: handshakes fail at once (an error, not a timeout), nginx stays up"
+master=$(cat "$T/nginx.pid")
+echo up >"$T/phase"
+loaders=()
+for c in 1 2 3 4; do
+    load $c &
+    loaders+=($!)
+done
+until_count 8 up 0 || fail "the clients made no 8 requests with azkmd up: $(cat "$T"/load.*)"
+echo down >"$T/phase"
+kill -KILL "$AZKMD_PID"
+wait "$AZKMD_PID" 2>/dev/null || true
+AZKMD_PID=
+until_count 8 down || fail "no 8 requests while azkmd was down: $(cat "$T"/load.*)"
+[ "$(count down 0)" = 0 ] || fail "$(count down 0) handshakes succeeded without azkmd"
+[ "$(count down 28)" = 0 ] || fail "$(count down 28) requests timed out instead of failing at once"
+kill -0 "$master" || fail "nginx died with azkmd"
+for _ in $(seq 100); do grep -q "cannot connect" "$T/nginx-error.log" && break; sleep 0.1; done
 grep -q "remote vault web: azkmd at unix:$SOCK: POST /keys/web-ec/[0-9a-f]*/sign: cannot connect" \
     "$T/nginx-error.log" || fail "nginx's error log does not say why: $(tail -n 5 "$T/nginx-error.log")"
 
-step "azkmd back: handshakes work again, nginx neither restarted nor reloaded"
+step "azkmd back: the same clients' handshakes work again, nginx neither restarted nor reloaded"
 start_azkmd
-for i in $(seq 6); do
-    [ "$(get)" = keyless ] || fail "request $i after the restart: $(cat "$T/curl.err")"
-done
+echo back >"$T/phase"
+until_count 8 back || fail "no 8 requests after azkmd came back: $(cat "$T"/load.*)"
+touch "$T/stop"
+wait "${loaders[@]}"
+[ "$(count back '!0')" = 0 ] || fail "$(count back '!0') requests failed after azkmd came back"
+{ [ "$(cat "$T/nginx.pid")" = "$master" ] && kill -0 "$master"; } || fail "nginx's master changed"
+echo "requests: $(count up) before, $(count down) while down (all failed at once), $(count back) after (all served)"
 echo "PASS"
