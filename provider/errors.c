@@ -13,7 +13,7 @@ static const OSSL_ITEM reason_strings[] = {
     {AZKM_R_KEYSTORE_OPEN, "cannot open the azkm keystore"},
     {AZKM_R_INVALID_URI, "invalid azkm URI"},
     {AZKM_R_NOT_FOUND, "vault, key or version not found"},
-    {AZKM_R_FORBIDDEN, "operation forbidden by the key's attributes"},
+    {AZKM_R_FORBIDDEN, "operation forbidden"}, /* by the key's attributes or key_ops, or by azkmd's roles */
     {AZKM_R_INTEGRITY, "integrity check failed"},
     {AZKM_R_AUTH, "wrong passphrase or PIN"},
     {AZKM_R_PERMISSION, "permission denied"},
