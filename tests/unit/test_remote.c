@@ -125,7 +125,7 @@ static void administration_goes_to_azkmd(void **state)
     azkm_keyspec spec = {.kty = AZKM_KTY_EC}, oct = {.kty = AZKM_KTY_OCT}, pss = {.kty = AZKM_KTY_RSA};
     azkm_attributes attrs = {.enabled = 1};
     unsigned char *blob = NULL, byte = 0;
-    azkm_material raw = {AZKM_KTY_OCT, &byte, 1};
+    azkm_material raw = {AZKM_KTY_OCT, &byte, 1}, okp = {AZKM_KTY_OKP, &byte, 1};
     azkm_key_info info, *list = NULL;
     char *policy = NULL;
     size_t n = 0;
@@ -152,14 +152,13 @@ static void administration_goes_to_azkmd(void **state)
     assert_null(list);
     assert_null(blob);
     assert_null(policy);
-    assert_rc(azkm_key_create(v, "k", &oct, &info), AZKM_E_UNSUPPORTED,
-              "vault web is remote: key k: creation of an oct");
+    SENT(azkm_key_create(v, "k", &oct, &info), "POST /keys/k/create");
+    SENT(azkm_key_import(v, "k", &raw, AZKM_PROTECTION_SOFTWARE, 0, &attrs, &info), "PUT /keys/k");
+    SENT(azkm_key_import_byok(v, "k", AZKM_KTY_OCT, &byte, 1, 0, &attrs, &info), "PUT /keys/k");
     assert_rc(azkm_key_create(v, "k", &pss, &info), AZKM_E_UNSUPPORTED,
               "RSA-PSS keys cannot be made through azkmd");
-    assert_rc(azkm_key_import(v, "k", &raw, AZKM_PROTECTION_SOFTWARE, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
-              "vault web is remote: key k: importing an oct key");
-    assert_rc(azkm_key_import_byok(v, "k", AZKM_KTY_OCT, &byte, 1, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
-              "vault web is remote: key k: a BYOK import of an oct-HSM key through azkmd is not supported yet");
+    assert_rc(azkm_key_import(v, "k", &okp, AZKM_PROTECTION_SOFTWARE, 0, &attrs, &info), AZKM_E_UNSUPPORTED,
+              "vault web is remote: key k: azkmd does not import OKP keys");
     assert_rc(azkm_key_create(v, "bad name", &spec, &info), AZKM_E_INVALID, "key name 'bad name' is invalid");
     assert_rc(azkm_key_delete(v, "bad/name", &info), AZKM_E_INVALID, "key name 'bad/name' is invalid");
     assert_rc(azkm_rotation_policy_set(v, "k", "[1", &policy), AZKM_E_INVALID,
