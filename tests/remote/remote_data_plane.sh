@@ -96,3 +96,20 @@ client key sign --vault-name web --name ed --algorithm EdDSA --data-file "$T/msg
 openssl genpkey -algorithm ED25519 -out "$T/ed.pem" 2>/dev/null
 should_fail "vault web is remote: key ed2: azkmd does not import OKP keys" \
     client key import --vault-name web --name ed2 --file "$T/ed.pem"
+
+step "key create --count 3: three creations through azkmd, each sent once; key random through azkmd's POST /rng"
+client key create --vault-name web --name bulk --kty EC --count 3 >"$T/out" 2>&1 || fail "create --count: $(cat "$T/out")"
+[ "$(server key list --vault-name web --output json | jq -r '[.[].name | select(startswith("bulk-"))] | join(" ")')" = \
+    "bulk-1 bulk-2 bulk-3" ] || fail "bulk keys on the server: $(server key list --vault-name web --output json)"
+[ "$(jq -c 'select(.category == "AuditEvent" and .operationName == "KeyCreate" and (.key // "" | startswith("bulk-")))' \
+    "$AZKM_AUDIT_LOG" | wc -l)" = 3 ] || fail "not three KeyCreate requests in azkmd's audit"
+n=$(jq -c 'select(.category == "AuditEvent" and .operationName == "GetRandomBytes")' "$AZKM_AUDIT_LOG" | wc -l)
+client key random --vault-name web --count 32 --output json >"$T/rnd.json" || fail "random: $(cat "$T/rnd.json")"
+[ "$(jq -r .value "$T/rnd.json" | base64 -d | wc -c)" = 32 ] || fail "random: $(cat "$T/rnd.json")"
+[ "$(jq -c 'select(.category == "AuditEvent" and .operationName == "GetRandomBytes")' "$AZKM_AUDIT_LOG" | wc -l)" = \
+    $((n + 1)) ] || fail "key random --vault-name web did not ask azkmd"
+should_fail "random bytes: 200 is not|--count" client key random --vault-name web --count 200
+
+step "key adopt stays refused, saying where to run it"
+should_fail "vault web is remote: key adopt through azkmd is not supported: it takes a PKCS#11 object of the token azkmd's vault is on; run .azkm key adopt. on azkmd's host" \
+    client key adopt --vault-name web --name new --pkcs11-uri "pkcs11:id=%01"
