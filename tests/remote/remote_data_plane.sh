@@ -57,10 +57,10 @@ read -r ct2 iv2 _ <<<"$(run client encrypt aes256 A256GCM --value "$PLAIN" --iv 
 [ "$ct2 $iv2" = "$ct $IV" ] || fail "a given IV is not the one used"
 bad=$(echo -n "$tag" | tr 'A-Za-z' 'B-ZAb-za')
 # azkmd answers a ciphertext that does not decrypt with 400 BadParameter, which maps to AZKM_E_INVALID as every
-# 400 does (locally it is AZKM_E_CRYPTO): the message is the keystore's own.
+# 400 does (locally it is AZKM_E_INTEGRITY): the message is the keystore's own.
 got=$(exit_of client key decrypt --vault-name web --name aes256 --algorithm A256GCM --value "$ct" --iv "$IV" \
     --tag "$bad")
-[ "$got" != 0 ] || fail "a bad tag decrypted"
+[ "$got" = 2 ] || fail "a bad tag: exit $got, not 2 (BadParameter): $(cat "$T/err")"
 grep -q "POST /keys/aes256/[0-9a-f]*/decrypt answered 400 BadParameter" "$T/err" || fail "bad tag: $(cat "$T/err")"
 
 step "AES key wrap through azkmd (A128KW, CKM_AES_KEY_WRAP_PAD), undone on azkmd's keystore and back"
