@@ -13,7 +13,7 @@ n=0
 while read -r cmd; do
     grep -qF ".SS \"azkm $cmd\"" "$man/azkm.1" || fail "azkm(1) lacks 'azkm $cmd'"
     # shellcheck disable=SC2086
-    first=$("$azkm" $cmd --help | head -n 1)
+    first=$("$azkm" $cmd --help | sed -n 1p) # sed reads it all: head would leave azkm a SIGPIPE (pipefail)
     grep -qF -- "$first" "$man/azkm.1" || fail "azkm(1) lacks the help of 'azkm $cmd'"
     n=$((n + 1))
 done < <(bash "$pkg/commands.sh" "$azkm")
