@@ -53,7 +53,7 @@ static json_t *aes_body(const azkm_cipher_params *p, int forward, unsigned key_b
     if (ok && gcm && p->aad_len > 0)
         ok = set_b64(body, "aad", p->aad, p->aad_len);
     if (ok && gcm && !forward)
-        ok = p->tag != NULL && set_b64(body, "tag", p->tag, GCM_TAG_LEN);
+        ok = set_b64(body, "tag", p->tag, GCM_TAG_LEN);
     if (!ok) {
         json_decref(body);
         return NULL;
@@ -84,8 +84,8 @@ static azkm_rc gcm_answer(const char *entry, const json_t *resp, const azkm_ciph
 
     if (rc == AZKM_OK)
         rc = azkm_remote_b64_member(entry, resp, "tag", &tag, &taglen);
-    if (rc == AZKM_OK && (ivlen != GCM_IV_LEN || taglen != GCM_TAG_LEN || p->tag == NULL ||
-                          (p->iv != NULL && memcmp(p->iv, iv, GCM_IV_LEN) != 0)))
+    if (rc == AZKM_OK &&
+        (ivlen != GCM_IV_LEN || taglen != GCM_TAG_LEN || (p->iv != NULL && memcmp(p->iv, iv, GCM_IV_LEN) != 0)))
         rc = azkm_fail(AZKM_E_CORRUPT,
                        "remote vault %s: azkmd's AES-GCM answer has no 12-byte IV (the one given) "
                        "and 16-byte tag",
@@ -110,11 +110,15 @@ azkm_rc azkm_remote_aes(azkm_remote_client *c, const char *entry, const char *ke
                        : op == AZKM_OP_WRAP    ? "wrapkey"
                                                : "unwrapkey";
     char path[AZKM_NAME_MAX + AZKM_VERSION_LEN + 32];
-    json_t *body = aes_body(p, forward, key_bits, in, inlen), *resp = NULL;
+    json_t *body = NULL, *resp = NULL;
     unsigned char *value = NULL;
     size_t vlen = 0;
-    azkm_rc rc = body != NULL ? AZKM_OK : azkm_fail(AZKM_E_NOMEM, "out of memory");
+    azkm_rc rc = AZKM_OK;
 
+    if (p->scheme == AZKM_ENC_AES_GCM && p->tag == NULL) /* as the software tier says it */
+        return azkm_fail(AZKM_E_INVALID, "AES-GCM needs a buffer for the 16-byte tag");
+    if ((body = aes_body(p, forward, key_bits, in, inlen)) == NULL)
+        rc = azkm_fail(AZKM_E_NOMEM, "out of memory");
     snprintf(path, sizeof(path), "%s/%s", keypath, verb);
     if (rc == AZKM_OK)
         rc = azkm_remote_call(c, "POST", path, body, &resp);
