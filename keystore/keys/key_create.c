@@ -156,17 +156,19 @@ azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spe
                  out ? out->version : NULL);
 }
 
+/* A remote vault has no batch: each creation in it is its own request to azkmd, sent once, and those made before a
+ * failure stay made (as the keys of a committed batch do). */
 azkm_rc azkm_key_batch_begin(azkm_vault *v)
 {
     if (v->remote != NULL)
-        return azkm_vault_local(v, "a batch of key creations");
+        return AZKM_OK;
     AZKM_AUDITED(v->ks, "KeyBatchBegin", v->name, NULL, azkm_catalog_batch_begin(v->cat), NULL);
 }
 
 azkm_rc azkm_key_batch_commit(azkm_vault *v)
 {
     if (v->remote != NULL)
-        return azkm_vault_local(v, "a batch of key creations");
+        return AZKM_OK;
     AZKM_AUDITED(v->ks, "KeyBatchCommit", v->name, NULL, azkm_catalog_batch_commit(v->cat), NULL);
 }
 
@@ -199,8 +201,12 @@ azkm_rc azkm_key_import(azkm_vault *v, const char *name, const azkm_material *m,
 azkm_rc azkm_key_adopt(azkm_vault *v, const char *name, const char *pkcs11_uri, unsigned fields,
                        const azkm_attributes *attrs, azkm_key_info *out)
 {
-    if (v->remote != NULL)
-        return azkm_vault_local(v, "key adopt");
+    if (v->remote != NULL) /* the object is on azkmd's token, which this process cannot reach */
+        return azkm_fail(AZKM_E_UNSUPPORTED,
+                         "vault %s is remote: key adopt through azkmd is not supported: it takes a PKCS#11 object "
+                         "of the token azkmd's vault is on; run `azkm key adopt` on azkmd's host against azkmd's "
+                         "keystore (AZKM_KEYSTORE_DIR or --keystore-dir of azkmd), and use the key here",
+                         v->name);
     AZKM_AUDITED(v->ks, "KeyImport", v->name, name, key_adopt_impl(v, name, pkcs11_uri, fields, attrs, out),
                  out ? out->version : NULL);
 }

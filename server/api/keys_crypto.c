@@ -261,8 +261,9 @@ static void cipher(azkmd_request *r, cipher_fn fn, int forward)
         json_object_set_new(res, AZKMD_TLS_PREMASTER, json_true());
     if (rc == AZKM_OK)
         azkmd_reply_json(r, 200, res);
-    else if (rc == AZKM_E_CRYPTO && !forward)
-        /* A ciphertext that does not decrypt is the caller's input, not the service's failure. */
+    else if ((rc == AZKM_E_CRYPTO || rc == AZKM_E_INTEGRITY) && !forward)
+        /* A ciphertext that does not decrypt (an AES-GCM tag or a key wrap's check that fails: AZKM_E_INTEGRITY) is
+         * the caller's input, not the service's failure. */
         azkmd_reply_error(r, 400, "BadParameter", "%s", azkm_last_error());
     else
         azkmd_reply_rc(r, rc);

@@ -126,8 +126,8 @@ static int add_public(json_t *jwk, const azkm_key_info *info)
     const public_jwk *pub;
     int rsa = info->kty == AZKM_KTY_RSA;
 
-    if (info->kty == AZKM_KTY_OCT)
-        return 0;
+    if (info->kty == AZKM_KTY_OCT) /* no public part; its size is azkm's extension, for the remote tier */
+        return info->size != 0 ? json_object_set_new(jwk, "key_size", json_integer(info->size)) : 0;
     if (info->public_der_len == 0 || (pub = find_public(info)) == NULL)
         return -1;
     if (!rsa && json_object_set_new(jwk, "crv", json_string(azkm_curve_name(info->curve))) != 0)

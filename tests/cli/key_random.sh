@@ -14,4 +14,9 @@ expect_match "$(ok azkm key random --count 8)" "^Value +[A-Za-z0-9+/=]{12}$" "ta
 should_fail 2 "--count: must be 1-128 \(got 129\)" azkm key random --count 129
 should_fail 2 "--count: must be 1-128 \(got 0\)" azkm key random --count 0
 should_fail 2 "--count" azkm key random
+# --vault-name: a local vault's generator is this process's; a vault that does not exist is named
+ok azkm vault create --name rnd >/dev/null
+[ "$(ok azkm key random --count 16 --vault-name rnd -o json | jq -r .value | base64 -d | wc -c)" = 16 ] ||
+    fail "--vault-name rnd"
+should_fail 3 "nope" azkm key random --count 16 --vault-name nope
 echo "key_random: ok"

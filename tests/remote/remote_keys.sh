@@ -78,7 +78,7 @@ with_provider openssl pkeyutl -decrypt -inkey azkm://web/keys/web-rsa -pkeyopt r
 cmp -s "$T/secret" "$T/pkcs1.out" || fail "RSA1_5 plaintext differs"
 
 step "what is not served remotely yet says so, naming the vault and the operation"
-should_fail "vault web is remote: key adopt through azkmd is not supported yet" \
+should_fail "vault web is remote: key adopt through azkmd is not supported: .* run .azkm key adopt. on azkmd's host" \
     client key adopt --vault-name web --name new --pkcs11-uri "pkcs11:id=%01"
 should_fail "vault web is remote: role assignment list through azkmd is not supported yet" \
     client role assignment list --vault-name web

@@ -20,10 +20,17 @@ azkm_rc azkm_key_create(azkm_vault *v, const char *name, const azkm_keyspec *spe
  * itself); the keys become visible to others, and durable, at azkm_key_batch_commit; azkm_key_batch_abort (or
  * closing the vault, or the process dying) drops them all. Other writers to the vault wait while a batch is open:
  * keep batches short (the CLI commits every 1000 keys or 0.2 s). Software-tier keys only: a key of the HSM tier
- * is refused in a batch (its token objects could not be undone with it). */
+ * is refused in a batch (its token objects could not be undone with it). A remote vault has no batch: begin and
+ * commit succeed doing nothing, each creation is its own request to azkmd (sent once) and stays made, and abort
+ * drops nothing. */
 azkm_rc azkm_key_batch_begin(azkm_vault *v);
 azkm_rc azkm_key_batch_commit(azkm_vault *v);
 void azkm_key_batch_abort(azkm_vault *v);
+
+/* n (1 to 128) random bytes for the vault's user, as Key Vault's POST /rng: from azkmd's generator for a remote
+ * vault (its role assignments decide: rng/action), else from this process's private DRBG (RAND_priv_bytes). */
+#define AZKM_RANDOM_MAX 128
+azkm_rc azkm_key_random(azkm_vault *v, unsigned char *buf, size_t n);
 
 /* Key material to import: PKCS#8 DER for RSA and EC, raw bytes for oct. */
 typedef struct {

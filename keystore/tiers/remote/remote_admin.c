@@ -15,20 +15,14 @@ static const char *entry_of(azkm_tier *t)
     return entry;
 }
 
-/* What the remote tier can use once made: RSA and EC keys, without RSA-PSS restrictions (Key Vault's API has no
- * way to ask for them). */
+/* What the remote tier can use once made: RSA, EC, OKP and oct keys, without RSA-PSS restrictions (Key Vault's API
+ * has no way to ask for them). */
 static azkm_rc usable_remotely(azkm_tier *t, const char *name, const azkm_keyspec *spec)
 {
-    if (spec->kty != AZKM_KTY_RSA && spec->kty != AZKM_KTY_EC)
-        return azkm_fail(
-            AZKM_E_UNSUPPORTED,
-            "vault %s is remote: key %s: creation of an %s key through azkmd is not supported yet (RSA "
-            "and EC keys only)",
-            entry_of(t), name, azkm_kty_name(spec->kty, spec->protection));
     if (spec->pss.enabled)
         return azkm_fail(AZKM_E_UNSUPPORTED,
                          "vault %s is remote: key %s: RSA-PSS keys cannot be made through azkmd (Key Vault's API "
-                         "has no RSA-PSS restrictions)",
+                         "has no RSA-PSS restrictions): create an RSA key and sign it with PS256..PS512",
                          entry_of(t), name);
     return AZKM_OK;
 }
@@ -39,7 +33,7 @@ static azkm_rc create_body(const azkm_keyspec *spec, json_t **out)
     int bad = body == NULL ||
               json_object_set_new(body, "kty", json_string(azkm_kty_name(spec->kty, spec->protection))) != 0;
 
-    if (!bad && spec->size != 0 && spec->kty == AZKM_KTY_RSA)
+    if (!bad && spec->size != 0 && (spec->kty == AZKM_KTY_RSA || spec->kty == AZKM_KTY_OCT))
         bad = json_object_set_new(body, "key_size", json_integer(spec->size)) != 0;
     if (!bad && spec->curve != AZKM_CURVE_NONE)
         bad = json_object_set_new(body, "crv", json_string(azkm_curve_name(spec->curve))) != 0;

@@ -39,4 +39,7 @@ azkm_rc azkm_remote_key_restore(azkm_tier *t, const unsigned char *blob, size_t 
 azkm_rc azkm_remote_policy_get(azkm_tier *t, const char *name, char **policy);
 azkm_rc azkm_remote_policy_set(azkm_tier *t, const char *name, const char *policy, char **stored);
 
+/* ---- remote_rng.c: POST /rng, n (1 to 128) random bytes from azkmd into buf. */
+azkm_rc azkm_remote_random(azkm_tier *t, unsigned char *buf, size_t n);
+
 #endif

@@ -20,16 +20,24 @@ static const char *entry_name(azkm_tier *t)
     return entry;
 }
 
-/* bytes (cleared here) as a base64url member of jwk. */
-static int set_b64(json_t *jwk, const char *member, unsigned char *bytes, size_t len)
+/* bytes as a base64url member of jwk, the text cleared once copied. */
+static int set_text(json_t *jwk, const char *member, const unsigned char *bytes, size_t len)
 {
     char *text = azkm_b64url_encode(bytes, len);
     int ok = text != NULL && json_object_set_new(jwk, member, json_string(text)) == 0;
 
-    OPENSSL_cleanse(bytes, len);
     if (text != NULL)
         OPENSSL_cleanse(text, strlen(text));
     azkm_free(text);
+    return ok;
+}
+
+/* The same, with bytes cleared here. */
+static int set_b64(json_t *jwk, const char *member, unsigned char *bytes, size_t len)
+{
+    int ok = set_text(jwk, member, bytes, len);
+
+    OPENSSL_cleanse(bytes, len);
     return ok;
 }
 
@@ -103,10 +111,15 @@ static azkm_rc private_jwk(azkm_tier *t, const char *name, const azkm_material *
     azkm_rc rc;
 
     azkm_remote_tier_client(t, &entry);
+    if (m->kty == AZKM_KTY_OCT) /* the raw key as "k" */
+        return json_object_set_new(jwk, "kty", json_string(azkm_kty_name(m->kty, protection))) == 0 &&
+                       set_text(jwk, "k", m->der, m->der_len)
+                   ? AZKM_OK
+                   : azkm_fail(AZKM_E_NOMEM, "key %s/%s: cannot write the key as a JWK", entry, name);
     if (m->kty != AZKM_KTY_RSA && m->kty != AZKM_KTY_EC)
         return azkm_fail(AZKM_E_UNSUPPORTED,
-                         "vault %s is remote: key %s: importing an %s key through azkmd is not supported yet (RSA "
-                         "and EC keys only)",
+                         "vault %s is remote: key %s: azkmd does not import %s keys (its JWK import takes RSA, EC "
+                         "and oct keys): create the key through the remote vault instead",
                          entry, name, azkm_kty_name(m->kty, protection));
     if ((rc = azkm_pkey_from_material(t->libctx, t->propq, m->kty, m->der, m->der_len, &pkey)) != AZKM_OK ||
         (rc = azkm_pkey_describe(pkey, &kty, &size, &curve)) != AZKM_OK) {
@@ -160,10 +173,10 @@ azkm_rc azkm_remote_key_import_byok(azkm_tier *t, const char *name, azkm_kty kty
                              : azkm_fail(AZKM_E_NOMEM, "out of memory");
 
     azkm_free(text);
-    if (rc == AZKM_OK && kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC)
+    if (rc == AZKM_OK && kty != AZKM_KTY_RSA && kty != AZKM_KTY_EC && kty != AZKM_KTY_OCT)
         rc = azkm_fail(AZKM_E_UNSUPPORTED,
-                       "vault %s is remote: key %s: a BYOK import of an %s key through azkmd is not supported yet "
-                       "(RSA-HSM and EC-HSM only)",
+                       "vault %s is remote: key %s: azkmd imports RSA-HSM, EC-HSM and oct-HSM transfer blobs, not "
+                       "%s",
                        entry_name(t), name, azkm_kty_name(kty, AZKM_PROTECTION_HSM));
     if (rc == AZKM_OK)
         rc = import_body(jwk, fields, attrs, 1, &body);

@@ -143,6 +143,20 @@ static azkm_rc jwk_public(OSSL_LIB_CTX *libctx, const char *propq, const char *e
     return rc;
 }
 
+/* An oct JWK has no public part: its size is azkm's extension "key_size" (128, 192, 256), 0 when azkmd
+ * left it out (an older azkmd), which only what is shown lacks: an algorithm names its size. */
+static azkm_rc oct_size(const char *entry, const json_t *jwk, azkm_key_info *info)
+{
+    const json_t *v = json_object_get(jwk, "key_size");
+    json_int_t bits = json_is_integer(v) ? json_integer_value(v) : 0;
+
+    if (v != NULL && bits != 128 && bits != 192 && bits != 256)
+        return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: key %s: azkmd's oct key_size is not 128, 192 or 256",
+                         entry, info->name);
+    info->size = (unsigned)bits;
+    return AZKM_OK;
+}
+
 static int64_t int_member(const json_t *obj, const char *member)
 {
     const json_t *v = json_object_get(obj, member);
@@ -201,10 +215,8 @@ azkm_rc azkm_remote_bundle_info(OSSL_LIB_CTX *libctx, const char *propq, const c
     if (azkm_kty_parse(json_string_value(json_object_get(jwk, "kty")), &info->kty, &info->protection) != AZKM_OK)
         return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: key %s: azkmd's answer has no key type azkm knows",
                          entry, info->name);
-    if (info->kty != AZKM_KTY_RSA && info->kty != AZKM_KTY_EC && info->kty != AZKM_KTY_OKP)
-        return azkm_fail(AZKM_E_UNSUPPORTED, "remote vault %s: key %s is an %s key: not supported remotely yet",
-                         entry, info->name, azkm_kty_name(info->kty, info->protection));
-    if ((rc = jwk_public(libctx, propq, entry, jwk, info)) != AZKM_OK)
+    if ((rc = info->kty == AZKM_KTY_OCT ? oct_size(entry, jwk, info)
+                                        : jwk_public(libctx, propq, entry, jwk, info)) != AZKM_OK)
         return rc;
     info->current = 1;
     rc = read_attributes(entry, bundle, jwk, info);

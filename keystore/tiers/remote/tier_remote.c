@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "azkm/base64.h"
+#include "tiers/remote/remote_cipher.h"
 #include "tiers/remote/remote_token.h"
 
 typedef struct {
@@ -218,16 +219,17 @@ static azkm_rc rt_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_param
     const char *alg;
     json_t *tls = NULL;
     int premaster = p->scheme == AZKM_ENC_RSA_TLS;
-    azkm_rc rc = op == AZKM_OP_DECRYPT
-                     ? decrypt_alg(p, &alg)
-                     : azkm_fail(AZKM_E_UNSUPPORTED,
-                                 "vault %s is remote: key unwrap through azkmd is not supported yet", k->rt->entry);
+    azkm_rc rc;
 
-    if (rc == AZKM_OK && premaster)
+    if (k->kty == AZKM_KTY_OCT)
+        return azkm_remote_aes(k->rt->client, k->rt->entry, k->path, op, p, (unsigned)k->bytes * 8, in, inlen, out,
+                               outlen);
+    if ((rc = decrypt_alg(p, &alg)) == AZKM_OK && premaster)
         tls = json_pack("{s:I,s:I}", "client_version", (json_int_t)p->tls_client_version, "negotiated_version",
                         (json_int_t)p->tls_alt_version);
+    /* RSA unwrapKey is decrypt with its own data action (and audit record) in azkmd, as in Key Vault */
     if (rc == AZKM_OK)
-        rc = post_value(k, "decrypt", alg, tls, in, inlen, &value, &vlen);
+        rc = post_value(k, op == AZKM_OP_UNWRAP ? "unwrapkey" : "decrypt", alg, tls, in, inlen, &value, &vlen);
     if (rc == AZKM_OK && (vlen > inlen || vlen > k->bytes || (premaster && vlen != 48)))
         rc = azkm_fail(AZKM_E_CORRUPT, "azkmd's plaintext (%zu bytes) is longer than the ciphertext%s", vlen,
                        premaster ? ", or not a 48-byte TLS premaster" : "");
@@ -241,12 +243,14 @@ static azkm_rc rt_decrypt(azkm_tier_key *k, unsigned op, const azkm_cipher_param
     return rc;
 }
 
+/* oct keys only (RSA encrypts with its public key above the tier): AES-GCM encrypts, AES key wrap wraps. */
 static azkm_rc rt_encrypt(azkm_tier_key *k, const azkm_cipher_params *p, const unsigned char *in, size_t inlen,
                           unsigned char *out, size_t *outlen)
 {
-    (void)p, (void)in, (void)inlen, (void)out, (void)outlen;
-    return azkm_fail(AZKM_E_UNSUPPORTED,
-                     "vault %s is remote: secret-key encryption through azkmd is not supported yet", k->rt->entry);
+    unsigned op = p->scheme == AZKM_ENC_AES_GCM ? AZKM_OP_ENCRYPT : AZKM_OP_WRAP;
+
+    return azkm_remote_aes(k->rt->client, k->rt->entry, k->path, op, p, (unsigned)k->bytes * 8, in, inlen, out,
+                           outlen);
 }
 
 static void rt_free(azkm_tier *t)
