@@ -100,7 +100,9 @@ void azkm_remote_token_free(azkm_remote_token *t)
 
 /* ---- the form -------------------------------------------------------------------------------------------- */
 
-/* Appends name=value, value percent-encoded (RFC 3986 unreserved characters as they are), to form. */
+/* Appends name=value, value percent-encoded (RFC 3986 unreserved characters as they are), to form. Not
+ * curl_easy_escape: it would copy the client secret into a buffer of libcurl's that curl_free releases uncleared;
+ * here it goes only into form, which the caller clears. */
 static int form_add(char *form, size_t size, const char *name, const char *value)
 {
     static const char hex[] = "0123456789ABCDEF";
