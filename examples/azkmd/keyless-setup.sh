@@ -14,6 +14,10 @@
 #
 # Tested as shipped by tests/remote/remote_nginx_azkmd.sh, which moves /etc/azkm/ into a temporary directory and
 # sets the variables below.
+#
+# Usage: keyless-setup.sh [STEP...], the steps azkmd, connect and certs (default: all three, in this order).
+# Sourced, it defines them only: the two-host variant (keyless-mtls.sh) runs step_azkmd on azkmd's host with
+# ASSIGNEE=sp:<appId>, and step_certs on the web server's host after its own `azkm vault connect` over mutual TLS.
 set -euo pipefail
 
 # azkmd's keystore and socket, and the user the azkm CLI runs as on that keystore (azkmd's: it owns the files).
@@ -22,6 +26,8 @@ AZKMD_SOCKET=${AZKMD_SOCKET:-/run/azkmd/azkmd.sock}
 AZKMD_USER=${AZKMD_USER:-azkm}
 # The user the web server's workers run as (nginx: `user`; Apache: APACHE_RUN_USER).
 WEB_USER=${WEB_USER:-www-data}
+# Who gets the role on each key, as azkmd knows it (peer credentials over the socket; sp:<appId> over mutual TLS).
+ASSIGNEE=${ASSIGNEE:-user:$WEB_USER}
 KEYS="web-rsa web-ec"
 
 azkmd_cli() { # the azkm CLI on azkmd's keystore, as azkmd's user
@@ -32,23 +38,41 @@ azkmd_cli() { # the azkm CLI on azkmd's keystore, as azkmd's user
     fi
 }
 
-# 1. azkmd's side: the vault, the keys, and a role for the workers' user on each key (scope /keys/<name>).
-azkmd_cli vault show --name web >/dev/null 2>&1 || azkmd_cli vault create --name web >/dev/null
-azkmd_cli key create --vault-name web --name web-rsa --kty RSA --size 2048 >/dev/null
-azkmd_cli key create --vault-name web --name web-ec --kty EC --curve P-256 >/dev/null
-for key in $KEYS; do
-    azkmd_cli role assignment create --vault-name web --role "Key Vault Crypto User" --assignee "user:$WEB_USER" \
-        --scope "/keys/$key" >/dev/null
-done
+# 1. azkmd's side: the vault, the keys, and a role for the workers on each key (scope /keys/<name>).
+step_azkmd() {
+    azkmd_cli vault show --name web >/dev/null 2>&1 || azkmd_cli vault create --name web >/dev/null
+    azkmd_cli key create --vault-name web --name web-rsa --kty RSA --size 2048 >/dev/null
+    azkmd_cli key create --vault-name web --name web-ec --kty EC --curve P-256 >/dev/null
+    for key in $KEYS; do
+        azkmd_cli role assignment create --vault-name web --role "Key Vault Crypto User" --assignee "$ASSIGNEE" \
+            --scope "/keys/$key" >/dev/null
+    done
+}
 
 # 2. The web server's side: vault "web" of root's keystore is azkmd's, reached over the Unix socket.
-azkm vault connect --name web --url "unix:$AZKMD_SOCKET" >/dev/null
+step_connect() {
+    azkm vault connect --name web --url "unix:$AZKMD_SOCKET" >/dev/null
+}
 
 # 3. A certificate for each key (self-signed here: send a CSR to your CA instead, `openssl req -new -key
 #    azkm://web/keys/<key>`; the signature is azkmd's) and the key reference files the web server loads.
-mkdir -p /etc/azkm/tls
-for key in $KEYS; do
-    openssl req -new -x509 -key "azkm://web/keys/$key" -subj /CN=localhost -days 365 \
-        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -out "/etc/azkm/tls/$key.crt"
-    azkm key ref --vault-name web --name "$key" --file "/etc/azkm/tls/$key.ref.pem" >/dev/null
+step_certs() {
+    mkdir -p /etc/azkm/tls
+    for key in $KEYS; do
+        openssl req -new -x509 -key "azkm://web/keys/$key" -subj /CN=localhost -days 365 \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -out "/etc/azkm/tls/$key.crt"
+        azkm key ref --vault-name web --name "$key" --file "/etc/azkm/tls/$key.ref.pem" >/dev/null
+    done
+}
+
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+[ $# -gt 0 ] || set -- azkmd connect certs
+for step in "$@"; do
+    case "$step" in
+    azkmd | connect | certs) "step_$step" ;;
+    *)
+        echo "keyless-setup.sh: unknown step '$step' (azkmd, connect or certs)" >&2
+        exit 2
+        ;;
+    esac
 done
