@@ -71,6 +71,17 @@ rsa() { get --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256; }
 ecdsa() { get --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256; }
 BODY="keyless TLS by azkmd over mTLS"
 
+step "why the client key is 0640 root:www-data: with 0600 root nginx starts (its master is root) but the workers,
+who open the connections to azkmd, cannot load it"
+chmod 600 "$T/etc/azkm/azkmd-client/client.key"
+start_nginx www-data
+if rsa >/dev/null; then fail "a handshake succeeded with a client key www-data cannot read"; fi
+wait_log "Permission denied:calling fopen\(.*client.key.*azkmd at https://127.0.0.1:$AZKMD_PORT: .*the client certificate or key cannot be used" ||
+    fail "nginx's error log does not name the client key: $(tail -n 5 "$T/logs/error.log")"
+grep -m 1 "client certificate or key" "$T/logs/error.log"
+stop_nginx
+chmod 640 "$T/etc/azkm/azkmd-client/client.key"
+
 step "nginx as shipped, workers www-data: handshakes signed by azkmd for sp:$app over mutual TLS"
 start_nginx www-data
 before=$(signs_by_sp)
