@@ -38,11 +38,15 @@ azkmd_cli() { # the azkm CLI on azkmd's keystore, as azkmd's user
     fi
 }
 
-# 1. azkmd's side: the vault, the keys, and a role for the workers on each key (scope /keys/<name>).
+# 1. azkmd's side: the vault, the keys, and a role for the workers on each key (scope /keys/<name>). The vault and
+#    keys are made when missing (a key created again would get a new version: the certificates made for the old
+#    one would no longer match), so that a second run only adds the role assignments of another ASSIGNEE.
 step_azkmd() {
     azkmd_cli vault show --name web >/dev/null 2>&1 || azkmd_cli vault create --name web >/dev/null
-    azkmd_cli key create --vault-name web --name web-rsa --kty RSA --size 2048 >/dev/null
-    azkmd_cli key create --vault-name web --name web-ec --kty EC --curve P-256 >/dev/null
+    azkmd_cli key show --vault-name web --name web-rsa >/dev/null 2>&1 ||
+        azkmd_cli key create --vault-name web --name web-rsa --kty RSA --size 2048 >/dev/null
+    azkmd_cli key show --vault-name web --name web-ec >/dev/null 2>&1 ||
+        azkmd_cli key create --vault-name web --name web-ec --kty EC --curve P-256 >/dev/null
     for key in $KEYS; do
         azkmd_cli role assignment create --vault-name web --role "Key Vault Crypto User" --assignee "$ASSIGNEE" \
             --scope "/keys/$key" >/dev/null

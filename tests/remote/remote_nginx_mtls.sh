@@ -47,10 +47,26 @@ app=$(sed -n 's/^service principal \([0-9a-f-]*\) .*/\1/p' "$T/out")
 "$AZKM" role assignment list --vault-name web -o json >"$T/roles.json" || fail "role assignment list"
 jq -e --arg sp "sp:$app" '[.[] | select(.principalId == $sp) | .scope] | sort ==
     ["/keys/web-ec", "/keys/web-rsa"]' "$T/roles.json" >/dev/null || fail "roles: $(cat "$T/roles.json")"
+
+step "azkmd's host, a second web host: keyless-mtls.sh azkmd again adds its principal's roles, the keys unchanged"
+versions() {
+    for k in web-rsa web-ec; do "$AZKM" key list-versions --vault-name web --name "$k" -o json | jq length; done
+}
+[ "$(versions | tr '\n' ' ')" = "1 1 " ] || fail "key versions: $(versions)"
+plain req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=web2 \
+    -addext extendedKeyUsage=clientAuth -keyout "$T/web2.key" -out "$T/azkmd-host/web2.crt" 2>/dev/null
+azkmd_host env SP_NAME=web2 bash "$T/keyless-mtls.sh" azkmd "$T/azkmd-host/web2.crt" >"$T/out" 2>"$T/setup.err" ||
+    fail "azkmd, second host: $(cat "$T/setup.err")"
+app2=$(sed -n 's/^service principal \([0-9a-f-]*\) .*/\1/p' "$T/out")
+[[ -n "$app2" && "$app2" != "$app" ]] || fail "azkmd said: $(cat "$T/out")"
+[ "$(versions | tr '\n' ' ')" = "1 1 " ] || fail "a second run made new key versions: $(versions)"
+"$AZKM" role assignment list --vault-name web -o json >"$T/roles.json" || fail "role assignment list"
+jq -e --arg sp "sp:$app2" '[.[] | select(.principalId == $sp) | .scope] | sort == ["/keys/web-ec", "/keys/web-rsa"]' \
+    "$T/roles.json" >/dev/null || fail "roles of the second host: $(cat "$T/roles.json")"
 cp "$T/azkmd-ca.crt" "$T/etc/azkm/azkmd-client/azkmd-ca.crt"
 
 step "web host: keyless-mtls.sh connect (vault web over mutual TLS, certificates, key reference files)"
-web_host env AZKMD_URL="https://127.0.0.1:$AZKMD_PORT" AZKMD_DOMAIN=$DOMAIN bash "$T/keyless-mtls.sh" connect \
+web_host env AZKMD_URL="https://127.0.0.1:$AZKMD_PORT" AZKMD_DOMAIN="$DOMAIN" bash "$T/keyless-mtls.sh" connect \
     >"$T/out" 2>"$T/setup.err" || fail "connect: $(cat "$T/setup.err")"
 [ "$(jq -r .auth "$CLIENT/web/remote.json")" = certificate ] || fail "remote.json: $(cat "$CLIENT/web/remote.json")"
 for f in web-rsa.crt web-ec.crt web-rsa.ref.pem web-ec.ref.pem; do
@@ -76,7 +92,8 @@ who open the connections to azkmd, cannot load it"
 chmod 600 "$T/etc/azkm/azkmd-client/client.key"
 start_nginx www-data
 if rsa >/dev/null; then fail "a handshake succeeded with a client key www-data cannot read"; fi
-wait_log "Permission denied:calling fopen\(.*client.key.*azkmd at https://127.0.0.1:$AZKMD_PORT: .*the client certificate or key cannot be used" ||
+wait_log "Permission denied:calling fopen\(.*client.key.*azkmd at https://127.0.0.1:$AZKMD_PORT: .*the client \
+certificate or key cannot be used" ||
     fail "nginx's error log does not name the client key: $(tail -n 5 "$T/logs/error.log")"
 grep -m 1 "client certificate or key" "$T/logs/error.log"
 stop_nginx
@@ -90,6 +107,7 @@ for i in 1 2; do
     [ "$(ecdsa)" = "$BODY" ] || fail "ECDSA handshake $i: $(cat "$T/curl.err")"
 done
 [ "$(get --tlsv1.3)" = "$BODY" ] || fail "TLS 1.3 handshake: $(cat "$T/curl.err")"
+audit_last | jq -c .identity
 [ $(($(signs_by_sp) - before)) -ge 5 ] || fail "azkmd signed $(($(signs_by_sp) - before)) times for sp:$app, not 5"
 [ "$(grep -c '"operationName":"KeySign"' "$AZKM_AUDIT_LOG")" = "$(signs_by_sp)" ] ||
     fail "a KeySign by another caller than sp:$app: $(grep '"KeySign"' "$AZKM_AUDIT_LOG" | tail -n 3)"
