@@ -2,10 +2,13 @@
 # The two-host keyless TLS of examples/azkmd/keyless-mtls.sh as shipped, both hosts on loopback: "azkmd's host" is
 # azkmd with a TLS listener on 127.0.0.1 (its certificate for *.<domain> from a test CA) on keystore $T/keystore;
 # "the web host" is nginx (examples/nginx/nginx.conf as shipped, workers www-data) on its own keystore $CLIENT. The
-# three steps run in order (client, azkmd, connect), the files copied between them as the script says. Handshakes
-# are signed by azkmd for the web host's service principal (audit: authenticatedBy ClientCertificate); its role on
-# web-rsa deleted: RSA handshakes fail with azkmd's 403 in nginx's error log, ECDSA ones go on; the service
-# principal deleted: handshakes fail with the 401 naming the unregistered certificate.
+# three steps run in order (client, azkmd, connect), the files copied between them as the script says; step 2 run
+# again for a second host adds its principal's roles and no key version. Why a PEM file 0640 root:www-data: a key
+# reference into root's keystore, or a PEM file only root reads, loads in nginx's master but not in its workers,
+# and handshakes fail saying so. Handshakes are signed by azkmd for the web host's service principal (audit:
+# authenticatedBy ClientCertificate); its role on web-rsa deleted: RSA handshakes fail with azkmd's 403 in nginx's
+# error log, ECDSA ones go on; the service principal deleted: handshakes fail with the 401 naming the unregistered
+# certificate.
 . "$(dirname "$0")/lib.sh"
 command -v nginx >/dev/null || fail "nginx is not installed (scripts/setup.sh installs it)"
 [ "$(id -u)" = 0 ] || fail "nginx's workers run as www-data: run this test as root"
@@ -86,6 +89,35 @@ signs_by_sp() {
 rsa() { get --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256; }
 ecdsa() { get --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256; }
 BODY="keyless TLS by azkmd over mTLS"
+
+step "why not a key reference: with the client key in a local vault of root's keystore, nginx starts (its master is
+root) but the workers cannot open that vault"
+client vault create --name client >/dev/null || fail "vault client"
+client key create --vault-name client --name mtls --kty EC >/dev/null || fail "client key in vault client"
+client key ref --vault-name client --name mtls --file "$T/client-ref.pem" >/dev/null || fail "key ref"
+chmod 640 "$T/client-ref.pem" && chgrp www-data "$T/client-ref.pem"
+with_provider openssl req -new -x509 -key "$T/client-ref.pem" -subj /CN=ref -days 2 \
+    -addext extendedKeyUsage=clientAuth -out "$T/client-ref.crt" || fail "certificate of the key reference"
+ref_app=$("$AZKM" sp create --display-name ref --cert "$T/client-ref.crt" -o json | jq -r .appId)
+for key in web-rsa web-ec; do
+    "$AZKM" role assignment create --vault-name web --role "Key Vault Crypto User" --assignee "sp:$ref_app" \
+        --scope "/keys/$key" >/dev/null || fail "role for sp:$ref_app"
+done
+client vault delete --name web >/dev/null || fail "vault delete web"
+client vault connect --name web --url "https://127.0.0.1:$AZKMD_PORT" --domain "$DOMAIN" \
+    --ca "$T/etc/azkm/azkmd-client/azkmd-ca.crt" --client-cert "$T/client-ref.crt" --client-key "$T/client-ref.pem" \
+    >/dev/null 2>"$T/err" || fail "connect with a key reference: $(cat "$T/err")"
+start_nginx www-data
+if rsa >/dev/null; then fail "a handshake succeeded with a client key www-data cannot load"; fi
+wait_log "cannot load key azkm://client/keys/mtls: vault client: vault directory $CLIENT/client: Permission denied.*\
+azkmd at https://127.0.0.1:$AZKMD_PORT: .*the client key is a key reference file, and the azkm provider could not \
+load its key in this process" || fail "nginx's error log does not say why: $(tail -n 5 "$T/logs/error.log")"
+grep -m 1 "cannot load key azkm://client" "$T/logs/error.log"
+stop_nginx
+client vault delete --name web >/dev/null || fail "vault delete web"
+client vault connect --name web --url "https://127.0.0.1:$AZKMD_PORT" --domain "$DOMAIN" \
+    --ca "$T/etc/azkm/azkmd-client/azkmd-ca.crt" --client-cert "$T/etc/azkm/azkmd-client/client.crt" \
+    --client-key "$T/etc/azkm/azkmd-client/client.key" >/dev/null || fail "connect again with the PEM file"
 
 step "why the client key is 0640 root:www-data: with 0600 root nginx starts (its master is root) but the workers,
 who open the connections to azkmd, cannot load it"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/provider.h>
 
 #include "tiers/remote/curl_api.h"
 #include "tiers/remote/remote_client.h"
@@ -394,12 +395,21 @@ static const char *failure_of(CURLcode cc)
     }
 }
 
+/* A client key that is a key reference file and did not load: without the azkm provider no decoder knows it; with
+ * it, the provider could not load the key (the error before says why: a vault this process cannot read). */
+static const char *keyref_failure(void)
+{
+    return OSSL_PROVIDER_available(NULL, "azkm")
+               ? "the client key is a key reference file, and the azkm provider could not load its key in this "
+                 "process"
+               : "the client key is a key reference file, which only a process with the azkm provider loaded "
+                 "(OPENSSL_CONF) can use";
+}
+
 static azkm_rc transport_error(const azkm_remote_client *c, size_t i, const request *rq, const outcome *o)
 {
-    const char *what = o->cc == CURLE_SSL_CERTPROBLEM && key_is_reference(c->conf.client_key)
-                           ? "the client key is a key reference file, which only a process with the azkm provider "
-                             "loaded (OPENSSL_CONF) can use"
-                           : failure_of(o->cc);
+    const char *what = o->cc == CURLE_SSL_CERTPROBLEM && key_is_reference(c->conf.client_key) ? keyref_failure()
+                                                                                              : failure_of(o->cc);
     const char *maybe = rq->once && o->sent ? "; it was sent, so it may have been carried out: look before you "
                                               "repeat it"
                                             : "";
