@@ -29,6 +29,12 @@ BIN=$(dirname "$AZKM")
 web_host() { PATH="$BIN:$PATH" with_provider "$@"; }
 azkmd_host() { PATH="$BIN:$PATH" AZKMD_KEYSTORE=$AZKM_KEYSTORE_DIR AZKMD_USER=root "$@"; }
 
+step "bad sub-commands named"
+should_fail "usage: keyless-mtls.sh client \| azkmd CLIENT_CERT \| connect" bash "$T/keyless-mtls.sh" azkmd
+should_fail "keyless-setup.sh: unknown step 'sp' \(azkmd, connect or certs\)" bash "$T/keyless-setup.sh" sp
+should_fail "client certificate $T/none.crt is missing or empty" \
+    azkmd_host bash "$T/keyless-mtls.sh" azkmd "$T/none.crt"
+
 step "web host: keyless-mtls.sh client (the workers' client key, 0640 root:www-data, and its certificate)"
 web_host bash "$T/keyless-mtls.sh" client >"$T/out" 2>"$T/setup.err" || fail "client: $(cat "$T/setup.err")"
 grep -q "copy $T/etc/azkm/azkmd-client/client.crt to azkmd's host" "$T/out" || fail "client said: $(cat "$T/out")"
