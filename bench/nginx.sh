@@ -12,6 +12,27 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# http_block DIR PORT CERT KEY: the http section of every benchmark nginx (temp paths under DIR, one TLS server on
+# 127.0.0.1:PORT, no session resumption)
+http_block() {
+    cat <<CONF
+http {
+    access_log off;
+    client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp;
+    uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp;
+    server {
+        listen 127.0.0.1:$2 ssl;
+        ssl_certificate $3;
+        ssl_certificate_key $4;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        location / { return 200 "ok\n"; }
+    }
+}
+CONF
+}
+
 # start_nginx <case> <cert> <key file> <OPENSSL_CONF>: one worker, pinned to CPU 0; sets PORT[<case>]
 start_nginx() {
     local name=${1/\//-} crt=$2 key=$3 cnf=$4 d port
@@ -31,20 +52,7 @@ env OPENSSL_MODULES;
 env AZKM_KEYSTORE_DIR;
 env SOFTHSM2_CONF;
 events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
-    uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
-    server {
-        listen 127.0.0.1:$port ssl;
-        ssl_certificate $crt;
-        ssl_certificate_key $key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        location / { return 200 "ok\n"; }
-    }
-}
+$(http_block "$d" "$port" "$crt" "$key")
 CONF
     OPENSSL_CONF=$cnf nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" >"$d/logs/stdout" 2>&1 &
     NGINX_PIDS+=($!)

@@ -141,20 +141,7 @@ master_process off;
 pid $d/nginx.pid;
 error_log $d/logs/error.log warn;
 events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
-    uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
-    server {
-        listen 127.0.0.1:$port ssl;
-        ssl_certificate $2;
-        ssl_certificate_key $3;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_session_cache off;
-        ssl_session_tickets off;
-        location / { return 200 "ok\n"; }
-    }
-}
+$(http_block "$d" "$port" "$2" "$3")
 CONF
     OPENSSL_CONF=$4 valgrind --tool=callgrind --toggle-collect=SSL_do_handshake --callgrind-out-file="$d/cg.out" \
         nginx -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" >"$d/logs/stdout" 2>&1 &

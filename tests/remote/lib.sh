@@ -63,8 +63,21 @@ keyless_setup() {
     render examples/azkmd/keyless-setup.sh "$T/keyless-setup.sh"
     PATH="$(dirname "$AZKM"):$PATH" AZKMD_KEYSTORE=$AZKM_KEYSTORE_DIR AZKMD_SOCKET=$SOCK AZKMD_USER=root \
         with_provider bash "$T/keyless-setup.sh" 2>"$T/setup.err" || fail "keyless-setup.sh: $(cat "$T/setup.err")"
+    keyless_files_written keyless-setup.sh
+}
+
+# server ARGS...: the azkm CLI on azkmd's own keystore (client ARGS... is the same through the remote vault).
+server() { "$AZKM" "$@"; }
+# same A B WHAT: two JSON documents (files) are equal once keys are sorted.
+same() {
+    diff <(jq -S . "$1") <(jq -S . "$2") >"$T/diff" || fail "$3: remote and server differ: $(cat "$T/diff")"
+}
+
+# keyless_files_written SCRIPT: SCRIPT wrote both keys' certificates and key reference files, and no private key,
+# into /etc/azkm/tls; trust.pem holds the certificates; PORT is nginx's, and nginx is stopped at exit.
+keyless_files_written() {
     for f in web-rsa.crt web-ec.crt web-rsa.ref.pem web-ec.ref.pem; do
-        [ -s "$T/etc/azkm/tls/$f" ] || fail "keyless-setup.sh wrote no /etc/azkm/tls/$f"
+        [ -s "$T/etc/azkm/tls/$f" ] || fail "$1 wrote no /etc/azkm/tls/$f"
     done
     ! grep -q "PRIVATE KEY" "$T"/etc/azkm/tls/* || fail "a private key in /etc/azkm/tls"
     cat "$T/etc/azkm/tls/web-rsa.crt" "$T/etc/azkm/tls/web-ec.crt" >"$T/trust.pem"

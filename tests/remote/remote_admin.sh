@@ -11,11 +11,6 @@ sed -i "s|^listen_unix = .*|listen_unix = $SOCK mode=0666|" "$T/azkmd.conf"
 start_azkmd
 client vault connect --name web --url "unix:$SOCK" >/dev/null || fail "connect"
 
-server() { "$AZKM" "$@"; }
-# same "A" "B": two JSON documents (files) are equal once keys are sorted.
-same() {
-    diff <(jq -S . "$1") <(jq -S . "$2") >"$T/diff" || fail "$3: remote and server differ: $(cat "$T/diff")"
-}
 # both ARGS...: the command's JSON through the remote vault ($T/c.json) and on azkmd's keystore ($T/s.json), equal.
 both() {
     client "$@" --output json >"$T/c.json" || fail "remote: $*: $(cat "$T/c.json")"

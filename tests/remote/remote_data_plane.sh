@@ -10,10 +10,6 @@ write_config
 start_azkmd
 client vault connect --name web --url "unix:$SOCK" >/dev/null || fail "connect"
 
-server() { "$AZKM" "$@"; }
-same() {
-    diff <(jq -S . "$1") <(jq -S . "$2") >"$T/diff" || fail "$3: remote and server differ: $(cat "$T/diff")"
-}
 # run WHO OP KEY ALG ARGS...: the base64 result (and for AES-GCM encryption "iv tag") of `azkm key OP` by WHO.
 run() {
     local who=$1 op=$2 key=$3 alg=$4

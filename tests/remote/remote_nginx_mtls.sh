@@ -78,13 +78,7 @@ step "web host: keyless-mtls.sh connect (vault web over mutual TLS, certificates
 web_host env AZKMD_URL="https://127.0.0.1:$AZKMD_PORT" AZKMD_DOMAIN="$DOMAIN" bash "$T/keyless-mtls.sh" connect \
     >"$T/out" 2>"$T/setup.err" || fail "connect: $(cat "$T/setup.err")"
 [ "$(jq -r .auth "$CLIENT/web/remote.json")" = certificate ] || fail "remote.json: $(cat "$CLIENT/web/remote.json")"
-for f in web-rsa.crt web-ec.crt web-rsa.ref.pem web-ec.ref.pem; do
-    [ -s "$T/etc/azkm/tls/$f" ] || fail "keyless-mtls.sh wrote no /etc/azkm/tls/$f"
-done
-! grep -q "PRIVATE KEY" "$T"/etc/azkm/tls/* || fail "a private key in /etc/azkm/tls"
-cat "$T/etc/azkm/tls/web-rsa.crt" "$T/etc/azkm/tls/web-ec.crt" >"$T/trust.pem"
-PORT=$(bash "$AZKM_TOP/scripts/free-port.sh")
-trap 'stop_nginx; cleanup' EXIT
+keyless_files_written keyless-mtls.sh
 
 # signs_by_sp: azkmd's successful KeySign records for the web host's service principal, by its client certificate.
 signs_by_sp() {

@@ -17,11 +17,8 @@ azkm_rc azkm_remote_key_path(const char *name, const char *prefix, const char *s
 azkm_rc azkm_remote_bundle_call(azkm_tier *t, const char *method, const char *path, json_t *body, int once,
                                 azkm_key_info *out);
 
-/* The "kid" of every item of a paged list, from path through each page's nextLink, appended to kids (a JSON array
- * of strings); what follows the kid's last '/' is the item's key name or version. */
+/* azkm_remote_list_kids (remote_client.h) with the tier's client. */
 azkm_rc azkm_remote_pages(azkm_tier *t, const char *path, json_t *kids);
-/* The last segment of a kid (a key name or a version). */
-const char *azkm_remote_kid_tail(const char *kid);
 
 /* key_ops, attributes (enabled, nbf, exp) and tags of attrs that fields names, as Key Vault's request members of
  * body. */

@@ -47,6 +47,14 @@ azkm_rc azkm_remote_call_once(azkm_remote_client *c, const char *method, const c
 /* ---- tier_remote.c: a remote tier's client, and *entry the local vault's name (for messages) */
 azkm_remote_client *azkm_remote_tier_client(azkm_tier *t, const char **entry);
 
+/* ---- remote_pages.c */
+/* The "kid" of every item of a paged list, from path through each page's nextLink, appended to kids (a JSON array
+ * of strings); what follows the kid's last '/' is the item's key name or version. entry names the vault in errors.
+ */
+azkm_rc azkm_remote_list_kids(azkm_remote_client *c, const char *entry, const char *path, json_t *kids);
+/* The last segment of a kid (a key name or a version). */
+const char *azkm_remote_kid_tail(const char *kid);
+
 /* ---- remote_json.c */
 /* Fills info from a KeyBundle (GET /keys/...): name and version from its kid, type, size, curve and public key
  * from its JWK, attributes, key_ops and tags. entry names the local vault (info->vault). */

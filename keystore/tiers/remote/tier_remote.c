@@ -380,72 +380,31 @@ long azkm_remote_refresh_s(const azkm_tier *t)
     return ((const remote_tier *)t->impl)->refresh_s;
 }
 
-/* The key names of one page of GET /keys into names; *next is its nextLink's path and query, or "". */
-static azkm_rc list_page(remote_tier *rt, const char *path, json_t *names, char *next, size_t nlen)
-{
-    json_t *resp = NULL, *item;
-    const char *link, *p;
-    azkm_rc rc = azkm_remote_call(rt->client, "GET", path, NULL, &resp);
-    size_t i;
-
-    next[0] = '\0';
-    if (rc != AZKM_OK)
-        return rc;
-    json_array_foreach(json_object_get(resp, "value"), i, item)
-    {
-        const char *kid = json_string_value(json_object_get(item, "kid"));
-        const char *slash = kid != NULL ? strstr(kid, "/keys/") : NULL;
-
-        if (slash == NULL || !azkm_key_name_valid(slash + 6)) {
-            json_decref(resp);
-            return azkm_fail(AZKM_E_CORRUPT, "remote vault %s: azkmd's key list holds an item without a key id",
-                             rt->entry);
-        }
-        json_array_append_new(names, json_string(slash + 6));
-    }
-    link = json_string_value(json_object_get(resp, "nextLink"));
-    /* http[s]://<vault>.<domain>[:port]/keys?...: its path and query (with its api-version) */
-    if (link != NULL && (p = strstr(link, "/keys?")) != NULL)
-        snprintf(next, nlen, "%s", p);
-    json_decref(resp);
-    return AZKM_OK;
-}
-
-static azkm_rc list_names(remote_tier *rt, json_t *names)
-{
-    char path[1024] = "/keys?maxresults=25", next[1024];
-    azkm_rc rc = AZKM_OK;
-
-    for (int page = 0; rc == AZKM_OK && path[0] != '\0' && page < 4000; page++) {
-        rc = list_page(rt, path, names, next, sizeof(next));
-        memcpy(path, next, sizeof(path));
-    }
-    return rc;
-}
-
 azkm_rc azkm_remote_key_list(azkm_tier *t, azkm_key_info **out, size_t *n)
 {
-    json_t *names = json_array(), *name;
+    remote_tier *rt = t->impl;
+    json_t *kids = json_array(), *kid;
     azkm_key_info *arr = NULL;
-    azkm_rc rc = names != NULL ? list_names(t->impl, names) : azkm_fail(AZKM_E_NOMEM, "out of memory");
+    azkm_rc rc = kids != NULL ? azkm_remote_list_kids(rt->client, rt->entry, "/keys?maxresults=25", kids)
+                              : azkm_fail(AZKM_E_NOMEM, "out of memory");
     size_t i;
 
     *out = NULL;
     *n = 0;
-    if (rc == AZKM_OK && json_array_size(names) > 0 &&
-        (arr = OPENSSL_zalloc(json_array_size(names) * sizeof(*arr))) == NULL)
+    if (rc == AZKM_OK && json_array_size(kids) > 0 &&
+        (arr = OPENSSL_zalloc(json_array_size(kids) * sizeof(*arr))) == NULL)
         rc = azkm_fail(AZKM_E_NOMEM, "out of memory listing keys");
-    json_array_foreach(names, i, name)
+    json_array_foreach(kids, i, kid)
     {
         if (rc == AZKM_OK)
-            rc = azkm_remote_key_get(t, json_string_value(name), NULL, &arr[i]);
+            rc = azkm_remote_key_get(t, azkm_remote_kid_tail(json_string_value(kid)), NULL, &arr[i]);
     }
     if (rc == AZKM_OK) {
         *out = arr;
-        *n = json_array_size(names);
+        *n = json_array_size(kids);
     } else {
         azkm_free(arr);
     }
-    json_decref(names);
+    json_decref(kids);
     return rc;
 }
