@@ -117,23 +117,17 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* utime + stime of the server (all its threads, kernel work on its sockets included), seconds; 0 without
- * --server-pid. */
+/* CPU time of the server (all its threads, kernel work on its sockets included), seconds, from the scheduler's
+ * exact runtime (the process's CPU-time clock), not /proc's utime + stime, which the kernel samples at its tick;
+ * 0 without --server-pid. */
 static double server_cpu_s(void)
 {
-    char path[64], buf[1024], *p;
-    unsigned long ut = 0, st = 0;
-    FILE *f;
+    struct timespec ts;
+    clockid_t clock;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", g.server_pid);
-    if (g.server_pid <= 0 || (f = fopen(path, "r")) == NULL)
+    if (g.server_pid <= 0 || clock_getcpuclockid(g.server_pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)
         return 0;
-    p = fgets(buf, sizeof(buf), f) != NULL ? strrchr(buf, ')') : NULL;
-    fclose(f);
-    /* after "pid (comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime */
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void pin(int cpu)

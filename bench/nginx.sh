@@ -66,22 +66,23 @@ CONF
     PORT[$1]=$port
 }
 
-ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # utime + stime of a process, all threads (clock ticks)
+# cpu_ns_of <pid>: the CPU time of a process, all its threads, in ns: the scheduler's exact runtime
+# (/proc/<pid>/task/*/schedstat), not /proc's utime + stime, which the kernel samples at its tick
+cpu_ns_of() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 
-server_ticks() { # server_ticks <case>: the nginx worker's ticks, plus azkmd's for a -remote case
+server_cpu_ns() { # server_cpu_ns <case>: the nginx worker's CPU time, plus azkmd's for a -remote case
     local d=$T/nginx/${1/\//-} w t
     w=$(pgrep -P "$(cat "$d/nginx.pid")" | head -1)
-    t=$(ticks_of "$w")
-    [[ $1 != *-remote ]] || t=$((t + $(ticks_of "$AZKMD_PID")))
+    t=$(cpu_ns_of "$w")
+    [[ $1 != *-remote ]] || t=$((t + $(cpu_ns_of "$AZKMD_PID")))
     echo "$t"
 }
 
 # tls_measure <tsv> <runs> <seconds> <case>...: a warm-up handshake second per case, then the runs interleaved
 # (run r of every case before run r+1); one row per case and run
 tls_measure() {
-    local tsv=$1 runs=$2 secs=$3 hz c r n t0 t1 s0 s1
+    local tsv=$1 runs=$2 secs=$3 c r n t0 t1 s0 s1
     shift 3
-    hz=$(getconf CLK_TCK)
     echo -e "key\tpath\trun\thandshakes\tseconds\thandshakes_per_s\tserver_cpu_us_per_handshake" >"$tsv"
     for c in "$@"; do # warm-up: workers load their keys, caches fill
         taskset -c 1 env OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:${PORT[$c]}" -new -time 1 \
@@ -89,15 +90,15 @@ tls_measure() {
     done
     for r in $(seq "$runs"); do
         for c in "$@"; do
-            t0=$(server_ticks "$c")
+            t0=$(server_cpu_ns "$c")
             s0=$(date +%s.%N)
             n=$(taskset -c 1 env OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:${PORT[$c]}" -new \
                 -time "$secs" 2>&1 | awk '/connections in .*real seconds/ { print $1 }')
             s1=$(date +%s.%N)
-            t1=$(server_ticks "$c")
+            t1=$(server_cpu_ns "$c")
             awk -v k="${c%/*}" -v p="${c#*/}" -v r="$r" -v n="$n" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" \
-                -v hz="$hz" 'BEGIN { el = s1 - s0; printf "%s\t%s\t%d\t%d\t%.3f\t%.1f\t%.1f\n", k, p, r, n, el, n / el,
-                (t1 - t0) / hz * 1e6 / n }' >>"$tsv"
+                'BEGIN { el = s1 - s0; printf "%s\t%s\t%d\t%d\t%.3f\t%.1f\t%.1f\n", k, p, r, n, el, n / el,
+                (t1 - t0) / 1e3 / n }' >>"$tsv"
             tail -1 "$tsv"
         done
     done
