@@ -70,20 +70,20 @@ CONF
 # (/proc/<pid>/task/*/schedstat), not /proc's utime + stime, which the kernel samples at its tick
 cpu_ns_of() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 
-server_cpu_ns() { # server_cpu_ns <case>: the nginx worker's CPU time, plus azkmd's for a -remote case
-    local d=$T/nginx/${1/\//-} w t
+server_cpu_ns() { # server_cpu_ns <case>: "<nginx worker's CPU time> <azkmd's>", azkmd's 0 but for a -remote case
+    local d=$T/nginx/${1/\//-} w a=0
     w=$(pgrep -P "$(cat "$d/nginx.pid")" | head -1)
-    t=$(cpu_ns_of "$w")
-    [[ $1 != *-remote ]] || t=$((t + $(cpu_ns_of "$AZKMD_PID")))
-    echo "$t"
+    [[ $1 != *-remote ]] || a=$(cpu_ns_of "$AZKMD_PID")
+    echo "$(cpu_ns_of "$w") $a"
 }
 
 # tls_measure <tsv> <runs> <seconds> <case>...: a warm-up handshake second per case, then the runs interleaved
-# (run r of every case before run r+1); one row per case and run
+# (run r of every case before run r+1); one row per case and run. Server CPU is the worker's plus azkmd's, which
+# is also given alone.
 tls_measure() {
     local tsv=$1 runs=$2 secs=$3 c r n t0 t1 s0 s1
     shift 3
-    echo -e "key\tpath\trun\thandshakes\tseconds\thandshakes_per_s\tserver_cpu_us_per_handshake" >"$tsv"
+    echo -e "key\tpath\trun\thandshakes\tseconds\thandshakes_per_s\tserver_cpu_us_per_handshake\tazkmd_cpu_us_per_handshake" >"$tsv"
     for c in "$@"; do # warm-up: workers load their keys, caches fill
         taskset -c 1 env OPENSSL_CONF=/dev/null openssl s_time -connect "127.0.0.1:${PORT[$c]}" -new -time 1 \
             >/dev/null 2>&1
@@ -97,23 +97,25 @@ tls_measure() {
             s1=$(date +%s.%N)
             t1=$(server_cpu_ns "$c")
             awk -v k="${c%/*}" -v p="${c#*/}" -v r="$r" -v n="$n" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" \
-                'BEGIN { el = s1 - s0; printf "%s\t%s\t%d\t%d\t%.3f\t%.1f\t%.1f\n", k, p, r, n, el, n / el,
-                (t1 - t0) / 1e3 / n }' >>"$tsv"
+                'BEGIN { el = s1 - s0; split(t0, a, " "); split(t1, b, " "); w = b[1] - a[1]; z = b[2] - a[2]
+                printf "%s\t%s\t%d\t%d\t%.3f\t%.1f\t%.1f\t%.1f\n", k, p, r, n, el, n / el, (w + z) / 1e3 / n, z / 1e3 / n }' >>"$tsv"
             tail -1 "$tsv"
         done
     done
 }
 
-# tls_table <tsv>: medians per case and the ratio to the key file (the first path of each key is "file")
+# tls_table <tsv>: medians per case and the ratio to the key file (the first path of each key is "file"); the
+# azkmd column (remote cases) is the part of the server CPU that azkmd used
 tls_table() {
-    awk -F'\t' 'NR > 1 { k = $1 "\t" $2; hs[k] = hs[k] " " $6; cpu[k] = cpu[k] " " $7; order[k] = order[k] ? order[k] : ++n; name[n] = k }
+    awk -F'\t' 'NR > 1 { k = $1 "\t" $2; hs[k] = hs[k] " " $6; cpu[k] = cpu[k] " " $7; az[k] = az[k] " " ($8 == "" ? 0 : $8)
+            order[k] = order[k] ? order[k] : ++n; name[n] = k }
         function med(s,   a, m, i, j, t) { m = split(s, a, " "); for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++)
             if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
             return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
-        END { printf "%-8s %-12s %14s %16s %18s %14s\n", "key", "path", "handshakes/s", "vs key file", "server CPU us/hs", "capacity hs/s"
-            for (i = 1; i <= n; i++) { k = name[i]; split(k, kp, "\t"); h = med(hs[k]); c = med(cpu[k])
+        END { printf "%-8s %-12s %14s %12s %18s %14s %15s\n", "key", "path", "handshakes/s", "vs key file", "server CPU us/hs", "capacity hs/s", "of which azkmd"
+            for (i = 1; i <= n; i++) { k = name[i]; split(k, kp, "\t"); h = med(hs[k]); c = med(cpu[k]); z = med(az[k])
                 if (kp[2] == "file") { base = h; basec = c }
-                printf "%-8s %-12s %14.0f %16.3f %18.0f %14.0f\n", kp[1], kp[2], h, h / base, c, 1e6 / c } }' "$1"
+                printf "%-8s %-12s %14.0f %12.3f %18.0f %14.0f %15s\n", kp[1], kp[2], h, h / base, c, 1e6 / c, (z > 0 ? sprintf("%.0f", z) : "-") } }' "$1"
 }
 
 # stop_nginxes: each master stopped as a service manager would (SIGTERM) and waited for; one that crashes on the
