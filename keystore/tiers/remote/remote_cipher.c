@@ -61,20 +61,6 @@ static json_t *aes_body(const azkm_cipher_params *p, int forward, unsigned key_b
     return body;
 }
 
-/* The string members of body and resp (the plaintext among them) cleared before they are freed. */
-static void clear_free(json_t *obj)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach(obj, k, v)
-    {
-        if (json_is_string(v))
-            OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-    }
-    json_decref(obj);
-}
-
 /* AES-GCM encryption's answer also carries the IV azkmd used and the tag. */
 static azkm_rc gcm_answer(const char *entry, const json_t *resp, const azkm_cipher_params *p)
 {
@@ -137,7 +123,7 @@ azkm_rc azkm_remote_aes(azkm_remote_client *c, const char *entry, const char *ke
     if (value != NULL)
         OPENSSL_cleanse(value, vlen);
     azkm_free(value);
-    clear_free(body);
-    clear_free(resp);
+    azkm_remote_json_clear_free(body); /* the plaintext among their members */
+    azkm_remote_json_clear_free(resp);
     return rc;
 }

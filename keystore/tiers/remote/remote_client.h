@@ -60,6 +60,8 @@ const char *azkm_remote_kid_tail(const char *kid);
  * from its JWK, attributes, key_ops and tags. entry names the local vault (info->vault). */
 azkm_rc azkm_remote_bundle_info(OSSL_LIB_CTX *libctx, const char *propq, const char *entry, const json_t *bundle,
                                 azkm_key_info *info);
+/* Clears every string member of obj (one level: secrets travel as top-level members) and frees it. */
+void azkm_remote_json_clear_free(json_t *obj);
 /* A base64url member of a JSON object, decoded (azkm_free). */
 azkm_rc azkm_remote_b64_member(const char *entry, const json_t *obj, const char *member, unsigned char **out,
                                size_t *len);

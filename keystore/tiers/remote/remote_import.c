@@ -85,20 +85,6 @@ static int ec_members(json_t *jwk, const EVP_PKEY *pkey, azkm_curve curve)
            set_bn(jwk, pkey, OSSL_PKEY_PARAM_PRIV_KEY, "d", half);
 }
 
-/* Clears every string member of jwk (the private parts among them) and frees it. */
-static void jwk_clear_free(json_t *jwk)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach(jwk, k, v)
-    {
-        if (json_is_string(v))
-            OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
-    }
-    json_decref(jwk);
-}
-
 static azkm_rc private_jwk(azkm_tier *t, const char *name, const azkm_material *m, azkm_protection protection,
                            json_t *jwk)
 {
@@ -202,7 +188,7 @@ azkm_rc azkm_remote_key_import(azkm_tier *t, const char *name, const azkm_materi
         json_incref(body); /* kept until the JWK is cleared */
         rc = azkm_remote_bundle_call(t, "PUT", path, body, 1, out);
     }
-    jwk_clear_free(jwk);
+    azkm_remote_json_clear_free(jwk); /* the private parts among its members */
     json_decref(body);
     return rc;
 }

@@ -1,10 +1,11 @@
 /* Key Vault's KeyBundle as azkm_key_info: the identity from its kid, the public key from its JWK (RSA n/e, EC
  * crv/x/y, OKP crv/x) as SubjectPublicKeyInfo, the attributes, key_ops and tags. Every field is checked: azkmd's
- * answer is input like any other. */
+ * answer is input like any other. Also: a JSON object holding secrets, cleared before it is freed. */
 #include <stdio.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
@@ -223,4 +224,17 @@ azkm_rc azkm_remote_bundle_info(OSSL_LIB_CTX *libctx, const char *propq, const c
     if (rc == AZKM_OK && info->kty == AZKM_KTY_RSA)
         rc = azkm_spki_rsa_pss_read(libctx, info->public_der, info->public_der_len, &info->pss);
     return rc;
+}
+
+void azkm_remote_json_clear_free(json_t *obj)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v)
+    {
+        if (json_is_string(v))
+            OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+    }
+    json_decref(obj);
 }
